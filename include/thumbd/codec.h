@@ -1,0 +1,54 @@
+/* The small interface every decoder and encoder offers the pipeline.
+ * Library error paths (longjmp) never leave the codec's own file. */
+#ifndef THUMBD_CODEC_H
+#define THUMBD_CODEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "thumbd/cancel.h"
+#include "thumbd/color.h"
+#include "thumbd/status.h"
+
+typedef struct codec_info {
+    int width, height;         /* as stored */
+    int channels;              /* of the rows delivered: 1, 2, 3 or 4 */
+    int alpha;                 /* alpha channel index or -1 */
+    color_space space;
+    int orientation;           /* EXIF 1..8 */
+    const uint8_t *icc;        /* embedded profile, valid during the decode */
+    size_t icc_len;
+} codec_info;
+
+typedef struct codec_sink {
+    /* After the header: check limits, plan, and choose the JPEG DCT scale
+     * numerator (n/8, 1..8; others ignore it). Non-OK stops the decode. */
+    td_status (*header)(void *ctx, const codec_info *info, int *scale_num, char *err);
+    /* Once, with the dimensions of the rows that will follow. */
+    td_status (*start)(void *ctx, int w, int h, char *err);
+    /* Row y of h. Return false once no further rows are needed. */
+    bool (*row)(void *ctx, int y, const uint8_t *px);
+    void *ctx;
+} codec_sink;
+
+typedef struct codec_limits {
+    uint64_t max_pixels;       /* checked against the header */
+    size_t max_chunk;          /* cap on ICC/EXIF metadata kept */
+} codec_limits;
+
+/* Decoders: stream f through sink, polling tok between rows. */
+td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim,
+                      cancel_token *tok, char err[TD_ERRLEN]);
+td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim,
+                     cancel_token *tok, char err[TD_ERRLEN]);
+
+/* Encoders: 8-bit pixels (c = 3 for JPEG; 3 or 4 for PNG) to f, no metadata. */
+td_status jpeg_encode(FILE *f, const uint8_t *px, int w, int h, int c, int quality,
+                      char err[TD_ERRLEN]);
+td_status png_encode(FILE *f, const uint8_t *px, int w, int h, int c, char err[TD_ERRLEN]);
+
+/* Sniffs the first bytes: 'j' JPEG, 'p' PNG, 0 neither. */
+char codec_sniff(const uint8_t *head, size_t n);
+
+#endif

@@ -1,0 +1,59 @@
+/* Command line and defaults. */
+#ifndef THUMBD_CONFIG_H
+#define THUMBD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "thumbd/status.h"
+
+typedef enum fit_mode { FIT_COVER, FIT_INSIDE } fit_mode;
+typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG } out_format;
+
+typedef struct thumbd_config {
+    const char *in_dir;
+    const char *out_dir;
+    int width, height;         /* the box */
+    fit_mode fit;
+    bool enlarge;
+    out_format format;
+    int quality;               /* JPEG 1..100 */
+    int workers;
+    size_t queue_cap;
+    const char *report_path;   /* NULL: none; "-": stdout */
+    uint64_t max_pixels;
+    uint64_t max_file_size;    /* 0 = no limit */
+    bool follow_symlinks;
+    bool quiet;
+    double task_timeout;       /* seconds, 0 = off */
+    double deadline;           /* seconds, 0 = off */
+    double shutdown_timeout;   /* seconds */
+} thumbd_config;
+
+typedef enum config_result {
+    CONFIG_RUN = 0,   /* cfg is complete and valid */
+    CONFIG_HELP,      /* --help: print config_usage to stdout, exit 0 */
+    CONFIG_VERSION,   /* --version */
+    CONFIG_ERROR,     /* err says what is wrong: exit 2 */
+} config_result;
+
+/* Fills cfg with defaults. */
+void config_defaults(thumbd_config *cfg);
+
+/* Parses argv over the defaults. Strings in cfg point into argv. */
+config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN]);
+
+/* The --help text. */
+const char *config_usage(void);
+
+/* "200x200" -> 200, 200. Exposed for tests. */
+bool config_parse_size(const char *s, int *w, int *h);
+
+/* "100M", "1G", "4096" -> value; base is 1000 or 1024 for the suffixes. */
+bool config_parse_count(const char *s, unsigned base, uint64_t *out);
+
+/* "2", "0.5" -> seconds >= 0. */
+bool config_parse_seconds(const char *s, double *out);
+
+#endif

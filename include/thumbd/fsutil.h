@@ -1,0 +1,36 @@
+/* Filesystem helpers: directories under OUT_DIR and atomic replacement. */
+#ifndef THUMBD_FSUTIL_H
+#define THUMBD_FSUTIL_H
+
+#include <stdio.h>
+
+#include "thumbd/status.h"
+
+/* Prefix of every temporary file thumbd creates; swept at start-up. */
+#define FS_TEMP_PREFIX ".thumbd-tmp-"
+
+typedef struct fs_atomic {
+    int dir_fd;                /* directory of the final file (owned) */
+    char tmp_name[64];
+    char *final_name;          /* owned: base name */
+    FILE *f;
+} fs_atomic;
+
+/* Creates (like mkdir -p) the parent directories of rel under root_fd.
+ * Directories are created relative to root_fd and never through a symlink. */
+td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN]);
+
+/* Opens a new temporary file next to rel (under root_fd). */
+td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN]);
+
+/* Flushes, closes and renames the temporary file onto its final name. */
+td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN]);
+
+/* Closes and removes the temporary file. Safe to call after commit. */
+void fs_atomic_abort(fs_atomic *a);
+
+/* Removes FS_TEMP_PREFIX files left under root_fd by a killed run; returns
+ * how many. */
+long fs_sweep_temps(int root_fd);
+
+#endif

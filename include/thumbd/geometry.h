@@ -1,0 +1,31 @@
+/* Thumbnail geometry: what to crop, how far to shrink, what comes out. */
+#ifndef THUMBD_GEOMETRY_H
+#define THUMBD_GEOMETRY_H
+
+#include <stdbool.h>
+
+#include "thumbd/config.h"
+
+typedef struct geom_plan {
+    /* Region of the stored (not yet oriented) image to use. */
+    int crop_x, crop_y, crop_w, crop_h;
+    /* Final thumbnail size, upright. */
+    int out_w, out_h;
+    /* Thumbnail size in stored orientation (out swapped for 5..8). */
+    int need_w, need_h;
+} geom_plan;
+
+/* Plans a thumbnail of a stored src_w x src_h image with EXIF orientation
+ * (1..8) into a box_w x box_h box. cover: exactly the box (or the image if
+ * smaller and !enlarge), centre-cropped; inside: aspect kept. */
+void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box_h,
+                       fit_mode fit, bool enlarge, geom_plan *plan);
+
+/* The smallest JPEG DCT scale n/8 (n in 1..8) for which a crop_w x crop_h
+ * region still has at least 2x need_w x need_h pixels (or 8 if none does). */
+int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h);
+
+/* The largest integer box factor k >= 1 that leaves at least 2x need. */
+int geom_shrink_factor(int w, int h, int need_w, int need_h);
+
+#endif

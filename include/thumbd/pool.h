@@ -1,0 +1,73 @@
+/* Bounded pool of worker threads with per-task cancellation and a
+ * shutdown that gives running tasks a timeout before cancelling them. */
+#ifndef THUMBD_POOL_H
+#define THUMBD_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "thumbd/cancel.h"
+
+typedef struct pool pool;
+
+typedef enum pool_outcome {
+    POOL_RAN,          /* run() returned */
+    POOL_NOT_STARTED,  /* the pool stopped before the task started */
+    POOL_ABANDONED,    /* run() did not return in time after cancellation */
+} pool_outcome;
+
+typedef struct pool_ops {
+    /* Runs one task in worker `worker` (0-based). tok is the task's token:
+     * poll it and return early when it trips. */
+    void (*run)(void *item, int worker, cancel_token *tok, void *ctx);
+    /* Called exactly once for every item that pool_submit accepted, from
+     * whichever thread settles it. For POOL_ABANDONED the run() call may still
+     * be going on and keeps using the item: done() must not free it. */
+    void (*done)(void *item, pool_outcome how, cancel_reason why, void *ctx);
+    /* Optional: called by the worker when an abandoned run() finally
+     * returns; the item is the pool's to give back now (free it). */
+    void (*release)(void *item, void *ctx);
+    void *ctx;
+    double task_timeout;  /* seconds, 0 = none: each task's token deadline */
+} pool_ops;
+
+/* Starts `workers` threads behind a queue of `queue_cap` items. Workers are
+ * started with every signal blocked. Returns NULL on failure. */
+pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops);
+
+/* Queues item, blocking while the queue is full (backpressure). Returns false
+ * if the pool is stopping: the item was not taken and done() is not called. */
+bool pool_submit(pool *p, void *item);
+
+/* No more submissions: workers finish what is queued, then exit. */
+void pool_close(pool *p);
+
+/* Graceful stop: refuses submissions (a producer blocked in pool_submit is
+ * released), and queued tasks that have not started are settled as
+ * POOL_NOT_STARTED with reason why. Running tasks go on. */
+void pool_stop(pool *p, cancel_reason why);
+
+/* Trips the token of every running task with reason why. */
+void pool_cancel_running(pool *p, cancel_reason why);
+
+/* Waits until every worker has exited (after pool_close or pool_stop) or
+ * until the monotonic deadline (0 = forever). True when all have exited. */
+bool pool_wait(pool *p, double deadline);
+
+/* Settles every task still running as POOL_ABANDONED (reason: its token's, or
+ * why). For workers stuck where they cannot poll. Returns how many. */
+int pool_abandon_running(pool *p, cancel_reason why);
+
+/* Settles as POOL_ABANDONED the running tasks whose token deadline passed
+ * more than `grace` seconds ago, and starts a replacement worker for each,
+ * so one stuck read does not shrink the pool for good. Returns how many. */
+int pool_reap_overdue(pool *p, double grace);
+
+/* Tasks accepted and not yet settled. */
+size_t pool_pending(pool *p);
+
+/* Joins exited workers and frees the pool. Threads that were abandoned are
+ * detached: the caller is expected to exit the process soon. */
+void pool_destroy(pool *p);
+
+#endif

@@ -1,0 +1,42 @@
+/* The results writer: the only thread that writes the report. One JSON Lines
+ * record per task, flushed as written; counts and timings for the summary. */
+#ifndef THUMBD_REPORT_H
+#define THUMBD_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "thumbd/status.h"
+#include "thumbd/task.h"
+
+typedef struct report report;
+
+typedef struct report_counts {
+    uint64_t by_status[4];     /* indexed by task_status */
+    uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
+} report_counts;
+
+/* Opens the report (path NULL: none; "-": stdout) and starts the writer
+ * thread. Returns NULL with err on failure. */
+report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN]);
+
+/* Hands a finished task to the writer, which frees it. Thread-safe. */
+void report_submit(report *r, thumbd_task *t);
+
+/* Waits for the writer to write everything submitted, stops it, and returns
+ * the counts. The report file is closed. */
+void report_finish(report *r, report_counts *counts);
+
+/* Prints the summary (counts, images/s, p50/p95/max task time) and frees r. */
+void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored);
+void report_free(report *r);
+
+/* Writes s as a JSON string literal (quotes included) into f; bytes that are
+ * not valid UTF-8 become \udcXX. */
+void report_json_string(FILE *f, const char *s);
+
+/* Formats one record (no newline) into f. */
+void report_format_record(FILE *f, const thumbd_task *t);
+
+#endif

@@ -1,0 +1,41 @@
+/* Streaming recursive directory walk that turns image files into tasks. */
+#ifndef THUMBD_SCAN_H
+#define THUMBD_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "thumbd/status.h"
+#include "thumbd/task.h"
+
+typedef struct scan_opts {
+    const char *in_dir;
+    const char *out_dir;       /* never descended into if it lies inside in_dir */
+    bool follow_symlinks;
+    bool force_format;         /* --format jpeg|png: every image maps to one extension */
+} scan_opts;
+
+typedef struct scan_stats {
+    uint64_t found;            /* image files turned into tasks */
+    uint64_t ignored;          /* regular files that are not images by name */
+    uint64_t special;          /* FIFOs, sockets, devices, links not followed */
+    uint64_t dirs;
+} scan_stats;
+
+/* Receives each task (ownership passes). Return false to stop the walk. */
+typedef bool (*scan_emit_fn)(thumbd_task *task, void *ctx);
+
+/* Checked between entries: return true to stop the walk early. */
+typedef bool (*scan_stop_fn)(void *ctx);
+
+/* Walks opts->in_dir depth-first in name order, one directory's names in
+ * memory at a time. Unreadable subdirectories become tasks with a
+ * preset_error. Returns TD_OK, or TD_EIO with err when in_dir itself cannot
+ * be read. */
+td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
+                   void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
+
+/* True if name ends in .jpg/.jpeg/.jpe/.png, any case. */
+bool scan_is_image_name(const char *name);
+
+#endif

@@ -1,0 +1,44 @@
+/* On-the-fly integer box shrink: folds decoded rows into a small float image
+ * as they arrive, so memory is O(row width), never the full frame. */
+#ifndef THUMBD_SHRINK_H
+#define THUMBD_SHRINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "thumbd/image.h"
+#include "thumbd/status.h"
+
+typedef struct shrink {
+    int in_w, c, alpha;
+    int x0, x1, y0, y1;        /* crop window in input pixels, half-open */
+    int k;                     /* box factor */
+    int out_w, out_h;
+    float *acc;                /* one output row of sums (premultiplied) */
+    float *wsum;               /* per output pixel: sum of alpha (or count) */
+    int rows_in_band;
+    image_f out;
+} shrink;
+
+/* Prepares a shrink of the crop [x, x+w) x [y, y+h) of rows in_w pixels wide
+ * with c channels (alpha: index or -1) by factor k: the output is
+ * ceil(w/k) x ceil(h/k); edge boxes average the pixels they have. Colour is
+ * averaged weighted by alpha, so transparent pixels do not darken edges. */
+td_status shrink_begin(shrink *s, int in_w, int c, int alpha, int x, int y, int w, int h,
+                       int k, char err[TD_ERRLEN]);
+
+/* Feeds input row y (rows must come in increasing order; rows outside the
+ * crop are ignored). */
+void shrink_row(shrink *s, int y, const uint8_t *row);
+
+/* True once every row the crop needs has been fed. */
+bool shrink_done(const shrink *s, int next_y);
+
+/* Moves the finished image into *out (caller frees it) and releases the rest.
+ * Rows never fed (truncated input) are left as they were zeroed. */
+void shrink_end(shrink *s, image_f *out);
+
+/* Releases everything, for error paths. Safe after shrink_end. */
+void shrink_abort(shrink *s);
+
+#endif

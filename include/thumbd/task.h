@@ -1,0 +1,46 @@
+/* ImageTask: one image file found by the scanner, and its result. */
+#ifndef THUMBD_TASK_H
+#define THUMBD_TASK_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "thumbd/cancel.h"
+#include "thumbd/status.h"
+
+typedef enum task_status {
+    TASK_OK = 0,
+    TASK_FAILED,
+    TASK_SKIPPED,
+    TASK_CANCELLED,
+} task_status;
+
+typedef struct task_result {
+    task_status status;
+    char error[TD_ERRLEN];     /* empty when none */
+    char *out_rel;             /* owned; NULL when no output */
+    int src_w, src_h;
+    int out_w, out_h;
+    int64_t out_bytes;
+    double queue_ms, decode_ms, resize_ms, encode_ms, total_ms;
+    int worker;                /* -1: never ran */
+    cancel_reason why;         /* for TASK_CANCELLED */
+} task_result;
+
+typedef struct thumbd_task {
+    uint64_t id;               /* scan order, from 1 */
+    char *rel;                 /* owned: path relative to IN_DIR */
+    int64_t size;              /* bytes, from the scan */
+    struct timespec mtime;
+    double t_queued;           /* cancel_now() at submission */
+    char *preset_error;        /* owned: the scanner already knows it fails */
+    task_result res;
+} thumbd_task;
+
+/* A task for rel (copied), or NULL when out of memory. */
+thumbd_task *task_new(uint64_t id, const char *rel, int64_t size, struct timespec mtime);
+void task_free(thumbd_task *t);
+
+const char *task_status_name(task_status s);
+
+#endif

@@ -1,0 +1,119 @@
+#include "thumbd/color.h"
+
+#include <lcms2.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cmsColorSpaceSignature expected_sig(color_space s)
+{
+    switch (s) {
+    case COLOR_GRAY: return cmsSigGrayData;
+    case COLOR_RGB: return cmsSigRgbData;
+    default: return cmsSigCmykData;
+    }
+}
+
+/* Colour values of one pixel in lcms2's float units: gray/RGB 0..1, CMYK ink
+ * 0..100 (%). */
+static void to_lcms_units(const float *p, color_space s, int ncolor, float *dst)
+{
+    for (int i = 0; i < ncolor; i++) {
+        float v = p[i];
+        if (s == COLOR_CMYK)
+            dst[i] = v * (100.0f / 255.0f);
+        else if (s == COLOR_CMYK_INVERTED)
+            dst[i] = (255.0f - v) * (100.0f / 255.0f);
+        else
+            dst[i] = v / 255.0f;
+    }
+}
+
+/* Builds an lcms transform from the embedded profile to sRGB, or NULL when
+ * the profile is absent, broken, or of another colour space. */
+static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t len)
+{
+    if (!icc || len < 128)
+        return NULL;
+    cmsHPROFILE in = cmsOpenProfileFromMem(icc, (cmsUInt32Number)len);
+    if (!in)
+        return NULL;
+    cmsHTRANSFORM xf = NULL;
+    if (cmsGetColorSpace(in) == expected_sig(s)) {
+        cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+        cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_FLT
+                              : s == COLOR_RGB ? TYPE_RGB_FLT
+                                               : TYPE_CMYK_FLT;
+        if (srgb)
+            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_FLT, INTENT_PERCEPTUAL, 0);
+        if (srgb)
+            cmsCloseProfile(srgb);
+    }
+    cmsCloseProfile(in);
+    return xf;
+}
+
+static float clamp255(float v)
+{
+    return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/* Untagged data: gray and RGB are sRGB already; CMYK by the naive formula. */
+static void naive_rgb(const float *src, color_space s, float *rgb)
+{
+    switch (s) {
+    case COLOR_GRAY:
+        rgb[0] = rgb[1] = rgb[2] = src[0];
+        break;
+    case COLOR_RGB:
+        memcpy(rgb, src, 3 * sizeof(float));
+        break;
+    default: {
+        float ink[4];
+        for (int i = 0; i < 4; i++)
+            ink[i] = (s == COLOR_CMYK_INVERTED ? 255.0f - src[i] : src[i]) / 255.0f;
+        for (int i = 0; i < 3; i++)
+            rgb[i] = 255.0f * (1.0f - ink[i]) * (1.0f - ink[3]);
+    }
+    }
+}
+
+td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t icc_len,
+                        char err[TD_ERRLEN])
+{
+    int ncolor = s == COLOR_GRAY ? 1 : s == COLOR_RGB ? 3 : 4;
+    bool has_alpha = img->alpha >= 0;
+    if (img->c != ncolor + (has_alpha ? 1 : 0))
+        return td_fail(err, TD_EINPUT, "internal: %d channels for a %d-colour image", img->c, ncolor);
+    cmsHTRANSFORM xf = make_transform(s, icc, icc_len);
+    if (!xf && s == COLOR_RGB)
+        return TD_OK; /* already sRGB, nothing to do */
+    int oc = has_alpha ? 4 : 3;
+    image_f out;
+    if (!image_alloc(&out, img->w, img->h, oc, has_alpha ? 3 : -1)) {
+        if (xf)
+            cmsDeleteTransform(xf);
+        return td_fail(err, TD_ENOMEM, "out of memory converting colour");
+    }
+    size_t n = (size_t)img->w * (size_t)img->h;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = img->px + i * (size_t)img->c;
+        float *d = out.px + i * (size_t)oc;
+        if (xf) {
+            float in[4], rgb[3];
+            to_lcms_units(p, s, ncolor, in);
+            cmsDoTransform(xf, in, rgb, 1);
+            for (int k = 0; k < 3; k++)
+                d[k] = clamp255(rgb[k] * 255.0f);
+        } else {
+            naive_rgb(p, s, d);
+        }
+        if (has_alpha)
+            d[3] = p[img->alpha];
+    }
+    if (xf)
+        cmsDeleteTransform(xf);
+    image_free(img);
+    *img = out;
+    return TD_OK;
+}

@@ -1,0 +1,268 @@
+#include "thumbd/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: thumbd [options] IN_DIR OUT_DIR\n"
+    "\n"
+    "Writes a thumbnail of every JPEG and PNG image under IN_DIR into the same\n"
+    "relative path under OUT_DIR.\n"
+    "\n"
+    "  -s, --size WxH           thumbnail box (default 200x200)\n"
+    "      --fit cover|inside   cover: exactly WxH, centre-cropped (default);\n"
+    "                           inside: whole image, aspect kept\n"
+    "      --enlarge            scale up images smaller than the box\n"
+    "  -f, --format auto|jpeg|png  auto: PNG for images with alpha, else JPEG\n"
+    "  -q, --quality N          JPEG quality 1-100 (default 85)\n"
+    "  -j, --workers N          worker threads (default: online CPUs)\n"
+    "      --queue N            task queue capacity (default 2 x workers)\n"
+    "  -r, --report FILE        JSON Lines report, one record per image ('-': stdout)\n"
+    "      --max-pixels N       refuse images with more pixels (default 100M)\n"
+    "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
+    "      --follow-symlinks    follow symbolic links\n"
+    "      --task-timeout S     cancel a task running longer than S seconds\n"
+    "      --deadline S         stop the whole run after S seconds\n"
+    "      --shutdown-timeout S on SIGTERM/SIGINT/deadline, let running tasks\n"
+    "                           finish for S seconds, then cancel them (default 10)\n"
+    "      --quiet              no summary on stderr\n"
+    "  -h, --help               this text\n"
+    "  -V, --version            the version\n"
+    "\n"
+    "Exit codes: 0 all images done, 1 some images failed, 2 usage error,\n"
+    "3 fatal error (IN_DIR unreadable, OUT_DIR or report not writable),\n"
+    "124 deadline reached, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n";
+
+const char *config_usage(void)
+{
+    return usage_text;
+}
+
+void config_defaults(thumbd_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->width = cfg->height = 200;
+    cfg->fit = FIT_COVER;
+    cfg->format = FORMAT_AUTO;
+    cfg->quality = 85;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    cfg->max_pixels = 100000000ULL;
+    cfg->max_file_size = 1ULL << 30;
+    cfg->shutdown_timeout = 10.0;
+}
+
+bool config_parse_size(const char *s, int *w, int *h)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (end == s || (*end != 'x' && *end != 'X') || errno)
+        return false;
+    const char *t = end + 1;
+    long b = strtol(t, &end, 10);
+    if (end == t || *end || errno)
+        return false;
+    if (a < 1 || b < 1 || a > 16384 || b > 16384)
+        return false;
+    *w = (int)a;
+    *h = (int)b;
+    return true;
+}
+
+bool config_parse_count(const char *s, unsigned base, uint64_t *out)
+{
+    if (!*s || *s == '-')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno)
+        return false;
+    uint64_t mul = 1;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': mul = base; break;
+        case 'm': case 'M': mul = (uint64_t)base * base; break;
+        case 'g': case 'G': mul = (uint64_t)base * base * base; break;
+        default: return false;
+        }
+        if (end[1])
+            return false;
+    }
+    if (v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+bool config_parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < 0 || v > 1e9)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+enum {
+    OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
+    OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
+};
+
+static const struct option long_opts[] = {
+    {"size", required_argument, NULL, 's'},
+    {"fit", required_argument, NULL, OPT_FIT},
+    {"enlarge", no_argument, NULL, OPT_ENLARGE},
+    {"format", required_argument, NULL, 'f'},
+    {"quality", required_argument, NULL, 'q'},
+    {"workers", required_argument, NULL, 'j'},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"report", required_argument, NULL, 'r'},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
+    {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Applies one option; false with err on a bad value. */
+static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *queue_set)
+{
+    uint64_t n;
+    switch (c) {
+    case 's':
+        if (config_parse_size(arg, &cfg->width, &cfg->height))
+            return true;
+        td_fail(err, TD_EUSAGE, "--size: expected WxH with 1..16384, e.g. 200x200, got '%s'", arg);
+        return false;
+    case OPT_FIT:
+        if (!strcmp(arg, "cover") || !strcmp(arg, "inside")) {
+            cfg->fit = arg[0] == 'c' ? FIT_COVER : FIT_INSIDE;
+            return true;
+        }
+        td_fail(err, TD_EUSAGE, "--fit: expected cover or inside, got '%s'", arg);
+        return false;
+    case OPT_ENLARGE: cfg->enlarge = true; return true;
+    case 'f':
+        if (!strcmp(arg, "auto")) cfg->format = FORMAT_AUTO;
+        else if (!strcmp(arg, "jpeg") || !strcmp(arg, "jpg")) cfg->format = FORMAT_JPEG;
+        else if (!strcmp(arg, "png")) cfg->format = FORMAT_PNG;
+        else {
+            td_fail(err, TD_EUSAGE, "--format: expected auto, jpeg or png, got '%s'", arg);
+            return false;
+        }
+        return true;
+    case 'q':
+        if (parse_int(arg, 1, 100, &cfg->quality))
+            return true;
+        td_fail(err, TD_EUSAGE, "--quality: expected 1..100, got '%s'", arg);
+        return false;
+    case 'j':
+        if (parse_int(arg, 1, 1024, &cfg->workers))
+            return true;
+        td_fail(err, TD_EUSAGE, "--workers: expected 1..1024, got '%s'", arg);
+        return false;
+    case OPT_QUEUE: {
+        int q;
+        if (parse_int(arg, 1, 1 << 20, &q)) {
+            cfg->queue_cap = (size_t)q;
+            *queue_set = true;
+            return true;
+        }
+        td_fail(err, TD_EUSAGE, "--queue: expected 1..1048576, got '%s'", arg);
+        return false;
+    }
+    case 'r': cfg->report_path = arg; return true;
+    case OPT_MAX_PIXELS:
+        if (config_parse_count(arg, 1000, &n) && n > 0) {
+            cfg->max_pixels = n;
+            return true;
+        }
+        td_fail(err, TD_EUSAGE, "--max-pixels: expected a positive count like 50M, got '%s'", arg);
+        return false;
+    case OPT_MAX_FILE_SIZE:
+        if (config_parse_count(arg, 1024, &n)) {
+            cfg->max_file_size = n;
+            return true;
+        }
+        td_fail(err, TD_EUSAGE, "--max-file-size: expected a size like 200M (0 = no limit), got '%s'", arg);
+        return false;
+    case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
+    case OPT_QUIET: cfg->quiet = true; return true;
+    case OPT_TASK_TIMEOUT:
+    case OPT_DEADLINE:
+    case OPT_SHUTDOWN_TIMEOUT: {
+        double *dst = c == OPT_TASK_TIMEOUT ? &cfg->task_timeout
+                    : c == OPT_DEADLINE    ? &cfg->deadline
+                                           : &cfg->shutdown_timeout;
+        if (config_parse_seconds(arg, dst))
+            return true;
+        td_fail(err, TD_EUSAGE, "--%s: expected seconds >= 0 (fractions allowed), got '%s'",
+                c == OPT_TASK_TIMEOUT ? "task-timeout" : c == OPT_DEADLINE ? "deadline" : "shutdown-timeout",
+                arg);
+        return false;
+    }
+    }
+    return false;
+}
+
+config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN])
+{
+    bool queue_set = false;
+    err[0] = '\0';
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":s:f:q:j:r:hV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': return CONFIG_HELP;
+        case 'V': return CONFIG_VERSION;
+        case '?':
+            if (optopt)
+                td_fail(err, TD_EUSAGE, "unknown option '-%c' (see --help)", optopt);
+            else
+                td_fail(err, TD_EUSAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return CONFIG_ERROR;
+        case ':':
+            td_fail(err, TD_EUSAGE, "option '%s' needs a value (see --help)", argv[optind - 1]);
+            return CONFIG_ERROR;
+        default:
+            if (!apply(cfg, c, optarg, err, &queue_set))
+                return CONFIG_ERROR;
+        }
+    }
+    if (argc - optind != 2) {
+        td_fail(err, TD_EUSAGE, "expected IN_DIR and OUT_DIR, got %d argument%s (see --help)",
+                argc - optind, argc - optind == 1 ? "" : "s");
+        return CONFIG_ERROR;
+    }
+    cfg->in_dir = argv[optind];
+    cfg->out_dir = argv[optind + 1];
+    if (!queue_set)
+        cfg->queue_cap = 2 * (size_t)cfg->workers;
+    return CONFIG_RUN;
+}

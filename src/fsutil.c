@@ -1,0 +1,174 @@
+#include "thumbd/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Opens (creating as needed) the directory that holds rel, relative to
+ * root_fd, one component at a time with O_NOFOLLOW: a symlink planted in
+ * OUT_DIR cannot redirect the write. *base points into rel. */
+static td_status open_parent(int root_fd, const char *rel, int *dir_fd, const char **base,
+                             char *err)
+{
+    int fd = dup(root_fd);
+    if (fd < 0)
+        return td_fail(err, TD_EIO, "dup: %s", strerror(errno));
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        size_t n = (size_t)(slash - p);
+        if (n == 0 || n >= 256) {
+            p = slash + 1;
+            if (n == 0)
+                continue;
+            close(fd);
+            return td_fail(err, TD_EIO, "path component too long in '%s'", rel);
+        }
+        char comp[256];
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        if (mkdirat(fd, comp, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            close(fd);
+            return td_fail(err, TD_EIO, "cannot create output directory for '%s': %s", rel,
+                           strerror(e));
+        }
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(fd);
+        if (next < 0)
+            return td_fail(err, TD_EIO, "cannot open output directory for '%s': %s", rel,
+                           strerror(e));
+        fd = next;
+        p = slash + 1;
+    }
+    *dir_fd = fd;
+    *base = p;
+    return TD_OK;
+}
+
+td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN])
+{
+    int fd;
+    const char *base;
+    td_status st = open_parent(root_fd, rel, &fd, &base, err);
+    if (st == TD_OK)
+        close(fd);
+    return st;
+}
+
+td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN])
+{
+    static atomic_ulong counter;
+    memset(a, 0, sizeof *a);
+    a->dir_fd = -1;
+    const char *base;
+    td_status st = open_parent(root_fd, rel, &a->dir_fd, &base, err);
+    if (st != TD_OK)
+        return st;
+    a->final_name = strdup(base);
+    if (!a->final_name) {
+        fs_atomic_abort(a);
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    }
+    snprintf(a->tmp_name, sizeof a->tmp_name, FS_TEMP_PREFIX "%ld-%lu",
+             (long)getpid(), atomic_fetch_add(&counter, 1));
+    int fd = openat(a->dir_fd, a->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0644);
+    if (fd < 0) {
+        int e = errno;
+        a->tmp_name[0] = '\0';
+        fs_atomic_abort(a);
+        return td_fail(err, TD_EIO, "cannot create a temporary file for '%s': %s", rel, strerror(e));
+    }
+    a->f = fdopen(fd, "wb");
+    if (!a->f) {
+        close(fd);
+        fs_atomic_abort(a);
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    }
+    return TD_OK;
+}
+
+td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
+{
+    if (fflush(a->f) != 0 || ferror(a->f)) {
+        int e = errno;
+        fs_atomic_abort(a);
+        return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
+    }
+    long n = ftell(a->f);
+    FILE *f = a->f;
+    a->f = NULL;
+    if (fclose(f) != 0) {
+        int e = errno;
+        fs_atomic_abort(a);
+        return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
+    }
+    if (renameat(a->dir_fd, a->tmp_name, a->dir_fd, a->final_name) != 0) {
+        int e = errno;
+        fs_atomic_abort(a);
+        return td_fail(err, TD_EIO, "cannot move thumbnail into place: %s", strerror(e));
+    }
+    a->tmp_name[0] = '\0';
+    if (bytes)
+        *bytes = n;
+    fs_atomic_abort(a); /* releases the rest */
+    return TD_OK;
+}
+
+void fs_atomic_abort(fs_atomic *a)
+{
+    if (a->f) {
+        fclose(a->f);
+        a->f = NULL;
+    }
+    if (a->dir_fd >= 0) {
+        if (a->tmp_name[0])
+            unlinkat(a->dir_fd, a->tmp_name, 0);
+        close(a->dir_fd);
+        a->dir_fd = -1;
+    }
+    a->tmp_name[0] = '\0';
+    free(a->final_name);
+    a->final_name = NULL;
+}
+
+long fs_sweep_temps(int root_fd)
+{
+    int fd = dup(root_fd);
+    if (fd < 0)
+        return 0;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 0;
+    }
+    long n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (!strncmp(de->d_name, FS_TEMP_PREFIX, sizeof FS_TEMP_PREFIX - 1)) {
+            if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                n++;
+            continue;
+        }
+        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+            int c = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (c >= 0) {
+                n += fs_sweep_temps(c);
+                close(c);
+            }
+        }
+    }
+    closedir(d);
+    return n;
+}

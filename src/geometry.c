@@ -1,0 +1,58 @@
+#include "thumbd/geometry.h"
+
+#include <math.h>
+
+#include "thumbd/orient.h"
+
+static int clampi(long v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box_h,
+                       fit_mode fit, bool enlarge, geom_plan *plan)
+{
+    bool tr = orient_transposes(orientation);
+    int uw = tr ? src_h : src_w, uh = tr ? src_w : src_h; /* upright */
+    double sx = (double)box_w / uw, sy = (double)box_h / uh;
+    double s = fit == FIT_COVER ? fmax(sx, sy) : fmin(sx, sy);
+    if (!enlarge && s > 1.0)
+        s = 1.0;
+    int out_w = clampi(lround(uw * s), 1, fit == FIT_COVER ? box_w : uw * 64);
+    int out_h = clampi(lround(uh * s), 1, fit == FIT_COVER ? box_h : uh * 64);
+    /* Upright crop: the centred region that scales to exactly out_w x out_h. */
+    int cw = uw, ch = uh;
+    if (fit == FIT_COVER) {
+        cw = clampi(lround(out_w / s), 1, uw);
+        ch = clampi(lround(out_h / s), 1, uh);
+    }
+    int cx = (uw - cw) / 2, cy = (uh - ch) / 2;
+    /* A centred rectangle stays centred under flips; a transpose swaps axes. */
+    plan->out_w = out_w;
+    plan->out_h = out_h;
+    if (tr) {
+        plan->crop_x = cy; plan->crop_y = cx; plan->crop_w = ch; plan->crop_h = cw;
+        plan->need_w = out_h; plan->need_h = out_w;
+    } else {
+        plan->crop_x = cx; plan->crop_y = cy; plan->crop_w = cw; plan->crop_h = ch;
+        plan->need_w = out_w; plan->need_h = out_h;
+    }
+}
+
+int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h)
+{
+    for (int n = 1; n < 8; n++) {
+        /* libjpeg rounds scaled dimensions up. */
+        long w = ((long)crop_w * n + 7) / 8, h = ((long)crop_h * n + 7) / 8;
+        if (w >= 2L * need_w && h >= 2L * need_h)
+            return n;
+    }
+    return 8;
+}
+
+int geom_shrink_factor(int w, int h, int need_w, int need_h)
+{
+    long kx = w / (2L * need_w), ky = h / (2L * need_h);
+    long k = kx < ky ? kx : ky;
+    return k < 1 ? 1 : (int)(k > 1 << 20 ? 1 << 20 : k);
+}

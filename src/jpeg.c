@@ -1,0 +1,198 @@
+/* JPEG through libjpeg-turbo. libjpeg reports errors by calling error_exit,
+ * which here longjmps back into the function that called libjpeg: no error
+ * path leaves this file. */
+#include <jerror.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+/* jpeglib.h needs stdio.h and stddef.h first. */
+#include <stddef.h>
+#include <stdio.h>
+#include <jpeglib.h>
+
+#include "thumbd/codec.h"
+#include "thumbd/exif.h"
+
+typedef struct jerr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+    char msg[JMSG_LENGTH_MAX];
+    int row, rows;   /* progress, for messages */
+} jerr;
+
+static void on_error(j_common_ptr c)
+{
+    jerr *e = (jerr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jb, 1);
+}
+
+/* libjpeg treats a file that ends early as a warning and pads the image with
+ * grey; we refuse it. Other warnings (extraneous bytes) are tolerated. */
+static void on_message(j_common_ptr c, int level)
+{
+    jerr *e = (jerr *)c->err;
+    if (level == -1 && c->err->msg_code == JWRN_JPEG_EOF) {
+        snprintf(e->msg, sizeof e->msg, "premature end of data");
+        longjmp(e->jb, 2);
+    }
+    if (level == -1)
+        c->err->num_warnings++;
+}
+
+char codec_sniff(const uint8_t *h, size_t n)
+{
+    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF)
+        return 'j';
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n >= 8 && !memcmp(h, png_sig, 8))
+        return 'p';
+    return 0;
+}
+
+/* EXIF orientation from the saved APP1 markers. */
+static int find_orientation(j_decompress_ptr d)
+{
+    for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
+            return exif_orientation(m->data + 6, m->data_length - 6);
+    return 1;
+}
+
+td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
+                      char err[TD_ERRLEN])
+{
+    struct jpeg_decompress_struct d;
+    jerr e;
+    JOCTET *volatile icc = NULL;
+    JSAMPLE *volatile row = NULL;
+    volatile td_status st = TD_OK;
+
+    memset(&e, 0, sizeof e);
+    d.err = jpeg_std_error(&e.pub);
+    e.pub.error_exit = on_error;
+    e.pub.emit_message = on_message;
+    int jump = setjmp(e.jb);
+    if (jump) {
+        if (jump == 2 || strstr(e.msg, "premature") || strstr(e.msg, "Premature"))
+            td_fail(err, TD_EINPUT, "truncated JPEG: premature end of data at row %d of %d", e.row,
+                    e.rows);
+        else
+            td_fail(err, TD_EINPUT, "corrupt JPEG: %s", e.msg);
+        jpeg_destroy_decompress(&d);
+        free(icc);
+        free(row);
+        return TD_EINPUT;
+    }
+    jpeg_create_decompress(&d);
+    jpeg_stdio_src(&d, f);
+    jpeg_save_markers(&d, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_save_markers(&d, JPEG_APP0 + 2, 0xFFFF);
+    jpeg_read_header(&d, TRUE);
+
+    codec_info info = {.width = (int)d.image_width, .height = (int)d.image_height, .alpha = -1};
+    info.orientation = find_orientation(&d);
+    switch (d.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        d.out_color_space = JCS_GRAYSCALE;
+        info.channels = 1;
+        info.space = COLOR_GRAY;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        d.out_color_space = JCS_CMYK;
+        info.channels = 4;
+        /* Adobe (Photoshop) writes inverted CMYK; its APP14 marker says so. */
+        info.space = d.saw_Adobe_marker ? COLOR_CMYK_INVERTED : COLOR_CMYK;
+        break;
+    default:
+        d.out_color_space = JCS_RGB;
+        info.channels = 3;
+        info.space = COLOR_RGB;
+        break;
+    }
+    JOCTET *icc_data = NULL;
+    unsigned int icc_len = 0;
+    if (jpeg_read_icc_profile(&d, &icc_data, &icc_len) && icc_len <= lim->max_chunk) {
+        icc = icc_data;
+        info.icc = icc_data;
+        info.icc_len = icc_len;
+    } else {
+        free(icc_data);
+    }
+    int num = 8;
+    st = sink->header(sink->ctx, &info, &num, err);
+    if (st != TD_OK)
+        goto out;
+    d.scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
+    d.scale_denom = 8;
+    jpeg_start_decompress(&d);
+    e.rows = (int)d.image_height;
+    st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, err);
+    if (st != TD_OK)
+        goto out;
+    row = malloc((size_t)d.output_width * (size_t)d.output_components);
+    if (!row) {
+        st = td_fail(err, TD_ENOMEM, "out of memory for a %u-pixel row", d.output_width);
+        goto out;
+    }
+    while (d.output_scanline < d.output_height) {
+        cancel_reason why = cancel_check(tok);
+        if (why != CANCEL_NONE) {
+            st = td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+            goto out;
+        }
+        int y = (int)d.output_scanline;
+        e.row = (int)((long)y * d.image_height / d.output_height);
+        JSAMPROW rp = row;
+        jpeg_read_scanlines(&d, &rp, 1);
+        if (!sink->row(sink->ctx, y, row))
+            break; /* the rest of the image is not needed */
+    }
+out:
+    /* Abort rather than finish: the remaining data (rows not needed, trailing
+     * markers) is never read. */
+    jpeg_abort_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    free(icc);
+    free(row);
+    return st;
+}
+
+static void on_encode_error(j_common_ptr c)
+{
+    jerr *e = (jerr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jb, 1);
+}
+
+td_status jpeg_encode(FILE *f, const uint8_t *px, int w, int h, int c, int quality,
+                      char err[TD_ERRLEN])
+{
+    struct jpeg_compress_struct cj;
+    jerr e;
+    memset(&e, 0, sizeof e);
+    cj.err = jpeg_std_error(&e.pub);
+    e.pub.error_exit = on_encode_error;
+    if (setjmp(e.jb)) {
+        jpeg_destroy_compress(&cj);
+        return td_fail(err, TD_EIO, "JPEG encoder: %s", e.msg);
+    }
+    jpeg_create_compress(&cj);
+    jpeg_stdio_dest(&cj, f);
+    cj.image_width = (JDIMENSION)w;
+    cj.image_height = (JDIMENSION)h;
+    cj.input_components = c;
+    cj.in_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cj);
+    jpeg_set_quality(&cj, quality, TRUE);
+    cj.optimize_coding = TRUE; /* a few % smaller, negligible cost at this size */
+    jpeg_start_compress(&cj, TRUE);
+    while (cj.next_scanline < cj.image_height) {
+        JSAMPROW rp = (JSAMPROW)(px + (size_t)cj.next_scanline * (size_t)w * (size_t)c);
+        jpeg_write_scanlines(&cj, &rp, 1);
+    }
+    jpeg_finish_compress(&cj);
+    jpeg_destroy_compress(&cj);
+    return TD_OK;
+}

@@ -1,0 +1,276 @@
+#include "thumbd/pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "thumbd/codec.h"
+#include "thumbd/color.h"
+#include "thumbd/fsutil.h"
+#include "thumbd/geometry.h"
+#include "thumbd/orient.h"
+#include "thumbd/resize.h"
+#include "thumbd/shrink.h"
+
+/* State shared by the decoder callbacks of one task. */
+typedef struct decode_ctx {
+    const thumbd_config *cfg;
+    codec_info info;           /* icc points to icc_copy */
+    uint8_t *icc_copy;
+    geom_plan plan;
+    shrink sh;
+    bool started;
+} decode_ctx;
+
+static double ms_since(double t0)
+{
+    return (cancel_now() - t0) * 1000.0;
+}
+
+static td_status on_header(void *vctx, const codec_info *info, int *scale_num, char *err)
+{
+    decode_ctx *c = vctx;
+    const thumbd_config *cfg = c->cfg;
+    if (info->width < 1 || info->height < 1)
+        return td_fail(err, TD_EINPUT, "image has no pixels (%dx%d)", info->width, info->height);
+    uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
+    if (px > cfg->max_pixels)
+        return td_fail(err, TD_ELIMIT,
+                       "image is %dx%d (%.1f megapixels), over --max-pixels %.1f megapixels",
+                       info->width, info->height, (double)px / 1e6, (double)cfg->max_pixels / 1e6);
+    c->info = *info;
+    c->info.icc = NULL;
+    c->info.icc_len = 0;
+    if (info->icc && info->icc_len) {
+        c->icc_copy = malloc(info->icc_len);
+        if (c->icc_copy) {
+            memcpy(c->icc_copy, info->icc, info->icc_len);
+            c->info.icc = c->icc_copy;
+            c->info.icc_len = info->icc_len;
+        }
+    }
+    geom_plan_compute(info->width, info->height, info->orientation, cfg->width, cfg->height,
+                      cfg->fit, cfg->enlarge, &c->plan);
+    *scale_num = geom_jpeg_scale(c->plan.crop_w, c->plan.crop_h, c->plan.need_w, c->plan.need_h);
+    return TD_OK;
+}
+
+/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones. */
+static td_status on_start(void *vctx, int w, int h, char *err)
+{
+    decode_ctx *c = vctx;
+    const geom_plan *p = &c->plan;
+    long sw = c->info.width, sh = c->info.height;
+    int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
+    int x1 = (int)(((long)(p->crop_x + p->crop_w) * w + sw - 1) / sw);
+    int y1 = (int)(((long)(p->crop_y + p->crop_h) * h + sh - 1) / sh);
+    if (x1 > w) x1 = w;
+    if (y1 > h) y1 = h;
+    if (x1 <= x0) x1 = x0 + 1;
+    if (y1 <= y0) y1 = y0 + 1;
+    int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    td_status st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
+                                y1 - y0, k, err);
+    c->started = st == TD_OK;
+    return st;
+}
+
+static bool on_row(void *vctx, int y, const uint8_t *px)
+{
+    decode_ctx *c = vctx;
+    shrink_row(&c->sh, y, px);
+    return !shrink_done(&c->sh, y + 1);
+}
+
+char *pipeline_out_name(const char *src_rel, char format)
+{
+    const char *slash = strrchr(src_rel, '/');
+    const char *dot = strrchr(src_rel, '.');
+    size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - src_rel) : strlen(src_rel);
+    char *out = malloc(stem + 5);
+    if (!out)
+        return NULL;
+    memcpy(out, src_rel, stem);
+    memcpy(out + stem, format == 'p' ? ".png" : ".jpg", 5);
+    return out;
+}
+
+/* Opens the source without following a final symlink (unless asked) and
+ * without blocking on a FIFO swapped in since the scan. */
+static td_status open_source(const thumbd_config *cfg, int in_fd, const char *rel, FILE **out,
+                             struct stat *sb, char *err)
+{
+    int fd = openat(in_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+                                    (cfg->follow_symlinks ? 0 : O_NOFOLLOW));
+    if (fd < 0)
+        return td_fail(err, TD_EIO, "cannot open: %s", strerror(errno));
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return td_fail(err, TD_EINPUT, "not a regular file any more");
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (cfg->max_file_size && (uint64_t)sb->st_size > cfg->max_file_size) {
+        close(fd);
+        return td_fail(err, TD_ELIMIT, "file is %.1f MiB, over --max-file-size %.1f MiB",
+                       (double)sb->st_size / 1048576.0, (double)cfg->max_file_size / 1048576.0);
+    }
+    if (sb->st_size == 0) {
+        close(fd);
+        return td_fail(err, TD_EINPUT, "empty file (0 bytes)");
+    }
+    *out = fdopen(fd, "rb");
+    if (!*out) {
+        close(fd);
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    }
+    return TD_OK;
+}
+
+/* Decodes into c->sh; returns the finished intermediate image in *img. */
+static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel_token *tok,
+                        image_f *img, char *err)
+{
+    uint8_t head[8];
+    size_t n = fread(head, 1, sizeof head, f);
+    char kind = codec_sniff(head, n);
+    if (!kind)
+        return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
+    rewind(f);
+    codec_sink sink = {on_header, on_start, on_row, c};
+    codec_limits lim = {.max_pixels = cfg->max_pixels, .max_chunk = 4u << 20};
+    td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
+                               : png_decode(f, &sink, &lim, tok, err);
+    if (st != TD_OK)
+        return st;
+    shrink_end(&c->sh, img);
+    c->started = false;
+    return TD_OK;
+}
+
+/* Composites alpha over white for a JPEG output of an image with alpha. */
+static uint8_t *flatten(uint8_t *px, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < n; i++) {
+        unsigned a = px[i * 4 + 3];
+        for (int k = 0; k < 3; k++)
+            px[i * 3 + k] = (uint8_t)((px[i * 4 + k] * a + 255 * (255 - a) + 127) / 255);
+    }
+    return px;
+}
+
+static td_status encode(const thumbd_config *cfg, int out_fd, thumbd_task *t, uint8_t *px, int w,
+                        int h, bool alpha, char *err)
+{
+    char fmt = cfg->format == FORMAT_JPEG ? 'j' : cfg->format == FORMAT_PNG ? 'p' : alpha ? 'p' : 'j';
+    int c = alpha ? 4 : 3;
+    if (fmt == 'j' && alpha) {
+        flatten(px, w, h);
+        c = 3;
+    }
+    t->res.out_rel = pipeline_out_name(t->rel, fmt);
+    if (!t->res.out_rel)
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    fs_atomic a;
+    td_status st = fs_atomic_begin(&a, out_fd, t->res.out_rel, err);
+    if (st != TD_OK)
+        return st;
+    st = fmt == 'j' ? jpeg_encode(a.f, px, w, h, c, cfg->quality, err) : png_encode(a.f, px, w, h, c, err);
+    if (st != TD_OK) {
+        fs_atomic_abort(&a);
+        return st;
+    }
+    long bytes = 0;
+    st = fs_atomic_commit(&a, &bytes, err);
+    t->res.out_bytes = bytes;
+    return st;
+}
+
+static td_status cancelled(cancel_token *tok, char *err)
+{
+    cancel_reason why = cancel_check(tok);
+    return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+}
+
+static td_status process(const thumbd_config *cfg, int in_fd, int out_fd, thumbd_task *t,
+                         cancel_token *tok, char *err)
+{
+    task_result *r = &t->res;
+    if (t->preset_error)
+        return td_fail(err, TD_EINPUT, "%s", t->preset_error);
+    FILE *f;
+    struct stat sb;
+    td_status st = open_source(cfg, in_fd, t->rel, &f, &sb, err);
+    if (st != TD_OK)
+        return st;
+    decode_ctx c = {.cfg = cfg};
+    image_f img = {0};
+    uint8_t *px = NULL;
+    double t0 = cancel_now();
+    st = decode(cfg, f, &c, tok, &img, err);
+    fclose(f);
+    r->decode_ms = ms_since(t0);
+    r->src_w = c.info.width;
+    r->src_h = c.info.height;
+    if (st == TD_OK)
+        st = cancelled(tok, err);
+    t0 = cancel_now();
+    if (st == TD_OK)
+        st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
+    if (st == TD_OK)
+        st = orient_apply(&img, c.info.orientation, err);
+    if (st == TD_OK)
+        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, &px, err);
+    r->resize_ms = ms_since(t0);
+    if (st == TD_OK)
+        st = cancelled(tok, err);
+    if (st == TD_OK) {
+        t0 = cancel_now();
+        st = encode(cfg, out_fd, t, px, c.plan.out_w, c.plan.out_h, img.alpha >= 0, err);
+        r->encode_ms = ms_since(t0);
+        if (st == TD_OK) {
+            r->out_w = c.plan.out_w;
+            r->out_h = c.plan.out_h;
+        }
+    }
+    if (c.started)
+        shrink_abort(&c.sh);
+    image_free(&img);
+    free(px);
+    free(c.icc_copy);
+    return st;
+}
+
+void pipeline_run(const thumbd_config *cfg, int in_fd, int out_fd, thumbd_task *t, int worker,
+                  cancel_token *tok)
+{
+    double t0 = cancel_now();
+    task_result *r = &t->res;
+    r->worker = worker;
+    r->queue_ms = (t0 - t->t_queued) * 1000.0;
+    char err[TD_ERRLEN] = "";
+    td_status st = process(cfg, in_fd, out_fd, t, tok, err);
+    r->total_ms = ms_since(t0);
+    if (st == TD_OK) {
+        r->status = TASK_OK;
+        r->error[0] = '\0';
+        return;
+    }
+    if (st == TD_ECANCEL) {
+        r->status = TASK_CANCELLED;
+        r->why = cancel_check(tok);
+        if (r->why == CANCEL_TIMEOUT)
+            snprintf(r->error, sizeof r->error, "task timeout after %.1f s", cfg->task_timeout);
+        else
+            snprintf(r->error, sizeof r->error, "cancelled by %s after %.1f s", err,
+                     r->total_ms / 1000.0);
+    } else {
+        r->status = TASK_FAILED;
+        snprintf(r->error, sizeof r->error, "%s", err);
+    }
+    free(r->out_rel);
+    r->out_rel = NULL;
+}

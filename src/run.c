@@ -1,0 +1,291 @@
+#include "thumbd/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "thumbd/fsutil.h"
+#include "thumbd/pipeline.h"
+#include "thumbd/pool.h"
+#include "thumbd/report.h"
+#include "thumbd/scan.h"
+
+/* Marks an OUT_DIR that a run is writing; found at start-up it means the last
+ * run was killed and may have left temporary files. */
+#define RUNNING_MARKER FS_TEMP_PREFIX "running"
+
+/* After cancelling, how long running tasks get to notice before they are
+ * abandoned (reported and left behind). */
+static const double CANCEL_GRACE_S = 1.0;
+static const double TICK_S = 0.05;
+
+typedef struct run_ctx {
+    const thumbd_config *cfg;
+    int in_fd, out_fd;
+    pool *pool;
+    report *rep;
+    atomic_bool stop_scan;
+    atomic_bool scan_done;
+    scan_stats stats;
+    td_status scan_st;
+    char scan_err[TD_ERRLEN];
+} run_ctx;
+
+static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
+{
+    run_ctx *rc = vctx;
+    pipeline_run(rc->cfg, rc->in_fd, rc->out_fd, item, worker, tok);
+}
+
+static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, double secs)
+{
+    t->res.status = TASK_CANCELLED;
+    t->res.why = why;
+    snprintf(t->res.error, sizeof t->res.error, fmt, cancel_reason_name(why), secs);
+    free(t->res.out_rel);
+    t->res.out_rel = NULL;
+}
+
+static void task_done(void *item, pool_outcome how, cancel_reason why, void *vctx)
+{
+    run_ctx *rc = vctx;
+    thumbd_task *t = item;
+    if (how == POOL_NOT_STARTED) {
+        t->res.worker = -1;
+        mark_cancelled(t, why, "not started: %s", 0);
+    } else if (how == POOL_ABANDONED) {
+        /* The worker is stuck (e.g. a read on a dead filesystem) and still
+         * owns t: report a copy. */
+        thumbd_task *copy = task_new(t->id, t->rel, t->size, t->mtime);
+        if (!copy)
+            return;
+        double secs = cancel_now() - t->t_queued;
+        copy->res.worker = -1;
+        mark_cancelled(copy, why, "%s after %.1f s; the worker did not stop (blocked in I/O?) "
+                                  "and was abandoned", secs);
+        t = copy;
+    }
+    report_submit(rc->rep, t);
+}
+
+static void task_release(void *item, void *vctx)
+{
+    (void)vctx;
+    task_free(item);
+}
+
+static bool scan_emit(thumbd_task *t, void *vctx)
+{
+    run_ctx *rc = vctx;
+    t->t_queued = cancel_now();
+    if (!pool_submit(rc->pool, t)) {
+        mark_cancelled(t, CANCEL_SHUTDOWN, "not started: %s", 0);
+        report_submit(rc->rep, t);
+        return false;
+    }
+    return !atomic_load(&rc->stop_scan);
+}
+
+static bool scan_should_stop(void *vctx)
+{
+    return atomic_load(&((run_ctx *)vctx)->stop_scan);
+}
+
+static void *scan_main(void *arg)
+{
+    run_ctx *rc = arg;
+    scan_opts o = {.in_dir = rc->cfg->in_dir, .out_dir = rc->cfg->out_dir,
+                   .follow_symlinks = rc->cfg->follow_symlinks,
+                   .force_format = rc->cfg->format != FORMAT_AUTO};
+    rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
+    pool_close(rc->pool);
+    atomic_store(&rc->scan_done, true);
+    return NULL;
+}
+
+/* mkdir -p for the user's OUT_DIR path (symlinks in it are the user's). */
+static int mkdir_p(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+static int fatal(const char *fmt, const char *arg, int e)
+{
+    fprintf(stderr, "thumbd: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, ": %s\n", strerror(e));
+    return EXIT_FATAL;
+}
+
+/* Opens IN_DIR and OUT_DIR (creating it), sweeps a killed run's temporary
+ * files and marks OUT_DIR as in use. Returns 0 or an exit code. */
+static int open_dirs(run_ctx *rc)
+{
+    const thumbd_config *cfg = rc->cfg;
+    rc->in_fd = open(cfg->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rc->in_fd < 0)
+        return fatal("cannot open input directory '%s'", cfg->in_dir, errno);
+    if (mkdir_p(cfg->out_dir) != 0)
+        return fatal("cannot create output directory '%s'", cfg->out_dir, errno);
+    rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rc->out_fd < 0)
+        return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
+    if (faccessat(rc->out_fd, RUNNING_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        fs_sweep_temps(rc->out_fd);
+    int fd = openat(rc->out_fd, RUNNING_MARKER, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fatal("output directory '%s' is not writable", cfg->out_dir, errno);
+    close(fd);
+    return 0;
+}
+
+typedef struct shutdown_state {
+    bool active;
+    cancel_reason why;
+    int signo;
+    double started, cancelled;  /* monotonic; 0 = not yet */
+} shutdown_state;
+
+static void begin_shutdown(run_ctx *rc, shutdown_state *sd, cancel_reason why, int signo)
+{
+    double now = cancel_now();
+    if (sd->active) {
+        /* A second signal: cancel what is running now. */
+        if (signo && !sd->cancelled) {
+            pool_cancel_running(rc->pool, CANCEL_SHUTDOWN);
+            sd->cancelled = now;
+        }
+        return;
+    }
+    sd->active = true;
+    sd->why = why;
+    sd->signo = signo;
+    sd->started = now;
+    atomic_store(&rc->stop_scan, true);
+    pool_stop(rc->pool, why);
+}
+
+/* The main thread's loop: signals, deadline, shutdown timeout, overdue tasks.
+ * Returns when every task is settled. */
+static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
+{
+    const thumbd_config *cfg = rc->cfg;
+    double run_deadline = cfg->deadline > 0 ? cancel_now() + cfg->deadline : 0;
+    for (;;) {
+        struct timespec ts = {0, (long)(TICK_S * 1e9)};
+        int sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig > 0)
+            begin_shutdown(rc, sd, CANCEL_SHUTDOWN, sig);
+        double now = cancel_now();
+        if (run_deadline && now >= run_deadline && !sd->active)
+            begin_shutdown(rc, sd, CANCEL_DEADLINE, 0);
+        if (cfg->task_timeout > 0)
+            pool_reap_overdue(rc->pool, CANCEL_GRACE_S);
+        if (sd->active && !sd->cancelled && now >= sd->started + cfg->shutdown_timeout) {
+            pool_cancel_running(rc->pool, sd->why);
+            sd->cancelled = now;
+        }
+        if (sd->cancelled && now >= sd->cancelled + CANCEL_GRACE_S) {
+            pool_abandon_running(rc->pool, sd->why);
+            return;
+        }
+        if (atomic_load(&rc->scan_done) && pool_wait(rc->pool, now + 0.001))
+            return;
+    }
+}
+
+static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_counts *c)
+{
+    if (rc->scan_st != TD_OK)
+        return EXIT_FATAL;
+    if (sd->active && sd->signo)
+        return EXIT_SIGNAL_BASE + sd->signo;
+    if (sd->active && sd->why == CANCEL_DEADLINE)
+        return EXIT_DEADLINE;
+    if (c->by_status[TASK_FAILED] || c->cancelled_by[CANCEL_TIMEOUT])
+        return EXIT_SOME_FAILED;
+    return EXIT_ALL_OK;
+}
+
+int run_thumbd(const thumbd_config *cfg)
+{
+    /* Termination signals are handled synchronously by supervise(); every
+     * thread created from here on inherits this mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1};
+    double t0 = cancel_now();
+    int code = open_dirs(&rc);
+    if (code)
+        goto close_fds;
+    char err[TD_ERRLEN];
+    rc.rep = report_open(cfg->report_path, cfg->queue_cap + (size_t)cfg->workers, err);
+    if (!rc.rep) {
+        fprintf(stderr, "thumbd: %s\n", err);
+        code = EXIT_FATAL;
+        goto close_fds;
+    }
+    pool_ops ops = {.run = task_run, .done = task_done, .release = task_release, .ctx = &rc,
+                    .task_timeout = cfg->task_timeout};
+    rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
+    pthread_t scan_th;
+    if (!rc.pool || pthread_create(&scan_th, NULL, scan_main, &rc) != 0) {
+        fprintf(stderr, "thumbd: cannot start worker threads\n");
+        pool_destroy(rc.pool);
+        report_free(rc.rep);
+        code = EXIT_FATAL;
+        goto close_fds;
+    }
+    shutdown_state sd = {0};
+    supervise(&rc, &sigs, &sd);
+    atomic_store(&rc.stop_scan, true);
+    pool_stop(rc.pool, sd.active ? sd.why : CANCEL_SHUTDOWN); /* settles anything left queued */
+    pthread_join(scan_th, NULL);
+    int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
+    pool_destroy(rc.pool);
+
+    report_counts counts;
+    report_finish(rc.rep, &counts);
+    if (rc.scan_st != TD_OK)
+        fprintf(stderr, "thumbd: %s\n", rc.scan_err);
+    if (!cfg->quiet)
+        report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
+    report_free(rc.rep);
+    code = exit_code(&rc, &sd, &counts);
+    if (stuck)
+        fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
+    unlinkat(rc.out_fd, RUNNING_MARKER, 0);
+close_fds:
+    if (rc.in_fd >= 0)
+        close(rc.in_fd);
+    if (rc.out_fd >= 0)
+        close(rc.out_fd);
+    return code;
+}

@@ -1,0 +1,314 @@
+#include "thumbd/scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct dev_ino { dev_t dev; ino_t ino; } dev_ino;
+
+typedef struct entry {
+    char *name;
+    unsigned char type;   /* d_type */
+} entry;
+
+typedef struct walker {
+    const scan_opts *o;
+    scan_emit_fn emit;
+    scan_stop_fn stop;
+    void *ctx;
+    scan_stats *st;
+    uint64_t next_id;
+    bool have_out;
+    dev_ino out;
+    dev_ino *anc;         /* directories on the current path, for loops */
+    int depth, anc_cap;
+    char *path;           /* current directory relative to in_dir ("" at top) */
+    size_t path_len, path_cap;
+    bool stopped;
+} walker;
+
+static const char *ext_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && dot != name ? dot + 1 : NULL;
+}
+
+bool scan_is_image_name(const char *name)
+{
+    const char *e = ext_of(name);
+    return e && (!strcasecmp(e, "jpg") || !strcasecmp(e, "jpeg") || !strcasecmp(e, "jpe") ||
+                 !strcasecmp(e, "png"));
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
+
+static void free_entries(entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+/* Reads all names of one directory (consumes fd's stream; fd stays open). */
+static td_status read_entries(int fd, entry **out, size_t *out_n, char *err)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return td_fail(err, TD_EIO, "cannot read directory: %s", strerror(errno));
+    }
+    entry *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            entry *nv = realloc(v, cap * sizeof *nv);
+            if (!nv)
+                goto oom;
+            v = nv;
+        }
+        v[n].name = strdup(de->d_name);
+        if (!v[n].name)
+            goto oom;
+        v[n].type = de->d_type;
+        n++;
+        errno = 0;
+    }
+    if (errno) {
+        int e = errno;
+        closedir(d);
+        free_entries(v, n);
+        return td_fail(err, TD_EIO, "cannot read directory: %s", strerror(e));
+    }
+    closedir(d);
+    qsort(v, n, sizeof *v, cmp_entry);
+    *out = v;
+    *out_n = n;
+    return TD_OK;
+oom:
+    closedir(d);
+    free_entries(v, n);
+    return td_fail(err, TD_ENOMEM, "out of memory reading directory");
+}
+
+/* Appends "/name" (or "name" at the top) to the current path; returns the
+ * old length to restore. */
+static size_t push_path(walker *w, const char *name)
+{
+    size_t old = w->path_len, nl = strlen(name);
+    size_t need = old + 1 + nl + 1;
+    if (need > w->path_cap) {
+        size_t cap = need * 2;
+        char *np = realloc(w->path, cap);
+        if (!np)
+            abort(); /* a path of a few KiB: not worth an error path */
+        w->path = np;
+        w->path_cap = cap;
+    }
+    if (old)
+        w->path[w->path_len++] = '/';
+    memcpy(w->path + w->path_len, name, nl + 1);
+    w->path_len += nl;
+    return old;
+}
+
+static void pop_path(walker *w, size_t old)
+{
+    w->path_len = old;
+    w->path[old] = '\0';
+}
+
+static bool emit_task(walker *w, const struct stat *sb, const char *preset)
+{
+    struct timespec mt = {0, 0};
+    int64_t size = 0;
+    if (sb) {
+        mt = sb->st_mtim;
+        size = (int64_t)sb->st_size;
+    }
+    thumbd_task *t = task_new(++w->next_id, w->path, size, mt);
+    if (t && preset)
+        t->preset_error = strdup(preset);
+    if (!t || (preset && !t->preset_error)) {
+        task_free(t);
+        w->stopped = true;
+        return false;
+    }
+    w->st->found++;
+    if (!w->emit(t, w->ctx))
+        w->stopped = true;
+    return !w->stopped;
+}
+
+static bool is_ancestor(const walker *w, const struct stat *sb)
+{
+    for (int i = 0; i < w->depth; i++)
+        if (w->anc[i].dev == sb->st_dev && w->anc[i].ino == sb->st_ino)
+            return true;
+    return false;
+}
+
+static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err);
+
+/* Two image names in one directory whose outputs may coincide (same stem):
+ * the first, in name order, keeps the output name. */
+static const char *collides_with(const entry *v, size_t i)
+{
+    const char *e = ext_of(v[i].name);
+    size_t stem = (size_t)(e - 1 - v[i].name);
+    for (size_t j = 0; j < i; j++) {
+        if (!v[j].name || !scan_is_image_name(v[j].name))
+            continue;
+        const char *f = ext_of(v[j].name);
+        if ((size_t)(f - 1 - v[j].name) == stem && !strncmp(v[j].name, v[i].name, stem))
+            return v[j].name;
+    }
+    return NULL;
+}
+
+static void visit(walker *w, int fd, entry *v, size_t i)
+{
+    const char *name = v[i].name;
+    unsigned char type = v[i].type;
+    bool is_link = type == DT_LNK;
+    if (is_link && !w->o->follow_symlinks) {
+        w->st->special++;
+        return;
+    }
+    /* Non-image regular files need no stat: they are only counted. */
+    if (type == DT_REG && !scan_is_image_name(name)) {
+        w->st->ignored++;
+        return;
+    }
+    size_t old = push_path(w, name);
+    struct stat sb;
+    int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (fstatat(fd, name, &sb, flags) != 0) {
+        if (scan_is_image_name(name)) {
+            char msg[TD_ERRLEN];
+            snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
+            emit_task(w, NULL, msg);
+        }
+        pop_path(w, old);
+        return;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        if (w->have_out && sb.st_dev == w->out.dev && sb.st_ino == w->out.ino) {
+            /* OUT_DIR inside IN_DIR: never read our own thumbnails back. */
+        } else if (is_ancestor(w, &sb)) {
+            w->st->special++; /* a symlink loop */
+        } else {
+            int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                                           (w->o->follow_symlinks ? 0 : O_NOFOLLOW));
+            if (cfd < 0) {
+                char msg[TD_ERRLEN];
+                snprintf(msg, sizeof msg, "cannot open directory: %s", strerror(errno));
+                emit_task(w, NULL, msg);
+            } else {
+                char err[TD_ERRLEN];
+                if (walk_dir(w, cfd, &sb, err) != TD_OK)
+                    emit_task(w, NULL, err);
+                close(cfd);
+            }
+        }
+    } else if (S_ISREG(sb.st_mode)) {
+        if (!scan_is_image_name(name)) {
+            w->st->ignored++;
+        } else {
+            const char *other = collides_with(v, i);
+            char msg[TD_ERRLEN];
+            if (other)
+                snprintf(msg, sizeof msg,
+                         "output name collision: '%s' and '%s' in the same directory map to "
+                         "the same thumbnail name; only '%s' was thumbnailed (rename one)",
+                         other, name, other);
+            emit_task(w, &sb, other ? msg : NULL);
+        }
+    } else {
+        w->st->special++; /* FIFOs, sockets, devices: never opened */
+    }
+    pop_path(w, old);
+}
+
+/* Visits every entry of the directory open at fd. Fails only when the
+ * directory itself cannot be read. */
+static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
+{
+    entry *v = NULL;
+    size_t n = 0;
+    td_status st = read_entries(fd, &v, &n, err);
+    if (st != TD_OK)
+        return st;
+    if (w->depth == w->anc_cap) {
+        int cap = w->anc_cap ? w->anc_cap * 2 : 32;
+        dev_ino *na = realloc(w->anc, (size_t)cap * sizeof *na);
+        if (!na) {
+            free_entries(v, n);
+            w->stopped = true;
+            return TD_OK;
+        }
+        w->anc = na;
+        w->anc_cap = cap;
+    }
+    w->anc[w->depth++] = (dev_ino){self->st_dev, self->st_ino};
+    w->st->dirs++;
+    for (size_t i = 0; i < n && !w->stopped; i++) {
+        if (w->stop && w->stop(w->ctx)) {
+            w->stopped = true;
+            break;
+        }
+        visit(w, fd, v, i);
+    }
+    w->depth--;
+    free_entries(v, n);
+    return TD_OK;
+}
+
+td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop, void *ctx,
+                   scan_stats *stats, char err[TD_ERRLEN])
+{
+    memset(stats, 0, sizeof *stats);
+    walker w = {.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
+    int fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
+                       strerror(errno));
+    struct stat sb, ob;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return td_fail(err, TD_EIO, "cannot stat '%s': %s", opts->in_dir, strerror(errno));
+    }
+    if (opts->out_dir && stat(opts->out_dir, &ob) == 0) {
+        w.have_out = true;
+        w.out = (dev_ino){ob.st_dev, ob.st_ino};
+    }
+    w.path = calloc(1, 256);
+    w.path_cap = 256;
+    if (!w.path) {
+        close(fd);
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    }
+    char why[TD_ERRLEN];
+    td_status st = walk_dir(&w, fd, &sb, why);
+    close(fd);
+    free(w.path);
+    free(w.anc);
+    if (st != TD_OK)
+        return td_fail(err, st, "input directory '%s': %s", opts->in_dir, why);
+    return TD_OK;
+}

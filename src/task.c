@@ -1,0 +1,42 @@
+#include "thumbd/task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+thumbd_task *task_new(uint64_t id, const char *rel, int64_t size, struct timespec mtime)
+{
+    thumbd_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->rel = strdup(rel);
+    if (!t->rel) {
+        free(t);
+        return NULL;
+    }
+    t->id = id;
+    t->size = size;
+    t->mtime = mtime;
+    t->res.worker = -1;
+    return t;
+}
+
+void task_free(thumbd_task *t)
+{
+    if (!t)
+        return;
+    free(t->rel);
+    free(t->preset_error);
+    free(t->res.out_rel);
+    free(t);
+}
+
+const char *task_status_name(task_status s)
+{
+    switch (s) {
+    case TASK_OK: return "ok";
+    case TASK_FAILED: return "failed";
+    case TASK_SKIPPED: return "skipped";
+    case TASK_CANCELLED: return "cancelled";
+    }
+    return "unknown";
+}
