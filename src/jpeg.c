@@ -59,6 +59,20 @@ static int find_orientation(j_decompress_ptr d)
     return 1;
 }
 
+/* Reads all remaining input into the coefficient buffer, one iMCU row at a
+ * time, polling the token. */
+static td_status consume_all(j_decompress_ptr d, cancel_token *tok, char *err)
+{
+    for (;;) {
+        cancel_reason why = cancel_check(tok);
+        if (why != CANCEL_NONE)
+            return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+        int r = jpeg_consume_input(d);
+        if (r == JPEG_REACHED_EOI || r == JPEG_SUSPENDED)
+            return TD_OK;
+    }
+}
+
 td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
                       char err[TD_ERRLEN])
 {
@@ -126,8 +140,19 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         goto out;
     d.scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
     d.scale_denom = 8;
-    jpeg_start_decompress(&d);
     e.rows = (int)d.image_height;
+    if (d.progressive_mode) {
+        /* A progressive file is consumed whole before the first row comes
+         * out; buffered-image mode lets us poll the token while it is. */
+        d.buffered_image = TRUE;
+        jpeg_start_decompress(&d);
+        st = consume_all(&d, tok, err);
+        if (st != TD_OK)
+            goto out;
+        jpeg_start_output(&d, d.input_scan_number);
+    } else {
+        jpeg_start_decompress(&d);
+    }
     st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, err);
     if (st != TD_OK)
         goto out;

@@ -32,6 +32,7 @@ typedef struct run_ctx {
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
+    _Atomic int stop_why;      /* cancel_reason of the shutdown, once stopping */
     atomic_bool scan_done;
     scan_stats stats;
     td_status scan_st;
@@ -86,7 +87,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
     run_ctx *rc = vctx;
     t->t_queued = cancel_now();
     if (!pool_submit(rc->pool, t)) {
-        mark_cancelled(t, CANCEL_SHUTDOWN, "not started: %s", 0);
+        mark_cancelled(t, (cancel_reason)atomic_load(&rc->stop_why), "not started: %s", 0);
         report_submit(rc->rep, t);
         return false;
     }
@@ -183,6 +184,7 @@ static void begin_shutdown(run_ctx *rc, shutdown_state *sd, cancel_reason why, i
     sd->why = why;
     sd->signo = signo;
     sd->started = now;
+    atomic_store(&rc->stop_why, (int)why);
     atomic_store(&rc->stop_scan, true);
     pool_stop(rc->pool, why);
 }
@@ -265,8 +267,10 @@ int run_thumbd(const thumbd_config *cfg)
     }
     shutdown_state sd = {0};
     supervise(&rc, &sigs, &sd);
+    if (!sd.active)
+        atomic_store(&rc.stop_why, (int)CANCEL_SHUTDOWN);
     atomic_store(&rc.stop_scan, true);
-    pool_stop(rc.pool, sd.active ? sd.why : CANCEL_SHUTDOWN); /* settles anything left queued */
+    pool_stop(rc.pool, (cancel_reason)atomic_load(&rc.stop_why)); /* settles anything left */
     pthread_join(scan_th, NULL);
     int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
     pool_destroy(rc.pool);
