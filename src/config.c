@@ -25,6 +25,8 @@ static const char usage_text[] =
     "  -r, --report FILE        JSON Lines report, one record per image ('-': stdout)\n"
     "      --max-pixels N       refuse images with more pixels (default 100M)\n"
     "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
+    "      --max-memory N       decoder memory shared by all workers (default 40M);\n"
+    "                           a larger image waits, then runs alone\n"
     "      --follow-symlinks    follow symbolic links\n"
     "      --task-timeout S     cancel a task running longer than S seconds\n"
     "      --deadline S         stop the whole run after S seconds\n"
@@ -54,6 +56,7 @@ void config_defaults(thumbd_config *cfg)
     cfg->workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     cfg->max_pixels = 100000000ULL;
     cfg->max_file_size = 1ULL << 30;
+    cfg->max_memory = 40ULL << 20;
     cfg->shutdown_timeout = 10.0;
 }
 
@@ -125,7 +128,7 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 enum {
     OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
-    OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
+    OPT_MAX_MEMORY, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -139,6 +142,7 @@ static const struct option long_opts[] = {
     {"report", required_argument, NULL, 'r'},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
@@ -210,6 +214,13 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
             return true;
         }
         td_fail(err, TD_EUSAGE, "--max-file-size: expected a size like 200M (0 = no limit), got '%s'", arg);
+        return false;
+    case OPT_MAX_MEMORY:
+        if (config_parse_count(arg, 1024, &n)) {
+            cfg->max_memory = n;
+            return true;
+        }
+        td_fail(err, TD_EUSAGE, "--max-memory: expected a size like 64M (0 = no limit), got '%s'", arg);
         return false;
     case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
     case OPT_QUIET: cfg->quiet = true; return true;

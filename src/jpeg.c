@@ -27,17 +27,27 @@ static void on_error(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
-/* libjpeg treats a file that ends early as a warning and pads the image with
- * grey; we refuse it. Other warnings (extraneous bytes) are tolerated. */
+/* libjpeg treats a file that ends early, and damaged entropy data, as
+ * warnings and pads the image with grey or garbage; we refuse both rather
+ * than publish a broken thumbnail. Benign warnings (extraneous bytes before
+ * a marker, odd progression scripts) are tolerated. */
 static void on_message(j_common_ptr c, int level)
 {
     jerr *e = (jerr *)c->err;
-    if (level == -1 && c->err->msg_code == JWRN_JPEG_EOF) {
+    if (level != -1)
+        return;
+    switch (c->err->msg_code) {
+    case JWRN_JPEG_EOF:
         snprintf(e->msg, sizeof e->msg, "premature end of data");
         longjmp(e->jb, 2);
-    }
-    if (level == -1)
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_HIT_MARKER:
+    case JWRN_MUST_RESYNC:
+        c->err->format_message(c, e->msg);
+        longjmp(e->jb, 3);
+    default:
         c->err->num_warnings++;
+    }
 }
 
 char codec_sniff(const uint8_t *h, size_t n)
@@ -57,6 +67,21 @@ static int find_orientation(j_decompress_ptr d)
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
             return exif_orientation(m->data + 6, m->data_length - 6);
     return 1;
+}
+
+/* A progressive file keeps every DCT coefficient of the image until the last
+ * scan; a baseline one only an iMCU row or two. */
+static size_t work_bytes(j_decompress_ptr d)
+{
+    size_t n = 0;
+    for (int i = 0; i < d->num_components; i++) {
+        jpeg_component_info *c = &d->comp_info[i];
+        if (d->progressive_mode || d->buffered_image)
+            n += (size_t)c->width_in_blocks * c->height_in_blocks * sizeof(JBLOCK);
+        else
+            n += (size_t)c->width_in_blocks * (size_t)c->v_samp_factor * 2 * DCTSIZE2;
+    }
+    return n + (size_t)d->image_width * 4 * 2;
 }
 
 /* Reads all remaining input into the coefficient buffer, one iMCU row at a
@@ -91,6 +116,8 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         if (jump == 2 || strstr(e.msg, "premature") || strstr(e.msg, "Premature"))
             td_fail(err, TD_EINPUT, "truncated JPEG: premature end of data at row %d of %d", e.row,
                     e.rows);
+        else if (jump == 3)
+            td_fail(err, TD_EINPUT, "corrupt JPEG: %s (at row %d of %d)", e.msg, e.row, e.rows);
         else
             td_fail(err, TD_EINPUT, "corrupt JPEG: %s", e.msg);
         jpeg_destroy_decompress(&d);
@@ -134,6 +161,7 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     } else {
         free(icc_data);
     }
+    info.work_bytes = work_bytes(&d);
     int num = 8;
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)

@@ -18,6 +18,9 @@
 /* State shared by the decoder callbacks of one task. */
 typedef struct decode_ctx {
     const thumbd_config *cfg;
+    memgate *gate;
+    cancel_token *tok;
+    size_t reserved;           /* bytes held in the gate */
     codec_info info;           /* icc points to icc_copy */
     uint8_t *icc_copy;
     geom_plan plan;
@@ -52,6 +55,10 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
             c->info.icc_len = info->icc_len;
         }
     }
+    td_status st = memgate_acquire(c->gate, info->work_bytes, c->tok, err);
+    if (st != TD_OK)
+        return st;
+    c->reserved = info->work_bytes;
     geom_plan_compute(info->width, info->height, info->orientation, cfg->width, cfg->height,
                       cfg->fit, cfg->enlarge, &c->plan);
     *scale_num = geom_jpeg_scale(c->plan.crop_w, c->plan.crop_h, c->plan.need_w, c->plan.need_h);
@@ -195,23 +202,24 @@ static td_status cancelled(cancel_token *tok, char *err)
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-static td_status process(const thumbd_config *cfg, int in_fd, int out_fd, thumbd_task *t,
-                         cancel_token *tok, char *err)
+static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, char *err)
 {
+    const thumbd_config *cfg = env->cfg;
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
     FILE *f;
     struct stat sb;
-    td_status st = open_source(cfg, in_fd, t->rel, &f, &sb, err);
+    td_status st = open_source(cfg, env->in_fd, t->rel, &f, &sb, err);
     if (st != TD_OK)
         return st;
-    decode_ctx c = {.cfg = cfg};
+    decode_ctx c = {.cfg = cfg, .gate = env->gate, .tok = tok};
     image_f img = {0};
     uint8_t *px = NULL;
     double t0 = cancel_now();
     st = decode(cfg, f, &c, tok, &img, err);
     fclose(f);
+    memgate_release(c.gate, c.reserved); /* the decoder's buffers are gone */
     r->decode_ms = ms_since(t0);
     r->src_w = c.info.width;
     r->src_h = c.info.height;
@@ -229,7 +237,7 @@ static td_status process(const thumbd_config *cfg, int in_fd, int out_fd, thumbd
         st = cancelled(tok, err);
     if (st == TD_OK) {
         t0 = cancel_now();
-        st = encode(cfg, out_fd, t, px, c.plan.out_w, c.plan.out_h, img.alpha >= 0, err);
+        st = encode(cfg, env->out_fd, t, px, c.plan.out_w, c.plan.out_h, img.alpha >= 0, err);
         r->encode_ms = ms_since(t0);
         if (st == TD_OK) {
             r->out_w = c.plan.out_w;
@@ -244,15 +252,15 @@ static td_status process(const thumbd_config *cfg, int in_fd, int out_fd, thumbd
     return st;
 }
 
-void pipeline_run(const thumbd_config *cfg, int in_fd, int out_fd, thumbd_task *t, int worker,
-                  cancel_token *tok)
+void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_token *tok)
 {
+    const thumbd_config *cfg = env->cfg;
     double t0 = cancel_now();
     task_result *r = &t->res;
     r->worker = worker;
     r->queue_ms = (t0 - t->t_queued) * 1000.0;
     char err[TD_ERRLEN] = "";
-    td_status st = process(cfg, in_fd, out_fd, t, tok, err);
+    td_status st = process(env, t, tok, err);
     r->total_ms = ms_since(t0);
     if (st == TD_OK) {
         r->status = TASK_OK;

@@ -137,6 +137,8 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     int passes = png_set_interlace_handling(png);
     setup_transforms(png, pi, &info);
     read_metadata(png, pi, lim, &info);
+    size_t rowbytes = png_get_rowbytes(png, pi);
+    info.work_bytes = passes > 1 ? rowbytes * (size_t)info.height : rowbytes * 2;
     int num = 8;
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)
@@ -145,7 +147,7 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     if (st != TD_OK)
         goto out;
     e.rows = info.height;
-    st = deliver_rows(png, sink, info.width, info.height, passes, png_get_rowbytes(png, pi), &frame,
+    st = deliver_rows(png, sink, info.width, info.height, passes, rowbytes, &frame,
                       &row, &e, tok, err);
 out:
     if (frame) {

@@ -29,6 +29,7 @@ static const double TICK_S = 0.05;
 typedef struct run_ctx {
     const thumbd_config *cfg;
     int in_fd, out_fd;
+    pipeline_env env;
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
@@ -42,7 +43,7 @@ typedef struct run_ctx {
 static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
 {
     run_ctx *rc = vctx;
-    pipeline_run(rc->cfg, rc->in_fd, rc->out_fd, item, worker, tok);
+    pipeline_run(&rc->env, item, worker, tok);
 }
 
 static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, double secs)
@@ -254,13 +255,16 @@ int run_thumbd(const thumbd_config *cfg)
         code = EXIT_FATAL;
         goto close_fds;
     }
+    rc.env = (pipeline_env){.cfg = cfg, .in_fd = rc.in_fd, .out_fd = rc.out_fd,
+                            .gate = memgate_create(cfg->max_memory)};
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release, .ctx = &rc,
                     .task_timeout = cfg->task_timeout};
     rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
     pthread_t scan_th;
-    if (!rc.pool || pthread_create(&scan_th, NULL, scan_main, &rc) != 0) {
+    if (!rc.env.gate || !rc.pool || pthread_create(&scan_th, NULL, scan_main, &rc) != 0) {
         fprintf(stderr, "thumbd: cannot start worker threads\n");
         pool_destroy(rc.pool);
+        memgate_destroy(rc.env.gate);
         report_free(rc.rep);
         code = EXIT_FATAL;
         goto close_fds;
@@ -274,6 +278,8 @@ int run_thumbd(const thumbd_config *cfg)
     pthread_join(scan_th, NULL);
     int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
     pool_destroy(rc.pool);
+    if (!stuck)
+        memgate_destroy(rc.env.gate); /* an abandoned worker may still use it */
 
     report_counts counts;
     report_finish(rc.rep, &counts);

@@ -19,6 +19,9 @@ typedef struct codec_info {
     int orientation;           /* EXIF 1..8 */
     const uint8_t *icc;        /* embedded profile, valid during the decode */
     size_t icc_len;
+    size_t work_bytes;         /* what the decoder will hold: whole-image
+                                  buffers (progressive JPEG coefficients, an
+                                  interlaced PNG frame) or a few rows */
 } codec_info;
 
 typedef struct codec_sink {

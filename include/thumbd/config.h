@@ -24,6 +24,7 @@ typedef struct thumbd_config {
     const char *report_path;   /* NULL: none; "-": stdout */
     uint64_t max_pixels;
     uint64_t max_file_size;    /* 0 = no limit */
+    uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;
     bool quiet;
     double task_timeout;       /* seconds, 0 = off */

@@ -1,0 +1,31 @@
+/* A memory budget shared by the workers: a task reserves what its decoder
+ * will hold before it allocates, and waits while others hold the budget.
+ * Progressive JPEGs hold every coefficient of the image (libjpeg has no way
+ * around it), so without this two large ones at once would double peak RSS. */
+#ifndef THUMBD_MEMGATE_H
+#define THUMBD_MEMGATE_H
+
+#include <stddef.h>
+
+#include "thumbd/cancel.h"
+#include "thumbd/status.h"
+
+typedef struct memgate memgate;
+
+/* A gate of `budget` bytes (0 = unlimited: acquire never waits). */
+memgate *memgate_create(size_t budget);
+void memgate_destroy(memgate *g);
+
+/* Reserves bytes, waiting while the reservation would exceed the budget and
+ * others hold some of it (a single reservation larger than the budget is
+ * granted when the gate is empty, so no task waits forever). Polls tok while
+ * waiting: returns TD_ECANCEL (nothing reserved) if it trips. */
+td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[TD_ERRLEN]);
+
+/* Returns a reservation. */
+void memgate_release(memgate *g, size_t bytes);
+
+/* Bytes reserved now. */
+size_t memgate_in_use(memgate *g);
+
+#endif

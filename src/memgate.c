@@ -1,0 +1,74 @@
+#include "thumbd/memgate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct memgate {
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    size_t budget, used;
+};
+
+/* How often a waiting task looks at its token. */
+static const double POLL_S = 0.02;
+
+memgate *memgate_create(size_t budget)
+{
+    memgate *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->budget = budget;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->freed, &ca);
+    pthread_condattr_destroy(&ca);
+    return g;
+}
+
+void memgate_destroy(memgate *g)
+{
+    if (!g)
+        return;
+    pthread_cond_destroy(&g->freed);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[TD_ERRLEN])
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->budget && g->used > 0 && g->used + bytes > g->budget) {
+        cancel_reason why = cancel_check(tok);
+        if (why != CANCEL_NONE) {
+            pthread_mutex_unlock(&g->mu);
+            return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+        }
+        double t = cancel_now() + POLL_S;
+        struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - floor(t)) * 1e9)};
+        pthread_cond_timedwait(&g->freed, &g->mu, &ts);
+    }
+    g->used += bytes;
+    pthread_mutex_unlock(&g->mu);
+    return TD_OK;
+}
+
+void memgate_release(memgate *g, size_t bytes)
+{
+    pthread_mutex_lock(&g->mu);
+    g->used = bytes > g->used ? 0 : g->used - bytes;
+    pthread_cond_broadcast(&g->freed);
+    pthread_mutex_unlock(&g->mu);
+}
+
+size_t memgate_in_use(memgate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    size_t n = g->used;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
