@@ -12,6 +12,7 @@
 
 #include "thumbd/codec.h"
 #include "thumbd/exif.h"
+#include "thumbd/jpegdc.h"
 
 typedef struct jerr {
     struct jpeg_error_mgr pub;
@@ -67,6 +68,40 @@ static int find_orientation(j_decompress_ptr d)
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
             return exif_orientation(m->data + 6, m->data_length - 6);
     return 1;
+}
+
+/* Chooses the rows' colour space: grey, RGB or CMYK. Returns the channels. */
+static int set_out_color_space(j_decompress_ptr d)
+{
+    switch (d->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        d->out_color_space = JCS_GRAYSCALE;
+        return 1;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        d->out_color_space = JCS_CMYK;
+        return 4;
+    default:
+        d->out_color_space = JCS_RGB;
+        return 3;
+    }
+}
+
+/* Progressive, Huffman-coded, 8-bit grey or YCbCr: what jpegdc handles. */
+static bool dc_only_eligible(j_decompress_ptr d)
+{
+    return d->progressive_mode && !d->arith_code && d->data_precision == 8 &&
+           ((d->num_components == 1 && d->jpeg_color_space == JCS_GRAYSCALE) ||
+            (d->num_components == 3 && d->jpeg_color_space == JCS_YCbCr));
+}
+
+/* jpegdc keeps one coefficient per block. */
+static size_t dc_only_bytes(j_decompress_ptr d)
+{
+    size_t n = 0;
+    for (int i = 0; i < d->num_components; i++)
+        n += ((size_t)d->comp_info[i].width_in_blocks + 4) * (d->comp_info[i].height_in_blocks + 4) * 2;
+    return n + (size_t)d->image_width;
 }
 
 /* A progressive file keeps every DCT coefficient of the image until the last
@@ -133,25 +168,11 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
 
     codec_info info = {.width = (int)d.image_width, .height = (int)d.image_height, .alpha = -1};
     info.orientation = find_orientation(&d);
-    switch (d.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-        d.out_color_space = JCS_GRAYSCALE;
-        info.channels = 1;
-        info.space = COLOR_GRAY;
-        break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-        d.out_color_space = JCS_CMYK;
-        info.channels = 4;
-        /* Adobe (Photoshop) writes inverted CMYK; its APP14 marker says so. */
-        info.space = d.saw_Adobe_marker ? COLOR_CMYK_INVERTED : COLOR_CMYK;
-        break;
-    default:
-        d.out_color_space = JCS_RGB;
-        info.channels = 3;
-        info.space = COLOR_RGB;
-        break;
-    }
+    info.channels = set_out_color_space(&d);
+    info.space = info.channels == 1 ? COLOR_GRAY
+                 : info.channels == 3 ? COLOR_RGB
+                 /* Adobe (Photoshop) writes inverted CMYK; its APP14 marker says so. */
+                 : d.saw_Adobe_marker ? COLOR_CMYK_INVERTED : COLOR_CMYK;
     JOCTET *icc_data = NULL;
     unsigned int icc_len = 0;
     if (jpeg_read_icc_profile(&d, &icc_data, &icc_len) && icc_len <= lim->max_chunk) {
@@ -161,7 +182,6 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     } else {
         free(icc_data);
     }
-    info.work_bytes = work_bytes(&d);
     int num = 8;
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)
@@ -169,6 +189,34 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     d.scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
     d.scale_denom = 8;
     e.rows = (int)d.image_height;
+    bool started = false;
+    if (num == 1 && dc_only_eligible(&d)) {
+        bool fallback;
+        jpeg_calc_output_dimensions(&d);
+        st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, dc_only_bytes(&d), err);
+        if (st != TD_OK)
+            goto out;
+        jpeg_abort_decompress(&d);
+        rewind(f);
+        st = jpegdc_decode(f, sink, tok, &fallback, err);
+        if (st != TD_OK || !fallback)
+            goto out;
+        /* Something the DC decoder leaves to libjpeg: start over with it.
+         * (The memory reserved above understates this rare case.) */
+        rewind(f);
+        jpeg_stdio_src(&d, f);
+        jpeg_read_header(&d, TRUE);
+        set_out_color_space(&d);
+        d.scale_num = 1;
+        d.scale_denom = 8;
+        started = true;
+    }
+    if (!started) {
+        jpeg_calc_output_dimensions(&d);
+        st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, work_bytes(&d), err);
+        if (st != TD_OK)
+            goto out;
+    }
     if (d.progressive_mode) {
         /* A progressive file is consumed whole before the first row comes
          * out; buffered-image mode lets us poll the token while it is. */
@@ -181,9 +229,6 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     } else {
         jpeg_start_decompress(&d);
     }
-    st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, err);
-    if (st != TD_OK)
-        goto out;
     row = malloc((size_t)d.output_width * (size_t)d.output_components);
     if (!row) {
         st = td_fail(err, TD_ENOMEM, "out of memory for a %u-pixel row", d.output_width);

@@ -55,10 +55,6 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
             c->info.icc_len = info->icc_len;
         }
     }
-    td_status st = memgate_acquire(c->gate, info->work_bytes, c->tok, err);
-    if (st != TD_OK)
-        return st;
-    c->reserved = info->work_bytes;
     geom_plan_compute(info->width, info->height, info->orientation, cfg->width, cfg->height,
                       cfg->fit, cfg->enlarge, &c->plan);
     *scale_num = geom_jpeg_scale(c->plan.crop_w, c->plan.crop_h, c->plan.need_w, c->plan.need_h);
@@ -66,9 +62,13 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
 }
 
 /* Maps the crop from stored pixels to the decoded (DCT-scaled) ones. */
-static td_status on_start(void *vctx, int w, int h, char *err)
+static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
 {
     decode_ctx *c = vctx;
+    td_status st = memgate_acquire(c->gate, work_bytes, c->tok, err);
+    if (st != TD_OK)
+        return st;
+    c->reserved = work_bytes;
     const geom_plan *p = &c->plan;
     long sw = c->info.width, sh = c->info.height;
     int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
@@ -79,7 +79,7 @@ static td_status on_start(void *vctx, int w, int h, char *err)
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
-    td_status st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
+    st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
                                 y1 - y0, k, err);
     c->started = st == TD_OK;
     return st;

@@ -138,12 +138,12 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     setup_transforms(png, pi, &info);
     read_metadata(png, pi, lim, &info);
     size_t rowbytes = png_get_rowbytes(png, pi);
-    info.work_bytes = passes > 1 ? rowbytes * (size_t)info.height : rowbytes * 2;
     int num = 8;
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)
         goto out;
-    st = sink->start(sink->ctx, info.width, info.height, err);
+    st = sink->start(sink->ctx, info.width, info.height,
+                     passes > 1 ? rowbytes * (size_t)info.height : rowbytes * 2, err);
     if (st != TD_OK)
         goto out;
     e.rows = info.height;

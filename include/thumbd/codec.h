@@ -19,17 +19,17 @@ typedef struct codec_info {
     int orientation;           /* EXIF 1..8 */
     const uint8_t *icc;        /* embedded profile, valid during the decode */
     size_t icc_len;
-    size_t work_bytes;         /* what the decoder will hold: whole-image
-                                  buffers (progressive JPEG coefficients, an
-                                  interlaced PNG frame) or a few rows */
 } codec_info;
 
 typedef struct codec_sink {
     /* After the header: check limits, plan, and choose the JPEG DCT scale
      * numerator (n/8, 1..8; others ignore it). Non-OK stops the decode. */
     td_status (*header)(void *ctx, const codec_info *info, int *scale_num, char *err);
-    /* Once, with the dimensions of the rows that will follow. */
-    td_status (*start)(void *ctx, int w, int h, char *err);
+    /* Once, with the dimensions of the rows that will follow and what the
+     * decoder is about to hold (whole-image buffers such as progressive JPEG
+     * coefficients or an interlaced PNG frame, else a few rows), before it
+     * allocates that. */
+    td_status (*start)(void *ctx, int w, int h, size_t work_bytes, char *err);
     /* Row y of h. Return false once no further rows are needed. */
     bool (*row)(void *ctx, int y, const uint8_t *px);
     void *ctx;
