@@ -197,7 +197,15 @@ static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
     const thumbd_config *cfg = rc->cfg;
     double run_deadline = cfg->deadline > 0 ? cancel_now() + cfg->deadline : 0;
     for (;;) {
-        struct timespec ts = {0, (long)(TICK_S * 1e9)};
+        /* Wake at the next deadline, or after a tick to look at the pool. */
+        double wait = TICK_S, t = cancel_now();
+        if (run_deadline && !sd->active && run_deadline - t < wait)
+            wait = run_deadline - t;
+        if (sd->active && !sd->cancelled && sd->started + cfg->shutdown_timeout - t < wait)
+            wait = sd->started + cfg->shutdown_timeout - t;
+        if (wait < 0.0005)
+            wait = 0.0005;
+        struct timespec ts = {0, (long)(wait * 1e9)};
         int sig = sigtimedwait(sigs, NULL, &ts);
         if (sig > 0)
             begin_shutdown(rc, sd, CANCEL_SHUTDOWN, sig);

@@ -15,6 +15,7 @@ typedef struct dev_ino { dev_t dev; ino_t ino; } dev_ino;
 typedef struct entry {
     char *name;
     unsigned char type;   /* d_type */
+    bool image;           /* became an image task (a regular file) */
 } entry;
 
 typedef struct walker {
@@ -86,6 +87,7 @@ static td_status read_entries(int fd, entry **out, size_t *out_n, char *err)
         if (!v[n].name)
             goto oom;
         v[n].type = de->d_type;
+        v[n].image = false;
         n++;
         errno = 0;
     }
@@ -165,14 +167,14 @@ static bool is_ancestor(const walker *w, const struct stat *sb)
 
 static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err);
 
-/* Two image names in one directory whose outputs may coincide (same stem):
+/* Two image files in one directory whose outputs may coincide (same stem):
  * the first, in name order, keeps the output name. */
 static const char *collides_with(const entry *v, size_t i)
 {
     const char *e = ext_of(v[i].name);
     size_t stem = (size_t)(e - 1 - v[i].name);
     for (size_t j = 0; j < i; j++) {
-        if (!v[j].name || !scan_is_image_name(v[j].name))
+        if (!v[j].image)
             continue;
         const char *f = ext_of(v[j].name);
         if ((size_t)(f - 1 - v[j].name) == stem && !strncmp(v[j].name, v[i].name, stem))
@@ -237,6 +239,7 @@ static void visit(walker *w, int fd, entry *v, size_t i)
                          "output name collision: '%s' and '%s' in the same directory map to "
                          "the same thumbnail name; only '%s' was thumbnailed (rename one)",
                          other, name, other);
+            v[i].image = true;
             emit_task(w, &sb, other ? msg : NULL);
         }
     } else {
