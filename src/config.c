@@ -245,7 +245,7 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
 {
     bool queue_set = false;
     err[0] = '\0';
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets a half-parsed argv */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":s:f:q:j:r:hV", long_opts, NULL)) != -1) {
@@ -253,8 +253,10 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
         case 'h': return CONFIG_HELP;
         case 'V': return CONFIG_VERSION;
         case '?':
-            if (optopt)
+            if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
                 td_fail(err, TD_EUSAGE, "unknown option '-%c' (see --help)", optopt);
+            else if (optopt)
+                td_fail(err, TD_EUSAGE, "option '%s' takes no value (see --help)", argv[optind - 1]);
             else
                 td_fail(err, TD_EUSAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
             return CONFIG_ERROR;

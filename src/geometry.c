@@ -18,8 +18,8 @@ void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box
     double s = fit == FIT_COVER ? fmax(sx, sy) : fmin(sx, sy);
     if (!enlarge && s > 1.0)
         s = 1.0;
-    int out_w = clampi(lround(uw * s), 1, fit == FIT_COVER ? box_w : uw * 64);
-    int out_h = clampi(lround(uh * s), 1, fit == FIT_COVER ? box_h : uh * 64);
+    int out_w = clampi(lround(uw * s), 1, box_w);
+    int out_h = clampi(lround(uh * s), 1, box_h);
     /* Upright crop: the centred region that scales to exactly out_w x out_h. */
     int cw = uw, ch = uh;
     if (fit == FIT_COVER) {

@@ -273,7 +273,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         if (r->why == CANCEL_TIMEOUT)
             snprintf(r->error, sizeof r->error, "task timeout after %.1f s", cfg->task_timeout);
         else
-            snprintf(r->error, sizeof r->error, "cancelled by %s after %.1f s", err,
+            snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.1f s", err,
                      r->total_ms / 1000.0);
     } else {
         r->status = TASK_FAILED;

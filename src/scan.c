@@ -98,7 +98,8 @@ static td_status read_entries(int fd, entry **out, size_t *out_n, char *err)
         return td_fail(err, TD_EIO, "cannot read directory: %s", strerror(e));
     }
     closedir(d);
-    qsort(v, n, sizeof *v, cmp_entry);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_entry);
     *out = v;
     *out_n = n;
     return TD_OK;
