@@ -54,5 +54,5 @@ int geom_shrink_factor(int w, int h, int need_w, int need_h)
 {
     long kx = w / (2L * need_w), ky = h / (2L * need_h);
     long k = kx < ky ? kx : ky;
-    return k < 1 ? 1 : (int)(k > 1 << 20 ? 1 << 20 : k);
+    return k < 1 ? 1 : (int)(k > 1 << 14 ? 1 << 14 : k); /* keeps shrink sums in range */
 }

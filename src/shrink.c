@@ -21,8 +21,7 @@ td_status shrink_begin(shrink *s, int in_w, int c, int alpha, int x, int y, int 
     s->out_w = (w + k - 1) / k;
     s->out_h = (h + k - 1) / k;
     s->acc = calloc((size_t)s->out_w * (size_t)c, sizeof *s->acc);
-    s->wsum = calloc((size_t)s->out_w, sizeof *s->wsum);
-    if (!s->acc || !s->wsum || !image_alloc(&s->out, s->out_w, s->out_h, c, alpha)) {
+    if (!s->acc || !image_alloc(&s->out, s->out_w, s->out_h, c, alpha)) {
         shrink_abort(s);
         return td_fail(err, TD_ENOMEM, "out of memory for a %dx%d intermediate image", s->out_w,
                        s->out_h);
@@ -39,51 +38,48 @@ static void flush(shrink *s, int oy)
     for (int ox = 0; ox < s->out_w; ox++) {
         int bx0 = s->x0 + ox * s->k, bx1 = bx0 + s->k < s->x1 ? bx0 + s->k : s->x1;
         float n = (float)((bx1 - bx0) * s->rows_in_band);
-        float *a = s->acc + (size_t)ox * (size_t)c, *d = dst + (size_t)ox * (size_t)c;
+        const uint64_t *a = s->acc + (size_t)ox * (size_t)c;
+        float *d = dst + (size_t)ox * (size_t)c;
         if (s->alpha < 0) {
             for (int ch = 0; ch < c; ch++)
-                d[ch] = a[ch] / n;
+                d[ch] = (float)a[ch] / n;
         } else {
-            float aw = s->wsum[ox];
+            /* Colour sums are alpha-weighted: divide by the alpha sum. */
+            float aw = (float)a[s->alpha];
             for (int ch = 0; ch < c; ch++)
-                d[ch] = ch == s->alpha ? a[ch] / n : aw > 0 ? a[ch] / aw : 0.0f;
+                d[ch] = ch == s->alpha ? aw / n : aw > 0 ? (float)a[ch] / aw : 0.0f;
         }
     }
     memset(s->acc, 0, (size_t)s->out_w * (size_t)c * sizeof *s->acc);
-    memset(s->wsum, 0, (size_t)s->out_w * sizeof *s->wsum);
     s->rows_in_band = 0;
 }
 
-static void add_row_opaque(shrink *s, const uint8_t *p)
+/* Adds one input row to the band's sums. C and ALPHA are constants at each
+ * call site, so the compiler unrolls the channel loops. Colour is summed
+ * premultiplied by alpha, so a transparent pixel adds nothing to its box's
+ * colour (no dark fringes). */
+static inline __attribute__((always_inline)) void add_row(shrink *s, const uint8_t *p, int C,
+                                                          int ALPHA)
 {
-    int c = s->c, k = s->k;
-    for (int ox = 0; ox < s->out_w; ox++) {
-        float *a = s->acc + (size_t)ox * (size_t)c;
+    int k = s->k;
+    uint64_t *a = s->acc;
+    for (int ox = 0; ox < s->out_w; ox++, a += C) {
         int n = s->x1 - (s->x0 + ox * k);
         if (n > k)
             n = k;
-        for (int i = 0; i < n; i++, p += c)
-            for (int ch = 0; ch < c; ch++)
-                a[ch] += p[ch];
-    }
-}
-
-/* Colour is summed premultiplied by alpha, so a transparent pixel adds
- * nothing to its box's colour (no dark fringes). */
-static void add_row_alpha(shrink *s, const uint8_t *p)
-{
-    int c = s->c, k = s->k, al = s->alpha;
-    for (int ox = 0; ox < s->out_w; ox++) {
-        float *a = s->acc + (size_t)ox * (size_t)c;
-        int n = s->x1 - (s->x0 + ox * k);
-        if (n > k)
-            n = k;
-        for (int i = 0; i < n; i++, p += c) {
-            float w = p[al];
-            for (int ch = 0; ch < c; ch++)
-                a[ch] += ch == al ? w : p[ch] * w;
-            s->wsum[ox] += w;
+        uint32_t sum[4] = {0, 0, 0, 0}; /* one box row: at most k*255*255 */
+        for (int i = 0; i < n; i++, p += C) {
+            if (ALPHA < 0) {
+                for (int ch = 0; ch < C; ch++)
+                    sum[ch] += p[ch];
+            } else {
+                uint32_t w = p[ALPHA];
+                for (int ch = 0; ch < C; ch++)
+                    sum[ch] += ch == ALPHA ? w : p[ch] * w;
+            }
         }
+        for (int ch = 0; ch < C; ch++)
+            a[ch] += sum[ch];
     }
 }
 
@@ -92,10 +88,14 @@ void shrink_row(shrink *s, int y, const uint8_t *row)
     if (y < s->y0 || y >= s->y1 || !s->acc)
         return;
     const uint8_t *p = row + (size_t)s->x0 * (size_t)s->c;
-    if (s->alpha < 0)
-        add_row_opaque(s, p);
-    else
-        add_row_alpha(s, p);
+    switch (s->c * 8 + s->alpha + 1) {
+    case 1 * 8: add_row(s, p, 1, -1); break;
+    case 2 * 8 + 2: add_row(s, p, 2, 1); break;
+    case 3 * 8: add_row(s, p, 3, -1); break;
+    case 4 * 8: add_row(s, p, 4, -1); break;
+    case 4 * 8 + 4: add_row(s, p, 4, 3); break;
+    default: add_row(s, p, s->c, s->alpha); break;
+    }
     s->rows_in_band++;
     if (s->rows_in_band == s->k || y == s->y1 - 1)
         flush(s, (y - s->y0) / s->k);
@@ -116,7 +116,6 @@ void shrink_end(shrink *s, image_f *out)
 void shrink_abort(shrink *s)
 {
     free(s->acc);
-    free(s->wsum);
     image_free(&s->out);
-    s->acc = s->wsum = NULL;
+    s->acc = NULL;
 }

@@ -14,8 +14,7 @@ typedef struct shrink {
     int x0, x1, y0, y1;        /* crop window in input pixels, half-open */
     int k;                     /* box factor */
     int out_w, out_h;
-    float *acc;                /* one output row of sums (premultiplied) */
-    float *wsum;               /* per output pixel: sum of alpha (or count) */
+    uint64_t *acc;             /* one output row of sums (colour x alpha) */
     int rows_in_band;
     image_f out;
 } shrink;
