@@ -1,0 +1,360 @@
+/* Unit tests for the conversion to sRGB (src/color.c). Profiles are built
+ * with lcms2 itself and embedded as bytes, as a decoder would hand them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <lcms2.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "thumbd/color.h"
+#include "thumbd/image.h"
+
+static image_f make_img(int w, int h, int c, int alpha, const float *values)
+{
+    image_f img;
+    assert_true(image_alloc(&img, w, h, c, alpha));
+    memcpy(img.px, values, (size_t)w * (size_t)h * (size_t)c * sizeof(float));
+    return img;
+}
+
+static void expect_near(const image_f *img, int i, int ch, double want, double tol, int line)
+{
+    double got = img->px[(size_t)i * (size_t)img->c + (size_t)ch];
+    if (fabs(got - want) > tol)
+        fail_msg("line %d: pixel %d channel %d = %.3f, want %.3f (+-%g)", line, i, ch, got, want,
+                 tol);
+}
+#define NEAR(img, i, ch, want, tol) expect_near(img, i, ch, want, tol, __LINE__)
+
+/* Saves a profile to a malloc'd buffer. */
+static uint8_t *profile_bytes(cmsHPROFILE h, size_t *len)
+{
+    cmsUInt32Number n = 0;
+    assert_true(cmsSaveProfileToMem(h, NULL, &n));
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    assert_true(cmsSaveProfileToMem(h, buf, &n));
+    *len = n;
+    return buf;
+}
+
+static cmsToneCurve *srgb_curve(void)
+{
+    const cmsFloat64Number p[5] = {2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045};
+    cmsToneCurve *c = cmsBuildParametricToneCurve(NULL, 4, p);
+    assert_non_null(c);
+    return c;
+}
+
+/* An RGB profile whose red and green primaries are sRGB's green and red:
+ * stored (r, g, b) means sRGB (g, r, b). */
+static uint8_t *swapped_rgb_profile(size_t *len)
+{
+    cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
+    cmsCIExyYTRIPLE prim = {
+        .Red = {0.30, 0.60, 1.0}, .Green = {0.64, 0.33, 1.0}, .Blue = {0.15, 0.06, 1.0}};
+    cmsToneCurve *c = srgb_curve();
+    cmsToneCurve *curves[3] = {c, c, c};
+    cmsHPROFILE h = cmsCreateRGBProfile(&d65, &prim, curves);
+    assert_non_null(h);
+    uint8_t *b = profile_bytes(h, len);
+    cmsCloseProfile(h);
+    cmsFreeToneCurve(c);
+    return b;
+}
+
+/* A gray profile with a linear (gamma 1) tone curve. */
+static uint8_t *linear_gray_profile(size_t *len)
+{
+    cmsToneCurve *c = cmsBuildGamma(NULL, 1.0);
+    cmsHPROFILE h = cmsCreateGrayProfile(cmsD50_xyY(), c);
+    assert_non_null(h);
+    uint8_t *b = profile_bytes(h, len);
+    cmsCloseProfile(h);
+    cmsFreeToneCurve(c);
+    return b;
+}
+
+/* What lcms itself makes of one pixel (values 0..255) with this profile. */
+static void lcms_predict(const uint8_t *icc, size_t len, cmsUInt32Number fmt, int ncolor,
+                         const float *in255, float *out255)
+{
+    cmsHPROFILE in = cmsOpenProfileFromMem(icc, (cmsUInt32Number)len);
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    assert_non_null(in);
+    cmsHTRANSFORM xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_FLT, INTENT_PERCEPTUAL, 0);
+    assert_non_null(xf);
+    float v[4], rgb[3];
+    for (int i = 0; i < ncolor; i++)
+        v[i] = in255[i] / 255.0f;
+    cmsDoTransform(xf, v, rgb, 1);
+    for (int i = 0; i < 3; i++) {
+        float x = rgb[i] * 255.0f;
+        out255[i] = x < 0 ? 0 : x > 255 ? 255 : x;
+    }
+    cmsDeleteTransform(xf);
+    cmsCloseProfile(srgb);
+    cmsCloseProfile(in);
+}
+
+static void test_naive_cmyk_both_conventions(void **state)
+{
+    (void)state;
+    /* Ink values, 255 = full ink. */
+    const float ink[6][4] = {
+        {0, 0, 0, 0}, {255, 0, 0, 0}, {0, 255, 0, 0}, {0, 0, 255, 0}, {0, 0, 0, 255},
+        {51, 102, 153, 51},
+    };
+    const double rgb[6][3] = {
+        {255, 255, 255}, {0, 255, 255}, {255, 0, 255}, {255, 255, 0}, {0, 0, 0},
+        {163.2, 122.4, 81.6}, /* 255 (1 - .2|.4|.6) (1 - .2) */
+    };
+    for (int inverted = 0; inverted <= 1; inverted++) {
+        float px[6 * 4];
+        for (int i = 0; i < 6; i++)
+            for (int k = 0; k < 4; k++)
+                px[i * 4 + k] = inverted ? 255.0f - ink[i][k] : ink[i][k];
+        image_f img = make_img(6, 1, 4, -1, px);
+        char err[TD_ERRLEN];
+        assert_int_equal(color_to_srgb(&img, inverted ? COLOR_CMYK_INVERTED : COLOR_CMYK, NULL, 0,
+                                       err),
+                         TD_OK);
+        assert_int_equal(img.c, 3);
+        assert_int_equal(img.alpha, -1);
+        assert_int_equal(img.w, 6);
+        assert_int_equal(img.h, 1);
+        for (int i = 0; i < 6; i++)
+            for (int k = 0; k < 3; k++)
+                NEAR(&img, i, k, rgb[i][k], 0.01);
+        image_free(&img);
+    }
+}
+
+static void test_cmyk_alpha_kept(void **state)
+{
+    (void)state;
+    const float px[2 * 5] = {255, 0, 0, 0, 10, 0, 0, 0, 0, 200};
+    image_f img = make_img(2, 1, 5, 4, px);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_CMYK, NULL, 0, err), TD_OK);
+    assert_int_equal(img.c, 4);
+    assert_int_equal(img.alpha, 3);
+    NEAR(&img, 0, 0, 0, 0.01);
+    NEAR(&img, 0, 1, 255, 0.01);
+    NEAR(&img, 0, 3, 10, 0.001);
+    NEAR(&img, 1, 0, 255, 0.01);
+    NEAR(&img, 1, 3, 200, 0.001);
+    image_free(&img);
+}
+
+static void test_rgb_untagged_unchanged(void **state)
+{
+    (void)state;
+    const float px[3 * 3] = {0, 0, 0, 12.5f, 130, 255, 255, 254, 1};
+    image_f img = make_img(3, 1, 3, -1, px);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_RGB, NULL, 0, err), TD_OK);
+    assert_int_equal(img.c, 3);
+    assert_memory_equal(img.px, px, sizeof px);
+    image_free(&img);
+
+    const float rgba[2 * 4] = {10, 20, 30, 40, 250, 128, 0, 255};
+    img = make_img(2, 1, 4, 3, rgba);
+    assert_int_equal(color_to_srgb(&img, COLOR_RGB, NULL, 0, err), TD_OK);
+    assert_int_equal(img.c, 4);
+    assert_int_equal(img.alpha, 3);
+    assert_memory_equal(img.px, rgba, sizeof rgba);
+    image_free(&img);
+}
+
+static void test_gray_expands(void **state)
+{
+    (void)state;
+    const float g[3] = {0, 77, 255};
+    image_f img = make_img(3, 1, 1, -1, g);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_GRAY, NULL, 0, err), TD_OK);
+    assert_int_equal(img.c, 3);
+    assert_int_equal(img.alpha, -1);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++)
+            NEAR(&img, i, k, g[i], 0.001);
+    image_free(&img);
+
+    const float ga[2 * 2] = {77, 0, 200, 128};
+    img = make_img(2, 1, 2, 1, ga);
+    assert_int_equal(color_to_srgb(&img, COLOR_GRAY, NULL, 0, err), TD_OK);
+    assert_int_equal(img.c, 4);
+    assert_int_equal(img.alpha, 3);
+    for (int k = 0; k < 3; k++) {
+        NEAR(&img, 0, k, 77, 0.001);
+        NEAR(&img, 1, k, 200, 0.001);
+    }
+    NEAR(&img, 0, 3, 0, 0.001);
+    NEAR(&img, 1, 3, 128, 0.001);
+    image_free(&img);
+}
+
+static void test_rgb_profile_honoured(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *icc = swapped_rgb_profile(&len);
+    const float px[5 * 4] = {
+        255, 0, 0, 255,   0, 0, 255, 128,   200, 100, 50, 0,   128, 128, 128, 64,
+        10, 240, 90, 1,
+    };
+    image_f img = make_img(5, 1, 4, 3, px);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_RGB, icc, len, err), TD_OK);
+    assert_int_equal(img.c, 4);
+    assert_int_equal(img.alpha, 3);
+    for (int i = 0; i < 5; i++) {
+        float want[3];
+        lcms_predict(icc, len, TYPE_RGB_FLT, 3, &px[i * 4], want);
+        for (int k = 0; k < 3; k++)
+            NEAR(&img, i, k, want[k], 0.05);
+        NEAR(&img, i, 3, px[i * 4 + 3], 0.001); /* alpha untouched */
+    }
+    /* And what that means: red and green trade places. */
+    NEAR(&img, 0, 0, 0, 2.0);
+    NEAR(&img, 0, 1, 255, 2.0);
+    NEAR(&img, 0, 2, 0, 2.0);
+    NEAR(&img, 1, 2, 255, 2.0);
+    NEAR(&img, 2, 0, 100, 2.0);
+    NEAR(&img, 2, 1, 200, 2.0);
+    NEAR(&img, 2, 2, 50, 2.0);
+    NEAR(&img, 3, 0, 128, 2.0);
+    image_free(&img);
+    free(icc);
+}
+
+static void test_gray_profile_honoured(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *icc = linear_gray_profile(&len);
+    const float g[4] = {0, 64, 128, 255};
+    image_f img = make_img(4, 1, 1, -1, g);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_GRAY, icc, len, err), TD_OK);
+    assert_int_equal(img.c, 3);
+    for (int i = 0; i < 4; i++) {
+        float want[3];
+        lcms_predict(icc, len, TYPE_GRAY_FLT, 1, &g[i], want);
+        for (int k = 0; k < 3; k++)
+            NEAR(&img, i, k, want[k], 0.05);
+    }
+    /* Linear light 50% is about 188 in sRGB: clearly not left as 128. */
+    NEAR(&img, 2, 0, 188, 3.0);
+    NEAR(&img, 2, 1, 188, 3.0);
+    NEAR(&img, 3, 2, 255, 1.0);
+    image_free(&img);
+    free(icc);
+}
+
+static void test_mismatched_profile_ignored(void **state)
+{
+    (void)state;
+    size_t glen, rlen;
+    uint8_t *gray = linear_gray_profile(&glen), *rgb = swapped_rgb_profile(&rlen);
+    char err[TD_ERRLEN];
+
+    /* A gray profile on RGB data: untagged RGB, unchanged. */
+    const float px[3] = {255, 0, 0};
+    image_f img = make_img(1, 1, 3, -1, px);
+    assert_int_equal(color_to_srgb(&img, COLOR_RGB, gray, glen, err), TD_OK);
+    NEAR(&img, 0, 0, 255, 0.001);
+    NEAR(&img, 0, 1, 0, 0.001);
+    image_free(&img);
+
+    /* An RGB profile on CMYK data: the naive formula. */
+    const float cmyk[4] = {51, 102, 153, 51};
+    img = make_img(1, 1, 4, -1, cmyk);
+    assert_int_equal(color_to_srgb(&img, COLOR_CMYK, rgb, rlen, err), TD_OK);
+    assert_int_equal(img.c, 3);
+    NEAR(&img, 0, 0, 163.2, 0.01);
+    NEAR(&img, 0, 1, 122.4, 0.01);
+    NEAR(&img, 0, 2, 81.6, 0.01);
+    image_free(&img);
+
+    /* An RGB profile on gray data: plain expansion. */
+    const float g[1] = {128};
+    img = make_img(1, 1, 1, -1, g);
+    assert_int_equal(color_to_srgb(&img, COLOR_GRAY, rgb, rlen, err), TD_OK);
+    for (int k = 0; k < 3; k++)
+        NEAR(&img, 0, k, 128, 0.001);
+    image_free(&img);
+    free(gray);
+    free(rgb);
+}
+
+static void test_garbage_profile_ignored(void **state)
+{
+    (void)state;
+    uint8_t junk[700];
+    uint32_t x = 0xC0FFEEu;
+    for (size_t i = 0; i < sizeof junk; i++) {
+        x = x * 1103515245u + 12345u;
+        junk[i] = (uint8_t)(x >> 16);
+    }
+    size_t rlen;
+    uint8_t *real = swapped_rgb_profile(&rlen);
+    uint8_t *head = malloc(200);
+    memcpy(head, real, 200); /* a real profile cut short */
+    struct { const uint8_t *p; size_t n; } bad[] = {
+        {junk, sizeof junk}, {junk, 10}, {head, 200}, {real, 127}, {real, 0},
+    };
+    char err[TD_ERRLEN];
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        const float px[3] = {255, 0, 0};
+        image_f img = make_img(1, 1, 3, -1, px);
+        assert_int_equal(color_to_srgb(&img, COLOR_RGB, bad[b].p, bad[b].n, err), TD_OK);
+        assert_int_equal(img.c, 3);
+        NEAR(&img, 0, 0, 255, 0.001);
+        NEAR(&img, 0, 1, 0, 0.001);
+        image_free(&img);
+
+        const float cmyk[4] = {255, 0, 0, 0};
+        img = make_img(1, 1, 4, -1, cmyk);
+        assert_int_equal(color_to_srgb(&img, COLOR_CMYK, bad[b].p, bad[b].n, err), TD_OK);
+        NEAR(&img, 0, 0, 0, 0.01);
+        NEAR(&img, 0, 1, 255, 0.01);
+        image_free(&img);
+    }
+    free(head);
+    free(real);
+}
+
+static void test_channel_mismatch_rejected(void **state)
+{
+    (void)state;
+    const float px[3] = {1, 2, 3};
+    image_f img = make_img(1, 1, 3, -1, px);
+    char err[TD_ERRLEN] = "";
+    assert_int_not_equal(color_to_srgb(&img, COLOR_CMYK, NULL, 0, err), TD_OK);
+    assert_true(strlen(err) > 0);
+    image_free(&img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_naive_cmyk_both_conventions),
+        cmocka_unit_test(test_cmyk_alpha_kept),
+        cmocka_unit_test(test_rgb_untagged_unchanged),
+        cmocka_unit_test(test_gray_expands),
+        cmocka_unit_test(test_rgb_profile_honoured),
+        cmocka_unit_test(test_gray_profile_honoured),
+        cmocka_unit_test(test_mismatched_profile_ignored),
+        cmocka_unit_test(test_garbage_profile_ignored),
+        cmocka_unit_test(test_channel_mismatch_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
