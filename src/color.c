@@ -14,18 +14,13 @@ static cmsColorSpaceSignature expected_sig(color_space s)
     }
 }
 
-/* Colour values of one pixel in lcms2's float units: gray/RGB 0..1, CMYK ink
- * 0..100 (%). */
-static void to_lcms_units(const float *p, color_space s, int ncolor, float *dst)
+/* One pixel's colour in lcms2's 16-bit units (0..65535; CMYK as ink). */
+static void to_lcms16(const float *p, color_space s, int ncolor, uint16_t *dst)
 {
     for (int i = 0; i < ncolor; i++) {
-        float v = p[i];
-        if (s == COLOR_CMYK)
-            dst[i] = v * (100.0f / 255.0f);
-        else if (s == COLOR_CMYK_INVERTED)
-            dst[i] = (255.0f - v) * (100.0f / 255.0f);
-        else
-            dst[i] = v / 255.0f;
+        float v = s == COLOR_CMYK_INVERTED ? 255.0f - p[i] : p[i];
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        dst[i] = (uint16_t)(v * 257.0f + 0.5f);
     }
 }
 
@@ -41,21 +36,18 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
     cmsHTRANSFORM xf = NULL;
     if (cmsGetColorSpace(in) == expected_sig(s)) {
         cmsHPROFILE srgb = cmsCreate_sRGBProfile();
-        cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_FLT
-                              : s == COLOR_RGB ? TYPE_RGB_FLT
-                                               : TYPE_CMYK_FLT;
+        /* 16-bit: lcms2 precomputes its curves into tables (float would
+         * evaluate pow() per pixel), with precision to spare for 8-bit output. */
+        cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_16
+                              : s == COLOR_RGB ? TYPE_RGB_16
+                                               : TYPE_CMYK_16;
         if (srgb)
-            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_FLT, INTENT_PERCEPTUAL, 0);
+            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL, 0);
         if (srgb)
             cmsCloseProfile(srgb);
     }
     cmsCloseProfile(in);
     return xf;
-}
-
-static float clamp255(float v)
-{
-    return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /* Untagged data: gray and RGB are sRGB already; CMYK by the naive formula. */
@@ -96,21 +88,32 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
         return td_fail(err, TD_ENOMEM, "out of memory converting colour");
     }
     size_t n = (size_t)img->w * (size_t)img->h;
+    uint16_t *buf = NULL;
+    if (xf) {
+        /* One call for the whole (small) image: colour in, then RGB out. */
+        buf = malloc(n * (size_t)(ncolor + 3) * sizeof *buf);
+        if (!buf) {
+            cmsDeleteTransform(xf);
+            image_free(&out);
+            return td_fail(err, TD_ENOMEM, "out of memory converting colour");
+        }
+        for (size_t i = 0; i < n; i++)
+            to_lcms16(img->px + i * (size_t)img->c, s, ncolor, buf + i * (size_t)ncolor);
+        cmsDoTransform(xf, buf, buf + n * (size_t)ncolor, (cmsUInt32Number)n);
+    }
     for (size_t i = 0; i < n; i++) {
         const float *p = img->px + i * (size_t)img->c;
         float *d = out.px + i * (size_t)oc;
         if (xf) {
-            float in[4], rgb[3];
-            to_lcms_units(p, s, ncolor, in);
-            cmsDoTransform(xf, in, rgb, 1);
             for (int k = 0; k < 3; k++)
-                d[k] = clamp255(rgb[k] * 255.0f);
+                d[k] = buf[n * (size_t)ncolor + i * 3 + (size_t)k] / 257.0f;
         } else {
             naive_rgb(p, s, d);
         }
         if (has_alpha)
             d[3] = p[img->alpha];
     }
+    free(buf);
     if (xf)
         cmsDeleteTransform(xf);
     image_free(img);
