@@ -11,6 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 thumbd=$root/build/thumbd
 gen=$root/build/tests/thumbd_gen
 reps=${1:-5}
+"$root/bench/setup.sh" >/dev/null
 work=$root/bench/work/cancel
 mkdir -p "$work"
 

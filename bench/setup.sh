@@ -43,6 +43,7 @@ need file command -v file
 need gcc command -v cc
 need pkg-config command -v pkg-config
 need libpng-dev pkg-config --exists libpng
+need jq command -v jq   # cancel.sh reads the report with it
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup.sh: every tool the benchmark needs is installed"
