@@ -280,7 +280,7 @@ static void test_task_timeout_cancels_big_image(void **state)
     pathf(p, sizeof p, "%s/big.jpg", in);
     write_noise_jpeg(p, 8000, 6000, 7);
     pathf(p, sizeof p, "%s/small.jpg", in);
-    write_noise_jpeg(p, 400, 300, 8);
+    write_noise_jpeg(p, 32, 24, 8); /* tiny: done well within 50 ms even under TSan */
 
     double el;
     pid_t pid = start(false, log, "-j", "2", "--task-timeout", "0.05", "--report", rep, in, out, NULL);
@@ -506,6 +506,33 @@ static void test_blocked_read_cannot_hang_shutdown(void **state)
     assert_int_equal(temps, 0);
 }
 
+/* A second signal does not wait for --shutdown-timeout: what is running is
+ * cancelled at once (and, here, abandoned one grace second later). */
+static void test_second_signal_cancels_now(void **state)
+{
+    (void)state;
+    char in[300], out[300], rep[300], log[300];
+    pathf(in, sizeof in, "%s/blk-in", root); /* made by an earlier test */
+    pathf(out, sizeof out, "%s/blk3-out", root);
+    pathf(rep, sizeof rep, "%s/blk3.jsonl", root);
+    pathf(log, sizeof log, "%s/blk3.log", root);
+    pid_t pid = start(true, log, "-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out, NULL);
+    usleep(300 * 1000);
+    kill(pid, SIGTERM);
+    usleep(200 * 1000);
+    kill(pid, SIGINT);
+    double el;
+    int st = wait_for(pid, 30, &el);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM); /* the first signal names the exit */
+    assert_true(el < 0.2 + 1.0 + 2.0);
+    record recs[8];
+    int n = read_report(rep, recs, 8);
+    const record *b = find(recs, n, "blocking.jpg");
+    assert_non_null(b);
+    assert_string_equal(b->status, "cancelled");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -522,6 +549,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fifo_is_skipped),
         cmocka_unit_test(test_blocked_read_cannot_hang_with_task_timeout),
         cmocka_unit_test(test_blocked_read_cannot_hang_shutdown),
+        cmocka_unit_test(test_second_signal_cancels_now),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
