@@ -647,7 +647,8 @@ typedef struct run_def {
     bool inside, enlarge;
 } run_def;
 
-enum { RUN_MAIN, RUN_INSIDE, RUN_ORIENT, RUN_ENLARGE_INSIDE, RUN_ENLARGE_COVER, NRUNS };
+enum { RUN_MAIN, RUN_INSIDE, RUN_ORIENT, RUN_ENLARGE_INSIDE, RUN_ENLARGE_COVER, RUN_MAX_PIXELS,
+       RUN_MAX_FILE_SIZE, NRUNS };
 
 static const run_def g_defs[NRUNS] = {
     {"cover", "", {NULL}, false, false},
@@ -655,6 +656,9 @@ static const run_def g_defs[NRUNS] = {
     {"orient", "orient", {NULL}, false, false},
     {"enlarge-inside", "size", {"--fit", "inside", "--enlarge", NULL}, true, true},
     {"enlarge-cover", "size", {"--enlarge", NULL}, false, true},
+    /* orient/ holds 400x300 images (120,000 pixels) of a few KiB each. */
+    {"max-pixels", "orient", {"--max-pixels", "100000", NULL}, false, false},
+    {"max-file-size", "orient", {"--max-file-size", "1K", NULL}, false, false},
 };
 
 typedef struct run {
@@ -1398,6 +1402,29 @@ static void test_clean_run_exit_0(void **state)
     end_checks();
 }
 
+/* Decompression-bomb limits refuse every file with a message naming the
+ * limit, and write nothing. */
+static void test_limits(void **state)
+{
+    (void)state;
+    begin_checks();
+    const int runs[2] = {RUN_MAX_PIXELS, RUN_MAX_FILE_SIZE};
+    const char *words[2] = {"--max-pixels", "--max-file-size"};
+    for (int k = 0; k < 2; k++) {
+        run *r = get_run(runs[k]);
+        CHECK(r->exit_code == 1, "%s: exit code %d, want 1", words[k], r->exit_code);
+        CHECK(r->nrec == 9, "%s: %d records, want 9", words[k], r->nrec);
+        for (int i = 0; i < r->nrec; i++) {
+            const char *st = rec_str(&r->recs[i], "status"), *er = rec_str(&r->recs[i], "error");
+            CHECK(st && !strcmp(st, "failed"), "%s: status %s, want failed", words[k], st ? st : "?");
+            CHECK(er && strstr(er, words[k]), "%s: error '%s' does not name the limit", words[k],
+                  er ? er : "(null)");
+            CHECK(rec_str(&r->recs[i], "out") == NULL, "%s: a refused file has an output", words[k]);
+        }
+    }
+    end_checks();
+}
+
 /* All 8 EXIF orientations (and a PNG eXIf orientation 6) come out upright:
  * 200x200 with --fit cover, 200x150 with --fit inside. */
 static void test_orientation(void **state)
@@ -1728,6 +1755,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cli_exit_codes),
         cmocka_unit_test(test_report_records),
         cmocka_unit_test(test_clean_run_exit_0),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_orientation),
         cmocka_unit_test(test_cmyk_adobe),
         cmocka_unit_test(test_cmyk_plain),
