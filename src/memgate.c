@@ -41,6 +41,8 @@ void memgate_destroy(memgate *g)
 
 td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[TD_ERRLEN])
 {
+    if (!g)
+        return TD_OK;
     pthread_mutex_lock(&g->mu);
     while (g->budget && g->used > 0 && g->used + bytes > g->budget) {
         cancel_reason why = cancel_check(tok);
@@ -59,6 +61,8 @@ td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[
 
 void memgate_release(memgate *g, size_t bytes)
 {
+    if (!g)
+        return;
     pthread_mutex_lock(&g->mu);
     g->used = bytes > g->used ? 0 : g->used - bytes;
     pthread_cond_broadcast(&g->freed);

@@ -159,7 +159,7 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
 }
 
 /* Composites alpha over white for a JPEG output of an image with alpha. */
-static uint8_t *flatten(uint8_t *px, int w, int h)
+static void flatten(uint8_t *px, int w, int h)
 {
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++) {
@@ -167,26 +167,86 @@ static uint8_t *flatten(uint8_t *px, int w, int h)
         for (int k = 0; k < 3; k++)
             px[i * 3 + k] = (uint8_t)((px[i * 4 + k] * a + 255 * (255 - a) + 127) / 255);
     }
-    return px;
 }
 
-static td_status encode(const thumbd_config *cfg, int out_fd, thumbd_task *t, uint8_t *px, int w,
-                        int h, bool alpha, char *err)
+char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
 {
-    char fmt = cfg->format == FORMAT_JPEG ? 'j' : cfg->format == FORMAT_PNG ? 'p' : alpha ? 'p' : 'j';
-    int c = alpha ? 4 : 3;
-    if (fmt == 'j' && alpha) {
-        flatten(px, w, h);
+    return cfg->format == FORMAT_JPEG ? 'j' : cfg->format == FORMAT_PNG ? 'p' : th->alpha ? 'p' : 'j';
+}
+
+td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
+{
+    char fmt = pipeline_format(cfg, th);
+    int c = th->alpha ? 4 : 3;
+    if (fmt == 'j' && th->alpha) {
+        flatten(th->px, th->w, th->h);
+        th->alpha = false;
         c = 3;
     }
-    t->res.out_rel = pipeline_out_name(t->rel, fmt);
+    return fmt == 'j' ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
+                      : png_encode(out, th->px, th->w, th->h, c, err);
+}
+
+static td_status cancelled(cancel_token *tok, char *err)
+{
+    cancel_reason why = cancel_check(tok);
+    return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+}
+
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cancel_token *tok,
+                        pipeline_thumb *th, char err[TD_ERRLEN])
+{
+    memset(th, 0, sizeof *th);
+    decode_ctx c = {.cfg = cfg, .gate = gate, .tok = tok};
+    image_f img = {0};
+    double t0 = cancel_now();
+    td_status st = decode(cfg, in, &c, tok, &img, err);
+    memgate_release(c.gate, c.reserved); /* the decoder's buffers are gone */
+    th->decode_ms = ms_since(t0);
+    th->src_w = c.info.width;
+    th->src_h = c.info.height;
+    if (st == TD_OK)
+        st = cancelled(tok, err);
+    t0 = cancel_now();
+    if (st == TD_OK)
+        st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
+    if (st == TD_OK)
+        st = orient_apply(&img, c.info.orientation, err);
+    if (st == TD_OK)
+        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, &th->px, err);
+    th->resize_ms = ms_since(t0);
+    if (st == TD_OK) {
+        th->w = c.plan.out_w;
+        th->h = c.plan.out_h;
+        th->alpha = img.alpha >= 0;
+        st = cancelled(tok, err);
+    }
+    if (c.started)
+        shrink_abort(&c.sh);
+    image_free(&img);
+    free(c.icc_copy);
+    if (st != TD_OK)
+        pipeline_thumb_free(th);
+    return st;
+}
+
+void pipeline_thumb_free(pipeline_thumb *th)
+{
+    free(th->px);
+    th->px = NULL;
+}
+
+/* Encodes th next to its final name and renames it into place. */
+static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th, char *err)
+{
+    t->res.out_rel = pipeline_out_name(t->rel, pipeline_format(env->cfg, th));
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;
-    td_status st = fs_atomic_begin(&a, out_fd, t->res.out_rel, err);
+    td_status st = fs_atomic_begin(&a, env->out_fd, t->res.out_rel, err);
     if (st != TD_OK)
         return st;
-    st = fmt == 'j' ? jpeg_encode(a.f, px, w, h, c, cfg->quality, err) : png_encode(a.f, px, w, h, c, err);
+    st = pipeline_encode(env->cfg, th, a.f, err);
     if (st != TD_OK) {
         fs_atomic_abort(&a);
         return st;
@@ -197,59 +257,33 @@ static td_status encode(const thumbd_config *cfg, int out_fd, thumbd_task *t, ui
     return st;
 }
 
-static td_status cancelled(cancel_token *tok, char *err)
-{
-    cancel_reason why = cancel_check(tok);
-    return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
-}
-
 static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, char *err)
 {
-    const thumbd_config *cfg = env->cfg;
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
     FILE *f;
     struct stat sb;
-    td_status st = open_source(cfg, env->in_fd, t->rel, &f, &sb, err);
+    td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, err);
     if (st != TD_OK)
         return st;
-    decode_ctx c = {.cfg = cfg, .gate = env->gate, .tok = tok};
-    image_f img = {0};
-    uint8_t *px = NULL;
-    double t0 = cancel_now();
-    st = decode(cfg, f, &c, tok, &img, err);
+    pipeline_thumb th;
+    st = pipeline_make(env->cfg, env->gate, f, tok, &th, err);
     fclose(f);
-    memgate_release(c.gate, c.reserved); /* the decoder's buffers are gone */
-    r->decode_ms = ms_since(t0);
-    r->src_w = c.info.width;
-    r->src_h = c.info.height;
-    if (st == TD_OK)
-        st = cancelled(tok, err);
-    t0 = cancel_now();
-    if (st == TD_OK)
-        st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
-    if (st == TD_OK)
-        st = orient_apply(&img, c.info.orientation, err);
-    if (st == TD_OK)
-        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, &px, err);
-    r->resize_ms = ms_since(t0);
-    if (st == TD_OK)
-        st = cancelled(tok, err);
+    r->decode_ms = th.decode_ms;
+    r->resize_ms = th.resize_ms;
+    r->src_w = th.src_w;
+    r->src_h = th.src_h;
+    if (st != TD_OK)
+        return st;
+    double t0 = cancel_now();
+    st = write_out(env, t, &th, err);
+    r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
-        t0 = cancel_now();
-        st = encode(cfg, env->out_fd, t, px, c.plan.out_w, c.plan.out_h, img.alpha >= 0, err);
-        r->encode_ms = ms_since(t0);
-        if (st == TD_OK) {
-            r->out_w = c.plan.out_w;
-            r->out_h = c.plan.out_h;
-        }
+        r->out_w = th.w;
+        r->out_h = th.h;
     }
-    if (c.started)
-        shrink_abort(&c.sh);
-    image_free(&img);
-    free(px);
-    free(c.icc_copy);
+    pipeline_thumb_free(&th);
     return st;
 }
 

@@ -16,6 +16,8 @@ typedef struct memgate memgate;
 memgate *memgate_create(size_t budget);
 void memgate_destroy(memgate *g);
 
+/* A NULL gate is an unlimited one: acquire and release do nothing. */
+
 /* Reserves bytes, waiting while the reservation would exceed the budget and
  * others hold some of it (a single reservation larger than the budget is
  * granted when the gate is empty, so no task waits forever). Polls tok while

@@ -3,6 +3,10 @@
 #ifndef THUMBD_PIPELINE_H
 #define THUMBD_PIPELINE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
 #include "thumbd/cancel.h"
 #include "thumbd/config.h"
 #include "thumbd/memgate.h"
@@ -18,6 +22,33 @@ typedef struct pipeline_env {
 /* Fills task->res (status, message, sizes, timings). Never exits, never
  * leaves a partial file at a final name. */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
+
+/* A finished thumbnail in memory, and what making it took. */
+typedef struct pipeline_thumb {
+    uint8_t *px;               /* w*h*(alpha ? 4 : 3) bytes, RGB(A); owned */
+    int w, h;
+    bool alpha;
+    int src_w, src_h;          /* as stored */
+    double decode_ms, resize_ms;
+} pipeline_thumb;
+
+/* Decodes one JPEG or PNG from in (at its start) and makes its thumbnail:
+ * shrink, colour, orientation, resize. gate: the decoder memory budget (NULL:
+ * none). No file is written; on failure th holds
+ * nothing. This is the whole per-image path but for the output file, and
+ * what the fuzz targets drive. */
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cancel_token *tok,
+                        pipeline_thumb *th, char err[TD_ERRLEN]);
+
+/* The output format for th: 'j' or 'p' (--format, else PNG iff alpha). */
+char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
+
+/* Encodes th to out in pipeline_format (a JPEG of an image with alpha is
+ * composited on white, in place). No metadata is written. */
+td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out,
+                          char err[TD_ERRLEN]);
+
+void pipeline_thumb_free(pipeline_thumb *th);
 
 /* The output path for src_rel with the extension of the format
  * ('j' -> .jpg, 'p' -> .png); malloc'd. */
