@@ -25,6 +25,8 @@ static const char usage_text[] =
     "  -r, --report FILE        JSON Lines report, one record per image ('-': stdout)\n"
     "      --max-pixels N       refuse images with more pixels (default 100M)\n"
     "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
+    "      --max-dimension N    refuse images wider or taller (default 32768)\n"
+    "      --max-scans N        refuse JPEGs of more scans (default 100)\n"
     "      --max-memory N       decoder memory shared by all workers (default 40M);\n"
     "                           a larger image waits, then runs alone\n"
     "      --follow-symlinks    follow symbolic links\n"
@@ -55,6 +57,8 @@ void config_defaults(thumbd_config *cfg)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     cfg->max_pixels = 100000000ULL;
+    cfg->max_dimension = 32768;
+    cfg->max_scans = 100;
     cfg->max_file_size = 1ULL << 30;
     cfg->max_memory = 40ULL << 20;
     cfg->shutdown_timeout = 10.0;
@@ -128,7 +132,7 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 enum {
     OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
-    OPT_MAX_MEMORY, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
+    OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +147,8 @@ static const struct option long_opts[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"max-dimension", required_argument, NULL, OPT_MAX_DIMENSION},
+    {"max-scans", required_argument, NULL, OPT_MAX_SCANS},
     {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
@@ -221,6 +227,16 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
             return true;
         }
         td_fail(err, TD_EUSAGE, "--max-memory: expected a size like 64M (0 = no limit), got '%s'", arg);
+        return false;
+    case OPT_MAX_DIMENSION:
+        if (parse_int(arg, 1, 1 << 30, &cfg->max_dimension))
+            return true;
+        td_fail(err, TD_EUSAGE, "--max-dimension: expected a positive number of pixels, got '%s'", arg);
+        return false;
+    case OPT_MAX_SCANS:
+        if (parse_int(arg, 1, 1000000, &cfg->max_scans))
+            return true;
+        td_fail(err, TD_EUSAGE, "--max-scans: expected a positive count, got '%s'", arg);
         return false;
     case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
     case OPT_QUIET: cfg->quiet = true; return true;

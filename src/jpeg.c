@@ -104,14 +104,14 @@ static size_t dc_only_bytes(j_decompress_ptr d)
     return n + (size_t)d->image_width;
 }
 
-/* A progressive file keeps every DCT coefficient of the image until the last
- * scan; a baseline one only an iMCU row or two. */
+/* A multi-scan (progressive) file keeps every DCT coefficient of the image
+ * until the last scan; a single-scan one only an iMCU row or two. */
 static size_t work_bytes(j_decompress_ptr d)
 {
     size_t n = 0;
     for (int i = 0; i < d->num_components; i++) {
         jpeg_component_info *c = &d->comp_info[i];
-        if (d->progressive_mode || d->buffered_image)
+        if (jpeg_has_multiple_scans(d))
             n += (size_t)c->width_in_blocks * c->height_in_blocks * sizeof(JBLOCK);
         else
             n += (size_t)c->width_in_blocks * (size_t)c->v_samp_factor * 2 * DCTSIZE2;
@@ -120,8 +120,9 @@ static size_t work_bytes(j_decompress_ptr d)
 }
 
 /* Reads all remaining input into the coefficient buffer, one iMCU row at a
- * time, polling the token. */
-static td_status consume_all(j_decompress_ptr d, cancel_token *tok, char *err)
+ * time, polling the token and counting scans: thousands of tiny scans make a
+ * small file cost minutes of CPU. */
+static td_status consume_all(j_decompress_ptr d, int max_scans, cancel_token *tok, char *err)
 {
     for (;;) {
         cancel_reason why = cancel_check(tok);
@@ -130,6 +131,9 @@ static td_status consume_all(j_decompress_ptr d, cancel_token *tok, char *err)
         int r = jpeg_consume_input(d);
         if (r == JPEG_REACHED_EOI || r == JPEG_SUSPENDED)
             return TD_OK;
+        if (r == JPEG_REACHED_SOS && d->input_scan_number > max_scans)
+            return td_fail(err, TD_ELIMIT, "JPEG has more than %d scans, over --max-scans %d",
+                           max_scans, max_scans);
     }
 }
 
@@ -198,7 +202,7 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
             goto out;
         jpeg_abort_decompress(&d);
         rewind(f);
-        st = jpegdc_decode(f, sink, tok, &fallback, err);
+        st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
         if (st != TD_OK || !fallback)
             goto out;
         /* Something the DC decoder leaves to libjpeg: start over with it.
@@ -217,12 +221,12 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         if (st != TD_OK)
             goto out;
     }
-    if (d.progressive_mode) {
-        /* A progressive file is consumed whole before the first row comes
+    if (jpeg_has_multiple_scans(&d)) {
+        /* A multi-scan file is consumed whole before the first row comes
          * out; buffered-image mode lets us poll the token while it is. */
         d.buffered_image = TRUE;
         jpeg_start_decompress(&d);
-        st = consume_all(&d, tok, err);
+        st = consume_all(&d, lim->max_scans, tok, err);
         if (st != TD_OK)
             goto out;
         jpeg_start_output(&d, d.input_scan_number);

@@ -38,6 +38,7 @@ typedef struct dcdec {
     uint16_t q[4];
     huff ht[4];
     int restart;
+    int scans, max_scans;
     cancel_token *tok;
     char *err;
 } dcdec;
@@ -301,6 +302,9 @@ static bool all_dc(const dcdec *d, int max_al)
 
 static int parse_sos(dcdec *d, const uint8_t *p, int len)
 {
+    if (++d->scans > d->max_scans)
+        return td_fail(d->err, TD_ELIMIT, "JPEG has more than %d scans, over --max-scans %d",
+                       d->max_scans, d->max_scans);
     if (!d->nc || len < 1)
         return td_fail(d->err, TD_EINPUT, "corrupt JPEG: scan before frame header");
     int ns = p[0];
@@ -413,13 +417,14 @@ static int emit_rows(dcdec *d, const codec_sink *sink)
     return TD_OK;
 }
 
-td_status jpegdc_decode(FILE *f, const codec_sink *sink, cancel_token *tok, bool *fallback,
-                        char err[TD_ERRLEN])
+td_status jpegdc_decode(FILE *f, const codec_sink *sink, int max_scans, cancel_token *tok,
+                        bool *fallback, char err[TD_ERRLEN])
 {
     dcdec d;
     memset(&d, 0, sizeof d);
     d.f = f;
     d.tok = tok;
+    d.max_scans = max_scans;
     d.err = err;
     *fallback = false;
     int st = parse(&d);

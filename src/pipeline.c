@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "thumbd/codec.h"
@@ -39,6 +41,9 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
     const thumbd_config *cfg = c->cfg;
     if (info->width < 1 || info->height < 1)
         return td_fail(err, TD_EINPUT, "image has no pixels (%dx%d)", info->width, info->height);
+    if (info->width > cfg->max_dimension || info->height > cfg->max_dimension)
+        return td_fail(err, TD_ELIMIT, "image is %dx%d, over --max-dimension %d", info->width,
+                       info->height, cfg->max_dimension);
     uint64_t px = (uint64_t)info->width * (uint64_t)info->height;
     if (px > cfg->max_pixels)
         return td_fail(err, TD_ELIMIT,
@@ -105,15 +110,33 @@ char *pipeline_out_name(const char *src_rel, char format)
     return out;
 }
 
-/* Opens the source without following a final symlink (unless asked) and
- * without blocking on a FIFO swapped in since the scan. */
+/* Opens rel under in_fd. Unless symlinks are followed, no component of the
+ * path may be one (openat2 RESOLVE_NO_SYMLINKS: a directory swapped for a
+ * link since the scan cannot lead outside IN_DIR); kernels before 5.6 only
+ * get O_NOFOLLOW on the last component. */
+static int open_beneath(int in_fd, const char *rel, bool follow)
+{
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    if (follow)
+        return openat(in_fd, rel, flags);
+#ifdef SYS_openat2
+    struct open_how how = {.flags = (uint64_t)flags,
+                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+    int fd = (int)syscall(SYS_openat2, in_fd, rel, &how, sizeof how);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+        return fd;
+#endif
+    return openat(in_fd, rel, flags | O_NOFOLLOW);
+}
+
+/* Opens the source without following symlinks (unless asked) and without
+ * blocking on a FIFO swapped in since the scan. */
 static td_status open_source(const thumbd_config *cfg, int in_fd, const char *rel, FILE **out,
                              struct stat *sb, char *err)
 {
-    int fd = openat(in_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-                                    (cfg->follow_symlinks ? 0 : O_NOFOLLOW));
+    int fd = open_beneath(in_fd, rel, cfg->follow_symlinks);
     if (fd < 0)
-        return td_fail(err, TD_EIO, "cannot open: %s", strerror(errno));
+        return td_fail(err, TD_EIO, "cannot open: %s", errno == ELOOP ? "it is (or lies under) a symbolic link" : strerror(errno));
     if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
         close(fd);
         return td_fail(err, TD_EINPUT, "not a regular file any more");
@@ -148,7 +171,7 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
         return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
     rewind(f);
     codec_sink sink = {on_header, on_start, on_row, c};
-    codec_limits lim = {.max_pixels = cfg->max_pixels, .max_chunk = 4u << 20};
+    codec_limits lim = {.max_chunk = 4u << 20, .max_scans = cfg->max_scans};
     td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
                                : png_decode(f, &sink, &lim, tok, err);
     if (st != TD_OK)
@@ -236,6 +259,16 @@ void pipeline_thumb_free(pipeline_thumb *th)
     th->px = NULL;
 }
 
+/* True if the open file is not what it was when opened (written to,
+ * truncated or replaced in place). */
+static bool changed_since(int fd, const struct stat *before)
+{
+    struct stat now;
+    return fstat(fd, &now) != 0 || now.st_size != before->st_size ||
+           now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+}
+
 /* Encodes th next to its final name and renames it into place. */
 static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th, char *err)
 {
@@ -269,6 +302,10 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         return st;
     pipeline_thumb th;
     st = pipeline_make(env->cfg, env->gate, f, tok, &th, err);
+    if (st == TD_OK && changed_since(fileno(f), &sb)) {
+        pipeline_thumb_free(&th);
+        st = td_fail(err, TD_EIO, "the file changed while it was read; it is left for the next run");
+    }
     fclose(f);
     r->decode_ms = th.decode_ms;
     r->resize_ms = th.resize_ms;

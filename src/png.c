@@ -128,6 +128,14 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
         goto out;
     }
     png_set_user_limits(png, 1000000, 1000000);
+    /* Only IHDR/PLTE/tRNS/IDAT, iCCP and eXIf matter to a thumbnail: every
+     * other chunk (text, zTXt bombs, sPLT...) is skipped unread, and at most a
+     * few dozen ancillary chunks are held at all. */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0"
+                                      "bKGD\0pHYs\0oFFs\0sBIT\0";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
+    png_set_chunk_cache_max(png, 64);
     /* Every chunk's CRC is still checked; zlib's own Adler-32 of the same
      * bytes is redundant and costs ~7% of a decode. */
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);

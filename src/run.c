@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,16 @@ static void *scan_main(void *arg)
     pool_close(rc->pool);
     atomic_store(&rc->scan_done, true);
     return NULL;
+}
+
+/* The walk holds a descriptor per directory level: allow deep trees. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 /* mkdir -p for the user's OUT_DIR path (symlinks in it are the user's). */
@@ -249,7 +260,11 @@ int run_thumbd(const thumbd_config *cfg)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* A closed report pipe or a file-size limit are errors of one write,
+     * reported where they happen, not reasons to die. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
+    raise_fd_limit();
 
     run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1};
     double t0 = cancel_now();

@@ -145,7 +145,7 @@ static void compare(int w, int h, int comps, int quality, int restart, int h_sam
     cancel_init(&tok, 0);
     bool fallback = true;
     char err[TD_ERRLEN] = "";
-    assert_int_equal(jpegdc_decode(f, &sink, &tok, &fallback, err), TD_OK);
+    assert_int_equal(jpegdc_decode(f, &sink, 100, &tok, &fallback, err), TD_OK);
     assert_false(fallback);
     assert_int_equal(got.rows, ref.h);
     int maxdiff;
@@ -187,7 +187,7 @@ static void test_truncated_is_an_error(void **s)
     cancel_init(&tok, 0);
     bool fallback;
     char err[TD_ERRLEN] = "";
-    assert_int_equal(jpegdc_decode(t, &sink, &tok, &fallback, err), TD_EINPUT);
+    assert_int_equal(jpegdc_decode(t, &sink, 100, &tok, &fallback, err), TD_EINPUT);
     assert_non_null(strstr(err, "truncated"));
     assert_int_equal(got.rows, 0);
     free(got.px);
@@ -203,7 +203,7 @@ static void test_baseline_falls_back(void **s)
     cancel_init(&tok, 0);
     bool fallback = false;
     char err[TD_ERRLEN] = "";
-    assert_int_equal(jpegdc_decode(f, &sink, &tok, &fallback, err), TD_OK);
+    assert_int_equal(jpegdc_decode(f, &sink, 100, &tok, &fallback, err), TD_OK);
     assert_true(fallback);
     fclose(f);
 }

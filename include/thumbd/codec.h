@@ -36,8 +36,9 @@ typedef struct codec_sink {
 } codec_sink;
 
 typedef struct codec_limits {
-    uint64_t max_pixels;       /* checked against the header */
-    size_t max_chunk;          /* cap on ICC/EXIF metadata kept */
+    size_t max_chunk;          /* cap on a metadata chunk (ICC, EXIF), also
+                                  after decompression */
+    int max_scans;             /* of a multi-scan JPEG */
 } codec_limits;
 
 /* Decoders: stream f through sink, polling tok between rows. */

@@ -23,6 +23,8 @@ typedef struct thumbd_config {
     size_t queue_cap;
     const char *report_path;   /* NULL: none; "-": stdout */
     uint64_t max_pixels;
+    int max_dimension;         /* width or height, from the header */
+    int max_scans;             /* scans of a multi-scan (progressive) JPEG */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

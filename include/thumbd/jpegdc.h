@@ -21,11 +21,12 @@
 /* Decodes f (positioned at its start) and hands the rows, ceil(W/8) pixels
  * wide, RGB (3 components) or grey (1), to sink->row. sink->header and
  * sink->start are not called: the caller has done that.
- * Returns TD_OK; TD_EINPUT for a corrupt or truncated file; TD_ECANCEL; or
+ * Returns TD_OK; TD_EINPUT for a corrupt or truncated file; TD_ELIMIT past
+ * max_scans scans (only those read count); TD_ECANCEL; or
  * TD_OK with *fallback set when the file uses something this decoder leaves
  * to libjpeg (arithmetic coding, 12-bit, odd component layouts). No row has
  * been delivered when *fallback is set. */
-td_status jpegdc_decode(FILE *f, const codec_sink *sink, cancel_token *tok, bool *fallback,
-                        char err[TD_ERRLEN]);
+td_status jpegdc_decode(FILE *f, const codec_sink *sink, int max_scans, cancel_token *tok,
+                        bool *fallback, char err[TD_ERRLEN]);
 
 #endif
