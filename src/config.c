@@ -4,8 +4,10 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -34,13 +36,28 @@ static const char usage_text[] =
     "      --deadline S         stop the whole run after S seconds\n"
     "      --shutdown-timeout S on SIGTERM/SIGINT/deadline, let running tasks\n"
     "                           finish for S seconds, then cancel them (default 10)\n"
-    "      --quiet              no summary on stderr\n"
+    "      --force              redo thumbnails that are up to date\n"
+    "      --prune              remove thumbnails whose source is gone\n"
+    "      --files-from FILE    only these paths, relative to IN_DIR, one per line\n"
+    "                           ('-': stdin)\n"
+    "  -0, --null               --files-from paths are NUL-separated\n"
+    "      --shard K/N          only shard K (0-based) of N: a stable hash of the path\n"
+    "                           (default: JOB_COMPLETION_INDEX or\n"
+    "                           AWS_BATCH_JOB_ARRAY_INDEX with THUMBD_SHARDS=N)\n"
+    "      --wait-lock S        wait up to S seconds for another run on OUT_DIR\n"
+    "      --metrics FILE       write a Prometheus textfile at the end\n"
+    "  -v, --verbose            one line per file on stderr\n"
+    "      --quiet              no summary and no progress line on stderr\n"
     "  -h, --help               this text\n"
     "  -V, --version            the version\n"
     "\n"
+    "Every option can also be set as THUMBD_<OPTION> (THUMBD_MAX_PIXELS=50M,\n"
+    "THUMBD_FORCE=1); flags win.\n"
+    "\n"
     "Exit codes: 0 all images done, 1 some images failed, 2 usage error,\n"
     "3 fatal error (IN_DIR unreadable, OUT_DIR or report not writable),\n"
-    "124 deadline reached, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n";
+    "75 another run holds OUT_DIR (try again later), 124 deadline reached,\n"
+    "128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n";
 
 const char *config_usage(void)
 {
@@ -130,9 +147,27 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
+bool config_parse_shard(const char *s, int *k, int *n)
+{
+    char buf[32];
+    const char *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= sizeof buf)
+        return false;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    int a, b;
+    if (!parse_int(buf, 0, 1 << 20, &a) || !parse_int(slash + 1, 1, 1 << 20, &b) || a >= b)
+        return false;
+    *k = a;
+    *n = b;
+    return true;
+}
+
 enum {
     OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
-    OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT, OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT,
+    OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
+    OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
+    OPT_PRUNE, OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -154,6 +189,14 @@ static const struct option long_opts[] = {
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"wait-lock", required_argument, NULL, OPT_WAIT_LOCK},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"files-from", required_argument, NULL, OPT_FILES_FROM},
+    {"null", no_argument, NULL, '0'},
+    {"prune", no_argument, NULL, OPT_PRUNE},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -239,6 +282,22 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
         td_fail(err, TD_EUSAGE, "--max-scans: expected a positive count, got '%s'", arg);
         return false;
     case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
+    case OPT_FORCE: cfg->force = true; return true;
+    case OPT_PRUNE: cfg->prune = true; return true;
+    case '0': cfg->files_null = true; return true;
+    case 'v': cfg->verbose = true; return true;
+    case OPT_FILES_FROM: cfg->files_from = arg; return true;
+    case OPT_METRICS: cfg->metrics_path = arg; return true;
+    case OPT_WAIT_LOCK:
+        if (config_parse_seconds(arg, &cfg->wait_lock))
+            return true;
+        td_fail(err, TD_EUSAGE, "--wait-lock: expected seconds >= 0, got '%s'", arg);
+        return false;
+    case OPT_SHARD:
+        if (config_parse_shard(arg, &cfg->shard_index, &cfg->shard_count))
+            return true;
+        td_fail(err, TD_EUSAGE, "--shard: expected K/N with 0 <= K < N, e.g. 0/4, got '%s'", arg);
+        return false;
     case OPT_QUIET: cfg->quiet = true; return true;
     case OPT_TASK_TIMEOUT:
     case OPT_DEADLINE:
@@ -257,14 +316,77 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
     return false;
 }
 
+/* THUMBD_MAX_PIXELS for max-pixels. */
+static void env_name(const char *opt, char *buf, size_t len)
+{
+    size_t i = (size_t)snprintf(buf, len, "THUMBD_");
+    for (; *opt && i + 1 < len; opt++)
+        buf[i++] = *opt == '-' ? '_' : (char)(*opt >= 'a' && *opt <= 'z' ? *opt - 32 : *opt);
+    buf[i] = '\0';
+}
+
+static bool apply_env(thumbd_config *cfg, char *err, bool *queue_set)
+{
+    for (const struct option *o = long_opts; o->name; o++) {
+        if (o->val == 'h' || o->val == 'V')
+            continue;
+        char name[64];
+        env_name(o->name, name, sizeof name);
+        const char *v = getenv(name);
+        if (!v)
+            continue;
+        if (o->has_arg == no_argument) {
+            if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on")) {
+                apply(cfg, o->val, NULL, err, queue_set);
+                continue;
+            }
+            if (!*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+                continue;
+            td_fail(err, TD_EUSAGE, "%s: expected 1 or 0, got '%s'", name, v);
+            return false;
+        }
+        if (!apply(cfg, o->val, v, err, queue_set)) {
+            char msg[TD_ERRLEN];
+            snprintf(msg, sizeof msg, "%s", err);
+            td_fail(err, TD_EUSAGE, "%s (from %s)", msg, name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Kubernetes Indexed Jobs and AWS Batch array jobs give each copy an index;
+ * THUMBD_SHARDS says how many copies there are. */
+static bool shard_from_env(thumbd_config *cfg, char *err)
+{
+    const char *idx = getenv("JOB_COMPLETION_INDEX");
+    if (!idx)
+        idx = getenv("AWS_BATCH_JOB_ARRAY_INDEX");
+    const char *count = getenv("THUMBD_SHARDS");
+    if (!idx || !count)
+        return true;
+    int k, n;
+    if (!parse_int(count, 1, 1 << 20, &n) || !parse_int(idx, 0, n - 1, &k)) {
+        td_fail(err, TD_EUSAGE, "THUMBD_SHARDS=%s with job index %s: expected 0 <= index < count",
+                count, idx);
+        return false;
+    }
+    cfg->shard_index = k;
+    cfg->shard_count = n;
+    return true;
+}
+
 config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN])
 {
     bool queue_set = false;
     err[0] = '\0';
+    if (!apply_env(cfg, err, &queue_set))
+        return CONFIG_ERROR;
+    bool shard_given = cfg->shard_count > 1;
     optind = 0; /* 0, not 1: glibc then also forgets a half-parsed argv */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":s:f:q:j:r:hV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:f:q:j:r:0vhV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h': return CONFIG_HELP;
         case 'V': return CONFIG_VERSION;
@@ -280,9 +402,17 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
             td_fail(err, TD_EUSAGE, "option '%s' needs a value (see --help)", argv[optind - 1]);
             return CONFIG_ERROR;
         default:
+            if (c == OPT_SHARD)
+                shard_given = true;
             if (!apply(cfg, c, optarg, err, &queue_set))
                 return CONFIG_ERROR;
         }
+    }
+    if (!shard_given && !shard_from_env(cfg, err))
+        return CONFIG_ERROR;
+    if (cfg->prune && (cfg->files_from || cfg->shard_count > 1)) {
+        td_fail(err, TD_EUSAGE, "--prune needs the whole tree: not with --files-from or --shard");
+        return CONFIG_ERROR;
     }
     if (argc - optind != 2) {
         td_fail(err, TD_EUSAGE, "expected IN_DIR and OUT_DIR, got %d argument%s (see --help)",

@@ -105,6 +105,10 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
         return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
     }
     long n = ftell(a->f);
+    if (a->mtime) {
+        struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, *a->mtime};
+        futimens(fileno(a->f), ts);
+    }
     FILE *f = a->f;
     a->f = NULL;
     if (fclose(f) != 0) {

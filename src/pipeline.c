@@ -270,7 +270,8 @@ static bool changed_since(int fd, const struct stat *before)
 }
 
 /* Encodes th next to its final name and renames it into place. */
-static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th, char *err)
+static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
+                           const struct timespec *mtime, char *err)
 {
     t->res.out_rel = pipeline_out_name(t->rel, pipeline_format(env->cfg, th));
     if (!t->res.out_rel)
@@ -285,9 +286,31 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
         return st;
     }
     long bytes = 0;
+    a.mtime = mtime;
     st = fs_atomic_commit(&a, &bytes, err);
     t->res.out_bytes = bytes;
     return st;
+}
+
+/* The thumbnail of t if it is up to date: a regular file at one of the
+ * names t can map to, with the source's mtime (thumbd gives each thumbnail
+ * its source's mtime, so any change of the source, even to an older file,
+ * shows). Returns its malloc'd path or NULL. */
+static char *up_to_date(const pipeline_env *env, const thumbd_task *t)
+{
+    static const char fmts[2] = {'j', 'p'};
+    for (int i = 0; i < 2; i++) {
+        char f = fmts[i];
+        if ((env->cfg->format == FORMAT_JPEG && f != 'j') || (env->cfg->format == FORMAT_PNG && f != 'p'))
+            continue;
+        char *name = pipeline_out_name(t->rel, f);
+        struct stat sb;
+        if (name && fstatat(env->out_fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            sb.st_mtim.tv_sec == t->mtime.tv_sec && sb.st_mtim.tv_nsec == t->mtime.tv_nsec)
+            return name;
+        free(name);
+    }
+    return NULL;
 }
 
 static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, char *err)
@@ -295,6 +318,10 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
+    if (env->incremental && (r->out_rel = up_to_date(env, t)) != NULL) {
+        r->status = TASK_SKIPPED;
+        return TD_OK;
+    }
     FILE *f;
     struct stat sb;
     td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, err);
@@ -314,7 +341,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     if (st != TD_OK)
         return st;
     double t0 = cancel_now();
-    st = write_out(env, t, &th, err);
+    st = write_out(env, t, &th, &sb.st_mtim, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
         r->out_w = th.w;
@@ -335,7 +362,8 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     td_status st = process(env, t, tok, err);
     r->total_ms = ms_since(t0);
     if (st == TD_OK) {
-        r->status = TASK_OK;
+        if (r->status != TASK_SKIPPED)
+            r->status = TASK_OK;
         r->error[0] = '\0';
         return;
     }

@@ -17,10 +17,7 @@
 #include "thumbd/pool.h"
 #include "thumbd/report.h"
 #include "thumbd/scan.h"
-
-/* Marks an OUT_DIR that a run is writing; found at start-up it means the last
- * run was killed and may have left temporary files. */
-#define RUNNING_MARKER FS_TEMP_PREFIX "running"
+#include "thumbd/state.h"
 
 /* After cancelling, how long running tasks get to notice before they are
  * abandoned (reported and left behind). */
@@ -31,6 +28,8 @@ typedef struct run_ctx {
     const thumbd_config *cfg;
     int in_fd, out_fd;
     pipeline_env env;
+    state_handle state;
+    bool locked;
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
@@ -106,7 +105,8 @@ static void *scan_main(void *arg)
     run_ctx *rc = arg;
     scan_opts o = {.in_dir = rc->cfg->in_dir, .out_dir = rc->cfg->out_dir,
                    .follow_symlinks = rc->cfg->follow_symlinks,
-                   .force_format = rc->cfg->format != FORMAT_AUTO};
+                   .force_format = rc->cfg->format != FORMAT_AUTO,
+                   .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count};
     rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     pool_close(rc->pool);
     atomic_store(&rc->scan_done, true);
@@ -152,8 +152,8 @@ static int fatal(const char *fmt, const char *arg, int e)
     return EXIT_FATAL;
 }
 
-/* Opens IN_DIR and OUT_DIR (creating it), sweeps a killed run's temporary
- * files and marks OUT_DIR as in use. Returns 0 or an exit code. */
+/* Opens IN_DIR and OUT_DIR (creating it) and takes OUT_DIR's lock, which
+ * also sweeps a killed run's temporary files. Returns 0 or an exit code. */
 static int open_dirs(run_ctx *rc)
 {
     const thumbd_config *cfg = rc->cfg;
@@ -165,12 +165,16 @@ static int open_dirs(run_ctx *rc)
     rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->out_fd < 0)
         return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
-    if (faccessat(rc->out_fd, RUNNING_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-        fs_sweep_temps(rc->out_fd);
-    int fd = openat(rc->out_fd, RUNNING_MARKER, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fatal("output directory '%s' is not writable", cfg->out_dir, errno);
-    close(fd);
+    char err[TD_ERRLEN];
+    td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
+    if (st != TD_OK) {
+        fprintf(stderr, "thumbd: %s: %s\n", cfg->out_dir, err);
+        return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
+    }
+    rc->locked = true;
+    char fp[256];
+    state_fingerprint(cfg, fp, sizeof fp);
+    rc->env.incremental = !cfg->force && state_matches(rc->out_fd, &rc->state, fp);
     return 0;
 }
 
@@ -278,8 +282,10 @@ int run_thumbd(const thumbd_config *cfg)
         code = EXIT_FATAL;
         goto close_fds;
     }
-    rc.env = (pipeline_env){.cfg = cfg, .in_fd = rc.in_fd, .out_fd = rc.out_fd,
-                            .gate = memgate_create(cfg->max_memory)};
+    rc.env.cfg = cfg;
+    rc.env.in_fd = rc.in_fd;
+    rc.env.out_fd = rc.out_fd;
+    rc.env.gate = memgate_create(cfg->max_memory);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release, .ctx = &rc,
                     .task_timeout = cfg->task_timeout};
     rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
@@ -314,8 +320,18 @@ int run_thumbd(const thumbd_config *cfg)
     code = exit_code(&rc, &sd, &counts);
     if (stuck)
         fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
-    unlinkat(rc.out_fd, RUNNING_MARKER, 0);
+    /* The thumbnails now match the options, unless the run was cut short. */
+    if (!sd.active && rc.scan_st == TD_OK && !stuck) {
+        char fp[256];
+        state_fingerprint(cfg, fp, sizeof fp);
+        if (state_save(rc.out_fd, &rc.state, fp, err) != TD_OK)
+            fprintf(stderr, "thumbd: warning: %s\n", err);
+    }
+    state_release(rc.out_fd, &rc.state, !stuck);
+    rc.locked = false;
 close_fds:
+    if (rc.locked)
+        state_release(rc.out_fd, &rc.state, true);
     if (rc.in_fd >= 0)
         close(rc.in_fd);
     if (rc.out_fd >= 0)

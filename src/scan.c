@@ -136,8 +136,20 @@ static void pop_path(walker *w, size_t old)
     w->path[old] = '\0';
 }
 
+int scan_shard_of(const char *rel, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return (int)(h % (uint64_t)n);
+}
+
 static bool emit_task(walker *w, const struct stat *sb, const char *preset)
 {
+    if (w->o->shard_count > 1 && scan_shard_of(w->path, w->o->shard_count) != w->o->shard_index) {
+        w->st->other_shard++;
+        return true;
+    }
     struct timespec mt = {0, 0};
     int64_t size = 0;
     if (sb) {

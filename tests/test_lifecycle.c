@@ -230,8 +230,8 @@ static int count_files(const char *dir, int *temps)
         } else {
             if (!strncmp(de->d_name, ".thumbd-tmp-", 12))
                 (*temps)++;
-            else
-                n++;
+            else if (strcmp(de->d_name, ".thumbd.lock") && strcmp(de->d_name, ".thumbd.state"))
+                n++; /* not thumbd's own bookkeeping */
         }
     }
     closedir(d);

@@ -28,6 +28,14 @@ typedef struct thumbd_config {
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;
+    bool force;                /* redo thumbnails that are up to date */
+    double wait_lock;          /* seconds to wait for OUT_DIR's lock */
+    int shard_index, shard_count;  /* 0/1: no sharding */
+    const char *files_from;    /* NULL: walk IN_DIR; "-": stdin */
+    bool files_null;           /* --files-from list is NUL-separated */
+    bool prune;                /* remove thumbnails whose source is gone */
+    const char *metrics_path;  /* Prometheus textfile, or NULL */
+    bool verbose;              /* a line per file on stderr */
     bool quiet;
     double task_timeout;       /* seconds, 0 = off */
     double deadline;           /* seconds, 0 = off */
@@ -44,7 +52,11 @@ typedef enum config_result {
 /* Fills cfg with defaults. */
 void config_defaults(thumbd_config *cfg);
 
-/* Parses argv over the defaults. Strings in cfg point into argv. */
+/* Parses the THUMBD_<OPTION> environment variables (THUMBD_MAX_PIXELS for
+ * --max-pixels; flags take 1/0, true/false, yes/no), then argv over them
+ * (flags win), then picks the shard from JOB_COMPLETION_INDEX or
+ * AWS_BATCH_JOB_ARRAY_INDEX with THUMBD_SHARDS when --shard is absent.
+ * Strings in cfg point into argv or the environment. */
 config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN]);
 
 /* The --help text. */
@@ -58,5 +70,8 @@ bool config_parse_count(const char *s, unsigned base, uint64_t *out);
 
 /* "2", "0.5" -> seconds >= 0. */
 bool config_parse_seconds(const char *s, double *out);
+
+/* "2/8" -> 2, 8 (0 <= K < N). */
+bool config_parse_shard(const char *s, int *k, int *n);
 
 #endif

@@ -3,6 +3,7 @@
 #define THUMBD_FSUTIL_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "thumbd/status.h"
 
@@ -14,6 +15,7 @@ typedef struct fs_atomic {
     char tmp_name[64];
     char *final_name;          /* owned: base name */
     FILE *f;
+    const struct timespec *mtime;  /* if set, the file's mtime at commit */
 } fs_atomic;
 
 /* Creates (like mkdir -p) the parent directories of rel under root_fd.

@@ -13,6 +13,7 @@ typedef struct scan_opts {
     const char *out_dir;       /* never descended into if it lies inside in_dir */
     bool follow_symlinks;
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
+    int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
 } scan_opts;
 
 typedef struct scan_stats {
@@ -20,6 +21,7 @@ typedef struct scan_stats {
     uint64_t ignored;          /* regular files that are not images by name */
     uint64_t special;          /* FIFOs, sockets, devices, links not followed */
     uint64_t dirs;
+    uint64_t other_shard;      /* images left to the other shards */
 } scan_stats;
 
 /* Receives each task (ownership passes). Return false to stop the walk. */
@@ -34,6 +36,10 @@ typedef bool (*scan_stop_fn)(void *ctx);
  * be read. */
 td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
                    void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
+
+/* The shard (0..n-1) of a relative path: FNV-1a, stable across machines and
+ * versions, so shards are disjoint and together cover everything. */
+int scan_shard_of(const char *rel, int n);
 
 /* True if name ends in .jpg/.jpeg/.jpe/.png, any case. */
 bool scan_is_image_name(const char *name);

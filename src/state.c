@@ -1,0 +1,148 @@
+#include "thumbd/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "thumbd/cancel.h"
+#include "thumbd/fsutil.h"
+
+/* Running markers start with the temporary prefix, so a sweep removes them. */
+#define MARKER_PREFIX FS_TEMP_PREFIX "running"
+
+static bool sharded(const thumbd_config *cfg)
+{
+    return cfg->shard_count > 1;
+}
+
+/* flock with LOCK_NB, retried until the monotonic deadline. */
+static bool lock_until(int fd, int op, double deadline)
+{
+    for (;;) {
+        if (flock(fd, op | LOCK_NB) == 0)
+            return true;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        if (cancel_now() >= deadline)
+            return false;
+        usleep(50 * 1000);
+    }
+}
+
+static bool killed_run_left_marker(int out_fd)
+{
+    int fd = dup(out_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL)
+        found = !strncmp(de->d_name, MARKER_PREFIX, sizeof MARKER_PREFIX - 1);
+    closedir(d);
+    return found;
+}
+
+static int open_lock(int out_fd, const char *name)
+{
+    return openat(out_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
+td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, state_handle *h,
+                        char err[TD_ERRLEN])
+{
+    h->lock_fd = h->shard_fd = -1;
+    double deadline = cancel_now() + wait_s;
+    if (sharded(cfg)) {
+        snprintf(h->marker, sizeof h->marker, MARKER_PREFIX "-shard-%d-of-%d", cfg->shard_index,
+                 cfg->shard_count);
+        snprintf(h->state_name, sizeof h->state_name, STATE_FILE "-shard-%d-of-%d",
+                 cfg->shard_index, cfg->shard_count);
+    } else {
+        snprintf(h->marker, sizeof h->marker, MARKER_PREFIX);
+        snprintf(h->state_name, sizeof h->state_name, STATE_FILE);
+    }
+    h->lock_fd = open_lock(out_fd, STATE_LOCK_FILE);
+    if (h->lock_fd < 0)
+        return td_fail(err, TD_EIO, "cannot create the lock file %s: %s", STATE_LOCK_FILE,
+                       strerror(errno));
+    /* Alone (exclusive): the only moment a sweep cannot hit another run's
+     * temporary files. Shards then share the lock. */
+    bool alone = flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0;
+    if (alone && killed_run_left_marker(out_fd))
+        fs_sweep_temps(out_fd);
+    bool ok = sharded(cfg) ? lock_until(h->lock_fd, LOCK_SH, deadline)
+                           : alone || lock_until(h->lock_fd, LOCK_EX, deadline);
+    if (ok && sharded(cfg)) {
+        char name[80];
+        snprintf(name, sizeof name, ".thumbd-shard-%d-of-%d.lock", cfg->shard_index, cfg->shard_count);
+        h->shard_fd = open_lock(out_fd, name);
+        ok = h->shard_fd >= 0 && lock_until(h->shard_fd, LOCK_EX, deadline);
+    }
+    if (!ok) {
+        state_release(out_fd, h, false);
+        return td_fail(err, TD_EBUSY,
+                       "another thumbd is writing this output directory (%s is locked); try again "
+                       "later, or wait for it with --wait-lock SECONDS",
+                       sharded(cfg) ? "the shard" : STATE_LOCK_FILE);
+    }
+    int fd = openat(out_fd, h->marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        state_release(out_fd, h, false);
+        return td_fail(err, TD_EIO, "output directory is not writable: %s", strerror(e));
+    }
+    close(fd);
+    return TD_OK;
+}
+
+void state_release(int out_fd, state_handle *h, bool clean)
+{
+    if (clean && h->marker[0])
+        unlinkat(out_fd, h->marker, 0);
+    if (h->shard_fd >= 0)
+        close(h->shard_fd);
+    if (h->lock_fd >= 0)
+        close(h->lock_fd);
+    h->shard_fd = h->lock_fd = -1;
+}
+
+void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
+{
+    /* Bump "pipeline" when a change of thumbd alters its thumbnails. */
+    snprintf(buf, len, "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d\n",
+             cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside", cfg->enlarge,
+             cfg->format == FORMAT_AUTO ? "auto" : cfg->format == FORMAT_JPEG ? "jpeg" : "png",
+             cfg->quality);
+}
+
+bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
+{
+    int fd = openat(out_fd, h->state_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return !strcmp(buf, fingerprint);
+}
+
+td_status state_save(int out_fd, const state_handle *h, const char *fingerprint, char err[TD_ERRLEN])
+{
+    fs_atomic a;
+    td_status st = fs_atomic_begin(&a, out_fd, h->state_name, err);
+    if (st != TD_OK)
+        return st;
+    fputs(fingerprint, a.f);
+    return fs_atomic_commit(&a, NULL, err);
+}
