@@ -107,7 +107,20 @@ static void *scan_main(void *arg)
                    .follow_symlinks = rc->cfg->follow_symlinks,
                    .force_format = rc->cfg->format != FORMAT_AUTO,
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count};
-    rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
+    const char *list = rc->cfg->files_from;
+    if (list) {
+        FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
+        if (!f)
+            rc->scan_st = td_fail(rc->scan_err, TD_EIO, "cannot open the --files-from list '%s': %s",
+                                  list, strerror(errno));
+        else
+            rc->scan_st = scan_list(&o, f, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
+                                    &rc->stats, rc->scan_err);
+        if (f && f != stdin)
+            fclose(f);
+    } else {
+        rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
+    }
     pool_close(rc->pool);
     atomic_store(&rc->scan_done, true);
     return NULL;
@@ -320,8 +333,9 @@ int run_thumbd(const thumbd_config *cfg)
     code = exit_code(&rc, &sd, &counts);
     if (stuck)
         fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
-    /* The thumbnails now match the options, unless the run was cut short. */
-    if (!sd.active && rc.scan_st == TD_OK && !stuck) {
+    /* The thumbnails now match the options, unless the run was cut short or
+     * saw only a list of files. */
+    if (!sd.active && rc.scan_st == TD_OK && !stuck && !cfg->files_from) {
         char fp[256];
         state_fingerprint(cfg, fp, sizeof fp);
         if (state_save(rc.out_fd, &rc.state, fp, err) != TD_OK)

@@ -328,3 +328,73 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop, 
         return td_fail(err, st, "input directory '%s': %s", opts->in_dir, why);
     return TD_OK;
 }
+
+/* A listed path must stay below IN_DIR: relative, without ".." parts. */
+static bool stays_inside(const char *rel)
+{
+    if (rel[0] == '/')
+        return false;
+    for (const char *p = rel; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += n + (slash ? 1 : 0);
+    }
+    return true;
+}
+
+static void visit_listed(walker *w, int in_fd, const char *rel)
+{
+    size_t old = push_path(w, rel);
+    struct stat sb;
+    int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+    char msg[TD_ERRLEN];
+    if (!stays_inside(rel)) {
+        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read");
+    } else if (!scan_is_image_name(rel)) {
+        w->st->ignored++;
+    } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
+        snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));
+        emit_task(w, NULL, msg);
+    } else if (!S_ISREG(sb.st_mode)) {
+        w->st->special++;
+    } else {
+        emit_task(w, &sb, NULL);
+    }
+    pop_path(w, old);
+}
+
+td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,
+                    void *ctx, scan_stats *stats, char err[TD_ERRLEN])
+{
+    memset(stats, 0, sizeof *stats);
+    walker w = {.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
+    int fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
+                       strerror(errno));
+    w.path = calloc(1, 256);
+    w.path_cap = 256;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (w.path && !w.stopped && (n = getdelim(&line, &cap, nul ? '\0' : '\n', list)) > 0) {
+        if (stop && stop(ctx))
+            break;
+        while (n > 0 && (line[n - 1] == '\n' || (!nul && line[n - 1] == '\r') || line[n - 1] == '\0'))
+            line[--n] = '\0';
+        const char *rel = line;
+        while (rel[0] == '.' && rel[1] == '/')
+            rel += 2; /* find . prints ./a.jpg */
+        if (*rel)
+            visit_listed(&w, fd, rel);
+    }
+    bool read_error = ferror(list);
+    free(line);
+    free(w.path);
+    close(fd);
+    if (read_error)
+        return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(errno));
+    return TD_OK;
+}

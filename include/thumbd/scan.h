@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "thumbd/status.h"
 #include "thumbd/task.h"
@@ -36,6 +37,14 @@ typedef bool (*scan_stop_fn)(void *ctx);
  * be read. */
 td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
                    void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
+
+/* Like scan_run, for exactly the paths (relative to in_dir) listed in list,
+ * one per line or NUL-separated: what a pipeline that knows what changed
+ * passes with --files-from. A listed image that is missing, or a path that
+ * leaves in_dir, becomes a task with a preset_error; other names are counted
+ * as ignored. Output-name collisions are not looked for. */
+td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,
+                    void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
 
 /* The shard (0..n-1) of a relative path: FNV-1a, stable across machines and
  * versions, so shards are disjoint and together cover everything. */
