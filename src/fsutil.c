@@ -145,16 +145,26 @@ void fs_atomic_abort(fs_atomic *a)
     a->final_name = NULL;
 }
 
+DIR *fs_opendir_at(int fd)
+{
+    int dfd = fd >= 0 ? dup(fd) : -1;
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
+        errno = e;
+        return NULL;
+    }
+    rewinddir(d);
+    return d;
+}
+
 long fs_sweep_temps(int root_fd)
 {
-    int fd = dup(root_fd);
-    if (fd < 0)
+    DIR *d = fs_opendir_at(root_fd);
+    if (!d)
         return 0;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
     long n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {

@@ -6,7 +6,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "thumbd/cancel.h"
 #include "thumbd/queue.h"
 
 /* Task times go into logarithmic buckets (about 1% wide) so that p50/p95
@@ -25,6 +28,13 @@ struct report {
     uint64_t timed;
     double max_ms;
     int write_errno;           /* first write error, reported in the summary */
+    /* console (set before the first record) */
+    FILE *console;
+    bool verbose, progress;
+    const _Atomic uint64_t *found;
+    const _Atomic bool *scan_done;
+    double t_start, t_drawn;
+    bool line_shown;           /* a progress line is on screen */
 };
 
 void report_json_string(FILE *f, const char *s)
@@ -116,12 +126,66 @@ static void account(report *r, const thumbd_task *t)
     r->counts.by_status[res->status]++;
     if (res->status == TASK_CANCELLED)
         r->counts.cancelled_by[res->why]++;
-    if (res->worker >= 0) {
+    if (res->worker >= 0 && res->status != TASK_SKIPPED) {
         r->hist[bucket_of(res->total_ms)]++;
         r->timed++;
         if (res->total_ms > r->max_ms)
             r->max_ms = res->total_ms;
     }
+}
+
+void report_set_console(report *r, FILE *console, bool verbose, bool progress,
+                        const _Atomic uint64_t *found, const _Atomic bool *scan_done)
+{
+    r->console = console;
+    r->verbose = verbose;
+    r->progress = progress;
+    r->found = found;
+    r->scan_done = scan_done;
+    r->t_start = cancel_now();
+}
+
+static void clear_progress(report *r)
+{
+    if (r->line_shown) {
+        fputs("\r\033[K", r->console);
+        r->line_shown = false;
+    }
+}
+
+static void verbose_line(report *r, const thumbd_task *t)
+{
+    const task_result *res = &t->res;
+    clear_progress(r);
+    fprintf(r->console, "%-9s %s", task_status_name(res->status), t->rel);
+    if (res->out_rel && res->status != TASK_PRUNED)
+        fprintf(r->console, " -> %s", res->out_rel);
+    if (res->error[0])
+        fprintf(r->console, ": %s", res->error);
+    if (res->worker >= 0 && res->status == TASK_OK)
+        fprintf(r->console, " (%.1f ms)", res->total_ms);
+    fputc('\n', r->console);
+}
+
+static void progress_line(report *r)
+{
+    double now = cancel_now();
+    if (now - r->t_drawn < 0.25)
+        return;
+    r->t_drawn = now;
+    const uint64_t *n = r->counts.by_status;
+    uint64_t done = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED];
+    uint64_t found = r->found ? atomic_load(r->found) : done;
+    bool scanned = r->scan_done && atomic_load(r->scan_done);
+    double rate = now > r->t_start ? (double)done / (now - r->t_start) : 0;
+    fprintf(r->console, "\r\033[Kthumbd: %llu/%llu%s, %.1f images/s", (unsigned long long)done,
+            (unsigned long long)found, scanned ? "" : "+ (scanning)", rate);
+    if (scanned && rate > 0 && found > done)
+        fprintf(r->console, ", ETA %.0f s", (double)(found - done) / rate);
+    if (n[TASK_FAILED])
+        fprintf(r->console, ", %llu failed", (unsigned long long)n[TASK_FAILED]);
+    fflush(r->console);
+    r->line_shown = true;
 }
 
 static void *writer_main(void *arg)
@@ -131,6 +195,10 @@ static void *writer_main(void *arg)
     while (queue_pop(r->q, &item, 0) == QUEUE_OK) {
         thumbd_task *t = item;
         account(r, t);
+        if (r->console && r->verbose)
+            verbose_line(r, t);
+        if (r->console && r->progress)
+            progress_line(r);
         if (r->f) {
             report_format_record(r->f, t);
             putc('\n', r->f);
@@ -140,6 +208,8 @@ static void *writer_main(void *arg)
         }
         task_free(t);
     }
+    if (r->console)
+        clear_progress(r);
     return NULL;
 }
 
@@ -215,7 +285,7 @@ static double percentile(const report *r, double q)
 void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
 {
     const uint64_t *n = r->counts.by_status;
-    uint64_t total = n[0] + n[1] + n[2] + n[3];
+    uint64_t total = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED];
     fprintf(to,
             "thumbd: %llu image%s in %.2f s (%.1f images/s): %llu ok, %llu failed, %llu skipped, "
             "%llu cancelled; %llu other file%s ignored\n",
@@ -224,6 +294,9 @@ void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
             (unsigned long long)n[TASK_FAILED], (unsigned long long)n[TASK_SKIPPED],
             (unsigned long long)n[TASK_CANCELLED], (unsigned long long)ignored,
             ignored == 1 ? "" : "s");
+    if (n[TASK_PRUNED])
+        fprintf(to, "thumbd: pruned %llu thumbnail%s whose source is gone\n",
+                (unsigned long long)n[TASK_PRUNED], n[TASK_PRUNED] == 1 ? "" : "s");
     if (n[TASK_CANCELLED]) {
         const uint64_t *c = r->counts.cancelled_by;
         fprintf(to, "thumbd: cancelled: %llu by task timeout, %llu by shutdown, %llu by run deadline\n",
@@ -245,4 +318,65 @@ void report_free(report *r)
     report_finish(r, NULL);
     queue_destroy(r->q);
     free(r);
+}
+
+/* The last-success time of an earlier metrics file, or 0. */
+static double previous_success(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[256];
+    double t = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "thumbd_last_success_timestamp_seconds %lf", &t) == 1)
+            break;
+    fclose(f);
+    return t;
+}
+
+td_status report_write_metrics(const report *r, const char *path, double elapsed_s, int exit_code,
+                               char err[TD_ERRLEN])
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double t = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+    double last_ok = exit_code == 0 ? t : previous_success(path);
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return td_fail(err, TD_EIO, "metrics path too long");
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return td_fail(err, TD_EIO, "cannot write metrics '%s': %s", tmp, strerror(errno));
+    const uint64_t *n = r->counts.by_status;
+    uint64_t images = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED];
+    fprintf(f, "# HELP thumbd_images Images of the last run, by outcome.\n"
+               "# TYPE thumbd_images gauge\n");
+    for (int s = 0; s < TASK_NSTATUS; s++)
+        fprintf(f, "thumbd_images{status=\"%s\"} %llu\n", task_status_name((task_status)s),
+                (unsigned long long)n[s]);
+    fprintf(f,
+            "# HELP thumbd_run_duration_seconds Wall time of the last run.\n"
+            "# TYPE thumbd_run_duration_seconds gauge\n"
+            "thumbd_run_duration_seconds %.3f\n"
+            "# HELP thumbd_run_images_per_second Images handled per second in the last run.\n"
+            "# TYPE thumbd_run_images_per_second gauge\n"
+            "thumbd_run_images_per_second %.3f\n"
+            "# HELP thumbd_run_exit_code Exit code of the last run (see thumbd --help).\n"
+            "# TYPE thumbd_run_exit_code gauge\n"
+            "thumbd_run_exit_code %d\n"
+            "# HELP thumbd_last_run_timestamp_seconds When the last run ended.\n"
+            "# TYPE thumbd_last_run_timestamp_seconds gauge\n"
+            "thumbd_last_run_timestamp_seconds %.3f\n"
+            "# HELP thumbd_last_success_timestamp_seconds When the last run that exited 0 ended.\n"
+            "# TYPE thumbd_last_success_timestamp_seconds gauge\n"
+            "thumbd_last_success_timestamp_seconds %.3f\n",
+            elapsed_s, elapsed_s > 0 ? (double)images / elapsed_s : 0.0, exit_code, t, last_ok);
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return td_fail(err, TD_EIO, "cannot write metrics '%s': %s", path, strerror(e));
+    }
+    return TD_OK;
 }

@@ -15,6 +15,7 @@
 #include "thumbd/fsutil.h"
 #include "thumbd/pipeline.h"
 #include "thumbd/pool.h"
+#include "thumbd/prune.h"
 #include "thumbd/report.h"
 #include "thumbd/scan.h"
 #include "thumbd/state.h"
@@ -34,7 +35,8 @@ typedef struct run_ctx {
     report *rep;
     atomic_bool stop_scan;
     _Atomic int stop_why;      /* cancel_reason of the shutdown, once stopping */
-    atomic_bool scan_done;
+    _Atomic bool scan_done;
+    _Atomic uint64_t found;    /* tasks submitted so far, for the progress line */
     scan_stats stats;
     td_status scan_st;
     char scan_err[TD_ERRLEN];
@@ -87,6 +89,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
     t->t_queued = cancel_now();
+    atomic_fetch_add(&rc->found, 1);
     if (!pool_submit(rc->pool, t)) {
         mark_cancelled(t, (cancel_reason)atomic_load(&rc->stop_why), "not started: %s", 0);
         report_submit(rc->rep, t);
@@ -98,6 +101,11 @@ static bool scan_emit(thumbd_task *t, void *vctx)
 static bool scan_should_stop(void *vctx)
 {
     return atomic_load(&((run_ctx *)vctx)->stop_scan);
+}
+
+static void prune_emit(thumbd_task *t, void *vctx)
+{
+    report_submit(((run_ctx *)vctx)->rep, t);
 }
 
 static void *scan_main(void *arg)
@@ -299,6 +307,8 @@ int run_thumbd(const thumbd_config *cfg)
     rc.env.in_fd = rc.in_fd;
     rc.env.out_fd = rc.out_fd;
     rc.env.gate = memgate_create(cfg->max_memory);
+    report_set_console(rc.rep, stderr, cfg->verbose, !cfg->quiet && isatty(STDERR_FILENO),
+                       &rc.found, &rc.scan_done);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release, .ctx = &rc,
                     .task_timeout = cfg->task_timeout};
     rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
@@ -319,6 +329,10 @@ int run_thumbd(const thumbd_config *cfg)
     pool_stop(rc.pool, (cancel_reason)atomic_load(&rc.stop_why)); /* settles anything left */
     pthread_join(scan_th, NULL);
     int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
+    if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck) {
+        uint64_t next_id = atomic_load(&rc.found) + 1;
+        prune_run(rc.in_fd, rc.out_fd, &next_id, prune_emit, &rc);
+    }
     pool_destroy(rc.pool);
     if (!stuck)
         memgate_destroy(rc.env.gate); /* an abandoned worker may still use it */
@@ -329,8 +343,10 @@ int run_thumbd(const thumbd_config *cfg)
         fprintf(stderr, "thumbd: %s\n", rc.scan_err);
     if (!cfg->quiet)
         report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
-    report_free(rc.rep);
     code = exit_code(&rc, &sd, &counts);
+    if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, cancel_now() - t0, code, err) != TD_OK)
+        fprintf(stderr, "thumbd: warning: %s\n", err);
+    report_free(rc.rep);
     if (stuck)
         fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
     /* The thumbnails now match the options, unless the run was cut short or

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/fsutil.h"
+
 typedef struct dev_ino { dev_t dev; ino_t ino; } dev_ino;
 
 typedef struct entry {
@@ -62,13 +64,9 @@ static void free_entries(entry *v, size_t n)
 /* Reads all names of one directory (consumes fd's stream; fd stays open). */
 static td_status read_entries(int fd, entry **out, size_t *out_n, char *err)
 {
-    int dup_fd = dup(fd);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    if (!d) {
-        if (dup_fd >= 0)
-            close(dup_fd);
+    DIR *d = fs_opendir_at(fd);
+    if (!d)
         return td_fail(err, TD_EIO, "cannot read directory: %s", strerror(errno));
-    }
     entry *v = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;

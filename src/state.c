@@ -35,13 +35,9 @@ static bool lock_until(int fd, int op, double deadline)
 
 static bool killed_run_left_marker(int out_fd)
 {
-    int fd = dup(out_fd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
+    DIR *d = fs_opendir_at(out_fd);
+    if (!d)
         return false;
-    }
     bool found = false;
     struct dirent *de;
     while (!found && (de = readdir(d)) != NULL)

@@ -37,6 +37,8 @@ const char *task_status_name(task_status s)
     case TASK_FAILED: return "failed";
     case TASK_SKIPPED: return "skipped";
     case TASK_CANCELLED: return "cancelled";
+    case TASK_PRUNED: return "pruned";
+    case TASK_NSTATUS: break;
     }
     return "unknown";
 }

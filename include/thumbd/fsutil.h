@@ -2,6 +2,7 @@
 #ifndef THUMBD_FSUTIL_H
 #define THUMBD_FSUTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -17,6 +18,11 @@ typedef struct fs_atomic {
     FILE *f;
     const struct timespec *mtime;  /* if set, the file's mtime at commit */
 } fs_atomic;
+
+/* A directory stream over the directory open at fd, read from its start,
+ * leaving fd open. (A plain fdopendir(dup(fd)) shares fd's offset: after one
+ * full read, the next stream would see nothing.) NULL with errno on failure. */
+DIR *fs_opendir_at(int fd);
 
 /* Creates (like mkdir -p) the parent directories of rel under root_fd.
  * Directories are created relative to root_fd and never through a symlink. */

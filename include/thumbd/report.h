@@ -13,13 +13,20 @@
 typedef struct report report;
 
 typedef struct report_counts {
-    uint64_t by_status[4];     /* indexed by task_status */
+    uint64_t by_status[TASK_NSTATUS];
     uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
 } report_counts;
 
 /* Opens the report (path NULL: none; "-": stdout) and starts the writer
  * thread. Returns NULL with err on failure. */
 report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN]);
+
+/* Where the writer also talks to a person, set before any report_submit:
+ * verbose, one line per file; progress, a line redrawn at most 4 times a
+ * second with done / found (read from *found, scan_done), images/s, ETA and
+ * failures. */
+void report_set_console(report *r, FILE *console, bool verbose, bool progress,
+                        const _Atomic uint64_t *found, const _Atomic bool *scan_done);
 
 /* Hands a finished task to the writer, which frees it. Thread-safe. */
 void report_submit(report *r, thumbd_task *t);
@@ -28,7 +35,14 @@ void report_submit(report *r, thumbd_task *t);
  * the counts. The report file is closed. */
 void report_finish(report *r, report_counts *counts);
 
-/* Prints the summary (counts, images/s, p50/p95/max task time) and frees r. */
+/* Writes a Prometheus textfile (node_exporter textfile collector format)
+ * atomically: counts per status, duration, throughput, exit code, the time
+ * of this run and of the last successful one (exit 0; kept from the old
+ * file otherwise). */
+td_status report_write_metrics(const report *r, const char *path, double elapsed_s, int exit_code,
+                               char err[TD_ERRLEN]);
+
+/* Prints the summary (counts, images/s, p50/p95/max task time). */
 void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored);
 void report_free(report *r);
 

@@ -13,6 +13,8 @@ typedef enum task_status {
     TASK_FAILED,
     TASK_SKIPPED,
     TASK_CANCELLED,
+    TASK_PRUNED,               /* a thumbnail removed: its source is gone */
+    TASK_NSTATUS
 } task_status;
 
 typedef struct task_result {
