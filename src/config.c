@@ -20,7 +20,10 @@ static const char usage_text[] =
     "      --fit cover|inside   cover: exactly WxH, centre-cropped (default);\n"
     "                           inside: whole image, aspect kept\n"
     "      --enlarge            scale up images smaller than the box\n"
-    "  -f, --format auto|jpeg|png  auto: PNG for images with alpha, else JPEG\n"
+    "  -f, --format auto|jpeg|png|webp|avif\n"
+    "                           auto: PNG for images with alpha, else JPEG\n"
+    "      --engine auto|native|vips  auto: our own JPEG/PNG path, libvips for\n"
+    "                           every other format (WebP, TIFF, GIF, HEIF/AVIF...)\n"
     "  -q, --quality N          JPEG quality 1-100 (default 85)\n"
     "  -j, --workers N          worker threads (default: online CPUs)\n"
     "      --queue N            task queue capacity (default 2 x workers)\n"
@@ -29,6 +32,7 @@ static const char usage_text[] =
     "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
     "      --max-dimension N    refuse images wider or taller (default 32768)\n"
     "      --max-scans N        refuse JPEGs of more scans (default 100)\n"
+    "      --max-frames N       refuse files of more pages/frames (libvips; 1000)\n"
     "      --max-memory N       decoder memory shared by all workers (default 40M);\n"
     "                           a larger image waits, then runs alone\n"
     "      --follow-symlinks    follow symbolic links\n"
@@ -76,6 +80,7 @@ void config_defaults(thumbd_config *cfg)
     cfg->max_pixels = 100000000ULL;
     cfg->max_dimension = 32768;
     cfg->max_scans = 100;
+    cfg->max_frames = 1000;
     cfg->max_file_size = 1ULL << 30;
     cfg->max_memory = 40ULL << 20;
     cfg->shutdown_timeout = 10.0;
@@ -167,7 +172,7 @@ enum {
     OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
     OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
     OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
-    OPT_PRUNE, OPT_METRICS,
+    OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES,
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +189,8 @@ static const struct option long_opts[] = {
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"max-dimension", required_argument, NULL, OPT_MAX_DIMENSION},
     {"max-scans", required_argument, NULL, OPT_MAX_SCANS},
+    {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+    {"engine", required_argument, NULL, OPT_ENGINE},
     {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
@@ -224,11 +231,27 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
         if (!strcmp(arg, "auto")) cfg->format = FORMAT_AUTO;
         else if (!strcmp(arg, "jpeg") || !strcmp(arg, "jpg")) cfg->format = FORMAT_JPEG;
         else if (!strcmp(arg, "png")) cfg->format = FORMAT_PNG;
+        else if (!strcmp(arg, "webp")) cfg->format = FORMAT_WEBP;
+        else if (!strcmp(arg, "avif")) cfg->format = FORMAT_AVIF;
         else {
-            td_fail(err, TD_EUSAGE, "--format: expected auto, jpeg or png, got '%s'", arg);
+            td_fail(err, TD_EUSAGE, "--format: expected auto, jpeg, png, webp or avif, got '%s'", arg);
             return false;
         }
         return true;
+    case OPT_ENGINE:
+        if (!strcmp(arg, "auto")) cfg->engine = ENGINE_AUTO;
+        else if (!strcmp(arg, "native")) cfg->engine = ENGINE_NATIVE;
+        else if (!strcmp(arg, "vips")) cfg->engine = ENGINE_VIPS;
+        else {
+            td_fail(err, TD_EUSAGE, "--engine: expected auto, native or vips, got '%s'", arg);
+            return false;
+        }
+        return true;
+    case OPT_MAX_FRAMES:
+        if (parse_int(arg, 1, 1 << 30, &cfg->max_frames))
+            return true;
+        td_fail(err, TD_EUSAGE, "--max-frames: expected a positive count, got '%s'", arg);
+        return false;
     case 'q':
         if (parse_int(arg, 1, 100, &cfg->quality))
             return true;

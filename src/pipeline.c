@@ -16,6 +16,7 @@
 #include "thumbd/orient.h"
 #include "thumbd/resize.h"
 #include "thumbd/shrink.h"
+#include "thumbd/vipsengine.h"
 
 /* State shared by the decoder callbacks of one task. */
 typedef struct decode_ctx {
@@ -102,11 +103,12 @@ char *pipeline_out_name(const char *src_rel, char format)
     const char *slash = strrchr(src_rel, '/');
     const char *dot = strrchr(src_rel, '.');
     size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - src_rel) : strlen(src_rel);
-    char *out = malloc(stem + 5);
+    char *out = malloc(stem + 6);
     if (!out)
         return NULL;
     memcpy(out, src_rel, stem);
-    memcpy(out + stem, format == 'p' ? ".png" : ".jpg", 5);
+    const char *ext = format == 'p' ? ".png" : format == 'w' ? ".webp" : format == 'a' ? ".avif" : ".jpg";
+    memcpy(out + stem, ext, strlen(ext) + 1);
     return out;
 }
 
@@ -161,15 +163,20 @@ static td_status open_source(const thumbd_config *cfg, int in_fd, const char *re
 }
 
 /* Decodes into c->sh; returns the finished intermediate image in *img. */
-static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel_token *tok,
-                        image_f *img, char *err)
+static char sniff(FILE *f)
 {
     uint8_t head[8];
     size_t n = fread(head, 1, sizeof head, f);
-    char kind = codec_sniff(head, n);
+    rewind(f);
+    return codec_sniff(head, n);
+}
+
+static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel_token *tok,
+                        image_f *img, char *err)
+{
+    char kind = sniff(f);
     if (!kind)
         return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
-    rewind(f);
     codec_sink sink = {on_header, on_start, on_row, c};
     codec_limits lim = {.max_chunk = 4u << 20, .max_scans = cfg->max_scans};
     td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
@@ -194,12 +201,20 @@ static void flatten(uint8_t *px, int w, int h)
 
 char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
 {
-    return cfg->format == FORMAT_JPEG ? 'j' : cfg->format == FORMAT_PNG ? 'p' : th->alpha ? 'p' : 'j';
+    switch (cfg->format) {
+    case FORMAT_JPEG: return 'j';
+    case FORMAT_PNG: return 'p';
+    case FORMAT_WEBP: return 'w';
+    case FORMAT_AVIF: return 'a';
+    default: return th->alpha ? 'p' : 'j';
+    }
 }
 
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
 {
     char fmt = pipeline_format(cfg, th);
+    if (fmt == 'w' || fmt == 'a')
+        return vipsengine_encode(th, fmt, cfg->quality, out, err);
     int c = th->alpha ? 4 : 3;
     if (fmt == 'j' && th->alpha) {
         flatten(th->px, th->w, th->h);
@@ -298,11 +313,13 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
  * shows). Returns its malloc'd path or NULL. */
 static char *up_to_date(const pipeline_env *env, const thumbd_task *t)
 {
-    static const char fmts[2] = {'j', 'p'};
+    /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
+    pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
+    char fmts[2] = {pipeline_format(env->cfg, &jpeg), pipeline_format(env->cfg, &png)};
     for (int i = 0; i < 2; i++) {
         char f = fmts[i];
-        if ((env->cfg->format == FORMAT_JPEG && f != 'j') || (env->cfg->format == FORMAT_PNG && f != 'p'))
-            continue;
+        if (i == 1 && f == fmts[0])
+            break;
         char *name = pipeline_out_name(t->rel, f);
         struct stat sb;
         if (name && fstatat(env->out_fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
@@ -328,7 +345,12 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     if (st != TD_OK)
         return st;
     pipeline_thumb th;
-    st = pipeline_make(env->cfg, env->gate, f, tok, &th, err);
+    const thumbd_config *cfg = env->cfg;
+    char kind = sniff(f);
+    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
+        st = vipsengine_make(cfg, fileno(f), tok, &th, err);
+    else
+        st = pipeline_make(cfg, env->gate, f, tok, &th, err);
     if (st == TD_OK && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
         st = td_fail(err, TD_EIO, "the file changed while it was read; it is left for the next run");

@@ -81,6 +81,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         settle(p, item, POOL_RAN, why);
     }
+    if (p->ops.thread_end)
+        p->ops.thread_end(p->ops.ctx);
     pthread_mutex_lock(&p->mu);
     s->exited = true;
     p->live--;

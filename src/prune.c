@@ -26,14 +26,14 @@ static void names_free(names *s)
 }
 
 /* The stem ("a" of "a.JPEG") of every image name in the directory at fd. */
-static void image_stems(int fd, names *out)
+static void image_stems(int fd, bool vips_formats, names *out)
 {
     DIR *d = fs_opendir_at(fd);
     if (!d)
         return;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (!scan_is_image_name(de->d_name))
+        if (!scan_is_image_name(de->d_name) && !(vips_formats && scan_is_vips_name(de->d_name)))
             continue;
         if (out->n == out->cap) {
             size_t cap = out->cap ? out->cap * 2 : 32;
@@ -64,7 +64,8 @@ static bool has_stem(const names *s, const char *name, size_t stem_len)
 static bool thumbnail_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    return dot && dot != name && (!strcmp(dot, ".jpg") || !strcmp(dot, ".png"));
+    return dot && dot != name &&
+           (!strcmp(dot, ".jpg") || !strcmp(dot, ".png") || !strcmp(dot, ".webp") || !strcmp(dot, ".avif"));
 }
 
 typedef struct pruner {
@@ -72,6 +73,7 @@ typedef struct pruner {
     void *ctx;
     uint64_t *next_id;
     uint64_t removed;
+    bool vips_formats;
     char path[4096];
 } pruner;
 
@@ -118,7 +120,7 @@ static void visit(pruner *p, int out_fd, int in_fd, const names *stems, const ch
 static void prune_dir(pruner *p, int out_fd, int in_fd, size_t plen)
 {
     names stems = {0}, entries = {0};
-    image_stems(in_fd, &stems);
+    image_stems(in_fd, p->vips_formats, &stems);
     /* Read the whole listing first: we remove entries as we go. */
     DIR *d = fs_opendir_at(out_fd);
     if (d) {
@@ -147,7 +149,8 @@ static void prune_dir(pruner *p, int out_fd, int in_fd, size_t plen)
     names_free(&stems);
 }
 
-uint64_t prune_run(int in_fd, int out_fd, uint64_t *next_id, prune_emit_fn emit, void *ctx)
+uint64_t prune_run(int in_fd, int out_fd, bool vips_formats, uint64_t *next_id, prune_emit_fn emit,
+                   void *ctx)
 {
     pruner *p = calloc(1, sizeof *p);
     if (!p)
@@ -155,6 +158,7 @@ uint64_t prune_run(int in_fd, int out_fd, uint64_t *next_id, prune_emit_fn emit,
     p->emit = emit;
     p->ctx = ctx;
     p->next_id = next_id;
+    p->vips_formats = vips_formats;
     prune_dir(p, out_fd, in_fd, 0);
     uint64_t n = p->removed;
     free(p);

@@ -19,6 +19,7 @@
 #include "thumbd/report.h"
 #include "thumbd/scan.h"
 #include "thumbd/state.h"
+#include "thumbd/vipsengine.h"
 
 /* After cancelling, how long running tasks get to notice before they are
  * abandoned (reported and left behind). */
@@ -79,6 +80,12 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
     report_submit(rc->rep, t);
 }
 
+static void worker_end(void *vctx)
+{
+    (void)vctx;
+    vipsengine_thread_end();
+}
+
 static void task_release(void *item, void *vctx)
 {
     (void)vctx;
@@ -114,7 +121,8 @@ static void *scan_main(void *arg)
     scan_opts o = {.in_dir = rc->cfg->in_dir, .out_dir = rc->cfg->out_dir,
                    .follow_symlinks = rc->cfg->follow_symlinks,
                    .force_format = rc->cfg->format != FORMAT_AUTO,
-                   .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count};
+                   .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
+                   .vips_formats = rc->cfg->engine != ENGINE_NATIVE};
     const char *list = rc->cfg->files_from;
     if (list) {
         FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
@@ -309,7 +317,8 @@ int run_thumbd(const thumbd_config *cfg)
     rc.env.gate = memgate_create(cfg->max_memory);
     report_set_console(rc.rep, stderr, cfg->verbose, !cfg->quiet && isatty(STDERR_FILENO),
                        &rc.found, &rc.scan_done);
-    pool_ops ops = {.run = task_run, .done = task_done, .release = task_release, .ctx = &rc,
+    pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
+                    .thread_end = worker_end, .ctx = &rc,
                     .task_timeout = cfg->task_timeout};
     rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
     pthread_t scan_th;
@@ -331,7 +340,7 @@ int run_thumbd(const thumbd_config *cfg)
     int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
     if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck) {
         uint64_t next_id = atomic_load(&rc.found) + 1;
-        prune_run(rc.in_fd, rc.out_fd, &next_id, prune_emit, &rc);
+        prune_run(rc.in_fd, rc.out_fd, cfg->engine != ENGINE_NATIVE, &next_id, prune_emit, &rc);
     }
     pool_destroy(rc.pool);
     if (!stuck)

@@ -49,6 +49,22 @@ bool scan_is_image_name(const char *name)
                  !strcasecmp(e, "png"));
 }
 
+bool scan_is_vips_name(const char *name)
+{
+    static const char *const exts[] = {"webp", "tif", "tiff", "gif", "heic", "heif",
+                                       "avif", "jxl",  "jp2", "svg", "pdf"};
+    const char *e = ext_of(name);
+    for (size_t i = 0; e && i < sizeof exts / sizeof *exts; i++)
+        if (!strcasecmp(e, exts[i]))
+            return true;
+    return false;
+}
+
+static bool is_source(const walker *w, const char *name)
+{
+    return scan_is_image_name(name) || (w->o->vips_formats && scan_is_vips_name(name));
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
@@ -204,7 +220,7 @@ static void visit(walker *w, int fd, entry *v, size_t i)
         return;
     }
     /* Non-image regular files need no stat: they are only counted. */
-    if (type == DT_REG && !scan_is_image_name(name)) {
+    if (type == DT_REG && !is_source(w, name)) {
         w->st->ignored++;
         return;
     }
@@ -212,7 +228,7 @@ static void visit(walker *w, int fd, entry *v, size_t i)
     struct stat sb;
     int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
     if (fstatat(fd, name, &sb, flags) != 0) {
-        if (scan_is_image_name(name)) {
+        if (is_source(w, name)) {
             char msg[TD_ERRLEN];
             snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
             emit_task(w, NULL, msg);
@@ -240,7 +256,7 @@ static void visit(walker *w, int fd, entry *v, size_t i)
             }
         }
     } else if (S_ISREG(sb.st_mode)) {
-        if (!scan_is_image_name(name)) {
+        if (!is_source(w, name)) {
             w->st->ignored++;
         } else {
             const char *other = collides_with(v, i);
@@ -350,7 +366,7 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
     char msg[TD_ERRLEN];
     if (!stays_inside(rel)) {
         emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read");
-    } else if (!scan_is_image_name(rel)) {
+    } else if (!is_source(w, rel)) {
         w->st->ignored++;
     } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
         snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));

@@ -113,10 +113,12 @@ void state_release(int out_fd, state_handle *h, bool clean)
 void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
 {
     /* Bump "pipeline" when a change of thumbd alters its thumbnails. */
-    snprintf(buf, len, "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d\n",
+    static const char *const formats[] = {"auto", "jpeg", "png", "webp", "avif"};
+    static const char *const engines[] = {"auto", "native", "vips"};
+    snprintf(buf, len,
+             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d engine=%s\n",
              cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside", cfg->enlarge,
-             cfg->format == FORMAT_AUTO ? "auto" : cfg->format == FORMAT_JPEG ? "jpeg" : "png",
-             cfg->quality);
+             formats[cfg->format], cfg->quality, engines[cfg->engine]);
 }
 
 bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)

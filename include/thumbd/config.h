@@ -9,7 +9,8 @@
 #include "thumbd/status.h"
 
 typedef enum fit_mode { FIT_COVER, FIT_INSIDE } fit_mode;
-typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG } out_format;
+typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
+typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -25,6 +26,8 @@ typedef struct thumbd_config {
     uint64_t max_pixels;
     int max_dimension;         /* width or height, from the header */
     int max_scans;             /* scans of a multi-scan (progressive) JPEG */
+    int max_frames;            /* pages or frames of a file read by libvips */
+    engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

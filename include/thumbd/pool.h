@@ -27,6 +27,9 @@ typedef struct pool_ops {
     /* Optional: called by the worker when an abandoned run() finally
      * returns; the item is the pool's to give back now (free it). */
     void (*release)(void *item, void *ctx);
+    /* Optional: called by each worker thread as it ends (per-thread state
+     * of libraries), not by abandoned ones. */
+    void (*thread_end)(void *ctx);
     void *ctx;
     double task_timeout;  /* seconds, 0 = none: each task's token deadline */
 } pool_ops;

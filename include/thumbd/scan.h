@@ -15,6 +15,7 @@ typedef struct scan_opts {
     bool follow_symlinks;
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
+    bool vips_formats;         /* also the names of formats libvips reads */
 } scan_opts;
 
 typedef struct scan_stats {
@@ -52,5 +53,9 @@ int scan_shard_of(const char *rel, int n);
 
 /* True if name ends in .jpg/.jpeg/.jpe/.png, any case. */
 bool scan_is_image_name(const char *name);
+
+/* True if name ends in the extension of a format the libvips engine takes
+ * (.webp .tif .tiff .gif .heic .heif .avif .jxl .jp2 .svg .pdf), any case. */
+bool scan_is_vips_name(const char *name);
 
 #endif

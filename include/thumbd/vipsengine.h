@@ -1,0 +1,36 @@
+/* The libvips engine: every format the native JPEG/PNG path does not handle
+ * (WebP, TIFF, GIF, HEIF/AVIF, JPEG XL, SVG, PDF... as the libvips build
+ * allows), and the whole path for --engine vips. Behind the same contract as
+ * the native path: upright, sRGB, 8-bit, no metadata, cancellable. */
+#ifndef THUMBD_VIPSENGINE_H
+#define THUMBD_VIPSENGINE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "thumbd/cancel.h"
+#include "thumbd/config.h"
+#include "thumbd/pipeline.h"
+#include "thumbd/status.h"
+
+/* Makes the thumbnail of the image open at fd (its first page or frame):
+ * vips_thumbnail with shrink-on-load, auto-rotation, conversion to sRGB
+ * (embedded profile honoured; CMYK through libvips's own CMYK profile), then
+ * 8-bit RGB or RGBA. Limits (--max-pixels, --max-dimension, --max-frames)
+ * are checked from the header first. The token stops it through the
+ * image's kill flag. libvips is started on first use, with one thread per
+ * image, no operation cache. */
+td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+                          char err[TD_ERRLEN]);
+
+/* Encodes th as WebP ('w') or AVIF ('a') into out, without metadata. */
+td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
+                            char err[TD_ERRLEN]);
+
+/* Whether this libvips build can write WebP ('w') or AVIF ('a'). */
+bool vipsengine_can_save(char format);
+
+/* Frees libvips's per-thread state; call when a worker thread ends. */
+void vipsengine_thread_end(void);
+
+#endif

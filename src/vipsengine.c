@@ -1,0 +1,213 @@
+#include "thumbd/vipsengine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool started;
+
+/* Started lazily: a run over JPEGs and PNGs alone never pays for libvips's
+ * start-up (its modules, its thread pool). */
+/* libvips's warnings ("ignoring nclx profile") would interleave with the
+ * progress line; its errors reach the report through the error buffer. */
+static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    (void)domain;
+    (void)level;
+    (void)msg;
+    (void)data;
+}
+
+static void start_vips(void)
+{
+    if (VIPS_INIT("thumbd") != 0)
+        return;
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, drop_log, NULL);
+    vips_concurrency_set(1); /* the pool already runs one image per core */
+    vips_cache_set_max(0);   /* a batch never asks for the same thing twice */
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+    started = true;
+}
+
+static bool ensure_started(char *err)
+{
+    pthread_once(&once, start_vips);
+    if (!started)
+        td_fail(err, TD_EIO, "libvips failed to start");
+    return started;
+}
+
+/* The error buffer's text (libvips's is per thread), then cleared. */
+static td_status vips_fail(char *err, td_status st, const char *what)
+{
+    const char *msg = vips_error_buffer();
+    char buf[TD_ERRLEN];
+    snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    vips_error_clear();
+    return td_fail(err, st, "%s: %s", what, buf);
+}
+
+static void on_eval(VipsImage *image, VipsProgress *progress, void *tok)
+{
+    (void)progress;
+    if (cancel_check(tok) != CANCEL_NONE)
+        vips_image_set_kill(image, TRUE);
+}
+
+/* Limits from the header alone (libvips reads no pixels for it). */
+static td_status check_header(const thumbd_config *cfg, VipsSource *src, char *err)
+{
+    VipsImage *h = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    if (!h)
+        return vips_fail(err, TD_EINPUT, "unreadable image");
+    int w = vips_image_get_width(h), ht = vips_image_get_height(h);
+    int pages = vips_image_get_n_pages(h);
+    g_object_unref(h);
+    if (w > cfg->max_dimension || ht > cfg->max_dimension)
+        return td_fail(err, TD_ELIMIT, "image is %dx%d, over --max-dimension %d", w, ht,
+                       cfg->max_dimension);
+    uint64_t px = (uint64_t)w * (uint64_t)ht;
+    if (px > cfg->max_pixels)
+        return td_fail(err, TD_ELIMIT, "image is %dx%d (%.1f megapixels), over --max-pixels %.1f megapixels",
+                       w, ht, (double)px / 1e6, (double)cfg->max_pixels / 1e6);
+    if (pages > cfg->max_frames)
+        return td_fail(err, TD_ELIMIT, "image has %d pages or frames, over --max-frames %d", pages,
+                       cfg->max_frames);
+    return TD_OK;
+}
+
+/* 8-bit sRGB, 3 bands, or 4 with alpha. */
+static VipsImage *to_srgb8(VipsImage *in)
+{
+    VipsImage *a = NULL, *b = NULL;
+    if (vips_colourspace(in, &a, VIPS_INTERPRETATION_sRGB, NULL))
+        return NULL;
+    int bands = vips_image_get_bands(a) >= 4 ? 4 : 3;
+    if (vips_image_get_bands(a) != bands) {
+        VipsImage *c;
+        if (vips_extract_band(a, &c, 0, "n", bands, NULL)) {
+            g_object_unref(a);
+            return NULL;
+        }
+        g_object_unref(a);
+        a = c;
+    }
+    if (vips_cast_uchar(a, &b, NULL)) {
+        g_object_unref(a);
+        return NULL;
+    }
+    g_object_unref(a);
+    return b;
+}
+
+td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+                          char err[TD_ERRLEN])
+{
+    memset(th, 0, sizeof *th);
+    if (!ensure_started(err))
+        return TD_EIO;
+    double t0 = cancel_now();
+    VipsSource *src = vips_source_new_from_descriptor(fd);
+    if (!src)
+        return vips_fail(err, TD_EIO, "libvips cannot read the file");
+    td_status st = check_header(cfg, src, err);
+    VipsImage *thumb = NULL, *out = NULL;
+    if (st == TD_OK &&
+        vips_thumbnail_source(src, &thumb, cfg->width, "height", cfg->height, "crop",
+                              cfg->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE,
+                              "size", cfg->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN,
+                              "export_profile", "srgb", "option_string", "fail_on=error", NULL))
+        st = vips_fail(err, TD_EINPUT, "libvips");
+    if (st == TD_OK && !(out = to_srgb8(thumb)))
+        st = vips_fail(err, TD_EINPUT, "libvips colour conversion");
+    if (st == TD_OK) {
+        vips_image_set_progress(out, TRUE);
+        g_signal_connect(out, "eval", G_CALLBACK(on_eval), tok);
+        size_t len = 0;
+        void *mem = vips_image_write_to_memory(out, &len);
+        if (!mem) {
+            st = cancel_check(tok) != CANCEL_NONE
+                     ? td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(cancel_check(tok)))
+                     : vips_fail(err, TD_EINPUT, "libvips");
+            vips_error_clear();
+        } else {
+            th->px = malloc(len);
+            if (th->px)
+                memcpy(th->px, mem, len);
+            else
+                st = td_fail(err, TD_ENOMEM, "out of memory");
+            g_free(mem);
+            th->w = vips_image_get_width(out);
+            th->h = vips_image_get_height(out);
+            th->alpha = vips_image_get_bands(out) == 4;
+        }
+    }
+    if (thumb) {
+        /* The loader's header, for the report: as stored, before rotation. */
+        th->src_w = vips_image_get_width(thumb);
+        th->src_h = vips_image_get_height(thumb);
+        int iw, ih;
+        if (vips_image_get_int(thumb, "thumbnail-width", &iw) == 0 &&
+            vips_image_get_int(thumb, "thumbnail-height", &ih) == 0) {
+            th->src_w = iw;
+            th->src_h = ih;
+        }
+    }
+    if (out)
+        g_object_unref(out);
+    if (thumb)
+        g_object_unref(thumb);
+    g_object_unref(src);
+    th->decode_ms = (cancel_now() - t0) * 1000.0;
+    if (st != TD_OK)
+        pipeline_thumb_free(th);
+    return st;
+}
+
+bool vipsengine_can_save(char format)
+{
+    char err[TD_ERRLEN];
+    if (!ensure_started(err))
+        return false;
+    const char *op = format == 'w' ? "webpsave_buffer" : "heifsave_buffer";
+    return vips_type_find("VipsOperation", op) != 0;
+}
+
+td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
+                            char err[TD_ERRLEN])
+{
+    if (!ensure_started(err))
+        return TD_EIO;
+    int bands = th->alpha ? 4 : 3;
+    VipsImage *im = vips_image_new_from_memory(th->px, (size_t)th->w * (size_t)th->h * (size_t)bands,
+                                               th->w, th->h, bands, VIPS_FORMAT_UCHAR);
+    if (!im)
+        return vips_fail(err, TD_ENOMEM, "libvips");
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = format == 'w'
+                 ? vips_webpsave_buffer(im, &buf, &len, "Q", quality, "strip", TRUE, NULL)
+                 : vips_heifsave_buffer(im, &buf, &len, "Q", quality, "compression",
+                                        VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "strip", TRUE, NULL);
+    g_object_unref(im);
+    if (rc)
+        return vips_fail(err, TD_EIO, format == 'w' ? "WebP encoder" : "AVIF encoder");
+    td_status st = fwrite(buf, 1, len, out) == len ? TD_OK : td_fail(err, TD_EIO, "cannot write thumbnail");
+    g_free(buf);
+    return st;
+}
+
+void vipsengine_thread_end(void)
+{
+    if (started)
+        vips_thread_shutdown();
+}
