@@ -309,35 +309,53 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
     return TD_OK;
 }
 
+/* Sets up a walk of opts->in_dir: the walker, its path buffer, and the open
+ * directory in *fd. */
+static td_status walker_start(walker *w, const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
+                              void *ctx, scan_stats *stats, int *fd, char *err)
+{
+    memset(stats, 0, sizeof *stats);
+    *w = (walker){.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
+    *fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
+                       strerror(errno));
+    w->path = calloc(1, 256);
+    w->path_cap = 256;
+    if (!w->path) {
+        close(*fd);
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    }
+    return TD_OK;
+}
+
+static void walker_end(walker *w, int fd)
+{
+    close(fd);
+    free(w->path);
+    free(w->anc);
+}
+
 td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop, void *ctx,
                    scan_stats *stats, char err[TD_ERRLEN])
 {
-    memset(stats, 0, sizeof *stats);
-    walker w = {.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
-    int fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
-                       strerror(errno));
+    walker w;
+    int fd;
+    td_status st = walker_start(&w, opts, emit, stop, ctx, stats, &fd, err);
+    if (st != TD_OK)
+        return st;
     struct stat sb, ob;
     if (fstat(fd, &sb) != 0) {
-        close(fd);
+        walker_end(&w, fd);
         return td_fail(err, TD_EIO, "cannot stat '%s': %s", opts->in_dir, strerror(errno));
     }
     if (opts->out_dir && stat(opts->out_dir, &ob) == 0) {
         w.have_out = true;
         w.out = (dev_ino){ob.st_dev, ob.st_ino};
     }
-    w.path = calloc(1, 256);
-    w.path_cap = 256;
-    if (!w.path) {
-        close(fd);
-        return td_fail(err, TD_ENOMEM, "out of memory");
-    }
     char why[TD_ERRLEN];
-    td_status st = walk_dir(&w, fd, &sb, why);
-    close(fd);
-    free(w.path);
-    free(w.anc);
+    st = walk_dir(&w, fd, &sb, why);
+    walker_end(&w, fd);
     if (st != TD_OK)
         return td_fail(err, st, "input directory '%s': %s", opts->in_dir, why);
     return TD_OK;
@@ -382,18 +400,15 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
 td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,
                     void *ctx, scan_stats *stats, char err[TD_ERRLEN])
 {
-    memset(stats, 0, sizeof *stats);
-    walker w = {.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
-    int fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
-                       strerror(errno));
-    w.path = calloc(1, 256);
-    w.path_cap = 256;
+    walker w;
+    int fd;
+    td_status st = walker_start(&w, opts, emit, stop, ctx, stats, &fd, err);
+    if (st != TD_OK)
+        return st;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    while (w.path && !w.stopped && (n = getdelim(&line, &cap, nul ? '\0' : '\n', list)) > 0) {
+    while (!w.stopped && (n = getdelim(&line, &cap, nul ? '\0' : '\n', list)) > 0) {
         if (stop && stop(ctx))
             break;
         while (n > 0 && (line[n - 1] == '\n' || (!nul && line[n - 1] == '\r') || line[n - 1] == '\0'))
@@ -406,8 +421,7 @@ td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn em
     }
     bool read_error = ferror(list);
     free(line);
-    free(w.path);
-    close(fd);
+    walker_end(&w, fd);
     if (read_error)
         return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(errno));
     return TD_OK;
