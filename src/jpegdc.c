@@ -252,8 +252,13 @@ static int decode_block(dcdec *d, comp *c, int bx, int by, int ah, int al)
         if (diff < 1 << (s - 1))
             diff -= (1 << s) - 1;
     }
+    /* A DC coefficient fits in 16 bits (libjpeg's JCOEF); a stream that
+     * walks the predictor outside that is corrupt (and would overflow). */
+    long v = ((long)c->pred + diff) * (1L << al);
+    if (v < -32768 || v > 32767)
+        return td_fail(d->err, TD_EINPUT, "corrupt JPEG: DC coefficient out of range");
     c->pred += diff;
-    *coef = (int16_t)(c->pred * (1 << al));
+    *coef = (int16_t)v;
     return TD_OK;
 }
 
