@@ -18,3 +18,6 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTHUMBD_SANITIZE=thread >/dev
 cmake --build build-tsan -j "$(nproc)" >/dev/null
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan --output-on-failure -R 'unit_(pool|queue|report)|e2e_lifecycle'
+
+echo "== Container image (podman)" >&2
+./scripts/container-test.sh
