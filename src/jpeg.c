@@ -1,6 +1,7 @@
 /* JPEG through libjpeg-turbo. libjpeg reports errors by calling error_exit,
  * which here longjmps back into the function that called libjpeg: no error
  * path leaves this file. */
+#include <errno.h>
 #include <jerror.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 typedef struct jerr {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
+    int sys_errno;             /* errno when the error was raised */
     char msg[JMSG_LENGTH_MAX];
     int row, rows;   /* progress, for messages */
 } jerr;
@@ -61,13 +63,121 @@ char codec_sniff(const uint8_t *h, size_t n)
     return 0;
 }
 
-/* EXIF orientation from the saved APP1 markers. */
-static int find_orientation(j_decompress_ptr d)
+/* What the header pass keeps of the metadata: the first Exif block and the
+ * ICC profile's chunks, up to a cap. Every other APP1/APP2 marker is skipped
+ * unread, so a file of a thousand APP1 markers costs no memory (libjpeg's
+ * jpeg_save_markers would keep them all). */
+enum { ICC_MAX_CHUNKS = 256 };
+typedef struct jmeta {
+    uint8_t *exif;
+    size_t exif_len;
+    uint8_t *icc[ICC_MAX_CHUNKS];  /* by sequence number, 1-based */
+    size_t icc_len[ICC_MAX_CHUNKS];
+    int icc_count;
+    size_t icc_total, cap;
+} jmeta;
+
+static void jmeta_free(jmeta *m)
 {
-    for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
-            return exif_orientation(m->data + 6, m->data_length - 6);
-    return 1;
+    if (!m)
+        return;
+    free(m->exif);
+    for (int i = 0; i < ICC_MAX_CHUNKS; i++)
+        free(m->icc[i]);
+    free(m);
+}
+
+static int src_byte(j_decompress_ptr d)
+{
+    struct jpeg_source_mgr *s = d->src;
+    if (s->bytes_in_buffer == 0 && !s->fill_input_buffer(d))
+        return -1;
+    s->bytes_in_buffer--;
+    return *s->next_input_byte++;
+}
+
+static bool src_read(j_decompress_ptr d, uint8_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int b = src_byte(d);
+        if (b < 0)
+            return false;
+        dst[i] = (uint8_t)b;
+    }
+    return true;
+}
+
+/* Reads n bytes into a new buffer, or NULL (and skips them) if none. */
+static uint8_t *src_take(j_decompress_ptr d, size_t n)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p) {
+        d->src->skip_input_data(d, (long)n);
+        return NULL;
+    }
+    if (!src_read(d, p, n)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* libjpeg's marker processor for APP1 and APP2. */
+static boolean on_app_marker(j_decompress_ptr d)
+{
+    jmeta *m = d->client_data;
+    int hi = src_byte(d), lo = src_byte(d);
+    if (hi < 0 || lo < 0)
+        return TRUE;
+    long len = (long)(hi << 8 | lo) - 2;
+    uint8_t head[14];
+    long want = d->unread_marker == JPEG_APP0 + 1 ? 6 : 14;
+    if (len < want || !src_read(d, head, (size_t)want)) {
+        if (len > 0)
+            d->src->skip_input_data(d, len < want ? len : len - want);
+        return TRUE;
+    }
+    len -= want;
+    if (d->unread_marker == JPEG_APP0 + 1) {
+        if (!m->exif && !memcmp(head, "Exif\0\0", 6)) {
+            m->exif = src_take(d, (size_t)len); /* consumes len bytes either way */
+            m->exif_len = m->exif ? (size_t)len : 0;
+        } else if (len > 0) {
+            d->src->skip_input_data(d, len);
+        }
+        return TRUE;
+    }
+    int seq = head[12], count = head[13];
+    bool keep = !memcmp(head, "ICC_PROFILE\0", 12) && seq >= 1 && seq <= count &&
+                (m->icc_count == 0 || m->icc_count == count) && !m->icc[seq] &&
+                m->icc_total + (size_t)len <= m->cap;
+    if (keep && (m->icc[seq] = src_take(d, (size_t)len))) {
+        m->icc_len[seq] = (size_t)len;
+        m->icc_count = count;
+        m->icc_total += (size_t)len;
+    } else if (len > 0 && !keep) {
+        d->src->skip_input_data(d, len);
+    }
+    return TRUE;
+}
+
+/* The ICC profile, if every chunk arrived; malloc'd. */
+static uint8_t *assemble_icc(const jmeta *m, size_t *len)
+{
+    *len = 0;
+    if (!m->icc_count)
+        return NULL;
+    for (int i = 1; i <= m->icc_count; i++)
+        if (!m->icc[i])
+            return NULL;
+    uint8_t *p = malloc(m->icc_total ? m->icc_total : 1);
+    if (!p)
+        return NULL;
+    for (int i = 1; i <= m->icc_count; i++) {
+        memcpy(p + *len, m->icc[i], m->icc_len[i]);
+        *len += m->icc_len[i];
+    }
+    return p;
 }
 
 /* Chooses the rows' colour space: grey, RGB or CMYK. Returns the channels. */
@@ -142,7 +252,11 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
 {
     struct jpeg_decompress_struct d;
     jerr e;
-    JOCTET *volatile icc = NULL;
+    uint8_t *volatile icc = NULL;
+    /* On the heap: it changes between setjmp and a longjmp. */
+    jmeta *meta = calloc(1, sizeof *meta);
+    if (!meta)
+        return td_fail(err, TD_ENOMEM, "out of memory");
     JSAMPLE *volatile row = NULL;
     volatile td_status st = TD_OK;
 
@@ -162,30 +276,28 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         jpeg_destroy_decompress(&d);
         free(icc);
         free(row);
+        jmeta_free(meta);
         return TD_EINPUT;
     }
     jpeg_create_decompress(&d);
     jpeg_stdio_src(&d, f);
-    jpeg_save_markers(&d, JPEG_APP0 + 1, 0xFFFF);
-    jpeg_save_markers(&d, JPEG_APP0 + 2, 0xFFFF);
+    meta->cap = lim->max_chunk;
+    d.client_data = meta;
+    jpeg_set_marker_processor(&d, JPEG_APP0 + 1, on_app_marker);
+    jpeg_set_marker_processor(&d, JPEG_APP0 + 2, on_app_marker);
     jpeg_read_header(&d, TRUE);
 
     codec_info info = {.width = (int)d.image_width, .height = (int)d.image_height, .alpha = -1};
-    info.orientation = find_orientation(&d);
+    info.orientation = meta->exif ? exif_orientation(meta->exif, meta->exif_len) : 1;
     info.channels = set_out_color_space(&d);
     info.space = info.channels == 1 ? COLOR_GRAY
                  : info.channels == 3 ? COLOR_RGB
                  /* Adobe (Photoshop) writes inverted CMYK; its APP14 marker says so. */
                  : d.saw_Adobe_marker ? COLOR_CMYK_INVERTED : COLOR_CMYK;
-    JOCTET *icc_data = NULL;
-    unsigned int icc_len = 0;
-    if (jpeg_read_icc_profile(&d, &icc_data, &icc_len) && icc_len <= lim->max_chunk) {
-        icc = icc_data;
-        info.icc = icc_data;
-        info.icc_len = icc_len;
-    } else {
-        free(icc_data);
-    }
+    size_t icc_len = 0;
+    icc = assemble_icc(meta, &icc_len);
+    info.icc = icc;
+    info.icc_len = icc_len;
     int num = 8;
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)
@@ -258,12 +370,14 @@ out:
     jpeg_destroy_decompress(&d);
     free(icc);
     free(row);
+    jmeta_free(meta);
     return st;
 }
 
 static void on_encode_error(j_common_ptr c)
 {
     jerr *e = (jerr *)c->err;
+    e->sys_errno = errno;
     c->err->format_message(c, e->msg);
     longjmp(e->jb, 1);
 }
@@ -278,6 +392,8 @@ td_status jpeg_encode(FILE *f, const uint8_t *px, int w, int h, int c, int quali
     e.pub.error_exit = on_encode_error;
     if (setjmp(e.jb)) {
         jpeg_destroy_compress(&cj);
+        if (ferror(f) && e.sys_errno) /* the system says why better than libjpeg */
+            return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
         return td_fail(err, TD_EIO, "JPEG encoder: %s", e.msg);
     }
     jpeg_create_compress(&cj);

@@ -1,5 +1,6 @@
 /* PNG through libpng, row by row. libpng reports errors by longjmp to the
  * setjmp in the function that called it: no error path leaves this file. */
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "thumbd/exif.h"
 
 typedef struct perr {
+    int sys_errno;             /* errno when the error was raised */
     char msg[200];
     int row, rows;
 } perr;
@@ -16,6 +18,7 @@ typedef struct perr {
 static void on_error(png_structp png, png_const_charp msg)
 {
     perr *e = png_get_error_ptr(png);
+    e->sys_errno = errno;
     snprintf(e->msg, sizeof e->msg, "%s", msg);
     png_longjmp(png, 1);
 }
@@ -106,7 +109,7 @@ static td_status deliver_rows(png_structp png, const codec_sink *sink, int w, in
 td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
                      char err[TD_ERRLEN])
 {
-    perr e = {{0}, 0, 0};
+    perr e = {0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
     png_infop pi = png ? png_create_info_struct(png) : NULL;
     png_bytep *volatile frame = NULL;
@@ -173,7 +176,7 @@ out:
 
 td_status png_encode(FILE *f, const uint8_t *px, int w, int h, int c, char err[TD_ERRLEN])
 {
-    perr e = {{0}, 0, 0};
+    perr e = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
     png_infop pi = png ? png_create_info_struct(png) : NULL;
     if (!pi) {
@@ -182,6 +185,8 @@ td_status png_encode(FILE *f, const uint8_t *px, int w, int h, int c, char err[T
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &pi);
+        if (ferror(f) && e.sys_errno)
+            return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
         return td_fail(err, TD_EIO, "PNG encoder: %s", e.msg);
     }
     png_init_io(png, f);

@@ -265,6 +265,7 @@ void report_finish(report *r, report_counts *counts)
             r->write_errno = errno;
         r->f = NULL;
     }
+    r->counts.write_failed = r->write_errno != 0;
     if (counts)
         *counts = r->counts;
 }

@@ -277,6 +277,8 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
         return EXIT_FATAL;
     if (sd->active && sd->signo)
         return EXIT_SIGNAL_BASE + sd->signo;
+    if (c->write_failed)
+        return EXIT_FATAL; /* records were lost: the report cannot be trusted */
     if (sd->active && sd->why == CANCEL_DEADLINE)
         return EXIT_DEADLINE;
     if (c->by_status[TASK_FAILED] || c->cancelled_by[CANCEL_TIMEOUT])

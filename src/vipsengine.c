@@ -63,14 +63,26 @@ static void on_eval(VipsImage *image, VipsProgress *progress, void *tok)
         vips_image_set_kill(image, TRUE);
 }
 
-/* Limits from the header alone (libvips reads no pixels for it). */
-static td_status check_header(const thumbd_config *cfg, VipsSource *src, char *err)
+/* What the header says (libvips reads no pixels for it). */
+typedef struct header {
+    int w, h;
+    bool managed;              /* an ICC profile, or CMYK: colour-manage to sRGB */
+} header;
+
+/* Limits from the header alone. */
+static td_status check_header(const thumbd_config *cfg, VipsSource *src, header *hd, char *err)
 {
     VipsImage *h = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!h)
         return vips_fail(err, TD_EINPUT, "unreadable image");
     int w = vips_image_get_width(h), ht = vips_image_get_height(h);
     int pages = vips_image_get_n_pages(h);
+    hd->w = w;
+    hd->h = ht;
+    /* export_profile on an untagged RGB image shifts its colours in libvips
+     * 8.14: ask for colour management only where there is colour to manage. */
+    hd->managed = vips_image_get_typeof(h, VIPS_META_ICC_NAME) != 0 ||
+                  vips_image_guess_interpretation(h) == VIPS_INTERPRETATION_CMYK;
     g_object_unref(h);
     if (w > cfg->max_dimension || ht > cfg->max_dimension)
         return td_fail(err, TD_ELIMIT, "image is %dx%d, over --max-dimension %d", w, ht,
@@ -119,13 +131,22 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
     VipsSource *src = vips_source_new_from_descriptor(fd);
     if (!src)
         return vips_fail(err, TD_EIO, "libvips cannot read the file");
-    td_status st = check_header(cfg, src, err);
+    header hd = {0};
+    td_status st = check_header(cfg, src, &hd, err);
+    th->src_w = hd.w;
+    th->src_h = hd.h;
     VipsImage *thumb = NULL, *out = NULL;
-    if (st == TD_OK &&
-        vips_thumbnail_source(src, &thumb, cfg->width, "height", cfg->height, "crop",
-                              cfg->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE,
-                              "size", cfg->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN,
-                              "export_profile", "srgb", "option_string", "fail_on=error", NULL))
+    VipsInteresting crop = cfg->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE;
+    VipsSize size = cfg->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN;
+    int rc = 0;
+    if (st == TD_OK && hd.managed)
+        rc = vips_thumbnail_source(src, &thumb, cfg->width, "height", cfg->height, "crop", crop,
+                                   "size", size, "export_profile", "srgb", "option_string",
+                                   "fail_on=error", NULL);
+    else if (st == TD_OK)
+        rc = vips_thumbnail_source(src, &thumb, cfg->width, "height", cfg->height, "crop", crop,
+                                   "size", size, "option_string", "fail_on=error", NULL);
+    if (rc)
         st = vips_fail(err, TD_EINPUT, "libvips");
     if (st == TD_OK && !(out = to_srgb8(thumb)))
         st = vips_fail(err, TD_EINPUT, "libvips colour conversion");
@@ -151,25 +172,17 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
             th->alpha = vips_image_get_bands(out) == 4;
         }
     }
-    if (thumb) {
-        /* The loader's header, for the report: as stored, before rotation. */
-        th->src_w = vips_image_get_width(thumb);
-        th->src_h = vips_image_get_height(thumb);
-        int iw, ih;
-        if (vips_image_get_int(thumb, "thumbnail-width", &iw) == 0 &&
-            vips_image_get_int(thumb, "thumbnail-height", &ih) == 0) {
-            th->src_w = iw;
-            th->src_h = ih;
-        }
-    }
     if (out)
         g_object_unref(out);
     if (thumb)
         g_object_unref(thumb);
     g_object_unref(src);
     th->decode_ms = (cancel_now() - t0) * 1000.0;
-    if (st != TD_OK)
+    if (st != TD_OK) {
         pipeline_thumb_free(th);
+        th->src_w = hd.w; /* still worth reporting */
+        th->src_h = hd.h;
+    }
     return st;
 }
 

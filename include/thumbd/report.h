@@ -15,6 +15,7 @@ typedef struct report report;
 typedef struct report_counts {
     uint64_t by_status[TASK_NSTATUS];
     uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
+    bool write_failed;         /* some records could not be written */
 } report_counts;
 
 /* Opens the report (path NULL: none; "-": stdout) and starts the writer
