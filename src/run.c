@@ -203,7 +203,10 @@ static int open_dirs(run_ctx *rc)
     rc->locked = true;
     char fp[256];
     state_fingerprint(cfg, fp, sizeof fp);
-    rc->env.incremental = !cfg->force && state_matches(rc->out_fd, &rc->state, fp);
+    bool same = state_matches(rc->out_fd, &rc->state, fp);
+    if (!same)
+        state_forget(rc->out_fd); /* thumbnails with these options are coming */
+    rc->env.incremental = !cfg->force && same;
     return 0;
 }
 

@@ -17,8 +17,15 @@ typedef struct dev_ino { dev_t dev; ino_t ino; } dev_ino;
 typedef struct entry {
     char *name;
     unsigned char type;   /* d_type */
-    bool image;           /* became an image task (a regular file) */
 } entry;
+
+/* Two image files in one directory whose outputs may coincide have the same
+ * stem ("a" of a.jpg, a.JPEG, a.png); the first in name order keeps the
+ * output name. A stem set per directory finds the first in O(1). */
+typedef struct stem_set {
+    const char **name;         /* the first image of each stem, or NULL */
+    size_t cap;                /* a power of two, at least twice the entries */
+} stem_set;
 
 typedef struct walker {
     const scan_opts *o;
@@ -34,6 +41,11 @@ typedef struct walker {
     char *path;           /* current directory relative to in_dir ("" at top) */
     size_t path_len, path_cap;
     bool stopped;
+    /* --files-from: the directory of the last listed file, for collisions */
+    char *list_dir;
+    entry *list_v;
+    size_t list_n;
+    stem_set list_stems;
 } walker;
 
 static const char *ext_of(const char *name)
@@ -101,7 +113,6 @@ static td_status read_entries(int fd, entry **out, size_t *out_n, char *err)
         if (!v[n].name)
             goto oom;
         v[n].type = de->d_type;
-        v[n].image = false;
         n++;
         errno = 0;
     }
@@ -194,23 +205,47 @@ static bool is_ancestor(const walker *w, const struct stat *sb)
 
 static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err);
 
-/* Two image files in one directory whose outputs may coincide (same stem):
- * the first, in name order, keeps the output name. */
-static const char *collides_with(const entry *v, size_t i)
+static size_t stem_len(const char *name)
 {
-    const char *e = ext_of(v[i].name);
-    size_t stem = (size_t)(e - 1 - v[i].name);
-    for (size_t j = 0; j < i; j++) {
-        if (!v[j].image)
-            continue;
-        const char *f = ext_of(v[j].name);
-        if ((size_t)(f - 1 - v[j].name) == stem && !strncmp(v[j].name, v[i].name, stem))
-            return v[j].name;
-    }
-    return NULL;
+    const char *e = ext_of(name);
+    return e ? (size_t)(e - 1 - name) : strlen(name);
 }
 
-static void visit(walker *w, int fd, entry *v, size_t i)
+static bool stem_set_init(stem_set *s, size_t entries)
+{
+    s->cap = 16;
+    while (s->cap < 2 * entries + 1)
+        s->cap *= 2;
+    s->name = calloc(s->cap, sizeof *s->name);
+    return s->name != NULL;
+}
+
+/* The first image name with name's stem; name itself when it is the first
+ * (it is recorded). Names must come in name order. */
+static const char *stem_first(stem_set *s, const char *name)
+{
+    size_t n = stem_len(name);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+    for (size_t i = (size_t)h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        const char *o = s->name[i];
+        if (!o)
+            return s->name[i] = name;
+        if (stem_len(o) == n && !strncmp(o, name, n))
+            return o;
+    }
+}
+
+static void collision_message(char *msg, const char *first, const char *name)
+{
+    snprintf(msg, TD_ERRLEN,
+             "output name collision: '%s' and '%s' in the same directory map to the same "
+             "thumbnail name; only '%s' was thumbnailed (rename one)",
+             first, name, first);
+}
+
+static void visit(walker *w, int fd, entry *v, size_t i, stem_set *stems)
 {
     const char *name = v[i].name;
     unsigned char type = v[i].type;
@@ -259,15 +294,11 @@ static void visit(walker *w, int fd, entry *v, size_t i)
         if (!is_source(w, name)) {
             w->st->ignored++;
         } else {
-            const char *other = collides_with(v, i);
+            const char *first = stem_first(stems, name);
             char msg[TD_ERRLEN];
-            if (other)
-                snprintf(msg, sizeof msg,
-                         "output name collision: '%s' and '%s' in the same directory map to "
-                         "the same thumbnail name; only '%s' was thumbnailed (rename one)",
-                         other, name, other);
-            v[i].image = true;
-            emit_task(w, &sb, other ? msg : NULL);
+            if (first != name)
+                collision_message(msg, first, name);
+            emit_task(w, &sb, first != name ? msg : NULL);
         }
     } else {
         w->st->special++; /* FIFOs, sockets, devices: never opened */
@@ -295,6 +326,12 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
         w->anc = na;
         w->anc_cap = cap;
     }
+    stem_set stems;
+    if (!stem_set_init(&stems, n)) {
+        free_entries(v, n);
+        w->stopped = true;
+        return TD_OK;
+    }
     w->anc[w->depth++] = (dev_ino){self->st_dev, self->st_ino};
     w->st->dirs++;
     for (size_t i = 0; i < n && !w->stopped; i++) {
@@ -302,9 +339,10 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
             w->stopped = true;
             break;
         }
-        visit(w, fd, v, i);
+        visit(w, fd, v, i, &stems);
     }
     w->depth--;
+    free(stems.name);
     free_entries(v, n);
     return TD_OK;
 }
@@ -376,6 +414,49 @@ static bool stays_inside(const char *rel)
     return true;
 }
 
+static void forget_list_dir(walker *w)
+{
+    free_entries(w->list_v, w->list_n);
+    free(w->list_stems.name);
+    free(w->list_dir);
+    w->list_v = NULL;
+    w->list_n = 0;
+    w->list_stems.name = NULL;
+    w->list_dir = NULL;
+}
+
+/* The first image file of rel's stem in rel's directory (in name order), as
+ * the tree walk would see it; the listing of the last directory is kept, as
+ * lists tend to come grouped by directory. NULL if it cannot be read. */
+static const char *listed_first(walker *w, int in_fd, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t dlen = slash ? (size_t)(slash - rel) : 0;
+    if (!w->list_dir || strlen(w->list_dir) != dlen || strncmp(w->list_dir, rel, dlen)) {
+        forget_list_dir(w);
+        w->list_dir = strndup(rel, dlen);
+        int dfd = openat(in_fd, dlen ? w->list_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char err[TD_ERRLEN];
+        bool ok = w->list_dir && dfd >= 0 && read_entries(dfd, &w->list_v, &w->list_n, err) == TD_OK &&
+                  stem_set_init(&w->list_stems, w->list_n);
+        for (size_t j = 0; ok && j < w->list_n; j++) {
+            struct stat sb;
+            const char *name = w->list_v[j].name;
+            if (is_source(w, name) &&
+                fstatat(dfd, name, &sb, w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(sb.st_mode))
+                stem_first(&w->list_stems, name);
+        }
+        if (dfd >= 0)
+            close(dfd);
+        if (!ok) {
+            forget_list_dir(w);
+            return NULL;
+        }
+    }
+    return w->list_stems.name ? stem_first(&w->list_stems, slash ? slash + 1 : rel) : NULL;
+}
+
 static void visit_listed(walker *w, int in_fd, const char *rel)
 {
     size_t old = push_path(w, rel);
@@ -392,7 +473,12 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;
     } else {
-        emit_task(w, &sb, NULL);
+        const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+        const char *first = listed_first(w, in_fd, rel);
+        bool collides = first && strcmp(first, base);
+        if (collides)
+            collision_message(msg, first, base);
+        emit_task(w, &sb, collides ? msg : NULL);
     }
     pop_path(w, old);
 }
@@ -421,6 +507,7 @@ td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn em
     }
     bool read_error = ferror(list);
     free(line);
+    forget_list_dir(&w);
     walker_end(&w, fd);
     if (read_error)
         return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(errno));

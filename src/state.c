@@ -55,7 +55,10 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
                         char err[TD_ERRLEN])
 {
     h->lock_fd = h->shard_fd = -1;
-    double deadline = cancel_now() + wait_s;
+    /* A shard starting beside others may find the lock held exclusively for
+     * the instant another shard looks for a killed run's marker: shards wait
+     * at least a moment for it. */
+    double deadline = cancel_now() + (sharded(cfg) && wait_s < 2.0 ? 2.0 : wait_s);
     if (sharded(cfg)) {
         snprintf(h->marker, sizeof h->marker, MARKER_PREFIX "-shard-%d-of-%d", cfg->shard_index,
                  cfg->shard_count);
@@ -119,6 +122,18 @@ void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
              "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d engine=%s\n",
              cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside", cfg->enlarge,
              formats[cfg->format], cfg->quality, engines[cfg->engine]);
+}
+
+void state_forget(int out_fd)
+{
+    DIR *d = fs_opendir_at(out_fd);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, STATE_FILE, sizeof STATE_FILE - 1))
+            unlinkat(out_fd, de->d_name, 0);
+    closedir(d);
 }
 
 bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
