@@ -54,6 +54,13 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
     png_uint_32 exif_len = 0;
     if (png_get_eXIf_1(png, pi, &exif_len, &exif) && exif)
         info->orientation = exif_orientation(exif, exif_len);
+    png_unknown_chunkp unk;
+    int n = png_get_unknown_chunks(png, pi, &unk);
+    for (int i = 0; i < n; i++)
+        if (!memcmp(unk[i].name, "eXIf", 4) && unk[i].size <= lim->max_chunk) {
+            info->orientation = exif_orientation(unk[i].data, unk[i].size);
+            break;
+        }
     png_charp name;
     int comp;
     png_bytep prof;
@@ -64,72 +71,98 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
     }
 }
 
-static td_status deliver_rows(png_structp png, const codec_sink *sink, int w, int h, int passes,
-                              size_t rowbytes, png_bytep *volatile *frame_out, png_bytep volatile *row_out,
-                              perr *e, cancel_token *tok, char *err)
+/* State of one progressive decode. libpng pushes rows to callbacks as we
+ * feed it the file; once the last row is out we stop feeding, so data past
+ * the image (an IDAT stream that inflates to gigabytes) is inflated at most
+ * one feed's worth (8 KiB, some megabytes at 1000:1) further. */
+typedef struct pngdec {
+    const codec_sink *sink;
+    const codec_limits *lim;
+    cancel_token *tok;
+    char *err;
+    perr *e;
+    td_status st;              /* set before a png_error raised by a callback */
+    int h, passes;
+    size_t rowbytes;
+    png_bytep *frame;          /* interlaced only: the whole frame */
+    bool done;
+} pngdec;
+
+/* Stops libpng from inside a callback with our own status. */
+static void stop(png_structp png, pngdec *d, td_status st)
 {
-    if (passes > 1) {
-        /* Adam7 needs the whole frame: bounded by --max-pixels. */
-        png_bytep *rows = calloc((size_t)h, sizeof *rows);
-        *frame_out = rows;
-        if (!rows)
-            return td_fail(err, TD_ENOMEM, "out of memory for an interlaced %dx%d PNG", w, h);
-        for (int y = 0; y < h; y++)
-            if (!(rows[y] = malloc(rowbytes)))
-                return td_fail(err, TD_ENOMEM, "out of memory for an interlaced %dx%d PNG", w, h);
-        for (int p = 0; p < passes; p++) {
-            for (int y = 0; y < h; y++) {
-                if (cancel_check(tok) != CANCEL_NONE)
-                    return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(cancel_check(tok)));
-                e->row = y;
-                png_read_row(png, rows[y], NULL);
-            }
-        }
-        for (int y = 0; y < h; y++)
-            if (!sink->row(sink->ctx, y, rows[y]))
-                break;
-        return TD_OK;
-    }
-    png_bytep row = malloc(rowbytes);
-    *row_out = row;
-    if (!row)
-        return td_fail(err, TD_ENOMEM, "out of memory for a %d-pixel row", w);
-    for (int y = 0; y < h; y++) {
-        cancel_reason why = cancel_check(tok);
-        if (why != CANCEL_NONE)
-            return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
-        e->row = y;
-        png_read_row(png, row, NULL);
-        if (!sink->row(sink->ctx, y, row))
-            break;
-    }
-    return TD_OK;
+    d->st = st;
+    png_error(png, "stopped");
 }
 
-td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
-                     char err[TD_ERRLEN])
+static void on_info(png_structp png, png_infop pi)
 {
-    perr e = {0};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
-    png_infop pi = png ? png_create_info_struct(png) : NULL;
-    png_bytep *volatile frame = NULL;
-    png_bytep volatile row = NULL;
-    volatile int h = 0;
-    volatile td_status st = TD_OK;
-    if (!pi) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return td_fail(err, TD_ENOMEM, "out of memory starting the PNG decoder");
+    pngdec *d = png_get_progressive_ptr(png);
+    codec_info info = {.width = (int)png_get_image_width(png, pi),
+                       .height = (int)png_get_image_height(png, pi)};
+    d->h = info.height;
+    d->passes = png_set_interlace_handling(png);
+    setup_transforms(png, pi, &info);
+    read_metadata(png, pi, d->lim, &info);
+    d->rowbytes = png_get_rowbytes(png, pi);
+    int num = 8;
+    td_status st = d->sink->header(d->sink->ctx, &info, &num, d->err);
+    if (st == TD_OK)
+        st = d->sink->start(d->sink->ctx, info.width, info.height,
+                            d->passes > 1 ? d->rowbytes * (size_t)info.height : d->rowbytes * 2, d->err);
+    if (st != TD_OK)
+        stop(png, d, st);
+    d->e->rows = info.height;
+    if (d->passes > 1) {
+        /* Adam7 needs the whole frame: bounded by --max-pixels. */
+        d->frame = calloc((size_t)d->h, sizeof *d->frame);
+        for (int y = 0; d->frame && y < d->h; y++)
+            if (!(d->frame[y] = calloc(1, d->rowbytes)))
+                break;
+        if (!d->frame || !d->frame[d->h - 1])
+            stop(png, d, td_fail(d->err, TD_ENOMEM, "out of memory for an interlaced %dx%d PNG",
+                                 info.width, info.height));
     }
-    if (setjmp(png_jmpbuf(png))) {
-        if (e.rows > 0 && (strstr(e.msg, "Read Error") || strstr(e.msg, "Not enough") ||
-                           strstr(e.msg, "end of")))
-            st = td_fail(err, TD_EINPUT, "truncated PNG: %s at row %d of %d", e.msg, e.row, e.rows);
-        else if (e.rows == 0 && strstr(e.msg, "Read Error"))
-            st = td_fail(err, TD_EINPUT, "truncated PNG: file ends inside the header");
-        else
-            st = td_fail(err, TD_EINPUT, "corrupt PNG: %s", e.msg);
-        goto out;
+}
+
+static void on_end(png_structp png, png_infop pi);
+
+static void on_row(png_structp png, png_bytep row, png_uint_32 y, int pass)
+{
+    pngdec *d = png_get_progressive_ptr(png);
+    cancel_reason why = cancel_check(d->tok);
+    if (why != CANCEL_NONE)
+        stop(png, d, td_fail(d->err, TD_ECANCEL, "%s", cancel_reason_name(why)));
+    if (!row || (int)y >= d->h)
+        return;
+    d->e->row = (int)y;
+    if (d->passes > 1) {
+        png_progressive_combine_row(png, d->frame[y], row);
+        /* Rows go out once the last pass is in: here when the last row of
+         * pass 6 arrives, else (a one-row image) at the end of the data. */
+        if (pass == 6 && (int)y == d->h - 1)
+            on_end(png, NULL);
+        return;
     }
+    if (!d->sink->row(d->sink->ctx, (int)y, row) || (int)y == d->h - 1)
+        d->done = true; /* the feeding loop stops here */
+}
+
+static void on_end(png_structp png, png_infop pi)
+{
+    (void)pi;
+    pngdec *d = png_get_progressive_ptr(png);
+    if (d->done)
+        return;
+    if (d->passes > 1)
+        for (int y = 0; y < d->h; y++)
+            if (!d->sink->row(d->sink->ctx, y, d->frame[y]))
+                break;
+    d->done = true;
+}
+
+static void set_reader_limits(png_structp png, const codec_limits *lim)
+{
     png_set_user_limits(png, 1000000, 1000000);
     /* Only IHDR/PLTE/tRNS/IDAT, iCCP and eXIf matter to a thumbnail: every
      * other chunk (text, zTXt bombs, sPLT...) is skipped unread, and at most a
@@ -138,39 +171,66 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0"
                                       "bKGD\0pHYs\0oFFs\0sBIT\0";
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
+    /* libpng's progressive reader does not know eXIf: keep it as unknown. */
+    static const png_byte exif_chunk[] = "eXIf";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, exif_chunk, 1);
     png_set_chunk_cache_max(png, 64);
     /* Every chunk's CRC is still checked; zlib's own Adler-32 of the same
      * bytes is redundant and costs ~7% of a decode. */
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
     png_set_chunk_malloc_max(png, lim->max_chunk ? lim->max_chunk : 8u << 20);
-    png_init_io(png, f);
-    png_read_info(png, pi);
-    codec_info info = {.width = (int)png_get_image_width(png, pi),
-                       .height = (int)png_get_image_height(png, pi)};
-    h = info.height;
-    int passes = png_set_interlace_handling(png);
-    setup_transforms(png, pi, &info);
-    read_metadata(png, pi, lim, &info);
-    size_t rowbytes = png_get_rowbytes(png, pi);
-    int num = 8;
-    st = sink->header(sink->ctx, &info, &num, err);
-    if (st != TD_OK)
-        goto out;
-    st = sink->start(sink->ctx, info.width, info.height,
-                     passes > 1 ? rowbytes * (size_t)info.height : rowbytes * 2, err);
-    if (st != TD_OK)
-        goto out;
-    e.rows = info.height;
-    st = deliver_rows(png, sink, info.width, info.height, passes, rowbytes, &frame,
-                      &row, &e, tok, err);
-out:
-    if (frame) {
-        for (int y = 0; y < h; y++)
-            free(frame[y]);
-        free(frame);
+}
+
+td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
+                     char err[TD_ERRLEN])
+{
+    perr e = {0};
+    /* On the heap: the callbacks change it between setjmp and a longjmp. */
+    pngdec *d = calloc(1, sizeof *d);
+    png_structp png = d ? png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning) : NULL;
+    png_infop pi = png ? png_create_info_struct(png) : NULL;
+    volatile td_status st = TD_OK;
+    if (!pi) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        free(d);
+        return td_fail(err, TD_ENOMEM, "out of memory starting the PNG decoder");
     }
-    free(row);
+    *d = (pngdec){.sink = sink, .lim = lim, .tok = tok, .err = err, .e = &e};
+    if (setjmp(png_jmpbuf(png))) {
+        if (d->st != TD_OK)
+            st = d->st; /* a callback stopped it; err is filled */
+        else if (strstr(e.msg, "Read Error") || strstr(e.msg, "Not enough"))
+            st = td_fail(err, TD_EINPUT, "truncated PNG: %s at row %d of %d", e.msg, e.row, e.rows);
+        else
+            st = td_fail(err, TD_EINPUT, "corrupt PNG: %s", e.msg);
+        goto out;
+    }
+    set_reader_limits(png, lim);
+    png_set_progressive_read_fn(png, d, on_info, on_row, on_end);
+    uint8_t buf[8 * 1024];
+    while (!d->done) {
+        size_t n = fread(buf, 1, sizeof buf, f);
+        if (n == 0) {
+            st = e.rows ? td_fail(err, TD_EINPUT, "truncated PNG: premature end of data at row %d of %d",
+                                  e.row, e.rows)
+                        : td_fail(err, TD_EINPUT, "truncated PNG: file ends inside the header");
+            break;
+        }
+        png_process_data(png, pi, buf, n);
+        cancel_reason why = cancel_check(tok); /* also between feeds: rows may be rare */
+        if (why != CANCEL_NONE && !d->done) {
+            st = td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+            break;
+        }
+    }
+out:
+    if (d->frame) {
+        for (int y = 0; y < d->h; y++)
+            free(d->frame[y]);
+        free(d->frame);
+    }
     png_destroy_read_struct(&png, &pi, NULL);
+    free(d);
     return st;
 }
 

@@ -1,3 +1,6 @@
+/* The libvips engine, built as a module (thumbd_vips.so) that thumbd loads
+ * on first use: linking libvips into thumbd would map its hundred shared
+ * libraries, about 23 MB of RSS, into every run. See vipsengine.h. */
 #include "thumbd/vipsengine.h"
 
 #include <pthread.h>
@@ -40,19 +43,26 @@ static bool ensure_started(char *err)
     return started;
 }
 
-/* The error buffer's text (libvips's is per thread), then cleared. */
+/* The last message in libvips's error buffer. In libvips 8.14 the buffer is
+ * shared by all threads: clearing it after each failure would wipe another
+ * worker's message before it is read, so it is only cleared once it grows
+ * long, and a failure reports its newest line. */
 static td_status vips_fail(char *err, td_status st, const char *what)
 {
-    const char *msg = vips_error_buffer();
-    char buf[TD_ERRLEN];
-    snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
-    size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    for (char *p = buf; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    vips_error_clear();
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    char buf[TD_ERRLEN] = "unknown error";
+    pthread_mutex_lock(&mu);
+    char *all = vips_error_buffer_copy(); /* and clears it */
+    pthread_mutex_unlock(&mu);
+    if (all) {
+        size_t n = strlen(all);
+        while (n && (all[n - 1] == '\n' || all[n - 1] == ' '))
+            all[--n] = '\0';
+        const char *last = strrchr(all, '\n');
+        if (n)
+            snprintf(buf, sizeof buf, "%s", last ? last + 1 : all);
+        g_free(all);
+    }
     return td_fail(err, st, "%s: %s", what, buf);
 }
 
@@ -97,6 +107,50 @@ static td_status check_header(const thumbd_config *cfg, VipsSource *src, header 
     return TD_OK;
 }
 
+/* Some loaders (GIF) give every image an alpha band: one that is opaque
+ * everywhere is dropped, so the thumbnail is a JPEG like any opaque image. */
+static void drop_opaque_alpha(pipeline_thumb *th)
+{
+    size_t n = (size_t)th->w * (size_t)th->h;
+    for (size_t i = 0; i < n; i++)
+        if (th->px[i * 4 + 3] != 255)
+            return;
+    for (size_t i = 0; i < n; i++)
+        memmove(th->px + i * 3, th->px + i * 4, 3);
+    th->alpha = false;
+}
+
+/* WebP's container may carry EXIF, XMP and ICC chunks; libvips 8.14 adds a
+ * small EXIF block even with strip. Removes those chunks and their VP8X
+ * flags in place; returns the new length. */
+static size_t webp_strip(uint8_t *p, size_t len)
+{
+    if (len < 12 || memcmp(p, "RIFF", 4) || memcmp(p + 8, "WEBP", 4))
+        return len;
+    size_t in = 12, out = 12;
+    while (in + 8 <= len) {
+        uint32_t sz = (uint32_t)p[in + 4] | (uint32_t)p[in + 5] << 8 | (uint32_t)p[in + 6] << 16 |
+                      (uint32_t)p[in + 7] << 24;
+        size_t whole = 8 + (size_t)sz + (sz & 1);
+        if (whole > len - in)
+            return len; /* malformed: leave it alone */
+        bool drop = !memcmp(p + in, "EXIF", 4) || !memcmp(p + in, "XMP ", 4) || !memcmp(p + in, "ICCP", 4);
+        if (!memcmp(p + in, "VP8X", 4) && sz >= 1)
+            p[in + 8] &= (uint8_t)~(0x20 | 0x08 | 0x04); /* ICC, EXIF, XMP flags */
+        if (!drop) {
+            memmove(p + out, p + in, whole);
+            out += whole;
+        }
+        in += whole;
+    }
+    uint32_t riff = (uint32_t)(out - 8);
+    p[4] = (uint8_t)riff;
+    p[5] = (uint8_t)(riff >> 8);
+    p[6] = (uint8_t)(riff >> 16);
+    p[7] = (uint8_t)(riff >> 24);
+    return out;
+}
+
 /* 8-bit sRGB, 3 bands, or 4 with alpha. */
 static VipsImage *to_srgb8(VipsImage *in)
 {
@@ -121,7 +175,7 @@ static VipsImage *to_srgb8(VipsImage *in)
     return b;
 }
 
-td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
                           char err[TD_ERRLEN])
 {
     memset(th, 0, sizeof *th);
@@ -159,7 +213,6 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
             st = cancel_check(tok) != CANCEL_NONE
                      ? td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(cancel_check(tok)))
                      : vips_fail(err, TD_EINPUT, "libvips");
-            vips_error_clear();
         } else {
             th->px = malloc(len);
             if (th->px)
@@ -170,6 +223,8 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
             th->w = vips_image_get_width(out);
             th->h = vips_image_get_height(out);
             th->alpha = vips_image_get_bands(out) == 4;
+            if (th->px && th->alpha)
+                drop_opaque_alpha(th);
         }
     }
     if (out)
@@ -179,14 +234,15 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
     g_object_unref(src);
     th->decode_ms = (cancel_now() - t0) * 1000.0;
     if (st != TD_OK) {
-        pipeline_thumb_free(th);
+        free(th->px);
+        th->px = NULL;
         th->src_w = hd.w; /* still worth reporting */
         th->src_h = hd.h;
     }
     return st;
 }
 
-bool vipsengine_can_save(char format)
+bool vipsmod_can_save(char format)
 {
     char err[TD_ERRLEN];
     if (!ensure_started(err))
@@ -195,7 +251,7 @@ bool vipsengine_can_save(char format)
     return vips_type_find("VipsOperation", op) != 0;
 }
 
-td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
+td_status vipsmod_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
                             char err[TD_ERRLEN])
 {
     if (!ensure_started(err))
@@ -214,12 +270,14 @@ td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, 
     g_object_unref(im);
     if (rc)
         return vips_fail(err, TD_EIO, format == 'w' ? "WebP encoder" : "AVIF encoder");
+    if (format == 'w')
+        len = webp_strip(buf, len);
     td_status st = fwrite(buf, 1, len, out) == len ? TD_OK : td_fail(err, TD_EIO, "cannot write thumbnail");
     g_free(buf);
     return st;
 }
 
-void vipsengine_thread_end(void)
+void vipsmod_thread_end(void)
 {
     if (started)
         vips_thread_shutdown();

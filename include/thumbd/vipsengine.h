@@ -33,4 +33,19 @@ bool vipsengine_can_save(char format);
 /* Frees libvips's per-thread state; call when a worker thread ends. */
 void vipsengine_thread_end(void);
 
+/* The module (thumbd_vips.so) exports these under the names below; the
+ * vipsengine_* functions above load it on first use (vipsload.c): from
+ * $THUMBD_VIPS_MODULE, else beside the executable, else the install
+ * directory. Without it, they fail with a message saying so. */
+typedef td_status (*vipsmod_make_fn)(const thumbd_config *, int, cancel_token *, pipeline_thumb *, char *);
+typedef td_status (*vipsmod_encode_fn)(const pipeline_thumb *, char, int, FILE *, char *);
+typedef bool (*vipsmod_can_save_fn)(char);
+typedef void (*vipsmod_thread_end_fn)(void);
+td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+                       char err[TD_ERRLEN]);
+td_status vipsmod_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
+                         char err[TD_ERRLEN]);
+bool vipsmod_can_save(char format);
+void vipsmod_thread_end(void);
+
 #endif

@@ -1,0 +1,98 @@
+/* Loads the libvips engine module on first use (see vipsengine.h). */
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thumbd/vipsengine.h"
+
+#ifndef THUMBD_MODULE_DIR
+#define THUMBD_MODULE_DIR "/usr/local/lib/thumbd"
+#endif
+#define MODULE_NAME "thumbd_vips.so"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct {
+    vipsmod_make_fn make;
+    vipsmod_encode_fn encode;
+    vipsmod_can_save_fn can_save;
+    vipsmod_thread_end_fn thread_end;
+    char why[TD_ERRLEN];
+} mod;
+
+static void *try_open(const char *path)
+{
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
+static void load(void)
+{
+    void *h = NULL;
+    const char *env = getenv("THUMBD_VIPS_MODULE");
+    char path[PATH_MAX + 32];
+    if (env && *env)
+        h = try_open(env);
+    if (!h) {
+        /* Beside the executable: the build tree, or a self-contained install. */
+        ssize_t n = readlink("/proc/self/exe", path, PATH_MAX);
+        if (n > 0) {
+            path[n] = '\0';
+            char *slash = strrchr(path, '/');
+            if (slash) {
+                strcpy(slash + 1, MODULE_NAME);
+                h = try_open(path);
+            }
+        }
+    }
+    if (!h)
+        h = try_open(THUMBD_MODULE_DIR "/" MODULE_NAME);
+    if (!h) {
+        snprintf(mod.why, sizeof mod.why,
+                 "the libvips engine is not available (%s not found or not loadable: %s)",
+                 MODULE_NAME, dlerror());
+        return;
+    }
+    mod.make = (vipsmod_make_fn)dlsym(h, "vipsmod_make");
+    mod.encode = (vipsmod_encode_fn)dlsym(h, "vipsmod_encode");
+    mod.can_save = (vipsmod_can_save_fn)dlsym(h, "vipsmod_can_save");
+    mod.thread_end = (vipsmod_thread_end_fn)dlsym(h, "vipsmod_thread_end");
+    if (!mod.make || !mod.encode || !mod.can_save || !mod.thread_end) {
+        snprintf(mod.why, sizeof mod.why, "the libvips engine module %s is incomplete", MODULE_NAME);
+        mod.make = NULL;
+    }
+}
+
+static bool loaded(char *err)
+{
+    pthread_once(&once, load);
+    if (!mod.make && err)
+        td_fail(err, TD_EINPUT, "%s", mod.why);
+    return mod.make != NULL;
+}
+
+td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+                          char err[TD_ERRLEN])
+{
+    memset(th, 0, sizeof *th);
+    return loaded(err) ? mod.make(cfg, fd, tok, th, err) : TD_EINPUT;
+}
+
+td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
+                            char err[TD_ERRLEN])
+{
+    return loaded(err) ? mod.encode(th, format, quality, out, err) : TD_EIO;
+}
+
+bool vipsengine_can_save(char format)
+{
+    return loaded(NULL) && mod.can_save(format);
+}
+
+void vipsengine_thread_end(void)
+{
+    /* Only if some task loaded it: never load libvips just to unload it. */
+    if (mod.thread_end)
+        mod.thread_end();
+}
