@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up and build, every test (ctest), then the same
-# tests under ASan+UBSan, and the concurrency tests under ThreadSanitizer.
+# tests under ASan+UBSan, the concurrency tests under ThreadSanitizer, the
+# fuzz targets for a bounded time, and the container image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTHUMBD_SANITIZE=thread >/dev
 cmake --build build-tsan -j "$(nproc)" >/dev/null
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan --output-on-failure -R 'unit_(pool|queue|report)|e2e_lifecycle'
+
+echo "== Fuzzing the decoders (libFuzzer, 60 s a target)" >&2
+tests/fuzz/run.sh 60
 
 echo "== Container image (podman)" >&2
 ./scripts/container-test.sh

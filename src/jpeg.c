@@ -107,19 +107,22 @@ static bool src_read(j_decompress_ptr d, uint8_t *dst, size_t n)
     return true;
 }
 
-/* Reads n bytes into a new buffer, or NULL (and skips them) if none. */
-static uint8_t *src_take(j_decompress_ptr d, size_t n)
+/* Reads n bytes into a new buffer stored in *slot (inside the jmeta, so
+ * that a longjmp out of libjpeg mid-read leaves it to jmeta_free). Returns
+ * false, skipping the bytes, when out of memory. */
+static bool src_take(j_decompress_ptr d, size_t n, uint8_t **slot)
 {
-    uint8_t *p = malloc(n ? n : 1);
-    if (!p) {
+    *slot = malloc(n ? n : 1);
+    if (!*slot) {
         d->src->skip_input_data(d, (long)n);
-        return NULL;
+        return false;
     }
-    if (!src_read(d, p, n)) {
-        free(p);
-        return NULL;
+    if (!src_read(d, *slot, n)) {
+        free(*slot);
+        *slot = NULL;
+        return false;
     }
-    return p;
+    return true;
 }
 
 /* libjpeg's marker processor for APP1 and APP2. */
@@ -140,8 +143,8 @@ static boolean on_app_marker(j_decompress_ptr d)
     len -= want;
     if (d->unread_marker == JPEG_APP0 + 1) {
         if (!m->exif && !memcmp(head, "Exif\0\0", 6)) {
-            m->exif = src_take(d, (size_t)len); /* consumes len bytes either way */
-            m->exif_len = m->exif ? (size_t)len : 0;
+            if (src_take(d, (size_t)len, &m->exif)) /* consumes len bytes either way */
+                m->exif_len = (size_t)len;
         } else if (len > 0) {
             d->src->skip_input_data(d, len);
         }
@@ -151,7 +154,7 @@ static boolean on_app_marker(j_decompress_ptr d)
     bool keep = !memcmp(head, "ICC_PROFILE\0", 12) && seq >= 1 && seq <= count &&
                 (m->icc_count == 0 || m->icc_count == count) && !m->icc[seq] &&
                 m->icc_total + (size_t)len <= m->cap;
-    if (keep && (m->icc[seq] = src_take(d, (size_t)len))) {
+    if (keep && src_take(d, (size_t)len, &m->icc[seq])) {
         m->icc_len[seq] = (size_t)len;
         m->icc_count = count;
         m->icc_total += (size_t)len;
