@@ -10,8 +10,9 @@
 #   --threads T        threads inside each vipsthumbnail, convert and gm
 #                      process (default 1: N single-threaded processes, like
 #                      thumbd's N workers)
-#   --tools "A B"      only these tools (default: thumbd vipsthumbnail
-#                      convert gm djpeg pngfloor)
+#   --tools "A B"      only these tools (default: thumbd thumbd-vips
+#                      vipsthumbnail convert gm djpeg pngfloor; thumbd-vips
+#                      is thumbd --engine vips)
 #   --thumbd PATH      the thumbd binary (default: build/thumbd)
 #   --corpus DIR       corpus directory (default: bench/corpus; env BENCH_CORPUS)
 #   --results FILE     where the Markdown report goes (default: bench/results.md)
@@ -21,8 +22,8 @@
 # corpus once), one untimed pass of every tool under GNU time for peak RSS
 # (it also warms the page cache), then R timed passes. In each pass the
 # tools run one after another, JPEG corpus then PNG corpus, and the order
-# of the tools rotates from pass to pass. thumbd is skipped, with a message,
-# if its binary is missing.
+# of the tools rotates from pass to pass. thumbd (and thumbd-vips) is
+# skipped, with a message, if its binary is missing.
 set -euo pipefail
 export LC_ALL=C
 
@@ -33,7 +34,7 @@ jobs=2
 reps=3
 batch=8
 threads=1
-tools="thumbd vipsthumbnail convert gm djpeg pngfloor"
+tools="thumbd thumbd-vips vipsthumbnail convert gm djpeg pngfloor"
 thumbd=$root/build/thumbd
 corpus=${BENCH_CORPUS:-$here/corpus}
 results=$here/results.md
@@ -69,7 +70,7 @@ done
 read -ra tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do
     case $t in
-        thumbd | vipsthumbnail | convert | gm | djpeg | pngfloor) ;;
+        thumbd | thumbd-vips | vipsthumbnail | convert | gm | djpeg | pngfloor) ;;
         *) die "unknown tool: $t" ;;
     esac
 done
@@ -107,7 +108,7 @@ cc -O2 -Wall -Wextra -o "$pngfloor" "$here/pngfloor.c" $(pkg-config --cflags --l
     die "cannot compile bench/pngfloor.c (is libpng-dev installed?)"
 
 have_thumbd=0
-if [[ " ${tool_list[*]} " == *" thumbd "* ]]; then
+if [[ " ${tool_list[*]} " == *" thumbd "* || " ${tool_list[*]} " == *" thumbd-vips "* ]]; then
     if [ -x "$thumbd" ]; then
         have_thumbd=1
         # Run a private copy: a rebuild during the benchmark must not change
@@ -115,13 +116,21 @@ if [[ " ${tool_list[*]} " == *" thumbd "* ]]; then
         thumbd_src=$thumbd
         thumbd_sha=$(sha256sum "$thumbd" | cut -c 1-12)
         cp "$thumbd" "$work/thumbd"
+        # The libvips engine module, loaded from beside the binary (thumbd-vips).
+        thumbd_mod=$(dirname "$thumbd")/thumbd_vips.so
+        if [ -f "$thumbd_mod" ]; then
+            cp "$thumbd_mod" "$work/thumbd_vips.so"
+        elif [[ " ${tool_list[*]} " == *" thumbd-vips "* ]]; then
+            echo "run.sh: note: no $thumbd_mod: thumbd-vips uses THUMBD_VIPS_MODULE," \
+                "an installed module, or a thumbd linked with libvips" >&2
+        fi
         thumbd=$work/thumbd
         "$thumbd" --version >/dev/null 2>&1 || die "$thumbd_src --version fails (a build in progress?)"
     else
-        echo "run.sh: $thumbd not found: skipping thumbd (build it with" \
+        echo "run.sh: $thumbd not found: skipping thumbd and thumbd-vips (build it with" \
             "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2
         kept=()
-        for t in "${tool_list[@]}"; do [ "$t" = thumbd ] || kept+=("$t"); done
+        for t in "${tool_list[@]}"; do [ "$t" = thumbd ] || [ "$t" = thumbd-vips ] || kept+=("$t"); done
         tool_list=("${kept[@]}")
     fi
 fi
@@ -158,6 +167,10 @@ run_tool() {
     case $tool in
         thumbd)
             "${pfx[@]}" "$thumbd" --fit inside -j "$jobs" --quiet "$corpus/$kind" "$out"
+            ;;
+        thumbd-vips)
+            # The same binary with libvips doing the JPEG and PNG work too.
+            "${pfx[@]}" "$thumbd" --engine vips --fit inside -j "$jobs" --quiet "$corpus/$kind" "$out"
             ;;
         vipsthumbnail)
             xargs -0 -P "$jobs" -n "$batch" "${pfx[@]}" \
@@ -199,7 +212,7 @@ measure() {
     run_tool "$tool" "$kind" "$out" "$rss" >/dev/null 2>"$log" || rc=$?
     t1=$EPOCHREALTIME
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    written=$(find "$out" -type f | wc -l)
+    written=$(find "$out" -type f ! -name '.thumbd.*' | wc -l)  # not thumbd's lock and state files
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pass" "$tool" "$kind" "$wall" "$rc" "$written" >>"$work/runs.tsv"
     printf 'run.sh: %-5s %-4s %-13s %8s s' "$pass" "$kind" "$tool" "$wall" >&2
     if [ "$rc" -ne 0 ]; then
@@ -324,7 +337,7 @@ table=$work/table.md
     echo "| tool | corpus | images | thumbnails written | median wall s | min–max s | images/s | peak RSS MB ¹ | wall ÷ thumbd's |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for kind in jpeg png; do
-        for tool in thumbd vipsthumbnail convert gm djpeg pngfloor; do
+        for tool in thumbd thumbd-vips vipsthumbnail convert gm djpeg pngfloor; do
             [[ " ${tool_list[*]} " == *" $tool "* ]] || continue
             applies "$tool" "$kind" || continue
             read -r m lo hi rc wr < <(stat "$tool" "$kind")
@@ -339,7 +352,7 @@ table=$work/table.md
             esac
             [ "$rc" -eq 0 ] || name="$name ²"
             if [ "$have_thumbd" -eq 1 ]; then
-                rel=$(ratio "$m" "${med[thumbd/$kind]}")
+                rel=$(ratio "$m" "${med[thumbd/$kind]-}")
             else
                 rel="n/a"
             fi
@@ -349,7 +362,7 @@ table=$work/table.md
         done
     done
     echo
-    echo "¹ thumbd: its one process, all $jobs worker(s) included. Other tools: the" \
+    echo "¹ thumbd, thumbd-vips: the one process, all $jobs worker(s) included. Other tools: the" \
         "largest single process (GNU time around each invocation, in a separate" \
         "untimed pass); xargs runs $jobs at once, so together they can use up to" \
         "$jobs times this."
@@ -363,7 +376,7 @@ t_floor=$(ratio "${med[thumbd/jpeg]-}" "${med[djpeg/jpeg]-}")
 t_vj=$(ratio "${ips[thumbd/jpeg]-}" "${ips[vipsthumbnail/jpeg]-}")
 t_vp=$(ratio "${ips[thumbd/png]-}" "${ips[vipsthumbnail/png]-}")
 t_rss=n/a
-if [ "$have_thumbd" -eq 1 ]; then
+if [ -n "${rss_mb[thumbd/jpeg]-}" ] && [ -n "${rss_mb[thumbd/png]-}" ]; then
     t_rss=$(awk -v a="${rss_mb[thumbd/jpeg]}" -v b="${rss_mb[thumbd/png]}" 'BEGIN { printf "%.1f", (a + 0 > b + 0) ? a : b }')
 fi
 targets=$work/targets.md
@@ -415,6 +428,7 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo
     echo '```'
     echo "thumbd --fit inside -j $jobs --quiet IN OUT"
+    echo "thumbd --engine vips --fit inside -j $jobs --quiet IN OUT                          # thumbd-vips"
     echo "xargs -0 -P $jobs -n $batch vipsthumbnail -s 200x200 -o 'OUT/%s.jpg[Q=85]'      # VIPS_CONCURRENCY=$threads"
     echo "xargs -0 -P $jobs -n 1 convert IN -thumbnail 200x200 -quality 85 OUT/NAME.jpg     # MAGICK_THREAD_LIMIT=$threads"
     echo "xargs -0 -P $jobs -n 1 gm convert IN -thumbnail 200x200 -quality 85 OUT/NAME.jpg  # OMP_NUM_THREADS=$threads"
