@@ -4,6 +4,8 @@
 #include "thumbd/vipsengine.h"
 
 #include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
@@ -47,23 +49,36 @@ static bool ensure_started(char *err)
  * shared by all threads: clearing it after each failure would wipe another
  * worker's message before it is read, so it is only cleared once it grows
  * long, and a failure reports its newest line. */
+static td_status vips_fail_as(char *err, td_status st, const char *what, const char *family)
+{
+    char buf[TD_ERRLEN] = "";
+    char *all = vips_error_buffer_copy(); /* and clears it */
+    /* The newest line that speaks of this file's format (another worker's
+     * message may have landed since, or taken ours). */
+    char *save = NULL;
+    for (char *line = all ? strtok_r(all, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+        if (!family || strcasestr(line, family))
+            snprintf(buf, sizeof buf, "%s", line);
+    g_free(all);
+    if (buf[0])
+        return td_fail(err, st, "%s: %s", what, buf);
+    return td_fail(err, st, "%s: the %s decoder failed (libvips gave no details)", what,
+                   family ? family : "image");
+}
+
 static td_status vips_fail(char *err, td_status st, const char *what)
 {
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    char buf[TD_ERRLEN] = "unknown error";
-    pthread_mutex_lock(&mu);
-    char *all = vips_error_buffer_copy(); /* and clears it */
-    pthread_mutex_unlock(&mu);
-    if (all) {
-        size_t n = strlen(all);
-        while (n && (all[n - 1] == '\n' || all[n - 1] == ' '))
-            all[--n] = '\0';
-        const char *last = strrchr(all, '\n');
-        if (n)
-            snprintf(buf, sizeof buf, "%s", last ? last + 1 : all);
-        g_free(all);
-    }
-    return td_fail(err, st, "%s: %s", what, buf);
+    return vips_fail_as(err, st, what, NULL);
+}
+
+/* "tiff" for tiffload_source: how libvips's messages about it start. */
+static void loader_family(VipsSource *src, char *fam, size_t len)
+{
+    const char *name = vips_foreign_find_load_source(src);
+    snprintf(fam, len, "%s", name ? name : "");
+    char *cut = strstr(fam, "load");
+    if (cut)
+        *cut = '\0';
 }
 
 static void on_eval(VipsImage *image, VipsProgress *progress, void *tok)
@@ -80,11 +95,13 @@ typedef struct header {
 } header;
 
 /* Limits from the header alone. */
-static td_status check_header(const thumbd_config *cfg, VipsSource *src, header *hd, char *err)
+static td_status check_header(const thumbd_config *cfg, VipsSource *src, header *hd,
+                              const char *fam, char *err)
 {
     VipsImage *h = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!h)
-        return vips_fail(err, TD_EINPUT, "unreadable image");
+        return *fam ? vips_fail_as(err, TD_EINPUT, "unreadable image", fam)
+                    : vips_fail(err, TD_EINPUT, "unreadable image");
     int w = vips_image_get_width(h), ht = vips_image_get_height(h);
     int pages = vips_image_get_n_pages(h);
     hd->w = w;
@@ -175,6 +192,38 @@ static VipsImage *to_srgb8(VipsImage *in)
     return b;
 }
 
+/* libvips reads through us: once the token trips, the file "ends", and the
+ * loader stops at its next read. (The "eval" signal alone is not enough:
+ * cover crops compute the whole thumbnail inside vips_thumbnail_source.)
+ * Returning 0 (end of file), never -1: an error return from this callback
+ * drives libtiff 4.5 into a heap overflow. */
+typedef struct reader {
+    int fd;
+    cancel_token *tok;
+} reader;
+
+static gint64 on_read(VipsSourceCustom *s, void *buf, gint64 len, void *user)
+{
+    (void)s;
+    reader *r = user;
+    if (cancel_check(r->tok) != CANCEL_NONE)
+        return 0;
+    ssize_t n = read(r->fd, buf, (size_t)len);
+    return n < 0 ? 0 : n;
+}
+
+static gint64 on_seek(VipsSourceCustom *s, gint64 off, int whence, void *user)
+{
+    (void)s;
+    return lseek(((reader *)user)->fd, (off_t)off, whence);
+}
+
+static td_status cancelled_or(cancel_token *tok, td_status st, char *err)
+{
+    cancel_reason why = cancel_check(tok);
+    return why != CANCEL_NONE ? td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why)) : st;
+}
+
 td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
                           char err[TD_ERRLEN])
 {
@@ -182,11 +231,19 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
     if (!ensure_started(err))
         return TD_EIO;
     double t0 = cancel_now();
-    VipsSource *src = vips_source_new_from_descriptor(fd);
-    if (!src)
+    reader rd = {fd, tok};
+    VipsSourceCustom *custom = vips_source_custom_new();
+    if (!custom)
         return vips_fail(err, TD_EIO, "libvips cannot read the file");
+    g_signal_connect(custom, "read", G_CALLBACK(on_read), &rd);
+    g_signal_connect(custom, "seek", G_CALLBACK(on_seek), &rd);
+    VipsSource *src = VIPS_SOURCE(custom);
+    char fam[32];
+    loader_family(src, fam, sizeof fam);
     header hd = {0};
-    td_status st = check_header(cfg, src, &hd, err);
+    td_status st = check_header(cfg, src, &hd, fam, err);
+    if (st != TD_OK)
+        st = cancelled_or(tok, st, err);
     th->src_w = hd.w;
     th->src_h = hd.h;
     VipsImage *thumb = NULL, *out = NULL;
@@ -201,7 +258,7 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
         rc = vips_thumbnail_source(src, &thumb, cfg->width, "height", cfg->height, "crop", crop,
                                    "size", size, "option_string", "fail_on=error", NULL);
     if (rc)
-        st = vips_fail(err, TD_EINPUT, "libvips");
+        st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
     if (st == TD_OK && !(out = to_srgb8(thumb)))
         st = vips_fail(err, TD_EINPUT, "libvips colour conversion");
     if (st == TD_OK) {
@@ -210,9 +267,7 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
         size_t len = 0;
         void *mem = vips_image_write_to_memory(out, &len);
         if (!mem) {
-            st = cancel_check(tok) != CANCEL_NONE
-                     ? td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(cancel_check(tok)))
-                     : vips_fail(err, TD_EINPUT, "libvips");
+            st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
         } else {
             th->px = malloc(len);
             if (th->px)
