@@ -241,7 +241,9 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
     char fam[32];
     loader_family(src, fam, sizeof fam);
     header hd = {0};
-    td_status st = check_header(cfg, src, &hd, fam, err);
+    td_status st = *fam ? check_header(cfg, src, &hd, fam, err)
+                        : td_fail(err, TD_EINPUT, "libvips: no loader recognises this file "
+                                                  "(not an image format thumbd reads: unrecognised signature)");
     if (st != TD_OK)
         st = cancelled_or(tok, st, err);
     th->src_w = hd.w;
