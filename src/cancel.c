@@ -1,5 +1,6 @@
 #include "thumbd/cancel.h"
 
+#include <math.h>
 #include <time.h>
 
 double cancel_now(void)
@@ -31,6 +32,21 @@ cancel_reason cancel_check(cancel_token *t)
         return (cancel_reason)atomic_load(&t->reason);
     }
     return CANCEL_NONE;
+}
+
+void cancel_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+struct timespec cancel_abstime(double t)
+{
+    struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - floor(t)) * 1e9)};
+    return ts;
 }
 
 const char *cancel_reason_name(cancel_reason why)

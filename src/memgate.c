@@ -1,7 +1,6 @@
 #include "thumbd/memgate.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,11 +21,7 @@ memgate *memgate_create(size_t budget)
         return NULL;
     g->budget = budget;
     pthread_mutex_init(&g->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->freed, &ca);
-    pthread_condattr_destroy(&ca);
+    cancel_cond_init(&g->freed);
     return g;
 }
 
@@ -50,8 +45,7 @@ td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[
             pthread_mutex_unlock(&g->mu);
             return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
         }
-        double t = cancel_now() + POLL_S;
-        struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - floor(t)) * 1e9)};
+        struct timespec ts = cancel_abstime(cancel_now() + POLL_S);
         pthread_cond_timedwait(&g->freed, &g->mu, &ts);
     }
     g->used += bytes;

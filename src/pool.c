@@ -1,7 +1,6 @@
 #include "thumbd/pool.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -137,11 +136,7 @@ pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops)
     }
     p->ops = *ops;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->changed, &ca);
-    pthread_condattr_destroy(&ca);
+    cancel_cond_init(&p->changed);
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < workers; i++) {
         if (!spawn_locked(p)) {
@@ -203,15 +198,9 @@ void pool_cancel_running(pool *p, cancel_reason why)
     pthread_mutex_unlock(&p->mu);
 }
 
-static struct timespec to_timespec(double t)
-{
-    struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - floor(t)) * 1e9)};
-    return ts;
-}
-
 bool pool_wait(pool *p, double deadline)
 {
-    struct timespec ts = to_timespec(deadline);
+    struct timespec ts = cancel_abstime(deadline);
     pthread_mutex_lock(&p->mu);
     while (p->live > 0) {
         if (deadline <= 0)

@@ -1,11 +1,12 @@
 #include "thumbd/queue.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "thumbd/cancel.h"
 
 struct queue {
     pthread_mutex_t mu;
@@ -30,14 +31,8 @@ queue *queue_create(size_t cap)
     }
     q->cap = cap;
     pthread_mutex_init(&q->mu, NULL);
-    /* Timed waits use the monotonic clock so that a clock change cannot
-     * stretch a deadline. */
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->not_empty, &ca);
-    pthread_cond_init(&q->not_full, &ca);
-    pthread_condattr_destroy(&ca);
+    cancel_cond_init(&q->not_empty);
+    cancel_cond_init(&q->not_full);
     return q;
 }
 
@@ -79,11 +74,7 @@ static void *take_locked(queue *q)
 
 queue_status queue_pop(queue *q, void **item, double deadline)
 {
-    struct timespec ts;
-    if (deadline > 0) {
-        ts.tv_sec = (time_t)deadline;
-        ts.tv_nsec = (long)((deadline - floor(deadline)) * 1e9);
-    }
+    struct timespec ts = cancel_abstime(deadline);
     pthread_mutex_lock(&q->mu);
     while (q->len == 0 && !q->closed) {
         if (deadline <= 0) {

@@ -2,7 +2,9 @@
 #ifndef THUMBD_CANCEL_H
 #define THUMBD_CANCEL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 typedef enum cancel_reason {
     CANCEL_NONE = 0,
@@ -27,6 +29,14 @@ void cancel_request(cancel_token *t, cancel_reason why);
 /* Returns the reason the task must stop, or CANCEL_NONE. Cheap enough to call
  * once per decoded row (one vDSO clock read when a deadline is set). */
 cancel_reason cancel_check(cancel_token *t);
+
+/* Initialises cond to time its waits on the monotonic clock (the one
+ * cancel_now reads), so that a change of the wall clock cannot stretch a
+ * deadline. */
+void cancel_cond_init(pthread_cond_t *cond);
+
+/* A cancel_now() time as the absolute timespec pthread_cond_timedwait takes. */
+struct timespec cancel_abstime(double t);
 
 /* A short human phrase for a reason ("task timeout", "shutdown", ...). */
 const char *cancel_reason_name(cancel_reason why);
