@@ -71,6 +71,19 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
     }
 }
 
+/* libpng's progressive reader holds a whole ancillary chunk in memory
+ * before it looks at it (a 500 MB tEXt chunk would cost 500 MB). So the
+ * bytes pass through this filter first: only the chunks a thumbnail needs
+ * reach libpng (IHDR, PLTE, tRNS, IDAT, IEND, and iCCP and eXIf up to the
+ * metadata cap); the others are skipped as they stream by. */
+typedef struct chunk_filter {
+    enum { CF_SIGNATURE, CF_HEADER, CF_PASS, CF_SKIP } state;
+    uint8_t hdr[8];
+    size_t have;               /* bytes of the signature or header so far */
+    uint64_t left;             /* of the current chunk's data and CRC */
+    size_t max_chunk;
+} chunk_filter;
+
 /* State of one progressive decode. libpng pushes rows to callbacks as we
  * feed it the file; once the last row is out we stop feeding, so data past
  * the image (an IDAT stream that inflates to gigabytes) is inflated at most
@@ -86,6 +99,7 @@ typedef struct pngdec {
     size_t rowbytes;
     png_bytep *frame;          /* interlaced only: the whole frame */
     bool done;
+    chunk_filter filter;
 } pngdec;
 
 /* Stops libpng from inside a callback with our own status. */
@@ -161,6 +175,57 @@ static void on_end(png_structp png, png_infop pi)
     d->done = true;
 }
 
+static bool wanted_chunk(const uint8_t *type, uint32_t len, size_t max_chunk)
+{
+    static const char critical[][5] = {"IHDR", "PLTE", "tRNS", "IDAT", "IEND"};
+    for (size_t i = 0; i < sizeof critical / sizeof *critical; i++)
+        if (!memcmp(type, critical[i], 4))
+            return true;
+    return (!memcmp(type, "iCCP", 4) || !memcmp(type, "eXIf", 4)) && len <= max_chunk;
+}
+
+static void feed(png_structp png, png_infop pi, chunk_filter *cf, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t take;
+        switch (cf->state) {
+        case CF_SIGNATURE:
+            take = 8 - cf->have < n ? 8 - cf->have : n;
+            png_process_data(png, pi, p, take);
+            if ((cf->have += take) == 8) {
+                cf->have = 0;
+                cf->state = CF_HEADER;
+            }
+            break;
+        case CF_HEADER:
+            take = 8 - cf->have < n ? 8 - cf->have : n;
+            memcpy(cf->hdr + cf->have, p, take);
+            if ((cf->have += take) == 8) {
+                uint32_t len = (uint32_t)cf->hdr[0] << 24 | (uint32_t)cf->hdr[1] << 16 |
+                               (uint32_t)cf->hdr[2] << 8 | cf->hdr[3];
+                cf->have = 0;
+                cf->left = (uint64_t)len + 4;
+                if (wanted_chunk(cf->hdr + 4, len, cf->max_chunk)) {
+                    png_process_data(png, pi, cf->hdr, 8);
+                    cf->state = CF_PASS;
+                } else {
+                    cf->state = CF_SKIP;
+                }
+            }
+            break;
+        default:
+            take = cf->left < n ? (size_t)cf->left : n;
+            if (cf->state == CF_PASS)
+                png_process_data(png, pi, p, take);
+            if ((cf->left -= take) == 0)
+                cf->state = CF_HEADER;
+            break;
+        }
+        p += take;
+        n -= take;
+    }
+}
+
 static void set_reader_limits(png_structp png, const codec_limits *lim)
 {
     png_set_user_limits(png, 1000000, 1000000);
@@ -208,6 +273,8 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     set_reader_limits(png, lim);
     png_set_progressive_read_fn(png, d, on_info, on_row, on_end);
     uint8_t buf[8 * 1024];
+    chunk_filter *cf = &d->filter;
+    cf->max_chunk = lim->max_chunk ? lim->max_chunk : 8u << 20;
     while (!d->done) {
         size_t n = fread(buf, 1, sizeof buf, f);
         if (n == 0) {
@@ -216,7 +283,7 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
                         : td_fail(err, TD_EINPUT, "truncated PNG: file ends inside the header");
             break;
         }
-        png_process_data(png, pi, buf, n);
+        feed(png, pi, cf, buf, n);
         cancel_reason why = cancel_check(tok); /* also between feeds: rows may be rare */
         if (why != CANCEL_NONE && !d->done) {
             st = td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
