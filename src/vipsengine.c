@@ -231,6 +231,8 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
     if (!ensure_started(err))
         return TD_EIO;
     double t0 = cancel_now();
+    /* The caller may have read through stdio: start from the beginning. */
+    lseek(fd, 0, SEEK_SET);
     reader rd = {fd, tok};
     VipsSourceCustom *custom = vips_source_custom_new();
     if (!custom)
