@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
@@ -373,6 +374,15 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     return st;
 }
 
+/* "task timeout after 2.0 s", "... after 0.05 s": the budget as given. */
+static void timeout_message(char *buf, double t)
+{
+    if (fabs(t * 10 - round(t * 10)) < 1e-9)
+        snprintf(buf, TD_ERRLEN, "task timeout after %.1f s", t);
+    else
+        snprintf(buf, TD_ERRLEN, "task timeout after %g s", t);
+}
+
 void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_token *tok)
 {
     const thumbd_config *cfg = env->cfg;
@@ -393,7 +403,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         r->status = TASK_CANCELLED;
         r->why = cancel_check(tok);
         if (r->why == CANCEL_TIMEOUT)
-            snprintf(r->error, sizeof r->error, "task timeout after %.1f s", cfg->task_timeout);
+            timeout_message(r->error, cfg->task_timeout);
         else
             snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.1f s", err,
                      r->total_ms / 1000.0);
