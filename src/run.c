@@ -194,6 +194,14 @@ static int open_dirs(run_ctx *rc)
     rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->out_fd < 0)
         return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
+    struct stat in_sb, out_sb;
+    if (fstat(rc->in_fd, &in_sb) == 0 && fstat(rc->out_fd, &out_sb) == 0 &&
+        in_sb.st_dev == out_sb.st_dev && in_sb.st_ino == out_sb.st_ino) {
+        /* The next run would take the thumbnails for sources. */
+        fprintf(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of their "
+                        "own (it may lie inside IN_DIR)\n", cfg->out_dir);
+        return EXIT_USAGE;
+    }
     char err[TD_ERRLEN];
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
