@@ -308,11 +308,7 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     return st;
 }
 
-/* The thumbnail of t if it is up to date: a regular file at one of the
- * names t can map to, with the source's mtime (thumbd gives each thumbnail
- * its source's mtime, so any change of the source, even to an older file,
- * shows). Returns its malloc'd path or NULL. */
-static char *up_to_date(const pipeline_env *env, const thumbd_task *t)
+char *pipeline_up_to_date(const pipeline_env *env, const thumbd_task *t)
 {
     /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
     pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
@@ -336,8 +332,8 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
-    if (env->incremental && (r->out_rel = up_to_date(env, t)) != NULL) {
-        r->status = TASK_SKIPPED;
+    if (env->incremental && (r->out_rel = pipeline_up_to_date(env, t)) != NULL) {
+        r->status = TASK_SKIPPED; /* changed since the scan looked: still up to date */
         return TD_OK;
     }
     FILE *f;

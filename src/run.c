@@ -97,6 +97,13 @@ static bool scan_emit(thumbd_task *t, void *vctx)
     run_ctx *rc = vctx;
     t->t_queued = cancel_now();
     atomic_fetch_add(&rc->found, 1);
+    /* An up-to-date image is settled here: a no-op re-run then costs a stat
+     * of the thumbnail, not a trip through the pool. */
+    if (rc->env.incremental && !t->preset_error && (t->res.out_rel = pipeline_up_to_date(&rc->env, t))) {
+        t->res.status = TASK_SKIPPED;
+        report_submit(rc->rep, t);
+        return !atomic_load(&rc->stop_scan);
+    }
     if (!pool_submit(rc->pool, t)) {
         mark_cancelled(t, (cancel_reason)atomic_load(&rc->stop_why), "not started: %s", 0);
         report_submit(rc->rep, t);
