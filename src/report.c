@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct report {
     const _Atomic bool *scan_done;
     double t_start, t_drawn;
     bool line_shown;           /* a progress line is on screen */
+    _Atomic uint64_t unrecorded_skips;
 };
 
 void report_json_string(FILE *f, const char *s)
@@ -174,7 +176,8 @@ static void progress_line(report *r)
         return;
     r->t_drawn = now;
     const uint64_t *n = r->counts.by_status;
-    uint64_t done = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED];
+    uint64_t done = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED] +
+                    atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
     uint64_t found = r->found ? atomic_load(r->found) : done;
     bool scanned = r->scan_done && atomic_load(r->scan_done);
     double rate = now > r->t_start ? (double)done / (now - r->t_start) : 0;
@@ -247,6 +250,11 @@ report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN])
     return r;
 }
 
+void report_skip_unrecorded(report *r)
+{
+    atomic_fetch_add_explicit(&r->unrecorded_skips, 1, memory_order_relaxed);
+}
+
 void report_submit(report *r, thumbd_task *t)
 {
     if (queue_push(r->q, t) != QUEUE_OK)
@@ -266,6 +274,7 @@ void report_finish(report *r, report_counts *counts)
         r->f = NULL;
     }
     r->counts.write_failed = r->write_errno != 0;
+    r->counts.by_status[TASK_SKIPPED] += atomic_exchange(&r->unrecorded_skips, 0);
     if (counts)
         *counts = r->counts;
 }

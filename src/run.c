@@ -101,7 +101,12 @@ static bool scan_emit(thumbd_task *t, void *vctx)
      * of the thumbnail, not a trip through the pool. */
     if (rc->env.incremental && !t->preset_error && (t->res.out_rel = pipeline_up_to_date(&rc->env, t))) {
         t->res.status = TASK_SKIPPED;
-        report_submit(rc->rep, t);
+        if (rc->cfg->report_path || rc->cfg->verbose) {
+            report_submit(rc->rep, t);
+        } else {
+            report_skip_unrecorded(rc->rep); /* a record would go nowhere */
+            task_free(t);
+        }
         return !atomic_load(&rc->stop_scan);
     }
     if (!pool_submit(rc->pool, t)) {
