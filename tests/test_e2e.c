@@ -13,16 +13,13 @@
  * failing, so one run shows everything that is wrong.
  * THUMBD_E2E_KEEP=1 keeps the temporary directory for inspection.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,7 +38,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
-extern char **environ;
+#include "e2e_util.h"
 
 /* Tolerances, per 8-bit channel.
  *
@@ -81,85 +78,7 @@ static char g_tmp[1024];            /* the temporary root */
 static char g_in[1100];             /* <tmp>/in: the generated images */
 
 /* ------------------------------------------------------------------------ */
-/* Failed checks                                                              */
-
-static int g_fails;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void fail_check(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  CHECK FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    fflush(stdout);
-    g_fails++;
-}
-
-#define CHECK(cond, ...)            \
-    do {                            \
-        if (!(cond))                \
-            fail_check(__VA_ARGS__); \
-    } while (0)
-
-static void begin_checks(void)
-{
-    g_fails = 0;
-}
-
-static void end_checks(void)
-{
-    if (g_fails)
-        printf("  (%d failed checks)\n", g_fails);
-    assert_int_equal(g_fails, 0);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Files                                                                      */
-
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-static long long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
-}
 
 static bool is_image_name(const char *name)
 {
@@ -172,31 +91,6 @@ static bool is_image_name(const char *name)
 }
 
 /* Relative paths of all regular files under root, recursively. */
-typedef struct strlist {
-    char **v;
-    int n, cap;
-} strlist;
-
-static void strlist_add(strlist *l, const char *s)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
-        assert_non_null(l->v);
-    }
-    l->v[l->n] = strdup(s);
-    assert_non_null(l->v[l->n]);
-    l->n++;
-}
-
-static void strlist_free(strlist *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
 static void list_files_rec(const char *root, const char *rel, strlist *out)
 {
     char dir[PATH_MAX];
@@ -225,22 +119,6 @@ static void list_files_rec(const char *root, const char *rel, strlist *out)
     closedir(d);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Running programs                                                           */
 
@@ -249,41 +127,7 @@ static void rm_tree(const char *path)
  * timeout (the child is killed). */
 static int run_cmd(char *const argv[], const char *out_path, const char *err_path, int timeout_s)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        printf("  cannot run %s: %s\n", argv[0], strerror(rc));
-        return -1;
-    }
-    struct timespec t0, now, nap = {0, 10 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int status;
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-            if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-            return -1;
-        }
-        if (w < 0 && errno != EINTR)
-            return -1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            printf("  %s timed out after %d s (killed)\n", argv[0], timeout_s);
-            return -2;
-        }
-        nanosleep(&nap, NULL);
-    }
+    return e2e_run(argv, NULL, out_path, err_path, timeout_s, 10, NULL).code;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -406,238 +250,41 @@ static const expect *find_expect(const char *name)
 /* ------------------------------------------------------------------------ */
 /* The JSON Lines report (flat objects; nested values are skipped)            */
 
-typedef struct jfield {
-    char key[32];
-    enum { J_NULL, J_STR, J_NUM, J_BOOL, J_OTHER } type;
-    char *s;          /* J_STR: decoded bytes (\udcXX -> byte XX) */
-    double n;
-} jfield;
+typedef e2e_jfield jfield;
 
 typedef struct rec {
-    jfield f[40];
-    int nf;
+    e2e_jrec j;
     char *line;
 } rec;
 
-static const char *skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool read_u4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval((unsigned char)p[i]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
-
-static void put_utf8(char **o, unsigned cp)
-{
-    char *q = *o;
-    if (cp < 0x80)
-        *q++ = (char)cp;
-    else if (cp < 0x800) {
-        *q++ = (char)(0xC0 | (cp >> 6));
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *q++ = (char)(0xE0 | (cp >> 12));
-        *q++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *q++ = (char)(0xF0 | (cp >> 18));
-        *q++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-        *q++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *q++ = (char)(0x80 | (cp & 0x3F));
-    }
-    *o = q;
-}
-
-/* Parses the string at p (at the opening quote); *out is malloc'd. Returns
- * the position after the closing quote, or NULL. */
-static const char *parse_jstring(const char *p, char **out)
-{
-    if (*p != '"')
-        return NULL;
-    p++;
-    char *buf = malloc(strlen(p) * 2 + 8), *o = buf;
-    if (!buf)
-        return NULL;
-    while (*p && *p != '"') {
-        if ((unsigned char)*p < 0x20) {
-            free(buf);
-            return NULL;   /* raw control character: invalid JSON */
-        }
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        switch (*p) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'u': {
-            unsigned u, lo;
-            if (!read_u4(p + 1, &u)) {
-                free(buf);
-                return NULL;
-            }
-            p += 4;
-            if (u >= 0xD800 && u < 0xDC00 && p[1] == '\\' && p[2] == 'u' &&
-                read_u4(p + 3, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-                put_utf8(&o, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
-                p += 6;
-            } else if (u >= 0xDC80 && u <= 0xDCFF) {
-                *o++ = (char)(u & 0xFF);   /* surrogateescape: a raw byte */
-            } else {
-                put_utf8(&o, u);
-            }
-            break;
-        }
-        default:
-            free(buf);
-            return NULL;
-        }
-        p++;
-    }
-    if (*p != '"') {
-        free(buf);
-        return NULL;
-    }
-    *o = '\0';
-    *out = buf;
-    return p + 1;
-}
-
-/* Skips a nested object/array. */
-static const char *skip_nested(const char *p)
-{
-    int depth = 0;
-    while (*p) {
-        if (*p == '"') {
-            char *tmp = NULL;
-            p = parse_jstring(p, &tmp);
-            free(tmp);
-            if (!p)
-                return NULL;
-            continue;
-        }
-        if (*p == '{' || *p == '[')
-            depth++;
-        else if (*p == '}' || *p == ']') {
-            if (--depth == 0)
-                return p + 1;
-        }
-        p++;
-    }
-    return NULL;
-}
-
+/* Lone surrogate escapes are accepted (as 3-byte UTF-8); up to 40 fields. */
 static bool parse_record(const char *line, rec *r)
 {
-    memset(r, 0, sizeof *r);
-    const char *p = skip_ws(line);
-    if (*p++ != '{')
-        return false;
-    p = skip_ws(p);
-    if (*p == '}')
-        return *skip_ws(p + 1) == '\0';
-    for (;;) {
-        if (r->nf == (int)(sizeof r->f / sizeof r->f[0]))
-            return false;
-        jfield *f = &r->f[r->nf];
-        char *key = NULL;
-        p = parse_jstring(skip_ws(p), &key);
-        if (!p)
-            return false;
-        snprintf(f->key, sizeof f->key, "%s", key);
-        free(key);
-        p = skip_ws(p);
-        if (*p++ != ':')
-            return false;
-        p = skip_ws(p);
-        if (*p == '"') {
-            f->type = J_STR;
-            p = parse_jstring(p, &f->s);
-        } else if (!strncmp(p, "null", 4)) {
-            f->type = J_NULL;
-            p += 4;
-        } else if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
-            f->type = J_BOOL;
-            f->n = *p == 't';
-            p += *p == 't' ? 4 : 5;
-        } else if (*p == '{' || *p == '[') {
-            f->type = J_OTHER;
-            p = skip_nested(p);
-        } else {
-            char *end;
-            f->type = J_NUM;
-            f->n = strtod(p, &end);
-            if (end == p)
-                return false;
-            p = end;
-        }
-        if (!p)
-            return false;
-        r->nf++;
-        p = skip_ws(p);
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p == '}')
-            return *skip_ws(p + 1) == '\0';
-        return false;
-    }
+    r->line = NULL;
+    return e2e_jrec_parse(line, &r->j, 40, true);
 }
 
 static void free_record(rec *r)
 {
-    for (int i = 0; i < r->nf; i++)
-        free(r->f[i].s);
+    e2e_jrec_free(&r->j);
     free(r->line);
-    r->nf = 0;
 }
 
 static const jfield *rec_get(const rec *r, const char *key)
 {
-    for (int i = 0; i < r->nf; i++)
-        if (!strcmp(r->f[i].key, key))
-            return &r->f[i];
-    return NULL;
+    return e2e_jrec_get(&r->j, key);
 }
 
 static const char *rec_str(const rec *r, const char *key)
 {
     const jfield *f = rec_get(r, key);
-    return f && f->type == J_STR ? f->s : NULL;
+    return f && f->type == E2E_J_STR ? f->s : NULL;
 }
 
 static long long rec_num(const rec *r, const char *key)
 {
     const jfield *f = rec_get(r, key);
-    return f && f->type == J_NUM ? (long long)llround(f->n) : LLONG_MIN;
+    return f && f->type == E2E_J_NUM ? (long long)llround(f->n) : LLONG_MIN;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1238,11 +885,7 @@ static int group_teardown(void **state)
         free(g_runs[i].recs);
     }
     free(g_exp);
-    const char *keep = getenv("THUMBD_E2E_KEEP");
-    if (keep && *keep && strcmp(keep, "0"))
-        printf("  kept %s\n", g_tmp);
-    else if (g_tmp[0])
-        rm_tree(g_tmp);
+    keep_or_remove("THUMBD_E2E_KEEP", g_tmp, rm_tree);
     return 0;
 }
 
@@ -1363,7 +1006,7 @@ static void test_report_records(void **state)
         CHECK(out && !strcmp(out, e->out), "%s: out %s, want %s", e->name, out ? out : "null",
               e->out);
         const jfield *ef = rec_get(x, "error");
-        CHECK(ef && ef->type == J_NULL, "%s: ok record with an error: %s", e->name, x->line);
+        CHECK(ef && ef->type == E2E_J_NULL, "%s: ok record with an error: %s", e->name, x->line);
         CHECK(rec_num(x, "src_w") == e->w && rec_num(x, "src_h") == e->h,
               "%s: src %lldx%lld, want %dx%d (as stored)", e->name, rec_num(x, "src_w"),
               rec_num(x, "src_h"), e->w, e->h);
@@ -1581,7 +1224,7 @@ static void test_bad_files(void **state)
         CHECK(st && !strcmp(st, "failed"), "%s: status %s, want failed", e->name,
               st ? st : "(none)");
         const jfield *of = rec_get(x, "out");
-        CHECK(of && of->type == J_NULL, "%s: a failed record must have out null: %s", e->name,
+        CHECK(of && of->type == E2E_J_NULL, "%s: a failed record must have out null: %s", e->name,
               x->line);
         CHECK(err && *err, "%s: empty or null error", e->name);
         if (!err)

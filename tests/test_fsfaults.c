@@ -54,6 +54,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "e2e_util.h"
+
 enum {
     RUN_TIMEOUT_S = 60,
     NOBODY = 65534,
@@ -62,44 +64,6 @@ enum {
 
 static const char *g_bin;
 static char g_tmp[512];
-
-/* ------------------------------------------------------------------------ */
-/* Failed checks                                                              */
-
-static int g_fails;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void check_failed(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  CHECK FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    fflush(stdout);
-    g_fails++;
-}
-
-#define CHECK(cond, ...)               \
-    do {                               \
-        if (!(cond))                   \
-            check_failed(__VA_ARGS__); \
-    } while (0)
-
-static void checks_begin(void)
-{
-    g_fails = 0;
-}
-
-static void checks_end(void)
-{
-    if (g_fails)
-        printf("  (%d failed checks)\n", g_fails);
-    assert_int_equal(g_fails, 0);
-}
 
 /* path = g_tmp/<printf> (asserts it fits). */
 #if defined(__GNUC__)
@@ -124,13 +88,6 @@ static void pf_fits(int n, size_t size)
     assert_true(n >= 0 && (size_t)n < size);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Files                                                                      */
 
@@ -146,14 +103,6 @@ static void mkdir_p(const char *path, mode_t mode)
         }
     if (mkdir(tmp, mode) != 0 && errno != EEXIST)
         fail_msg("mkdir %s: %s", path, strerror(errno));
-}
-
-static void write_bytes(const char *path, const void *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(d, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
 }
 
 static bool read_all(const char *path, uint8_t **d, size_t *n)
@@ -194,7 +143,10 @@ static bool same_bytes(const char *path, const void *d, size_t n)
     return same;
 }
 
-static void rm_tree(const char *path)
+/* rm -rf path that first makes every directory 0700, so that the trees the
+ * tests made unreadable or unwritable go too (e2e_util's rm_tree leaves
+ * them). */
+static void rm_tree_chmod(const char *path)
 {
     DIR *d = opendir(path);
     if (d) {
@@ -207,7 +159,7 @@ static void rm_tree(const char *path)
             struct stat sb;
             if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
                 chmod(p, 0700);
-                rm_tree(p);
+                rm_tree_chmod(p);
             } else {
                 unlink(p);
             }
@@ -217,28 +169,7 @@ static void rm_tree(const char *path)
     rmdir(path);
 }
 
-typedef struct names {
-    char **v;
-    int n, cap;
-} names;
-
-static void names_add(names *l, const char *s)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 32;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
-        assert_non_null(l->v);
-    }
-    l->v[l->n++] = strdup(s);
-}
-
-static void names_free(names *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
+typedef strlist names; /* e2e_util.h */
 
 /* Relative paths of every entry under root (directories too, marked with a
  * trailing '/'); symlinks are listed, not followed. */
@@ -260,25 +191,19 @@ static void list_rec(const char *root, const char *rel, names *out)
         if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             char withslash[PATH_MAX + 1];
             PF(withslash, "%s/", r2);
-            names_add(out, withslash);
+            strlist_add(out, withslash);
             list_rec(root, r2, out);
         } else {
-            names_add(out, r2);
+            strlist_add(out, r2);
         }
     }
     closedir(d);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void list_sorted(const char *root, names *out)
 {
     list_rec(root, "", out);
-    if (out->n > 1)
-        qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    strlist_sort(out);
 }
 
 static bool base_starts(const char *rel, const char *prefix)
@@ -296,38 +221,27 @@ static bool has_ext(const char *name, const char *ext)
 /* ------------------------------------------------------------------------ */
 /* Images                                                                     */
 
+typedef struct jpeg_fill {
+    bool noise;
+    unsigned seed;
+    uint32_t s;
+} jpeg_fill;
+
+static void fill_row(uint8_t *row, int w, int y, void *ctx)
+{
+    (void)y;
+    jpeg_fill *j = ctx;
+    for (int i = 0; i < w * 3; i++) {
+        j->s = j->s * 1103515245u + 12345u;
+        row[i] = j->noise ? (uint8_t)(j->s >> 16) : (uint8_t)(60 + 40 * (i % 3) + (int)j->seed * 20);
+    }
+}
+
 /* A w x h JPEG: flat (its thumbnail is ~2 KB) or noise (~30 KB). */
 static void write_jpeg(const char *path, int w, int h, bool noise, unsigned seed)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, f);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 92, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)w * 3);
-    assert_non_null(row);
-    uint32_t s = seed * 2654435761u + 7;
-    while (c.next_scanline < c.image_height) {
-        for (int i = 0; i < w * 3; i++) {
-            s = s * 1103515245u + 12345u;
-            row[i] = noise ? (uint8_t)(s >> 16) : (uint8_t)(60 + 40 * (i % 3) + (int)seed * 20);
-        }
-        JSAMPROW rp = row;
-        jpeg_write_scanlines(&c, &rp, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    assert_int_equal(fclose(f), 0);
+    jpeg_fill j = {noise, seed, seed * 2654435761u + 7};
+    assert_int_equal(write_rgb_jpeg(path, w, h, 92, fill_row, &j), 0);
 }
 
 /* A large RGB PNG that takes thumbd a while to decode (every row is read). */
@@ -790,7 +704,7 @@ static void check_no_temps(const char *out, const char *what)
     list_sorted(out, &l);
     for (int i = 0; i < l.n; i++)
         CHECK(!base_starts(l.v[i], ".thumbd-tmp-"), "%s: %s left in OUT_DIR", what, l.v[i]);
-    names_free(&l);
+    strlist_free(&l);
 }
 
 /* Every .jpg/.png under out is a complete image. */
@@ -805,7 +719,7 @@ static void check_all_complete(const char *out, const char *what)
         PF(p, "%s/%s", out, l.v[i]);
         CHECK(complete_file(p, why, sizeof why), "%s: %s at a final name: %s", what, l.v[i], why);
     }
-    names_free(&l);
+    strlist_free(&l);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -831,11 +745,7 @@ static int group_teardown(void **state)
     char mnt[PATH_MAX];
     PF(mnt, "%s/e2/mnt", g_tmp);
     umount2(mnt, MNT_DETACH);   /* if a failed assertion left it mounted */
-    const char *keep = getenv("THUMBD_FSFAULTS_KEEP");
-    if (keep && *keep && strcmp(keep, "0"))
-        printf("  kept %s\n", g_tmp);
-    else if (g_tmp[0])
-        rm_tree(g_tmp);
+    keep_or_remove("THUMBD_FSFAULTS_KEEP", g_tmp, rm_tree_chmod);
     return 0;
 }
 
@@ -851,7 +761,7 @@ static int group_teardown(void **state)
 static void test_out_dir_symlinks(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX],
         q[PATH_MAX];
     tpath(in, sizeof in, "a/in");
@@ -875,11 +785,11 @@ static void test_out_dir_symlinks(void **state)
     PF(p, "%s/dir2", ext);
     mkdir_p(p, 0755);
     PF(p, "%s/file.jpg", ext);
-    write_bytes(p, precious, sizeof precious - 1);
+    write_file(p, precious, sizeof precious - 1);
     PF(p, "%s/file2", ext);
-    write_bytes(p, precious, sizeof precious - 1);
+    write_file(p, precious, sizeof precious - 1);
     PF(p, "%s/dir/.thumbd-tmp-victim", ext);
-    write_bytes(p, victim, sizeof victim - 1);
+    write_file(p, victim, sizeof victim - 1);
     PF(p, "%s/d1", out);
     mkdir_p(p, 0755);
     struct {
@@ -894,7 +804,7 @@ static void test_out_dir_symlinks(void **state)
         assert_int_equal(symlink(q, p), 0);
     }
     PF(p, "%s/.thumbd-tmp-running", out);
-    write_bytes(p, "", 0);
+    write_file(p, "", 0);
     names before = {0};
     list_sorted(ext, &before);
 
@@ -968,9 +878,9 @@ static void test_out_dir_symlinks(void **state)
     }
     check_no_temps(out, "out-dir symlinks");
     report_free(&r);
-    names_free(&before);
-    names_free(&after);
-    checks_end();
+    strlist_free(&before);
+    strlist_free(&after);
+    end_checks();
 }
 
 /* thumbd's own files in OUT_DIR planted as symlinks to files outside: the
@@ -980,7 +890,7 @@ static void test_out_dir_symlinks(void **state)
 static void test_out_dir_own_files_symlinked(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], log[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
     tpath(in, sizeof in, "a2/in");
     tpath(out, sizeof out, "a2/out");
@@ -995,7 +905,7 @@ static void test_out_dir_own_files_symlinked(void **state)
     static const char *const victims[] = {"state", "marker", "lock"};
     for (int i = 0; i < 3; i++) {
         PF(p, "%s/%s", ext, victims[i]);
-        write_bytes(p, precious, sizeof precious - 1);
+        write_file(p, precious, sizeof precious - 1);
     }
     static const char *const links[][2] = {{".thumbd.state", "state"},
                                            {".thumbd-tmp-running", "marker"}};
@@ -1038,7 +948,7 @@ static void test_out_dir_own_files_symlinked(void **state)
         CHECK(same_bytes(p, precious, sizeof precious - 1),
               "outside/%s, the target of a symlink in OUT_DIR, was changed", victims[i]);
     }
-    checks_end();
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1050,7 +960,7 @@ static void test_out_dir_own_files_symlinked(void **state)
 static void test_in_dir_symlinks_not_followed(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX],
         q[PATH_MAX];
     tpath(in, sizeof in, "b/in");
@@ -1100,7 +1010,7 @@ static void test_in_dir_symlinks_not_followed(void **state)
     PF(p, "%s/linkdir", out);
     CHECK(access(p, F_OK) != 0, "OUT_DIR/linkdir exists: the directory link was followed");
     report_free(&r);
-    checks_end();
+    end_checks();
 }
 
 /* With --follow-symlinks: links to an ancestor (loop/self -> IN_DIR,
@@ -1110,7 +1020,7 @@ static void test_in_dir_symlinks_not_followed(void **state)
 static void test_follow_symlinks_loops_end(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX],
         q[PATH_MAX];
     tpath(in, sizeof in, "b2/in");
@@ -1169,7 +1079,7 @@ static void test_follow_symlinks_loops_end(void **state)
     printf("  %d records\n", r.n);
     CHECK(r.n <= 10, "%d records for 5 images (a loop was walked)", r.n);
     report_free(&r);
-    checks_end();
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1185,7 +1095,7 @@ static void test_follow_symlinks_loops_end(void **state)
 static void test_special_files_not_opened(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX];
     tpath(in, sizeof in, "c/in");
     tpath(out, sizeof out, "c/out");
@@ -1267,7 +1177,7 @@ static void test_special_files_not_opened(void **state)
         CHECK(access(o1, F_OK) != 0 && access(o2, F_OK) != 0, "%s has a thumbnail", special[i]);
     }
     report_free(&r);
-    checks_end();
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1285,7 +1195,7 @@ static void test_unreadable_and_unwritable(void **state)
         printf("  setpriv (util-linux) not found: cannot drop root\n");
         skip();
     }
-    checks_begin();
+    begin_checks();
     char root[PATH_MAX], in[PATH_MAX], outroot[PATH_MAX], out[PATH_MAX], rep[PATH_MAX],
         log[PATH_MAX], p[PATH_MAX];
     tpath(root, sizeof root, "d");
@@ -1366,7 +1276,7 @@ static void test_unreadable_and_unwritable(void **state)
     chmod(p, 0755);
     PF(p, "%s/d_noexec", in);
     chmod(p, 0755);
-    checks_end();
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1473,7 +1383,7 @@ static int make_earlier(const char *in, const char *out, const char *tag, saved 
 static void test_file_size_limit(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX];
     tpath(in, sizeof in, "e1/in");
     tpath(out, sizeof out, "e1/out");
@@ -1498,7 +1408,7 @@ static void test_file_size_limit(void **state)
     CHECK(failed >= 4, "%d failed records, want at least the 4 noisy images", failed);
     for (int i = 0; i < ne; i++)
         free(earlier[i].d);
-    checks_end();
+    end_checks();
 }
 
 /* RLIMIT_FSIZE of 64 bytes: no thumbnail fits, nor the report, nor the state
@@ -1509,7 +1419,7 @@ static void test_file_size_limit(void **state)
 static void test_tiny_file_size_limit(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX];
     tpath(in, sizeof in, "e3/in");
     tpath(out, sizeof out, "e3/out");
@@ -1534,8 +1444,8 @@ static void test_tiny_file_size_limit(void **state)
     for (int i = 0; i < l.n; i++)
         CHECK(!has_ext(l.v[i], ".jpg") && !has_ext(l.v[i], ".png"),
               "a thumbnail %s was written past a 64-byte file-size limit", l.v[i]);
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* RLIMIT_FSIZE of 8 KiB: 60 small thumbnails (~2.7 KB each) fit, their
@@ -1545,7 +1455,7 @@ static void test_tiny_file_size_limit(void **state)
 static void test_report_cut_short_is_not_success(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[PATH_MAX], out[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX];
     tpath(in, sizeof in, "e4/in");
     tpath(out, sizeof out, "e4/out");
@@ -1559,7 +1469,7 @@ static void test_report_cut_short_is_not_success(void **state)
     assert_true(read_all(p, &d, &n));
     for (int i = 1; i < 60; i++) {
         PF(p, "%s/img%02d.jpg", in, i);
-        write_bytes(p, d, n);
+        write_file(p, d, n);
     }
     free(d);
     spawn_opts o = {.fsize_limit = 8192};
@@ -1586,7 +1496,7 @@ static void test_report_cut_short_is_not_success(void **state)
     check_all_complete(out, "report past ulimit -f");
     check_no_temps(out, "report past ulimit -f");
     report_free(&r);
-    checks_end();
+    end_checks();
 }
 
 /* OUT_DIR on a 200 KiB tmpfs that is nearly full (16 KiB left), holding
@@ -1606,7 +1516,7 @@ static void test_disk_full_tmpfs(void **state)
         printf("  mount -t tmpfs not permitted here (%s): skipped\n", strerror(errno));
         skip();
     }
-    checks_begin();
+    begin_checks();
     make_e_input(in);
     saved earlier[N_E];
     int ne = make_earlier(in, out, "e2", earlier);
@@ -1635,7 +1545,7 @@ static void test_disk_full_tmpfs(void **state)
         free(earlier[i].d);
     if (umount2(mnt, MNT_DETACH) != 0)
         printf("  umount %s: %s\n", mnt, strerror(errno));
-    checks_end();
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1693,7 +1603,7 @@ static void test_changed_while_read(void **state)
             printf("  attempt %d: the decode ended before the file was seen open\n", attempt);
             continue;
         }
-        checks_begin();
+        begin_checks();
         check_exit(pr.code, "changed while read");
         CHECK(pr.code == 1, "exit %d, want 1", pr.code);
         report r;
@@ -1709,7 +1619,7 @@ static void test_changed_while_read(void **state)
         PF(o1, "%s/big.jpg", out);
         CHECK(access(o1, F_OK) != 0, "big.png changed while read, yet big.jpg was written");
         report_free(&r);
-        checks_end();
+        end_checks();
         return;
     }
     printf("  could not catch thumbd reading the file: skipped\n");

@@ -40,6 +40,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "e2e_util.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
 #elif defined(__has_feature)
@@ -82,56 +84,6 @@ static char g_tmp[512];      /* temporary root */
 static char g_corpus[600];   /* <tmp>/corpus */
 static long g_base_rss_kb;   /* peak RSS of a run on good/photo.jpg alone */
 
-/* ------------------------------------------------------------------------ */
-/* Failed checks                                                              */
-
-static int g_fails;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void check_failed(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  CHECK FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    fflush(stdout);
-    g_fails++;
-}
-
-#define CHECK(cond, ...)                 \
-    do {                                 \
-        if (!(cond))                     \
-            check_failed(__VA_ARGS__);   \
-    } while (0)
-
-static void checks_begin(void)
-{
-    g_fails = 0;
-}
-
-static void checks_end(void)
-{
-    if (g_fails)
-        printf("  (%d failed checks)\n", g_fails);
-    assert_int_equal(g_fails, 0);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void fmt(char *dst, size_t n, const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int k = vsnprintf(dst, n, f, ap);
-    va_end(ap);
-    assert_true(k >= 0 && (size_t)k < n);
-}
-
 /* A name for messages: control characters and non-ASCII bytes as \xNN. */
 static const char *shown(const char *s)
 {
@@ -161,13 +113,6 @@ typedef struct proc_res {
     double wall_s;
     long maxrss_kb;     /* wait4's ru_maxrss */
 } proc_res;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Adds "key=value" to the colon-separated list in env var name unless the
  * key is there. Sanitizer reports then exit 86, not thumbd's 1. */
@@ -380,16 +325,10 @@ static void print_tail(const char *path, int lines)
 /* ------------------------------------------------------------------------ */
 /* The JSON Lines report                                                      */
 
-typedef struct jv {
-    char key[24];
-    int type;             /* 's' string, 'n' number, '0' null, 'b' bool, '?' other */
-    char *s;              /* decoded bytes: \udcXX is the byte XX */
-    double n;
-} jv;
+typedef e2e_jfield jv;
 
 typedef struct rec {
-    jv v[32];
-    int nv;
+    e2e_jrec j;
 } rec;
 
 typedef struct report {
@@ -399,207 +338,34 @@ typedef struct report {
     char first_bad[200];
 } report;
 
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = (unsigned char)p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        v = v * 16 + (unsigned)d;
-    }
-    *out = v;
-    return 0;
-}
-
-static char *utf8_put(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | cp >> 6);
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | cp >> 12);
-        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | cp >> 18);
-        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return o;
-}
-
-/* Decodes the JSON string at *pp (at its opening quote). NULL if invalid. */
-static char *json_string(const char **pp)
-{
-    const char *p = *pp;
-    if (*p++ != '"')
-        return NULL;
-    char *out = malloc(strlen(p) * 3 + 1), *o = out;
-    assert_non_null(out);
-    for (;;) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\0' || c < 0x20)
-            goto bad;   /* unterminated, or a raw control character */
-        if (c == '"')
-            break;
-        if (c != '\\') {
-            *o++ = (char)c;
-            p++;
-            continue;
-        }
-        p++;
-        unsigned u, lo;
-        switch (*p) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'u':
-            if (hex4(p + 1, &u) != 0)
-                goto bad;
-            p += 4;
-            if (u >= 0xD800 && u <= 0xDBFF && p[1] == '\\' && p[2] == 'u' &&
-                hex4(p + 3, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
-                o = utf8_put(o, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
-                p += 6;
-            } else if (u >= 0xDC80 && u <= 0xDCFF) {
-                *o++ = (char)(u - 0xDC00);   /* surrogateescape: one raw byte */
-            } else if (u >= 0xD800 && u <= 0xDFFF) {
-                goto bad;
-            } else {
-                o = utf8_put(o, u);
-            }
-            break;
-        default:
-            goto bad;
-        }
-        p++;
-    }
-    *o = '\0';
-    *pp = p + 1;
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
-static const char *ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r')
-        p++;
-    return p;
-}
-
-/* One flat JSON object per line (nested values are accepted and skipped). */
+/* One flat JSON object per line (nested values are accepted and skipped);
+ * lone surrogate escapes make it invalid; up to 32 fields. */
 static bool parse_line(const char *line, rec *r)
 {
-    memset(r, 0, sizeof *r);
-    const char *p = ws(line);
-    if (*p++ != '{')
-        return false;
-    p = ws(p);
-    if (*p == '}')
-        return *ws(p + 1) == '\0';
-    for (;;) {
-        if (r->nv == (int)(sizeof r->v / sizeof r->v[0]))
-            return false;
-        jv *v = &r->v[r->nv];
-        char *key = json_string(&p);
-        if (!key)
-            return false;
-        snprintf(v->key, sizeof v->key, "%s", key);
-        free(key);
-        p = ws(p);
-        if (*p++ != ':')
-            return false;
-        p = ws(p);
-        if (*p == '"') {
-            v->type = 's';
-            if (!(v->s = json_string(&p)))
-                return false;
-        } else if (!strncmp(p, "null", 4)) {
-            v->type = '0';
-            p += 4;
-        } else if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
-            v->type = 'b';
-            p += *p == 't' ? 4 : 5;
-        } else if (*p == '{' || *p == '[') {
-            int depth = 0;
-            v->type = '?';
-            do {
-                if (*p == '"') {
-                    char *skip = json_string(&p);
-                    if (!skip)
-                        return false;
-                    free(skip);
-                    continue;
-                }
-                if (*p == '{' || *p == '[')
-                    depth++;
-                else if (*p == '}' || *p == ']')
-                    depth--;
-                else if (!*p)
-                    return false;
-                p++;
-            } while (depth > 0);
-        } else {
-            char *end;
-            v->type = 'n';
-            v->n = strtod(p, &end);
-            if (end == p)
-                return false;
-            p = end;
-        }
-        r->nv++;
-        p = ws(p);
-        if (*p == ',') {
-            p = ws(p + 1);
-            continue;
-        }
-        return *p == '}' && *ws(p + 1) == '\0';
-    }
+    return e2e_jrec_parse(line, &r->j, 32, false);
 }
 
 static void rec_free(rec *r)
 {
-    for (int i = 0; i < r->nv; i++)
-        free(r->v[i].s);
-    r->nv = 0;
+    e2e_jrec_free(&r->j);
 }
 
 static const jv *rec_get(const rec *r, const char *key)
 {
-    for (int i = 0; i < r->nv; i++)
-        if (!strcmp(r->v[i].key, key))
-            return &r->v[i];
-    return NULL;
+    return e2e_jrec_get(&r->j, key);
 }
 
 /* The string value of key, or NULL (missing, null or not a string). */
 static const char *rec_s(const rec *r, const char *key)
 {
     const jv *v = rec_get(r, key);
-    return v && v->type == 's' ? v->s : NULL;
+    return v && v->type == E2E_J_STR ? v->s : NULL;
 }
 
 static double rec_n(const rec *r, const char *key)
 {
     const jv *v = rec_get(r, key);
-    return v && v->type == 'n' ? v->n : NAN;
+    return v && v->type == E2E_J_NUM ? v->n : NAN;
 }
 
 static bool rec_is(const rec *r, const char *status)
@@ -681,30 +447,7 @@ static const rec *find_rec(const report *rp, const char *src, int *count)
 /* ------------------------------------------------------------------------ */
 /* Files (through directory descriptors: some paths exceed PATH_MAX)          */
 
-typedef struct names {
-    char **v;
-    int n, cap;
-} names;
-
-static void names_add(names *l, const char *s)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 128;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
-        assert_non_null(l->v);
-    }
-    l->v[l->n] = strdup(s);
-    assert_non_null(l->v[l->n]);
-    l->n++;
-}
-
-static void names_free(names *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
+typedef strlist names; /* e2e_util.h */
 
 /* Relative paths of every non-directory under the directory open at fd. */
 static void list_tree_fd(int fd, const char *prefix, names *out)
@@ -732,7 +475,7 @@ static void list_tree_fd(int fd, const char *prefix, names *out)
                 close(c);
             }
         } else {
-            names_add(out, rel);
+            strlist_add(out, rel);
         }
         free(rel);
     }
@@ -828,7 +571,10 @@ static int rm_tree_fd(int fd)
     return 0;
 }
 
-static void rm_tree(const char *path)
+/* rm -rf path through directory descriptors (openat/unlinkat): no path
+ * length limit, and a symbolic link at path itself is not followed (nor
+ * removed). Unlike e2e_util's rm_tree (nftw), which needs whole paths. */
+static void rm_tree_at(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -1013,11 +759,11 @@ static void do_run(run *r, const char *tag, const char *in, const char *const *e
                    double timeout_s)
 {
     memset(r, 0, sizeof *r);
-    fmt(r->out, sizeof r->out, "%s/out-%s", g_tmp, tag);
-    fmt(r->rep, sizeof r->rep, "%s/report-%s.jsonl", g_tmp, tag);
-    fmt(r->err, sizeof r->err, "%s/stderr-%s.txt", g_tmp, tag);
+    pathf(r->out, sizeof r->out, "%s/out-%s", g_tmp, tag);
+    pathf(r->rep, sizeof r->rep, "%s/report-%s.jsonl", g_tmp, tag);
+    pathf(r->err, sizeof r->err, "%s/stderr-%s.txt", g_tmp, tag);
     char so[720];
-    fmt(so, sizeof so, "%s/stdout-%s.txt", g_tmp, tag);
+    pathf(so, sizeof so, "%s/stdout-%s.txt", g_tmp, tag);
     char *argv[24];
     int n = 0;
     argv[n++] = (char *)g_bin;
@@ -1075,7 +821,7 @@ static void check_ok(const run *ru, const rec *r, const char *src)
     uint8_t *d;
     size_t n;
     if (!read_rel(ru->out, out, &d, &n)) {
-        check_failed("%s: thumbnail %s missing from OUT_DIR", shown(src), shown(out));
+        fail_check("%s: thumbnail %s missing from OUT_DIR", shown(src), shown(out));
         return;
     }
     int w = 0, h = 0;
@@ -1103,7 +849,7 @@ static void check_failed_rec(const run *ru, const rec *r, const char *src)
     CHECK(err && strlen(err) >= 8, "%s: failed without a clear message (error: %s)", shown(src),
           err ? err : "null");
     const jv *o = rec_get(r, "out");
-    CHECK(o && o->type == '0', "%s: a failed record with an output", shown(src));
+    CHECK(o && o->type == E2E_J_NULL, "%s: a failed record with an output", shown(src));
     /* neither foo.jpg nor foo.png exists in OUT_DIR */
     char stem[8192];
     snprintf(stem, sizeof stem, "%s", src);
@@ -1141,8 +887,8 @@ static void corpus_under(const char *prefix, names *out)
     list_tree(g_corpus, &all);
     for (int i = 0; i < all.n; i++)
         if (starts_with(all.v[i], prefix) && has_image_ext(all.v[i]))
-            names_add(out, all.v[i]);
-    names_free(&all);
+            strlist_add(out, all.v[i]);
+    strlist_free(&all);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1150,11 +896,7 @@ static void corpus_under(const char *prefix, names *out)
 
 static int setup_failed(void)
 {
-    const char *keep = getenv("THUMBD_HOSTILE_KEEP");
-    if (keep && *keep && strcmp(keep, "0"))
-        printf("  kept %s\n", g_tmp);
-    else
-        rm_tree(g_tmp);
+    keep_or_remove("THUMBD_HOSTILE_KEEP", g_tmp, rm_tree_at);
     return -1;
 }
 
@@ -1162,15 +904,15 @@ static int group_setup(void **state)
 {
     (void)state;
     const char *t = getenv("TMPDIR");
-    fmt(g_tmp, sizeof g_tmp, "%s/thumbd-hostile-XXXXXX", t && *t ? t : "/tmp");
+    pathf(g_tmp, sizeof g_tmp, "%s/thumbd-hostile-XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(g_tmp)) {
         printf("mkdtemp: %s\n", strerror(errno));
         return -1;
     }
-    fmt(g_corpus, sizeof g_corpus, "%s/corpus", g_tmp);
+    pathf(g_corpus, sizeof g_corpus, "%s/corpus", g_tmp);
     char so[700], se[700];
-    fmt(so, sizeof so, "%s/gen.stdout", g_tmp);
-    fmt(se, sizeof se, "%s/gen.stderr", g_tmp);
+    pathf(so, sizeof so, "%s/gen.stdout", g_tmp);
+    pathf(se, sizeof se, "%s/gen.stderr", g_tmp);
     char *argv[] = {(char *)g_gen, g_corpus, NULL};
     proc_res pr = run_proc(argv, so, se, 120);
     printf("  corpus: %s (generated in %.1f s)\n", g_corpus, pr.wall_s);
@@ -1182,11 +924,11 @@ static int group_setup(void **state)
     }
     /* the reference for RSS: one small image alone */
     char one[700];
-    fmt(one, sizeof one, "%s/one", g_tmp);
+    pathf(one, sizeof one, "%s/one", g_tmp);
     mkdir(one, 0755);
     char src[800], dst[800];
-    fmt(src, sizeof src, "%s/good/photo.jpg", g_corpus);
-    fmt(dst, sizeof dst, "%s/photo.jpg", one);
+    pathf(src, sizeof src, "%s/good/photo.jpg", g_corpus);
+    pathf(dst, sizeof dst, "%s/photo.jpg", one);
     if (link(src, dst) != 0) {
         printf("  link %s: %s\n", dst, strerror(errno));
         return setup_failed();
@@ -1209,11 +951,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     report_free(&g_main.rp);
-    const char *keep = getenv("THUMBD_HOSTILE_KEEP");
-    if (keep && *keep && strcmp(keep, "0"))
-        printf("  kept %s\n", g_tmp);
-    else if (g_tmp[0])
-        rm_tree(g_tmp);
+    keep_or_remove("THUMBD_HOSTILE_KEEP", g_tmp, rm_tree_at);
     return 0;
 }
 
@@ -1225,7 +963,7 @@ static int group_teardown(void **state)
 static void test_run_ends_with_exit_1(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     CHECK(r->pr.code != -2, "thumbd did not finish within %d s", RUN_TIMEOUT_S);
     CHECK(r->pr.signo == 0, "thumbd was killed by signal %d (%s)", r->pr.signo,
@@ -1233,14 +971,14 @@ static void test_run_ends_with_exit_1(void **state)
     CHECK(r->pr.code != 86, "a sanitizer reported an error (exit 86); see %s", r->err);
     CHECK(r->pr.code == 1, "exit code %d, want 1 (some files fail)", r->pr.code);
     CHECK(r->pr.wall_s < RUN_TIMEOUT_S, "the run took %.1f s", r->pr.wall_s);
-    checks_end();
+    end_checks();
 }
 
 /* Peak RSS of the whole run (see the bounds at the top). */
 static void test_peak_memory_bounded(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     long workers = sysconf(_SC_NPROCESSORS_ONLN);
     if (workers < 1)
@@ -1253,7 +991,7 @@ static void test_peak_memory_bounded(void **state)
     CHECK(r->pr.maxrss_kb > 0, "no rusage from wait4");
     CHECK(r->pr.maxrss_kb < bound_kb, "peak RSS %.1f MiB is over the bound of %.1f MiB",
           (double)r->pr.maxrss_kb / 1024.0, (double)bound_kb / 1024.0);
-    checks_end();
+    end_checks();
 }
 
 /* Every report line is one JSON object; every file with an image name gets
@@ -1263,7 +1001,7 @@ static void test_peak_memory_bounded(void **state)
 static void test_one_record_per_image(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     CHECK(r->rp.bad == 0, "%d report lines are not JSON objects; first: %s", r->rp.bad,
           shown(r->rp.first_bad));
@@ -1295,15 +1033,15 @@ static void test_one_record_per_image(void **state)
     printf("  %d files, %d with image names, %d records\n", all.n, images, r->rp.n);
     CHECK(images >= 180, "only %d image files in the corpus", images);
     CHECK(r->rp.n == images, "%d records for %d image files", r->rp.n, images);
-    names_free(&all);
-    checks_end();
+    strlist_free(&all);
+    end_checks();
 }
 
 /* Valid images, however named or nested, are thumbnailed completely. */
 static void test_valid_images_thumbnailed(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     static const char *const prefixes[] = {"good/", "names/", "deep/"};
     int n = 0;
@@ -1312,7 +1050,7 @@ static void test_valid_images_thumbnailed(void **state)
         corpus_under(prefixes[k], &l);
         for (int i = 0; i < l.n; i++, n++)
             check_ok(r, main_rec(l.v[i]), l.v[i]);
-        names_free(&l);
+        strlist_free(&l);
     }
     /* content decides, not the name */
     static const char *const renamed[] = {"wrongext/png_named.jpg", "wrongext/jpeg_named.png",
@@ -1321,7 +1059,7 @@ static void test_valid_images_thumbnailed(void **state)
         check_ok(r, main_rec(renamed[k]), renamed[k]);
     printf("  %d valid images checked\n", n);
     CHECK(n == 27, "%d valid images checked, want 27", n);
-    checks_end();
+    end_checks();
 }
 
 /* Names with newlines, control characters, bytes that are not UTF-8 and
@@ -1330,7 +1068,7 @@ static void test_valid_images_thumbnailed(void **state)
 static void test_hostile_names_roundtrip(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("names/", &l);
@@ -1345,8 +1083,8 @@ static void test_hostile_names_roundtrip(void **state)
               "%s: thumbnail named %s (want the same stem)", shown(l.v[i]), shown(out));
         CHECK(exists_rel(r->out, out), "%s: no file %s in OUT_DIR", shown(l.v[i]), shown(out));
     }
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* Empty, truncated, text and HTML files, and a PNG whose chunk length runs
@@ -1354,20 +1092,20 @@ static void test_hostile_names_roundtrip(void **state)
 static void test_broken_files_fail(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("empty/", &l);
     corpus_under("truncated/", &l);
-    names_add(&l, "wrongext/text.jpg");
-    names_add(&l, "wrongext/html.png");
-    names_add(&l, "chunks/huge_length.png");
+    strlist_add(&l, "wrongext/text.jpg");
+    strlist_add(&l, "wrongext/html.png");
+    strlist_add(&l, "chunks/huge_length.png");
     for (int i = 0; i < l.n; i++)
         check_failed_rec(r, main_rec(l.v[i]), l.v[i]);
     printf("  %d broken files checked\n", l.n);
     CHECK(l.n >= 90, "only %d broken files in the corpus", l.n);
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* Bit-flipped copies may decode (to a damaged picture) or fail; either way
@@ -1375,7 +1113,7 @@ static void test_broken_files_fail(void **state)
 static void test_bitflips_no_crash(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("bitflip/", &l);
@@ -1394,8 +1132,8 @@ static void test_bitflips_no_crash(void **state)
     }
     printf("  %d bit-flipped files: %d decoded, %d failed\n", l.n, ok, failed);
     CHECK(l.n == 50, "%d bit-flipped files, want 50", l.n);
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* SOF 60000x60000 and IHDR 100000x100000 with tiny bodies: refused from the
@@ -1403,7 +1141,7 @@ static void test_bitflips_no_crash(void **state)
 static void test_huge_dimensions_refused(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("huge/", &l);
@@ -1419,15 +1157,15 @@ static void test_huge_dimensions_refused(void **state)
         CHECK(rec_n(x, "total_ms") < HEADER_REFUSAL_MS, "%s: took %.0f ms to refuse",
               shown(l.v[i]), rec_n(x, "total_ms"));
     }
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* 300000x1 and 30000x8: thumbnailed, or refused naming --max-dimension. */
 static void test_extreme_shapes(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("dims/", &l);
@@ -1444,8 +1182,8 @@ static void test_extreme_shapes(void **state)
             CHECK(names_limit(x, "--max-dimension"), "%s: failed without naming --max-dimension: %s",
                   shown(l.v[i]), rec_s(x, "error") ? rec_s(x, "error") : "null");
     }
-    names_free(&l);
-    checks_end();
+    strlist_free(&l);
+    end_checks();
 }
 
 /* PNGs whose IDAT inflates to 2 GiB of zeros: 10000x10000 grey (100 MB
@@ -1458,7 +1196,7 @@ static void test_extreme_shapes(void **state)
 static void test_idat_bomb_costs_its_declared_size(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     static const char *const pairs[2][2] = {
         {"bomb/idat_bomb.png", "bomb/idat_exact.png"},
@@ -1482,7 +1220,7 @@ static void test_idat_bomb_costs_its_declared_size(void **state)
               "honest stream, + max(1 s, that)): the 2 GiB past the declared rows were inflated",
               pairs[i][0], tb, bound, te);
     }
-    checks_end();
+    end_checks();
 }
 
 /* zTXt and iCCP bombs (2 GiB inflated), 50000 tEXt chunks, a 1 MiB private
@@ -1491,7 +1229,7 @@ static void test_idat_bomb_costs_its_declared_size(void **state)
 static void test_png_chunk_attacks_cheap(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     static const char *const files[] = {"chunks/ztxt_bomb.png", "chunks/iccp_bomb.png",
                                         "chunks/many_text.png", "chunks/big_private.png"};
@@ -1508,7 +1246,7 @@ static void test_png_chunk_attacks_cheap(void **state)
         CHECK(rec_n(x, "total_ms") < QUICK_CHUNKS_MS, "%s: took %.0f ms (a 64x64 image)",
               files[i], rec_n(x, "total_ms"));
     }
-    checks_end();
+    end_checks();
 }
 
 /* JPEGs of 2112 and 22112 scans under the default limits: refused naming
@@ -1516,7 +1254,7 @@ static void test_png_chunk_attacks_cheap(void **state)
 static void test_many_scans_default(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     static const char *const files[] = {"scans/many_scans.jpg", "scans/dup_scans.jpg"};
     for (size_t i = 0; i < 2; i++) {
@@ -1534,7 +1272,7 @@ static void test_many_scans_default(void **state)
         CHECK(ms < SLOW_SCANS_MS, "%s: took %.0f ms (neither refused nor decoded within %d ms)",
               files[i], ms, SLOW_SCANS_MS);
     }
-    checks_end();
+    end_checks();
 }
 
 /* Deep trees: the images 100 and 200 levels down are thumbnailed at the
@@ -1543,7 +1281,7 @@ static void test_many_scans_default(void **state)
 static void test_deep_trees(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     run *r = main_run();
     names l = {0};
     corpus_under("deeplong/", &l);
@@ -1560,7 +1298,7 @@ static void test_deep_trees(void **state)
         else
             check_failed_rec(r, x, l.v[i]);
     }
-    names_free(&l);
+    strlist_free(&l);
     names d = {0};
     corpus_under("deep/", &d);
     CHECK(d.n == 2, "%d files in deep/, want 2", d.n);
@@ -1573,8 +1311,8 @@ static void test_deep_trees(void **state)
         CHECK(out && (depth == 101 || depth == 201), "%s: thumbnail at depth %d", shown(d.v[i]),
               depth);
     }
-    names_free(&d);
-    checks_end();
+    strlist_free(&d);
+    end_checks();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1583,13 +1321,13 @@ static void test_deep_trees(void **state)
 /* Links corpus files into a fresh directory <tmp>/<tag>-in. */
 static void make_input(char *dir, size_t n, const char *tag, const char *const *files)
 {
-    fmt(dir, n, "%s/%s-in", g_tmp, tag);
+    pathf(dir, n, "%s/%s-in", g_tmp, tag);
     assert_int_equal(mkdir(dir, 0755), 0);
     for (int i = 0; files[i]; i++) {
         char src[900], dst[900];
         const char *base = strrchr(files[i], '/');
-        fmt(src, sizeof src, "%s/%s", g_corpus, files[i]);
-        fmt(dst, sizeof dst, "%s/%s", dir, base ? base + 1 : files[i]);
+        pathf(src, sizeof src, "%s/%s", g_corpus, files[i]);
+        pathf(dst, sizeof dst, "%s/%s", dir, base ? base + 1 : files[i]);
         assert_int_equal(link(src, dst), 0);
     }
 }
@@ -1608,7 +1346,7 @@ static bool usage_error(const run *r, const char *option)
 {
     if (r->pr.code != 2)
         return false;
-    check_failed("thumbd does not accept %s (exit 2): the protection is missing", option);
+    fail_check("thumbd does not accept %s (exit 2): the protection is missing", option);
     return true;
 }
 
@@ -1619,7 +1357,7 @@ static bool usage_error(const run *r, const char *option)
 static void test_max_scans_option(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[700];
     static const char *const files[] = {"scans/many_scans.jpg", "scans/dup_scans.jpg",
                                         "good/prog.jpg", "good/photo.jpg", NULL};
@@ -1647,7 +1385,7 @@ static void test_max_scans_option(void **state)
         check_ok(&r, run_rec(&r, "photo.jpg"), "photo.jpg (baseline: 1 scan)");
     }
     report_free(&r.rp);
-    checks_end();
+    end_checks();
 }
 
 /* --max-dimension N is honoured both ways: at 20000 the 30000x8 JPEG is
@@ -1656,7 +1394,7 @@ static void test_max_scans_option(void **state)
 static void test_max_dimension_option(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     char in[700];
     static const char *const files[] = {"dims/wide_30000x8.jpg", "dims/wide_300000x1.png",
                                         "good/photo.jpg", NULL};
@@ -1684,7 +1422,7 @@ static void test_max_dimension_option(void **state)
         check_ok(&r, run_rec(&r, "wide_30000x8.jpg"), "wide_30000x8.jpg");
     }
     report_free(&r.rp);
-    checks_end();
+    end_checks();
 }
 
 /* One file per run: peak RSS above the one-small-image run. A flood of APP1
@@ -1693,7 +1431,7 @@ static void test_max_dimension_option(void **state)
 static void test_memory_per_file(void **state)
 {
     (void)state;
-    checks_begin();
+    begin_checks();
     static const struct {
         const char *file;
         long allowance_mib;
@@ -1705,7 +1443,7 @@ static void test_memory_per_file(void **state)
     printf("  one-image run: %.1f MiB\n", (double)g_base_rss_kb / 1024.0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char tag[64], in[700];
-        fmt(tag, sizeof tag, "rss%zu", i);
+        pathf(tag, sizeof tag, "rss%zu", i);
         const char *files[2] = {cases[i].file, NULL};
         make_input(in, sizeof in, tag, files);
         run r;
@@ -1722,7 +1460,7 @@ static void test_memory_per_file(void **state)
               cases[i].allowance_mib);
         report_free(&r.rp);
     }
-    checks_end();
+    end_checks();
 }
 
 int main(int argc, char **argv)

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <regex.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -38,6 +37,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "e2e_util.h"
+
 extern char **environ;
 
 enum { RUN_TIMEOUT_S = 60 };
@@ -48,30 +49,11 @@ static char g_root[512];
 /* ------------------------------------------------------------------------ */
 /* Small utilities                                                            */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void pathf(char *buf, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(buf, n, fmt, ap);
-    va_end(ap);
-    assert_true(k >= 0 && (size_t)k < n);
 }
 
 /* mkdir -p of path's parent directories (and of path itself if dir). */
@@ -100,10 +82,7 @@ static bool exists(const char *path)
 static void write_text(const char *path, const char *text, size_t len)
 {
     mkdirs(path, false);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    write_file(path, text, len);
 }
 
 /* A string literal's bytes (without its terminating NUL). */
@@ -152,22 +131,6 @@ static bool contains(const char *path, const char *needle)
     return hit;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A pseudo-random byte stream (xorshift), so that every image differs. */
 static uint8_t noise(uint32_t *s)
 {
@@ -177,41 +140,29 @@ static uint8_t noise(uint32_t *s)
     return (uint8_t)(*s >> 8);
 }
 
+typedef struct jpeg_fill {
+    int h;
+    unsigned seed;
+    uint32_t s;
+} jpeg_fill;
+
+static void fill_row(uint8_t *row, int w, int y, void *ctx)
+{
+    jpeg_fill *j = ctx;
+    for (int x = 0; x < w; x++) {
+        row[3 * x] = (unsigned char)((x * 255 / w + noise(&j->s) / 4) & 0xFF);
+        row[3 * x + 1] = (unsigned char)((y * 255 / j->h + noise(&j->s) / 4) & 0xFF);
+        row[3 * x + 2] = (unsigned char)(((int)j->seed * 37 + noise(&j->s) / 2) & 0xFF);
+    }
+}
+
 /* A JPEG of smooth colour plus noise (JPEG encodes it at a size that
  * depends on the quality). */
 static void write_jpeg(const char *path, int w, int h, unsigned seed)
 {
     mkdirs(path, false);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr e;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, f);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 90, TRUE);
-    jpeg_start_compress(&c, TRUE);
-    unsigned char *row = malloc((size_t)w * 3);
-    assert_non_null(row);
-    uint32_t s = seed * 2654435761u + 7;
-    while (c.next_scanline < c.image_height) {
-        int y = (int)c.next_scanline;
-        for (int x = 0; x < w; x++) {
-            row[3 * x] = (unsigned char)((x * 255 / w + noise(&s) / 4) & 0xFF);
-            row[3 * x + 1] = (unsigned char)((y * 255 / h + noise(&s) / 4) & 0xFF);
-            row[3 * x + 2] = (unsigned char)(((int)seed * 37 + noise(&s) / 2) & 0xFF);
-        }
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    assert_int_equal(fclose(f), 0);
+    jpeg_fill j = {h, seed, seed * 2654435761u + 7};
+    assert_int_equal(write_rgb_jpeg(path, w, h, 90, fill_row, &j), 0);
 }
 
 /* A PNG, RGBA with a transparent right half (thumbd makes a PNG of it), or
@@ -300,56 +251,12 @@ static bool image_dims(const char *path, int *w, int *h)
 /* ------------------------------------------------------------------------ */
 /* String lists                                                               */
 
-typedef struct strlist {
-    char **v;
-    int n, cap;
-} strlist;
-
-static void sl_add(strlist *l, const char *s)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 32;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
-        assert_non_null(l->v);
-    }
-    l->v[l->n] = strdup(s);
-    assert_non_null(l->v[l->n]);
-    l->n++;
-}
-
-static bool sl_has(const strlist *l, const char *s)
-{
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->v[i], s))
-            return true;
-    return false;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void sl_sort(strlist *l)
-{
-    if (l->n > 1)
-        qsort(l->v, (size_t)l->n, sizeof *l->v, cmp_str);
-}
-
-static void sl_free(strlist *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
 /* Asserts that two lists hold the same strings (in any order), printing
  * the differences. */
 static void sl_assert_same(strlist *a, strlist *b, const char *what)
 {
-    sl_sort(a);
-    sl_sort(b);
+    strlist_sort(a);
+    strlist_sort(b);
     bool same = a->n == b->n;
     for (int i = 0; same && i < a->n; i++)
         same = !strcmp(a->v[i], b->v[i]);
@@ -357,10 +264,10 @@ static void sl_assert_same(strlist *a, strlist *b, const char *what)
         return;
     printf("  %s differ:\n", what);
     for (int i = 0; i < a->n; i++)
-        if (!sl_has(b, a->v[i]))
+        if (!strlist_has(b, a->v[i]))
             printf("    only in the first:  %s\n", a->v[i]);
     for (int i = 0; i < b->n; i++)
-        if (!sl_has(a, b->v[i]))
+        if (!strlist_has(a, b->v[i]))
             printf("    only in the second: %s\n", b->v[i]);
     fail_msg("%s differ (%d vs %d entries)", what, a->n, b->n);
 }
@@ -399,7 +306,7 @@ static void list_rec(const char *dir, const char *rel, strlist *out, bool temps)
         if (S_ISDIR(sb.st_mode))
             list_rec(dir, r2, out, temps);
         else
-            sl_add(out, r2);
+            strlist_add(out, r2);
     }
     closedir(d);
 }
@@ -408,7 +315,7 @@ static strlist tree(const char *dir)
 {
     strlist l = {0};
     list_rec(dir, "", &l, false);
-    sl_sort(&l);
+    strlist_sort(&l);
     return l;
 }
 
@@ -421,7 +328,7 @@ static int count_temps(const char *dir)
         const char *base = strrchr(l.v[i], '/');
         n += !strncmp(base ? base + 1 : l.v[i], ".thumbd-tmp-", 12);
     }
-    sl_free(&l);
+    strlist_free(&l);
     return n;
 }
 
@@ -717,15 +624,15 @@ static int setup_all(void **state)
     strlist all = tree(g_shard_in);
     for (int i = 0; i < all.n; i++)
         if (has_image_ext(all.v[i]))
-            sl_add(&g_shard_images, all.v[i]);
-    sl_free(&all);
+            strlist_add(&g_shard_images, all.v[i]);
+    strlist_free(&all);
     return g_shard_images.n >= SHARD_N ? 0 : -1;
 }
 
 static int teardown_all(void **state)
 {
     (void)state;
-    sl_free(&g_shard_images);
+    strlist_free(&g_shard_images);
     const char *keep = getenv("THUMBD_OPS_KEEP");
     if (keep && !strcmp(keep, "1"))
         printf("kept %s\n", g_root);
@@ -975,7 +882,7 @@ static void test_lock_busy_exits_75(void **state)
         fail_msg("--wait-lock 0.5 gave up after %.2f s", el);
     strlist t = tree(out);
     assert_int_equal(t.n, 0); /* nothing written */
-    sl_free(&t);
+    strlist_free(&t);
     pathf(p, sizeof p, "%s/.thumbd.state", out);
     assert_false(exists(p));
     close(fd);
@@ -1001,7 +908,7 @@ static void test_wait_lock_waits_for_release(void **state)
     assert_int_equal(w, 0);
     strlist t = tree(out);
     assert_int_equal(t.n, 0); /* it waited before writing anything */
-    sl_free(&t);
+    strlist_free(&t);
     double released = now_s();
     close(fd);
     expect_exit(finish(pid, RUN_TIMEOUT_S), 0);
@@ -1012,7 +919,7 @@ static void test_wait_lock_waits_for_release(void **state)
         fail_msg("thumbd finished %.2f s after the lock was released", done - released);
     t = tree(out);
     assert_int_equal(t.n, SMALL_N);
-    sl_free(&t);
+    strlist_free(&t);
 }
 
 /* flock dies with its process: a SIGKILLed run never blocks the next. */
@@ -1040,7 +947,7 @@ static void test_killed_run_lock_never_blocks(void **state)
     expect_exit(RUN(NULL, "-j", "2", g_big, out), 0); /* no --wait-lock */
     strlist t = tree(out);
     assert_int_equal(t.n, BIG);
-    sl_free(&t);
+    strlist_free(&t);
     assert_false(exists(marker));
     assert_int_equal(count_temps(out), 0);
     assert_true(exists(p));
@@ -1106,11 +1013,11 @@ static void test_files_from_list(void **state)
 
     /* Exactly the listed images were thumbnailed. */
     strlist got = tree(out), want = {0};
-    sl_add(&want, "a.jpg");
-    sl_add(&want, "sub/c.jpg");
+    strlist_add(&want, "a.jpg");
+    strlist_add(&want, "sub/c.jpg");
     sl_assert_same(&got, &want, "the thumbnails of a --files-from run");
-    sl_free(&got);
-    sl_free(&want);
+    strlist_free(&got);
+    strlist_free(&want);
     assert_false(exists(outside_out));
 
     /* Nothing outside IN_DIR was opened. */
@@ -1149,12 +1056,12 @@ static void test_files_from_stdin_nul(void **state)
     expect_status(&r, "sub/d.png", "ok");
     recs_free(&r);
     strlist got = tree(out), want = {0};
-    sl_add(&want, "a.jpg");
-    sl_add(&want, "odd\nname.jpg");
-    sl_add(&want, "sub/d.png");
+    strlist_add(&want, "a.jpg");
+    strlist_add(&want, "odd\nname.jpg");
+    strlist_add(&want, "sub/d.png");
     sl_assert_same(&got, &want, "the thumbnails of a --files-from - -0 run");
-    sl_free(&got);
-    sl_free(&want);
+    strlist_free(&got);
+    strlist_free(&want);
 
     /* The same list newline-separated from stdin, without -0. */
     fresh(out, sizeof out, "ff0-out2");
@@ -1179,12 +1086,12 @@ static strlist report_srcs(const char *rep, const char *status)
         if (status && strcmp(r.v[i].status, status))
             fail_msg("%s: '%s' is %s (%s), expected %s", rep, r.v[i].src, r.v[i].status,
                      r.v[i].error, status);
-        if (sl_has(&l, r.v[i].src))
+        if (strlist_has(&l, r.v[i].src))
             fail_msg("%s: two records for '%s'", rep, r.v[i].src);
-        sl_add(&l, r.v[i].src);
+        strlist_add(&l, r.v[i].src);
     }
     recs_free(&r);
-    sl_sort(&l);
+    strlist_sort(&l);
     return l;
 }
 
@@ -1220,18 +1127,18 @@ static void test_shards_partition_the_tree(void **state)
         if (s.n < 5)
             fail_msg("shard %s got only %d of %d images", spec[k], s.n, g_shard_images.n);
         for (int i = 0; i < s.n; i++) {
-            if (sl_has(&uni, s.v[i]))
+            if (strlist_has(&uni, s.v[i]))
                 fail_msg("'%s' is in two shards", s.v[i]);
-            sl_add(&uni, s.v[i]);
+            strlist_add(&uni, s.v[i]);
         }
-        sl_free(&s);
+        strlist_free(&s);
     }
     strlist all = {0};
     for (int i = 0; i < g_shard_images.n; i++)
-        sl_add(&all, g_shard_images.v[i]);
+        strlist_add(&all, g_shard_images.v[i]);
     sl_assert_same(&uni, &all, "the images of the three shards and the images of the tree");
-    sl_free(&uni);
-    sl_free(&all);
+    strlist_free(&uni);
+    strlist_free(&all);
 
     /* The same output as one unsharded run: same files, same sizes. */
     expect_exit(RUN(NULL, "-j", "2", "--fit", "inside", g_shard_in, one), 0);
@@ -1248,8 +1155,8 @@ static void test_shards_partition_the_tree(void **state)
         if (wa != wb || ha != hb)
             fail_msg("%s: %dx%d sharded, %dx%d unsharded", a.v[i], wa, ha, wb, hb);
     }
-    sl_free(&a);
-    sl_free(&b);
+    strlist_free(&a);
+    strlist_free(&b);
     assert_int_equal(count_temps(out), 0);
 
     /* A second sharded pass skips everything (each shard's fingerprint). */
@@ -1257,7 +1164,7 @@ static void test_shards_partition_the_tree(void **state)
         expect_exit(RUN(NULL, "-j", "1", "--fit", "inside", "--shard", spec[k], "-r", rep[k],
                         g_shard_in, out), 0);
         strlist s = report_srcs(rep[k], "skipped");
-        sl_free(&s);
+        strlist_free(&s);
     }
 }
 
@@ -1278,28 +1185,28 @@ static void test_shard_from_environment(void **state)
     expect_exit(RUN(&k8s, "-r", rep, g_shard_in, out), 0);
     strlist got = report_srcs(rep, NULL);
     sl_assert_same(&got, &s1, "JOB_COMPLETION_INDEX=1 THUMBD_SHARDS=3 vs --shard 1/3");
-    sl_free(&got);
+    strlist_free(&got);
 
     io aws = {.env = {"AWS_BATCH_JOB_ARRAY_INDEX=1", "THUMBD_SHARDS=3", NULL}};
     expect_exit(RUN(&aws, "-r", rep, g_shard_in, out), 0);
     got = report_srcs(rep, NULL);
     sl_assert_same(&got, &s1, "AWS_BATCH_JOB_ARRAY_INDEX=1 THUMBD_SHARDS=3 vs --shard 1/3");
-    sl_free(&got);
+    strlist_free(&got);
 
     /* --shard wins over the environment. */
     expect_exit(RUN(&k8s, "--shard", "2/3", "-r", rep, g_shard_in, out), 0);
     got = report_srcs(rep, NULL);
     sl_assert_same(&got, &s2, "--shard 2/3 with JOB_COMPLETION_INDEX=1 vs --shard 2/3");
-    sl_free(&got);
+    strlist_free(&got);
 
     /* A job index without THUMBD_SHARDS: the whole tree. */
     io idx_only = {.env = {"JOB_COMPLETION_INDEX=1", NULL}};
     expect_exit(RUN(&idx_only, "-r", rep, g_shard_in, out), 0);
     got = report_srcs(rep, NULL);
     assert_int_equal(got.n, g_shard_images.n);
-    sl_free(&got);
-    sl_free(&s1);
-    sl_free(&s2);
+    strlist_free(&got);
+    strlist_free(&s1);
+    strlist_free(&s2);
 
     /* Bad values: usage errors. */
     static const char *const bad[] = {"3/3", "1/0", "x", "-1/3", "1/", "/3"};
@@ -1425,9 +1332,9 @@ static void load_metrics(const char *path, metrics *m)
         if (line[0] == '#') {
             if (!regexec(&type, line, 3, g, 0)) {
                 pathf(name, sizeof name, "%.*s", (int)(g[1].rm_eo - g[1].rm_so), line + g[1].rm_so);
-                if (sl_has(&typed, name))
+                if (strlist_has(&typed, name))
                     fail_msg("metrics: %s typed twice", name);
-                sl_add(&typed, name);
+                strlist_add(&typed, name);
             } else if (regexec(&help, line, 0, NULL, 0)) {
                 fail_msg("metrics: a comment that is neither HELP nor TYPE: '%s'", line);
             }
@@ -1436,7 +1343,7 @@ static void load_metrics(const char *path, metrics *m)
         if (regexec(&sample, line, 5, g, 0))
             fail_msg("metrics: not a sample line: '%s'", line);
         pathf(name, sizeof name, "%.*s", (int)(g[1].rm_eo - g[1].rm_so), line + g[1].rm_so);
-        if (!sl_has(&typed, name))
+        if (!strlist_has(&typed, name))
             fail_msg("metrics: %s has no TYPE before its sample", name);
         const char *v = line + g[4].rm_so;
         char *end;
@@ -1451,7 +1358,7 @@ static void load_metrics(const char *path, metrics *m)
             if (!strcmp(m->v[i].key, x->key))
                 fail_msg("metrics: %s twice", x->key);
     }
-    sl_free(&typed);
+    strlist_free(&typed);
     regfree(&sample);
     regfree(&help);
     regfree(&type);
@@ -1535,7 +1442,7 @@ static void test_metrics_prometheus(void **state)
     strlist t2 = tree(mdir);
     assert_int_equal(t2.n, 1);
     assert_string_equal(t2.v[0], "thumbd.prom");
-    sl_free(&t2);
+    strlist_free(&t2);
     free(m);
 }
 
@@ -1579,26 +1486,26 @@ static void test_prune(void **state)
     strlist pruned = {0}, want = {0};
     for (int i = 0; i < r.n; i++)
         if (!strcmp(r.v[i].status, "pruned"))
-            sl_add(&pruned, r.v[i].out);
-    sl_add(&want, "gone.jpg");
-    sl_add(&want, "sub/y.jpg");
-    sl_add(&want, "old/z.jpg");
-    sl_add(&want, "old/deeper/w.jpg");
+            strlist_add(&pruned, r.v[i].out);
+    strlist_add(&want, "gone.jpg");
+    strlist_add(&want, "sub/y.jpg");
+    strlist_add(&want, "old/z.jpg");
+    strlist_add(&want, "old/deeper/w.jpg");
     sl_assert_same(&pruned, &want, "the pruned records");
     assert_int_equal(count_status(&r, "skipped"), 3);
     assert_int_equal(r.n, 3 + 4);
     recs_free(&r);
-    sl_free(&pruned);
-    sl_free(&want);
+    strlist_free(&pruned);
+    strlist_free(&want);
 
     strlist got = tree(out);
     static const char *const left[] = {"a.jpg", "sub/x.jpg", "keep/k.png", "notes.txt",
                                        "anim.gif", "sub/README", "old/deeper/keep.gif"};
     for (int i = 0; i < 7; i++)
-        sl_add(&want, left[i]);
+        strlist_add(&want, left[i]);
     sl_assert_same(&got, &want, "OUT_DIR after --prune");
-    sl_free(&got);
-    sl_free(&want);
+    strlist_free(&got);
+    strlist_free(&want);
     pathf(p, sizeof p, "%s/.thumbd.lock", out);
     assert_true(exists(p));
     pathf(p, sizeof p, "%s/.thumbd.state", out);
@@ -1664,7 +1571,7 @@ static void test_prune_removed_directory(void **state)
     strlist got = tree(out);
     assert_int_equal(got.n, 1);
     assert_string_equal(got.v[0], "a.jpg");
-    sl_free(&got);
+    strlist_free(&got);
 }
 
 /* ------------------------------------------------------------------------ */

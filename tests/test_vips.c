@@ -28,12 +28,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -52,6 +49,8 @@
 #include <vips/vips.h>
 
 #include <cmocka.h>
+
+#include "e2e_util.h"
 
 extern char **environ;
 
@@ -114,44 +113,6 @@ static const char *g_bin = THUMBD_BIN;
 static char g_tmp[PATH_MAX - 200]; /* the temporary root */
 static bool g_avif_ok, g_heic_ok;  /* this libvips can write AVIF / HEIF (HEVC) */
 
-/* ------------------------------------------------------------------------ */
-/* Failed checks                                                              */
-
-static int g_fails;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void fail_check(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  CHECK FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    fflush(stdout);
-    g_fails++;
-}
-
-#define CHECK(cond, ...)             \
-    do {                             \
-        if (!(cond))                 \
-            fail_check(__VA_ARGS__); \
-    } while (0)
-
-static void begin_checks(void)
-{
-    g_fails = 0;
-}
-
-static void end_checks(void)
-{
-    if (g_fails)
-        printf("  (%d failed checks)\n", g_fails);
-    assert_int_equal(g_fails, 0);
-}
-
 /* A libvips call of the generator failed: the test cannot go on. */
 static void vips_die(const char *what)
 {
@@ -182,42 +143,6 @@ static void out_dir(char *buf, size_t n, const char *tag)
     assert_true(k > 0 && (size_t)k < n);
 }
 
-static int read_all(const char *path, uint8_t **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
-    }
-    uint8_t *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (!buf || got != (size_t)st.st_size) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = got;
-    return 0;
-}
-
-static void write_all(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 static bool has_bytes(const uint8_t *d, size_t n, const void *needle, size_t k)
 {
     for (size_t i = 0; i + k <= n; i++)
@@ -226,39 +151,16 @@ static bool has_bytes(const uint8_t *d, size_t n, const void *needle, size_t k)
     return false;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Running thumbd                                                             */
 
-typedef struct runres {
-    int code;        /* exit code, 128 + signal, -1: cannot start, -2: timeout */
-    long maxrss_kb;  /* the child's peak RSS (wait4) */
-    double wall_s;
-} runres;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+typedef e2e_proc runres; /* code: exit code, 128 + signal, -1: cannot start, -2: timeout */
 
 /* Runs thumbd OPTS... --quiet --report REPORT IN OUT, stdout and stderr into
  * <tmp>/<tag>.stdout / .stderr. envp: the child's environment (NULL: ours). */
 static runres run_thumbd_env(const char *tag, const char *const *opts, const char *in,
                              const char *out, const char *report, char *const *envp)
 {
-    runres res = {.code = -1};
     char so[PATH_MAX], se[PATH_MAX];
     snprintf(so, sizeof so, "%s/%s.stdout", g_tmp, tag);
     snprintf(se, sizeof se, "%s/%s.stderr", g_tmp, tag);
@@ -276,43 +178,7 @@ static runres run_thumbd_env(const char *tag, const char *const *opts, const cha
     argv[n++] = (char *)out;
     argv[n] = NULL;
 
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    double t0 = now_s();
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        printf("  [%s] cannot run %s: %s\n", tag, argv[0], strerror(rc));
-        return res;
-    }
-    struct timespec nap = {0, 2 * 1000 * 1000};
-    for (;;) {
-        int status;
-        struct rusage ru;
-        pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid) {
-            res.wall_s = now_s() - t0;
-            res.maxrss_kb = ru.ru_maxrss;
-            res.code = WIFEXITED(status) ? WEXITSTATUS(status)
-                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        if (now_s() - t0 > RUN_TIMEOUT_S) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            printf("  [%s] thumbd timed out after %d s (killed)\n", tag, RUN_TIMEOUT_S);
-            res.code = -2;
-            break;
-        }
-        nanosleep(&nap, NULL);
-    }
-    return res;
+    return e2e_run(argv, envp, so, se, RUN_TIMEOUT_S, 2, tag);
 }
 
 static runres run_thumbd(const char *tag, const char *const *opts, const char *in, const char *out,
@@ -1222,7 +1088,7 @@ static void test_encoders(void **state)
             path_in(fp, sizeof fp, out, r->out);
             uint8_t *d;
             size_t n;
-            if (read_all(fp, &d, &n) != 0) {
+            if (read_file(fp, &d, &n) != 0) {
                 CHECK(false, "[%s] %s: no thumbnail at %s", tag, src[i].name, r->out);
                 continue;
             }
@@ -1491,7 +1357,7 @@ static void test_limits(void **state)
             vips_die("vips_webpsave_buffer");
         g_object_unref(im);
         path_in(p, sizeof p, in, "truncated.webp");
-        write_all(p, buf, len / 2);
+        write_file(p, buf, len / 2);
         g_free(buf);
     }
     /* A TIFF whose deflate data is garbage, and one whose first IFD lies past
@@ -1509,12 +1375,12 @@ static void test_limits(void **state)
         for (size_t i = 16; i < len / 2; i++)
             d[i] = (uint8_t)(hash3((unsigned)i, 1, 2) & 0xFF);
         path_in(p, sizeof p, in, "corrupt.tif");
-        write_all(p, d, len);
+        write_file(p, d, len);
         g_free(buf);
         static const uint8_t bad_ifd[16] = {'I', 'I', 42, 0, 0x00, 0x00, 0x10, 0x00,
                                             1,   2,   3,  4, 5,    6,    7,    8};
         path_in(p, sizeof p, in, "bad_ifd.tif");
-        write_all(p, bad_ifd, sizeof bad_ifd);
+        write_file(p, bad_ifd, sizeof bad_ifd);
     }
     /* The rest of the batch. */
     im = quad_image(400, 300, Q_OPAQUE, 3);
@@ -1619,17 +1485,17 @@ static void test_error_isolation(void **state)
     for (int i = 0; i < NTIFF; i++) {
         snprintf(name, sizeof name, "a%03d.tif", i);
         path_in(p, sizeof p, in, name);
-        write_all(p, tiff, tiff_len);
+        write_file(p, tiff, tiff_len);
     }
     for (int i = 0; i < NWEBP; i++) {
         snprintf(name, sizeof name, "b%03d.webp", i);
         path_in(p, sizeof p, in, name);
-        write_all(p, webp, webp_len / 2);
+        write_file(p, webp, webp_len / 2);
     }
     for (int i = 0; i < NGOOD; i++) {
         snprintf(name, sizeof name, "c%03d.webp", i);
         path_in(p, sizeof p, in, name);
-        write_all(p, good, good_len);
+        write_file(p, good, good_len);
     }
     g_free(webp);
     g_free(tiff);
@@ -1927,11 +1793,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    const char *keep = getenv("THUMBD_VIPS_KEEP");
-    if (keep && *keep && strcmp(keep, "0"))
-        printf("  kept %s\n", g_tmp);
-    else
-        nftw(g_tmp, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+    keep_or_remove("THUMBD_VIPS_KEEP", g_tmp, rm_tree);
     vips_shutdown();
     return 0;
 }
