@@ -1629,6 +1629,29 @@ static void test_verbose_lines(void **state)
     free(err);
 }
 
+/* OUT_DIR must not be IN_DIR itself (the next run would take the
+ * thumbnails for sources); a directory inside IN_DIR is fine and skipped by
+ * the scan. */
+static void test_out_dir_is_in_dir(void **state)
+{
+    (void)state;
+    char in[600], sub[700];
+    fresh(in, sizeof in, "same-in");
+    make_small_tree(in);
+    io o = {0};
+    expect_exit(RUN(&o, in, in), 2);
+    if (!contains(g_last_err, "OUT_DIR is IN_DIR"))
+        fail_msg("the message does not say OUT_DIR is IN_DIR: %s", slurp(g_last_err, NULL));
+    char p[800];
+    pathf(p, sizeof p, "%s/.thumbd.lock", in);
+    assert_int_equal(access(p, F_OK), -1); /* nothing written into it */
+    pathf(sub, sizeof sub, "%s/thumbs", in);
+    expect_exit(RUN(&o, in, sub), 0);
+    pathf(p, sizeof p, "%s/sub/c.jpg", sub);
+    assert_int_equal(access(p, F_OK), 0);
+    expect_exit(RUN(&o, in, sub), 0); /* and the re-run does not read thumbs/ */
+}
+
 /* ------------------------------------------------------------------------ */
 /* Regressions: bugs found by these tests, since fixed                        */
 
@@ -1752,6 +1775,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_prune_removed_directory),
         cmocka_unit_test(test_verbose_lines),
+        cmocka_unit_test(test_out_dir_is_in_dir),
         cmocka_unit_test(test_shards_started_together),
         cmocka_unit_test(test_partial_run_with_other_options),
         cmocka_unit_test(test_files_from_name_collision),
