@@ -332,10 +332,6 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
-    if (env->incremental && (r->out_rel = pipeline_up_to_date(env, t)) != NULL) {
-        r->status = TASK_SKIPPED; /* changed since the scan looked: still up to date */
-        return TD_OK;
-    }
     FILE *f;
     struct stat sb;
     td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, err);
@@ -390,8 +386,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     td_status st = process(env, t, tok, err);
     r->total_ms = ms_since(t0);
     if (st == TD_OK) {
-        if (r->status != TASK_SKIPPED)
-            r->status = TASK_OK;
+        r->status = TASK_OK;
         r->error[0] = '\0';
         return;
     }

@@ -17,13 +17,12 @@ typedef struct pipeline_env {
     const thumbd_config *cfg;
     int in_fd, out_fd;         /* open directories IN_DIR and OUT_DIR */
     memgate *gate;             /* decoder memory budget */
-    bool incremental;          /* skip sources whose thumbnail is up to date */
+    bool incremental;          /* the scanner skips up-to-date sources */
 } pipeline_env;
 
 /* Fills task->res (status, message, sizes, timings). Never exits, never
  * leaves a partial file at a final name. A thumbnail gets its source's
- * mtime; with env->incremental, a source whose thumbnail already has its
- * mtime is skipped unread. */
+ * mtime (the scanner skips up-to-date sources: pipeline_up_to_date). */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
 /* A finished thumbnail in memory, and what making it took. */
