@@ -164,12 +164,14 @@ static td_status open_source(const thumbd_config *cfg, int in_fd, const char *re
 }
 
 /* Decodes into c->sh; returns the finished intermediate image in *img. */
+/* The file's first bytes, read with pread: the stream's buffer and position
+ * stay as they are (a read and rewind through stdio would make the decoder
+ * read the first 64 KiB again). */
 static char sniff(FILE *f)
 {
     uint8_t head[8];
-    size_t n = fread(head, 1, sizeof head, f);
-    rewind(f);
-    return codec_sniff(head, n);
+    ssize_t n = pread(fileno(f), head, sizeof head, 0);
+    return codec_sniff(head, n > 0 ? (size_t)n : 0);
 }
 
 static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel_token *tok,

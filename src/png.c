@@ -57,7 +57,7 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
     png_unknown_chunkp unk;
     int n = png_get_unknown_chunks(png, pi, &unk);
     for (int i = 0; i < n; i++)
-        if (!memcmp(unk[i].name, "eXIf", 4) && unk[i].size <= lim->max_chunk) {
+        if (!memcmp(unk[i].name, "eXIf", 4)) { /* the filter capped its size */
             info->orientation = exif_orientation(unk[i].data, unk[i].size);
             break;
         }
@@ -229,17 +229,10 @@ static void feed(png_structp png, png_infop pi, chunk_filter *cf, uint8_t *p, si
 static void set_reader_limits(png_structp png, const codec_limits *lim)
 {
     png_set_user_limits(png, 1000000, 1000000);
-    /* Only IHDR/PLTE/tRNS/IDAT, iCCP and eXIf matter to a thumbnail: every
-     * other chunk (text, zTXt bombs, sPLT...) is skipped unread, and at most a
-     * few dozen ancillary chunks are held at all. */
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
-    static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0"
-                                      "bKGD\0pHYs\0oFFs\0sBIT\0";
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
-    /* libpng's progressive reader does not know eXIf: keep it as unknown. */
+    /* The chunk filter (feed) lets only the chunks a thumbnail needs through;
+     * libpng's progressive reader does not know eXIf: keep it as unknown. */
     static const png_byte exif_chunk[] = "eXIf";
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, exif_chunk, 1);
-    png_set_chunk_cache_max(png, 64);
     /* Every chunk's CRC is still checked; zlib's own Adler-32 of the same
      * bytes is redundant and costs ~7% of a decode. */
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);

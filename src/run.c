@@ -32,6 +32,7 @@ typedef struct run_ctx {
     pipeline_env env;
     state_handle state;
     bool locked;
+    char fingerprint[256];     /* of the options that shape thumbnails */
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
@@ -221,9 +222,8 @@ static int open_dirs(run_ctx *rc)
         return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
     }
     rc->locked = true;
-    char fp[256];
-    state_fingerprint(cfg, fp, sizeof fp);
-    bool same = state_matches(rc->out_fd, &rc->state, fp);
+    state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);
+    bool same = state_matches(rc->out_fd, &rc->state, rc->fingerprint);
     if (!same)
         state_forget(rc->out_fd); /* thumbnails with these options are coming */
     rc->env.incremental = !cfg->force && same;
@@ -386,9 +386,7 @@ int run_thumbd(const thumbd_config *cfg)
     /* The thumbnails now match the options, unless the run was cut short or
      * saw only a list of files. */
     if (!sd.active && rc.scan_st == TD_OK && !stuck && !cfg->files_from) {
-        char fp[256];
-        state_fingerprint(cfg, fp, sizeof fp);
-        if (state_save(rc.out_fd, &rc.state, fp, err) != TD_OK)
+        if (state_save(rc.out_fd, &rc.state, rc.fingerprint, err) != TD_OK)
             fprintf(stderr, "thumbd: warning: %s\n", err);
     }
     state_release(rc.out_fd, &rc.state, !stuck);
