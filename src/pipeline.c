@@ -310,7 +310,7 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     return st;
 }
 
-char *pipeline_up_to_date(const pipeline_env *env, const thumbd_task *t)
+char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct timespec *mtime)
 {
     /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
     pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
@@ -319,10 +319,10 @@ char *pipeline_up_to_date(const pipeline_env *env, const thumbd_task *t)
         char f = fmts[i];
         if (i == 1 && f == fmts[0])
             break;
-        char *name = pipeline_out_name(t->rel, f);
+        char *name = pipeline_out_name(rel, f);
         struct stat sb;
         if (name && fstatat(env->out_fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-            sb.st_mtim.tv_sec == t->mtime.tv_sec && sb.st_mtim.tv_nsec == t->mtime.tv_nsec)
+            sb.st_mtim.tv_sec == mtime->tv_sec && sb.st_mtim.tv_nsec == mtime->tv_nsec)
             return name;
         free(name);
     }

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,45 @@ typedef struct entry {
     char *name;
     unsigned char type;   /* d_type */
 } entry;
+
+/* What fstatat (and opts->fresh) said of one entry, found ahead of the visit
+ * so that two threads can share the system calls of a big directory: they
+ * are most of what a no-op re-run costs. */
+typedef struct probe {
+    bool done;            /* the fields below are valid */
+    int err;              /* errno of fstatat, 0 when it worked */
+    struct stat sb;
+    char *fresh;          /* opts->fresh's answer for an image (owned) */
+} probe;
+
+struct walker;
+
+/* The entries [0, n) of one directory to probe; both threads take chunks of
+ * PROBE_CHUNK from next until none is left. */
+typedef struct probe_job {
+    const struct walker *w;
+    int fd;
+    const entry *v;
+    probe *p;
+    size_t n;
+    atomic_size_t next;
+} probe_job;
+
+/* The helper thread of a walk, started at the first big directory. */
+typedef struct prober {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    probe_job *job;       /* on offer to the helper, NULL when none */
+    bool busy;            /* the helper is working on job */
+    bool quit;
+} prober;
+
+enum {
+    PROBE_MIN = 64,       /* fewer entries: the hand-off would cost more */
+    PROBE_WINDOW = 1024,  /* entries probed ahead of the visits, at most */
+    PROBE_CHUNK = 16,
+};
 
 /* Two image files in one directory whose outputs may coincide have the same
  * stem ("a" of a.jpg, a.JPEG, a.png); the first in name order keeps the
@@ -46,6 +87,10 @@ typedef struct walker {
     entry *list_v;
     size_t list_n;
     stem_set list_stems;
+    prober *helper;       /* NULL until needed, or if it cannot start */
+    bool helper_failed;
+    char *probe_buf;      /* the walking thread's join_rel buffer */
+    size_t probe_cap;
 } walker;
 
 static const char *ext_of(const char *name)
@@ -169,9 +214,17 @@ int scan_shard_of(const char *rel, int n)
     return (int)(h % (uint64_t)n);
 }
 
-static bool emit_task(walker *w, const struct stat *sb, const char *preset)
+static bool in_shard(const walker *w, const char *rel)
 {
-    if (w->o->shard_count > 1 && scan_shard_of(w->path, w->o->shard_count) != w->o->shard_index) {
+    return w->o->shard_count <= 1 || scan_shard_of(rel, w->o->shard_count) == w->o->shard_index;
+}
+
+/* Emits the task of w->path. fresh (owned) is opts->fresh's answer: the
+ * task is then already settled as skipped. */
+static bool emit_task(walker *w, const struct stat *sb, const char *preset, char *fresh)
+{
+    if (!in_shard(w, w->path)) {
+        free(fresh);
         w->st->other_shard++;
         return true;
     }
@@ -185,14 +238,161 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset)
     if (t && preset)
         t->preset_error = strdup(preset);
     if (!t || (preset && !t->preset_error)) {
+        free(fresh);
         task_free(t);
         w->stopped = true;
         return false;
+    }
+    if (fresh && !preset) {
+        t->res.status = TASK_SKIPPED;
+        t->res.out_rel = fresh;
+    } else {
+        free(fresh);
     }
     w->st->found++;
     if (!w->emit(t, w->ctx))
         w->stopped = true;
     return !w->stopped;
+}
+
+/* Whether an entry is stat'ed: not links that are not followed, nor regular
+ * files that are not images (those are only counted). */
+static bool wants_stat(const walker *w, const entry *e)
+{
+    if (e->type == DT_LNK && !w->o->follow_symlinks)
+        return false;
+    return !(e->type == DT_REG && !is_source(w, e->name));
+}
+
+/* w->path joined with name, in *buf (grown as needed); NULL if out of memory. */
+static const char *join_rel(const walker *w, const char *name, char **buf, size_t *cap)
+{
+    size_t need = w->path_len + 1 + strlen(name) + 1;
+    if (need > *cap) {
+        char *nb = realloc(*buf, need * 2);
+        if (!nb)
+            return NULL;
+        *buf = nb;
+        *cap = need * 2;
+    }
+    snprintf(*buf, *cap, "%s%s%s", w->path, w->path_len ? "/" : "", name);
+    return *buf;
+}
+
+static void probe_one(const probe_job *j, size_t i, char **buf, size_t *cap)
+{
+    const walker *w = j->w;
+    const entry *e = &j->v[i];
+    probe *p = &j->p[i];
+    p->err = 0;
+    p->fresh = NULL;
+    if (wants_stat(w, e)) {
+        int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+        p->err = fstatat(j->fd, e->name, &p->sb, flags) ? errno : 0;
+        if (!p->err && w->o->fresh && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
+            const char *rel = join_rel(w, e->name, buf, cap);
+            if (rel && in_shard(w, rel))
+                p->fresh = w->o->fresh(rel, &p->sb, w->ctx);
+        }
+    }
+    p->done = true;
+}
+
+static void probe_work(probe_job *j, char **buf, size_t *cap)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, PROBE_CHUNK);
+        if (i >= j->n)
+            return;
+        size_t end = i + PROBE_CHUNK < j->n ? i + PROBE_CHUNK : j->n;
+        for (; i < end; i++)
+            probe_one(j, i, buf, cap);
+    }
+}
+
+static void *prober_main(void *arg)
+{
+    prober *h = arg;
+    char *buf = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->quit && !h->job)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->quit)
+            break;
+        probe_job *j = h->job;
+        h->job = NULL;
+        h->busy = true;
+        pthread_mutex_unlock(&h->mu);
+        probe_work(j, &buf, &cap);
+        pthread_mutex_lock(&h->mu);
+        h->busy = false;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    free(buf);
+    return NULL;
+}
+
+/* The helper, started on first use; NULL when the walk is not incremental
+ * (a first run's cost is decoding, and the helper would take CPU from it)
+ * or the thread cannot start (the walk then probes alone). */
+static prober *helper_get(walker *w)
+{
+    if (w->helper || w->helper_failed || !w->o->fresh)
+        return w->helper;
+    prober *h = calloc(1, sizeof *h);
+    if (h && pthread_mutex_init(&h->mu, NULL) == 0) {
+        if (pthread_cond_init(&h->cv, NULL) == 0) {
+            if (pthread_create(&h->th, NULL, prober_main, h) == 0)
+                return w->helper = h;
+            pthread_cond_destroy(&h->cv);
+        }
+        pthread_mutex_destroy(&h->mu);
+    }
+    free(h);
+    w->helper_failed = true;
+    return NULL;
+}
+
+static void helper_stop(walker *w)
+{
+    prober *h = w->helper;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->quit = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->th, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    w->helper = NULL;
+}
+
+/* Probes v[0, n) into p, with the helper's hands when there are enough. */
+static void probe_window(walker *w, int fd, const entry *v, probe *p, size_t n)
+{
+    probe_job j = {.w = w, .fd = fd, .v = v, .p = p, .n = n};
+    atomic_init(&j.next, 0);
+    prober *h = n >= PROBE_MIN ? helper_get(w) : NULL;
+    if (h) {
+        pthread_mutex_lock(&h->mu);
+        h->job = &j;
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+    }
+    probe_work(&j, &w->probe_buf, &w->probe_cap);
+    if (h) {
+        pthread_mutex_lock(&h->mu);
+        if (h->job == &j)
+            h->job = NULL; /* done before the helper woke up */
+        while (h->busy)
+            pthread_cond_wait(&h->cv, &h->mu);
+        pthread_mutex_unlock(&h->mu);
+    }
 }
 
 static bool is_ancestor(const walker *w, const struct stat *sb)
@@ -245,36 +445,28 @@ static void collision_message(char *msg, const char *first, const char *name)
              first, name, first);
 }
 
-static void visit(walker *w, int fd, entry *v, size_t i, stem_set *stems)
+static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
 {
-    const char *name = v[i].name;
-    unsigned char type = v[i].type;
-    bool is_link = type == DT_LNK;
-    if (is_link && !w->o->follow_symlinks) {
-        w->st->special++;
-        return;
-    }
-    /* Non-image regular files need no stat: they are only counted. */
-    if (type == DT_REG && !is_source(w, name)) {
-        w->st->ignored++;
+    const char *name = e->name;
+    if (!wants_stat(w, e)) {
+        if (e->type == DT_LNK)
+            w->st->special++;
+        else
+            w->st->ignored++;
         return;
     }
     size_t old = push_path(w, name);
-    struct stat sb;
-    int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
-    if (fstatat(fd, name, &sb, flags) != 0) {
+    const struct stat *sb = &p->sb;
+    if (p->err) {
         if (is_source(w, name)) {
             char msg[TD_ERRLEN];
-            snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
-            emit_task(w, NULL, msg);
+            snprintf(msg, sizeof msg, "cannot stat: %s", strerror(p->err));
+            emit_task(w, NULL, msg, NULL);
         }
-        pop_path(w, old);
-        return;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        if (w->have_out && sb.st_dev == w->out.dev && sb.st_ino == w->out.ino) {
+    } else if (S_ISDIR(sb->st_mode)) {
+        if (w->have_out && sb->st_dev == w->out.dev && sb->st_ino == w->out.ino) {
             /* OUT_DIR inside IN_DIR: never read our own thumbnails back. */
-        } else if (is_ancestor(w, &sb)) {
+        } else if (is_ancestor(w, sb)) {
             w->st->special++; /* a symlink loop */
         } else {
             int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
@@ -282,15 +474,15 @@ static void visit(walker *w, int fd, entry *v, size_t i, stem_set *stems)
             if (cfd < 0) {
                 char msg[TD_ERRLEN];
                 snprintf(msg, sizeof msg, "cannot open directory: %s", strerror(errno));
-                emit_task(w, NULL, msg);
+                emit_task(w, NULL, msg, NULL);
             } else {
                 char err[TD_ERRLEN];
-                if (walk_dir(w, cfd, &sb, err) != TD_OK)
-                    emit_task(w, NULL, err);
+                if (walk_dir(w, cfd, sb, err) != TD_OK)
+                    emit_task(w, NULL, err, NULL);
                 close(cfd);
             }
         }
-    } else if (S_ISREG(sb.st_mode)) {
+    } else if (S_ISREG(sb->st_mode)) {
         if (!is_source(w, name)) {
             w->st->ignored++;
         } else {
@@ -298,12 +490,40 @@ static void visit(walker *w, int fd, entry *v, size_t i, stem_set *stems)
             char msg[TD_ERRLEN];
             if (first != name)
                 collision_message(msg, first, name);
-            emit_task(w, &sb, first != name ? msg : NULL);
+            emit_task(w, sb, first != name ? msg : NULL, p->fresh);
+            p->fresh = NULL;
         }
     } else {
         w->st->special++; /* FIFOs, sockets, devices: never opened */
     }
     pop_path(w, old);
+}
+
+/* Probes and visits v[0, n) a window at a time, so that a stop request or a
+ * huge directory does not wait for every entry's stat. */
+static void visit_all(walker *w, int fd, const entry *v, size_t n, stem_set *stems)
+{
+    size_t win = n < PROBE_WINDOW ? n : PROBE_WINDOW;
+    probe *p = win ? malloc(win * sizeof *p) : NULL;
+    if (win && !p) {
+        w->stopped = true;
+        return;
+    }
+    for (size_t a = 0; a < n && !w->stopped; a += win) {
+        size_t m = n - a < win ? n - a : win;
+        probe_window(w, fd, v + a, p, m);
+        size_t i = 0;
+        for (; i < m && !w->stopped; i++) {
+            if (w->stop && w->stop(w->ctx)) {
+                w->stopped = true;
+                break;
+            }
+            visit(w, fd, &v[a + i], &p[i], stems);
+        }
+        for (; i < m; i++)
+            free(p[i].fresh);
+    }
+    free(p);
 }
 
 /* Visits every entry of the directory open at fd. Fails only when the
@@ -334,13 +554,7 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
     }
     w->anc[w->depth++] = (dev_ino){self->st_dev, self->st_ino};
     w->st->dirs++;
-    for (size_t i = 0; i < n && !w->stopped; i++) {
-        if (w->stop && w->stop(w->ctx)) {
-            w->stopped = true;
-            break;
-        }
-        visit(w, fd, v, i, &stems);
-    }
+    visit_all(w, fd, v, n, &stems);
     w->depth--;
     free(stems.name);
     free_entries(v, n);
@@ -369,6 +583,8 @@ static td_status walker_start(walker *w, const scan_opts *opts, scan_emit_fn emi
 
 static void walker_end(walker *w, int fd)
 {
+    helper_stop(w);
+    free(w->probe_buf);
     close(fd);
     free(w->path);
     free(w->anc);
@@ -464,12 +680,12 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
     int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
     char msg[TD_ERRLEN];
     if (!stays_inside(rel)) {
-        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read");
+        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read", NULL);
     } else if (!is_source(w, rel)) {
         w->st->ignored++;
     } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
         snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));
-        emit_task(w, NULL, msg);
+        emit_task(w, NULL, msg, NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;
     } else {
@@ -478,7 +694,8 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
         bool collides = first && strcmp(first, base);
         if (collides)
             collision_message(msg, first, base);
-        emit_task(w, &sb, collides ? msg : NULL);
+        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, &sb, w->ctx) : NULL;
+        emit_task(w, &sb, collides ? msg : NULL, fresh);
     }
     pop_path(w, old);
 }

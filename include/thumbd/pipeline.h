@@ -52,12 +52,12 @@ td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *ou
 
 void pipeline_thumb_free(pipeline_thumb *th);
 
-/* The thumbnail of t if it is up to date: a regular file at one of the
- * names t can map to, with the source's mtime as the scan saw it (thumbd
- * gives each thumbnail its source's mtime, so any change of the source, even
- * to an older file, shows). Returns its malloc'd path or NULL. Ignores
- * env->incremental: the caller decides. */
-char *pipeline_up_to_date(const pipeline_env *env, const thumbd_task *t);
+/* The thumbnail of the source rel if it is up to date: a regular file at one
+ * of the names rel can map to, with the source's mtime as the scan saw it
+ * (thumbd gives each thumbnail its source's mtime, so any change of the
+ * source, even to an older file, shows). Returns its malloc'd path or NULL.
+ * Thread-safe. Ignores env->incremental: the caller decides. */
+char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct timespec *mtime);
 
 /* The output path for src_rel with the extension of the format
  * ('j' -> .jpg, 'p' -> .png); malloc'd. */

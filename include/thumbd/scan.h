@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "thumbd/status.h"
 #include "thumbd/task.h"
@@ -16,6 +17,12 @@ typedef struct scan_opts {
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
     bool vips_formats;         /* also the names of formats libvips reads */
+    /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
+     * when it is up to date with the source sb, else NULL. Called with the
+     * walk's ctx, from the walking thread or a helper thread, possibly at
+     * the same time: it must be thread-safe. An image it finds up to date is
+     * emitted with res.status TASK_SKIPPED and res.out_rel set. */
+    char *(*fresh)(const char *rel, const struct stat *sb, void *ctx);
 } scan_opts;
 
 typedef struct scan_stats {
