@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -524,6 +525,134 @@ static void test_collision_only_between_emitted_images(void **state)
     tree_remove(&t);
 }
 
+/* ---- the fresh hook, on a directory big enough for the helper thread ---- */
+
+enum { BIG_N = 2600 };  /* images in big/: three probe windows */
+
+typedef struct fresh_log {
+    atomic_int calls;
+    int emitted, skipped, stop_at;
+    char last[64];
+    bool order_ok, ids_ok, skips_ok;
+} fresh_log;
+
+/* Up to date: every image whose number is divisible by 3 (and "big/dup.jpg",
+ * which collides with dup.jpeg and must not be skipped). */
+static char *fresh_every_third(const char *rel, const struct stat *sb, void *ctx)
+{
+    fresh_log *l = ctx;
+    atomic_fetch_add(&l->calls, 1);
+    assert_true(S_ISREG(sb->st_mode));
+    int num;
+    if (!strcmp(rel, "big/dup.jpg"))
+        return strdup("big/dup.jpg");
+    if (sscanf(rel, "big/f%d.jpg", &num) == 1 && num % 3 == 0) {
+        char *out = malloc(strlen(rel) + 5);
+        sprintf(out, "out-%s", rel);
+        return out;
+    }
+    return NULL;
+}
+
+static bool fresh_collect(thumbd_task *t, void *ctx)
+{
+    fresh_log *l = ctx;
+    l->emitted++;
+    if (strcmp(l->last, t->rel) >= 0)
+        l->order_ok = false;
+    snprintf(l->last, sizeof l->last, "%s", t->rel);
+    if (t->id != (uint64_t)l->emitted)
+        l->ids_ok = false;
+    int num;
+    bool want_skip = sscanf(t->rel, "big/f%d.jpg", &num) == 1 && num % 3 == 0;
+    if (t->res.status == TASK_SKIPPED) {
+        l->skipped++;
+        char want[64];
+        snprintf(want, sizeof want, "out-%s", t->rel);
+        if (!want_skip || !t->res.out_rel || strcmp(t->res.out_rel, want))
+            l->skips_ok = false;
+    } else if (want_skip || t->res.out_rel) {
+        l->skips_ok = false;
+    }
+    task_free(t);
+    return true;
+}
+
+static bool fresh_stop(void *ctx)
+{
+    fresh_log *l = ctx;
+    return l->stop_at && l->emitted >= l->stop_at;
+}
+
+static void big_tree(tree *t)
+{
+    tree_new(t);
+    mkdir_at(t, "big");
+    char rel[64];
+    for (int i = 0; i < BIG_N; i++) {
+        snprintf(rel, sizeof rel, "big/f%04d.jpg", i);
+        file_at(t, rel, 1);
+        if (i % 10 == 0) {
+            snprintf(rel, sizeof rel, "big/n%04d.txt", i);
+            file_at(t, rel, 1);
+        }
+    }
+    file_at(t, "big/dup.jpeg", 1);
+    file_at(t, "big/dup.jpg", 1);
+    mkdir_at(t, "big/sub");
+    file_at(t, "big/sub/s.png", 1);
+}
+
+static void test_fresh_hook_big_directory(void **state)
+{
+    (void)state;
+    tree t;
+    big_tree(&t);
+    scan_opts o = {.in_dir = t.in, .fresh = fresh_every_third};
+    fresh_log *l = calloc(1, sizeof *l);
+    l->order_ok = l->ids_ok = l->skips_ok = true;
+    scan_stats st;
+    char err[TD_ERRLEN];
+    assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
+    /* Every image once, in name order (dup.jpeg < dup.jpg < f0000.jpg ...
+     * < sub/s.png), with ids in that order; only images are asked about. */
+    assert_int_equal(l->emitted, BIG_N + 3);
+    assert_int_equal(st.found, BIG_N + 3);
+    assert_int_equal(st.ignored, BIG_N / 10);
+    assert_true(l->order_ok);
+    assert_true(l->ids_ok);
+    assert_true(l->skips_ok); /* dup.jpg collides: not skipped, though fresh */
+    assert_int_equal(l->skipped, (BIG_N + 2) / 3);
+    assert_int_equal(atomic_load(&l->calls), BIG_N + 3);
+
+    /* Shards: fresh is not asked about the other shard's images. */
+    int calls = 0, emitted = 0;
+    for (int k = 0; k < 3; k++) {
+        memset(l, 0, sizeof *l);
+        l->order_ok = l->ids_ok = l->skips_ok = true;
+        o.shard_index = k;
+        o.shard_count = 3;
+        assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
+        assert_true(l->skips_ok);
+        calls += atomic_load(&l->calls);
+        emitted += l->emitted;
+    }
+    assert_int_equal(emitted, BIG_N + 3);
+    assert_int_equal(calls, BIG_N + 3);
+
+    /* A stop in the middle of a window: the answers probed for the rest of
+     * it are dropped (no leak under ASan). */
+    memset(l, 0, sizeof *l);
+    l->order_ok = l->ids_ok = l->skips_ok = true;
+    l->stop_at = 1500;
+    o.shard_count = 0;
+    assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
+    assert_int_equal(l->emitted, 1500);
+    assert_true(l->order_ok);
+    free(l);
+    tree_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +666,7 @@ int main(void)
         cmocka_unit_test_teardown(test_unreadable_subdir_becomes_task, remove_created),
         cmocka_unit_test_teardown(test_empty_directories, remove_created),
         cmocka_unit_test_teardown(test_collision_only_between_emitted_images, remove_created),
+        cmocka_unit_test_teardown(test_fresh_hook_big_directory, remove_created),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
