@@ -37,6 +37,7 @@ struct walker;
  * PROBE_CHUNK from next until none is left. */
 typedef struct probe_job {
     const struct walker *w;
+    const char *dir;      /* the directory's path: w->path changes meanwhile */
     int fd;
     const entry *v;
     probe *p;
@@ -56,7 +57,7 @@ typedef struct prober {
 
 enum {
     PROBE_MIN = 64,       /* fewer entries: the hand-off would cost more */
-    PROBE_WINDOW = 1024,  /* entries probed ahead of the visits, at most */
+    PROBE_WINDOW = 256,   /* entries probed ahead of the visits, at most */
     PROBE_CHUNK = 16,
 };
 
@@ -264,10 +265,10 @@ static bool wants_stat(const walker *w, const entry *e)
     return !(e->type == DT_REG && !is_source(w, e->name));
 }
 
-/* w->path joined with name, in *buf (grown as needed); NULL if out of memory. */
-static const char *join_rel(const walker *w, const char *name, char **buf, size_t *cap)
+/* dir joined with name, in *buf (grown as needed); NULL if out of memory. */
+static const char *join_rel(const char *dir, const char *name, char **buf, size_t *cap)
 {
-    size_t need = w->path_len + 1 + strlen(name) + 1;
+    size_t dl = strlen(dir), nl = strlen(name), need = dl + 1 + nl + 1;
     if (need > *cap) {
         char *nb = realloc(*buf, need * 2);
         if (!nb)
@@ -275,7 +276,12 @@ static const char *join_rel(const walker *w, const char *name, char **buf, size_
         *buf = nb;
         *cap = need * 2;
     }
-    snprintf(*buf, *cap, "%s%s%s", w->path, w->path_len ? "/" : "", name);
+    char *p = *buf;
+    memcpy(p, dir, dl);
+    p += dl;
+    if (dl)
+        *p++ = '/';
+    memcpy(p, name, nl + 1);
     return *buf;
 }
 
@@ -290,7 +296,7 @@ static void probe_one(const probe_job *j, size_t i, char **buf, size_t *cap)
         int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
         p->err = fstatat(j->fd, e->name, &p->sb, flags) ? errno : 0;
         if (!p->err && w->o->fresh && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
-            const char *rel = join_rel(w, e->name, buf, cap);
+            const char *rel = join_rel(j->dir, e->name, buf, cap);
             if (rel && in_shard(w, rel))
                 p->fresh = w->o->fresh(rel, &p->sb, w->ctx);
         }
@@ -372,27 +378,38 @@ static void helper_stop(walker *w)
     w->helper = NULL;
 }
 
-/* Probes v[0, n) into p, with the helper's hands when there are enough. */
-static void probe_window(walker *w, int fd, const entry *v, probe *p, size_t n)
+static void job_init(probe_job *j, const walker *w, const char *dir, int fd, const entry *v, probe *p,
+                     size_t n)
 {
-    probe_job j = {.w = w, .fd = fd, .v = v, .p = p, .n = n};
-    atomic_init(&j.next, 0);
-    prober *h = n >= PROBE_MIN ? helper_get(w) : NULL;
-    if (h) {
-        pthread_mutex_lock(&h->mu);
-        h->job = &j;
-        pthread_cond_broadcast(&h->cv);
-        pthread_mutex_unlock(&h->mu);
-    }
-    probe_work(&j, &w->probe_buf, &w->probe_cap);
-    if (h) {
-        pthread_mutex_lock(&h->mu);
-        if (h->job == &j)
-            h->job = NULL; /* done before the helper woke up */
-        while (h->busy)
-            pthread_cond_wait(&h->cv, &h->mu);
-        pthread_mutex_unlock(&h->mu);
-    }
+    *j = (probe_job){.w = w, .dir = dir, .fd = fd, .v = v, .p = p, .n = n};
+    atomic_init(&j->next, 0);
+}
+
+/* Offers j to the helper, if there is one and j is big enough. */
+static void probe_start(walker *w, probe_job *j)
+{
+    prober *h = j->n >= PROBE_MIN ? helper_get(w) : NULL;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->job = j;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Probes what is left of j, then waits for the helper's part. */
+static void probe_finish(walker *w, probe_job *j)
+{
+    probe_work(j, &w->probe_buf, &w->probe_cap);
+    prober *h = w->helper;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    if (h->job == j)
+        h->job = NULL; /* done before the helper woke up */
+    while (h->busy)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
 }
 
 static bool is_ancestor(const walker *w, const struct stat *sb)
@@ -499,29 +516,61 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
     pop_path(w, old);
 }
 
-/* Probes and visits v[0, n) a window at a time, so that a stop request or a
- * huge directory does not wait for every entry's stat. */
-static void visit_all(walker *w, int fd, const entry *v, size_t n, stem_set *stems)
+static void drop_fresh(probe *p, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        free(p[i].fresh);
+}
+
+/* Visits v[0, n) a window at a time (a stop request or a huge directory does
+ * not wait for every entry's stat); the helper probes the next window while
+ * this thread visits one. A subdirectory is entered only when no probe is
+ * under way, since its walk needs the helper. */
+static void visit_all(walker *w, int fd, const char *dir, const entry *v, size_t n, stem_set *stems)
 {
     size_t win = n < PROBE_WINDOW ? n : PROBE_WINDOW;
-    probe *p = win ? malloc(win * sizeof *p) : NULL;
-    if (win && !p) {
-        w->stopped = true;
+    probe *p = win ? malloc(2 * win * sizeof *p) : NULL;
+    if (!p) {
+        w->stopped = win > 0;
         return;
     }
-    for (size_t a = 0; a < n && !w->stopped; a += win) {
-        size_t m = n - a < win ? n - a : win;
-        probe_window(w, fd, v + a, p, m);
+    probe_job job[2];
+    int k = 0;
+    job_init(&job[0], w, dir, fd, v, p, win);
+    probe_start(w, &job[0]);
+    probe_finish(w, &job[0]);
+    for (size_t a = 0;;) {
+        probe_job *cur = &job[k], *next = NULL;
+        size_t b = a + cur->n;
+        if (b < n && !w->stopped) {
+            next = &job[k ^ 1];
+            job_init(next, w, dir, fd, v + b, p + (size_t)(k ^ 1) * win, n - b < win ? n - b : win);
+            probe_start(w, next);
+        }
+        bool pending = next != NULL;
         size_t i = 0;
-        for (; i < m && !w->stopped; i++) {
+        for (; i < cur->n && !w->stopped; i++) {
             if (w->stop && w->stop(w->ctx)) {
                 w->stopped = true;
                 break;
             }
-            visit(w, fd, &v[a + i], &p[i], stems);
+            if (pending && !cur->p[i].err && S_ISDIR(cur->p[i].sb.st_mode)) {
+                probe_finish(w, next);
+                pending = false;
+            }
+            visit(w, fd, &cur->v[i], &cur->p[i], stems);
         }
-        for (; i < m; i++)
-            free(p[i].fresh);
+        drop_fresh(cur->p, i, cur->n);
+        if (pending)
+            probe_finish(w, next);
+        if (!next)
+            break;
+        if (w->stopped) {
+            drop_fresh(next->p, 0, next->n);
+            break;
+        }
+        a = b;
+        k ^= 1;
     }
     free(p);
 }
@@ -554,7 +603,12 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
     }
     w->anc[w->depth++] = (dev_ino){self->st_dev, self->st_ino};
     w->st->dirs++;
-    visit_all(w, fd, v, n, &stems);
+    char *dir = strdup(w->path);
+    if (dir)
+        visit_all(w, fd, dir, v, n, &stems);
+    else
+        w->stopped = true;
+    free(dir);
     w->depth--;
     free(stems.name);
     free_entries(v, n);

@@ -601,6 +601,8 @@ static void big_tree(tree *t)
     file_at(t, "big/dup.jpg", 1);
     mkdir_at(t, "big/sub");
     file_at(t, "big/sub/s.png", 1);
+    mkdir_at(t, "big/f0301sub"); /* entered while the next window is probed */
+    file_at(t, "big/f0301sub/x.jpg", 1);
 }
 
 static void test_fresh_hook_big_directory(void **state)
@@ -615,15 +617,16 @@ static void test_fresh_hook_big_directory(void **state)
     char err[TD_ERRLEN];
     assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
     /* Every image once, in name order (dup.jpeg < dup.jpg < f0000.jpg ...
-     * < sub/s.png), with ids in that order; only images are asked about. */
-    assert_int_equal(l->emitted, BIG_N + 3);
-    assert_int_equal(st.found, BIG_N + 3);
+     * < f0301.jpg < f0301sub/x.jpg < f0302.jpg ... < sub/s.png), with ids in that order;
+     * only images are asked about. */
+    assert_int_equal(l->emitted, BIG_N + 4);
+    assert_int_equal(st.found, BIG_N + 4);
     assert_int_equal(st.ignored, BIG_N / 10);
     assert_true(l->order_ok);
     assert_true(l->ids_ok);
     assert_true(l->skips_ok); /* dup.jpg collides: not skipped, though fresh */
     assert_int_equal(l->skipped, (BIG_N + 2) / 3);
-    assert_int_equal(atomic_load(&l->calls), BIG_N + 3);
+    assert_int_equal(atomic_load(&l->calls), BIG_N + 4);
 
     /* Shards: fresh is not asked about the other shard's images. */
     int calls = 0, emitted = 0;
@@ -637,8 +640,8 @@ static void test_fresh_hook_big_directory(void **state)
         calls += atomic_load(&l->calls);
         emitted += l->emitted;
     }
-    assert_int_equal(emitted, BIG_N + 3);
-    assert_int_equal(calls, BIG_N + 3);
+    assert_int_equal(emitted, BIG_N + 4);
+    assert_int_equal(calls, BIG_N + 4);
 
     /* A stop in the middle of a window: the answers probed for the rest of
      * it are dropped (no leak under ASan). */
