@@ -79,6 +79,7 @@ fi
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f\n", b - a}'; }
 : >"$work/find.txt"
+: >"$work/findstat.txt"
 : >"$work/thumbd.txt"
 for ((r = 0; r < reps; r++)); do
   t0=$EPOCHREALTIME
@@ -86,12 +87,19 @@ for ((r = 0; r < reps; r++)); do
   t1=$EPOCHREALTIME
   [ "$n" -eq "$files" ] || { echo "noop.sh: find counted $n" >&2; exit 1; }
   secs "$t0" "$t1" >>"$work/find.txt"
+  # For scale: find stat'ing each file once (thumbd must stat two per image:
+  # the source and its thumbnail).
+  t0=$EPOCHREALTIME
+  find "$work/in" -type f -printf '%T@\n' | wc -l >/dev/null
+  t1=$EPOCHREALTIME
+  secs "$t0" "$t1" >>"$work/findstat.txt"
   t0=$EPOCHREALTIME
   "$thumbd" --quiet "$work/in" "$work/out"
   t1=$EPOCHREALTIME
   secs "$t0" "$t1" >>"$work/thumbd.txt"
 done
 find_s=$(median <"$work/find.txt")
+findstat_s=$(median <"$work/findstat.txt")
 thumbd_s=$(median <"$work/thumbd.txt")
 ratio=$(awk -v a="$thumbd_s" -v b="$find_s" 'BEGIN {printf "%.2f", a / b}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r <= 3) ? "met" : "NOT met"}')
@@ -100,6 +108,9 @@ printf '%s files in %s directories; first run (all made): %s s; median of %s:\n'
 printf '| command | median wall s | min-max s |\n|---|---:|---|\n'
 printf '| find IN -type f \\| wc -l | %.3f | %.3f-%.3f |\n' "$find_s" \
   "$(sort -n "$work/find.txt" | head -1)" "$(sort -n "$work/find.txt" | tail -1)"
+printf '| find IN -type f -printf %%T@ \\| wc -l (one stat a file) | %.3f | %.3f-%.3f |\n' "$findstat_s" \
+  "$(sort -n "$work/findstat.txt" | head -1)" "$(sort -n "$work/findstat.txt" | tail -1)"
 printf '| thumbd --quiet IN OUT (no-op) | %.3f | %.3f-%.3f |\n' "$thumbd_s" \
   "$(sort -n "$work/thumbd.txt" | head -1)" "$(sort -n "$work/thumbd.txt" | tail -1)"
-printf 'ratio thumbd / find: %s (goal <= 3: %s)\n' "$ratio" "$verdict"
+printf 'ratio thumbd / find: %s (goal <= 3: %s); thumbd / find -printf: %s\n' "$ratio" "$verdict" \
+  "$(awk -v a="$thumbd_s" -v b="$findstat_s" 'BEGIN {printf "%.2f", a / b}')"

@@ -250,9 +250,9 @@ report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN])
     return r;
 }
 
-void report_skip_unrecorded(report *r)
+void report_skip_unrecorded(report *r, uint64_t n)
 {
-    atomic_fetch_add_explicit(&r->unrecorded_skips, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->unrecorded_skips, n, memory_order_relaxed);
 }
 
 void report_submit(report *r, thumbd_task *t)

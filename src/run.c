@@ -43,6 +43,7 @@ typedef struct run_ctx {
     td_status scan_st;
     char scan_err[TD_ERRLEN];
     pthread_t supervisor;      /* the main thread, woken with SIGRTMIN */
+    bool progress;             /* a live progress line on stderr */
 } run_ctx;
 
 /* Wakes supervise() at once instead of at its next tick: the end of a run is
@@ -112,7 +113,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
         if (rc->cfg->report_path || rc->cfg->verbose) {
             report_submit(rc->rep, t);
         } else {
-            report_skip_unrecorded(rc->rep); /* a record would go nowhere */
+            report_skip_unrecorded(rc->rep, 1); /* a record would go nowhere */
             task_free(t);
         }
         return !atomic_load(&rc->stop_scan);
@@ -148,7 +149,9 @@ static void *scan_main(void *arg)
                    .force_format = rc->cfg->format != FORMAT_AUTO,
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
                    .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
-                   .fresh = rc->env.incremental ? scan_fresh : NULL};
+                   .fresh = rc->env.incremental ? scan_fresh : NULL,
+                   /* Nobody sees a record of an up-to-date image: count it, no more. */
+                   .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
     const char *list = rc->cfg->files_from;
     if (list) {
         FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
@@ -163,6 +166,7 @@ static void *scan_main(void *arg)
     } else {
         rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     }
+    report_skip_unrecorded(rc->rep, rc->stats.fresh);
     pool_close(rc->pool);
     atomic_store(&rc->scan_done, true);
     wake_supervisor(rc);
@@ -355,7 +359,8 @@ int run_thumbd(const thumbd_config *cfg)
     rc.env.in_fd = rc.in_fd;
     rc.env.out_fd = rc.out_fd;
     rc.env.gate = memgate_create(cfg->max_memory);
-    report_set_console(rc.rep, stderr, cfg->verbose, !cfg->quiet && isatty(STDERR_FILENO),
+    rc.progress = !cfg->quiet && isatty(STDERR_FILENO);
+    report_set_console(rc.rep, stderr, cfg->verbose, rc.progress,
                        &rc.found, &rc.scan_done);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
                     .thread_end = worker_end, .ctx = &rc,

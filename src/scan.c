@@ -229,6 +229,11 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset, char
         w->st->other_shard++;
         return true;
     }
+    if (fresh && !preset && !w->o->emit_fresh) {
+        free(fresh);
+        w->st->fresh++;
+        return true;
+    }
     struct timespec mt = {0, 0};
     int64_t size = 0;
     if (sb) {

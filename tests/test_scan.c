@@ -610,7 +610,7 @@ static void test_fresh_hook_big_directory(void **state)
     (void)state;
     tree t;
     big_tree(&t);
-    scan_opts o = {.in_dir = t.in, .fresh = fresh_every_third};
+    scan_opts o = {.in_dir = t.in, .fresh = fresh_every_third, .emit_fresh = true};
     fresh_log *l = calloc(1, sizeof *l);
     l->order_ok = l->ids_ok = l->skips_ok = true;
     scan_stats st;
@@ -642,6 +642,19 @@ static void test_fresh_hook_big_directory(void **state)
     }
     assert_int_equal(emitted, BIG_N + 4);
     assert_int_equal(calls, BIG_N + 4);
+
+    /* Without emit_fresh, up-to-date images are only counted. */
+    memset(l, 0, sizeof *l);
+    l->order_ok = l->ids_ok = l->skips_ok = true;
+    o.shard_count = 0;
+    o.emit_fresh = false;
+    assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
+    assert_int_equal(st.fresh, (BIG_N + 2) / 3);
+    assert_int_equal(l->skipped, 0);
+    assert_int_equal(l->emitted, BIG_N + 4 - (BIG_N + 2) / 3);
+    assert_true(l->order_ok);
+    assert_true(l->ids_ok);
+    o.emit_fresh = true;
 
     /* A stop in the middle of a window: the answers probed for the rest of
      * it are dropped (no leak under ASan). */

@@ -29,9 +29,10 @@ report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN]);
 void report_set_console(report *r, FILE *console, bool verbose, bool progress,
                         const _Atomic uint64_t *found, const _Atomic bool *scan_done);
 
-/* Counts an up-to-date image as skipped without a record: for runs with no
- * report file and no -v, where a record would go nowhere. Thread-safe. */
-void report_skip_unrecorded(report *r);
+/* Counts n up-to-date images as skipped without records: for runs with no
+ * report file, no -v and no progress line, where a record would go nowhere.
+ * Thread-safe. */
+void report_skip_unrecorded(report *r, uint64_t n);
 
 /* Hands a finished task to the writer, which frees it. Thread-safe. */
 void report_submit(report *r, thumbd_task *t);

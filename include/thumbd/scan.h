@@ -23,6 +23,9 @@ typedef struct scan_opts {
      * the same time: it must be thread-safe. An image it finds up to date is
      * emitted with res.status TASK_SKIPPED and res.out_rel set. */
     char *(*fresh)(const char *rel, const struct stat *sb, void *ctx);
+    /* false: images fresh finds up to date are not emitted, only counted in
+     * scan_stats.fresh (for runs that keep no record of them). */
+    bool emit_fresh;
 } scan_opts;
 
 typedef struct scan_stats {
@@ -31,6 +34,7 @@ typedef struct scan_stats {
     uint64_t special;          /* FIFOs, sockets, devices, links not followed */
     uint64_t dirs;
     uint64_t other_shard;      /* images left to the other shards */
+    uint64_t fresh;            /* up to date, not emitted (!emit_fresh) */
 } scan_stats;
 
 /* Receives each task (ownership passes). Return false to stop the walk. */
