@@ -31,7 +31,7 @@ mkdir -p "$(dirname "$out")"
 # at g + (i - 1 - (n - 1) / 2) * boxwidth / n in gnuplot's clustered layout
 # (gap 1: each cluster is n bars then one bar-width of space).
 {
-    echo "set terminal pngcairo size $width,420 font 'DejaVu Sans,10' noenhanced"
+    echo "set terminal pngcairo size $width,440 font 'DejaVu Sans,10' noenhanced"
     echo "set output '$out'"
     echo "set datafile separator '\t'"
     echo "set datafile missing '-'"
@@ -41,7 +41,7 @@ mkdir -p "$(dirname "$out")"
     echo "set style histogram clustered gap 1"
     echo "set style fill solid 0.85 border -1"
     echo "set boxwidth 0.9"
-    echo "set key top right noenhanced autotitle columnhead"
+    echo "set key below horizontal noenhanced autotitle columnhead"
     echo "set grid ytics"
     echo "set yrange [0:*]"
     echo "set offsets 0, 0, graph 0.12, 0"
