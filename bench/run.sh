@@ -99,7 +99,13 @@ gm_bin=$(command -v gm)
 corpus=$(cd "$corpus" && pwd)
 
 work=$here/work/run  # bench/work/ is shared with other bench scripts: clear only ours
-rm -rf "$work"
+# The last run's files are deleted after the timed passes, not before (see
+# measure below).
+old_work=
+if [ -e "$work" ]; then
+    old_work=$here/work/run.old.$$
+    mv "$work" "$old_work"
+fi
 mkdir -p "$work/out" "$work/logs"
 
 pngfloor=$work/pngfloor
@@ -203,10 +209,11 @@ run_tool() {
 # fresh output directory; appends "pass tool kind wall rc written" to runs.tsv.
 measure() {
     local pass=$1 tool=$2 kind=$3 rss=${4-}
-    local out=$work/out/$tool-$kind
+    # A new directory per pass; nothing is deleted between passes, since on
+    # ext4 creating files right after deleting many costs more kernel time.
+    local out=$work/out/$tool-$kind-$pass
     local log=$work/logs/$tool-$kind-$pass.log
     local rc=0 t0 t1 wall written
-    rm -rf "$out"
     mkdir -p "$out"
     t0=$EPOCHREALTIME
     run_tool "$tool" "$kind" "$out" "$rss" >/dev/null 2>"$log" || rc=$?
@@ -278,6 +285,7 @@ busy1=$(cpu_busy_s)
 children_cpu_s
 own1=$own
 wall1=$EPOCHREALTIME
+[ -z "$old_work" ] || rm -rf "$old_work"
 ncpu=$(getconf _NPROCESSORS_ONLN)
 other_load=$(awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own1" \
     -v w0="$wall0" -v w1="$wall1" -v n="$ncpu" 'BEGIN {
@@ -436,6 +444,28 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo "xargs -0 -P $jobs -n $batch pngfloor IN...                                          # bench/pngfloor.c"
     echo '```'
 } >"$results"
+
+# Charts (bench/charts/, shown by the README): throughput and peak RSS.
+chart_name() {
+    case $1 in
+        djpeg) echo "djpeg -scale 1/8" ;;
+        pngfloor) echo "pngfloor" ;;
+        convert) echo "ImageMagick" ;;
+        gm) echo "GraphicsMagick" ;;
+        *) echo "$1" ;;
+    esac
+}
+printf 'tool\tJPEG corpus\tPNG corpus\n' >"$work/chart-ips.tsv"
+printf 'tool\tJPEG corpus\tPNG corpus\n' >"$work/chart-rss.tsv"
+for tool in "${tool_list[@]}"; do
+    printf '%s\t%s\t%s\n' "$(chart_name "$tool")" "${ips[$tool/jpeg]--}" "${ips[$tool/png]--}" >>"$work/chart-ips.tsv"
+    printf '%s\t%s\t%s\n' "$(chart_name "$tool")" "${rss_mb[$tool/jpeg]--}" "${rss_mb[$tool/png]--}" >>"$work/chart-rss.tsv"
+done
+mkdir -p "$here/charts"
+"$here/chart.sh" "$work/chart-ips.tsv" "$here/charts/throughput.png" \
+    "Throughput at -j $jobs, 200x200 thumbnails (higher is better)" "images/s"
+"$here/chart.sh" "$work/chart-rss.tsv" "$here/charts/rss.png" \
+    "Peak RSS at -j $jobs: thumbd's whole process, the others' largest single process (lower is better)" "MB" 64
 
 echo
 cat "$table"
