@@ -23,8 +23,12 @@ fi
 
 ncols=$(head -n 1 "$data" | awk -F '\t' '{ print NF }')
 ngroups=$(($(wc -l <"$data") - 1))
-# Wide enough for the labels: 40 px a bar, 130 px a group at least.
-width=$(awk -v g="$ngroups" -v s="$((ncols - 1))" 'BEGIN { c = (s + 1) * 40; if (c < 130) c = 130; w = g * c + 160; print (w < 640) ? 640 : (w > 1400 ? 1400 : w) }')
+# Wide enough for the labels: 40 px a bar, 130 px a group at least, and
+# 7 px a character of the longest group label.
+labels=$(awk -F '\t' 'NR > 1 && length($1) > m { m = length($1) } END { print m + 0 }' "$data")
+width=$(awk -v g="$ngroups" -v s="$((ncols - 1))" -v l="$labels" 'BEGIN {
+    c = (s + 1) * 40; if (c < 130) c = 130; if (c < 7 * l + 20) c = 7 * l + 20
+    w = g * c + 160; print (w < 640) ? 640 : (w > 1600 ? 1600 : w) }')
 mkdir -p "$(dirname "$out")"
 
 # Labels above the bars: for series i (column i+1) of n, a bar of group g sits
