@@ -185,6 +185,14 @@ for c in "${corpus_list[@]}"; do
         dwall[$c/$cfg]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     done
 done
+# The fixed cost of a run: thumbd over an empty directory, median of 5.
+mkdir -p "$work/empty"
+empty_s=$(for i in 1 2 3 4 5; do
+    t0=$EPOCHREALTIME
+    "$thumbd" --quiet -j 2 "$work/empty" "$work/out/empty-$i" >/dev/null 2>&1 || true
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+done | sort -n | sed -n 3p)
 [ -z "$old_work" ] || rm -rf "$old_work"
 
 # --- report ---------------------------------------------------------------------
@@ -264,6 +272,10 @@ done
     cat "$table"
     echo
     echo "Cores busy: CPU time over wall time (2.00 = both cores all the time)."
+    echo
+    echo "A run over an empty directory takes $empty_s s (median of 5): the fixed cost of" \
+        "every run, whatever -j (start-up, and the main thread noticing the end of the" \
+        "run at its next 50 ms tick)."
     echo
     echo "## Where a shortfall comes from (one untimed run each with --report)"
     echo
