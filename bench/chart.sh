@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # bench/chart.sh: draw a bench TSV as a clustered bar chart (PNG, gnuplot).
 #
-#   bench/chart.sh DATA.tsv OUT.png TITLE YLABEL [GOAL]
+#   bench/chart.sh DATA.tsv OUT.png TITLE YLABEL [GOAL [GOAL_LABEL]]
 #
 # DATA.tsv: a header line "label<TAB>series 1<TAB>series 2..." then one line
 # per group of bars: the group's label, then one value per series ("-" or an
 # empty field: no bar). Each value is printed above its bar. GOAL, if given,
-# draws a dashed horizontal line at that value (a target ratio, say).
+# draws a dashed horizontal line at that value (a target ratio, say),
+# labelled GOAL_LABEL (default "goal GOAL").
 # run.sh, small.sh and scaling.sh call this for bench/charts/*.png; without
 # gnuplot (bench/setup.sh installs gnuplot-nox) it warns and draws nothing.
 set -euo pipefail
 export LC_ALL=C
 
 [ $# -ge 4 ] || { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
-data=$1 out=$2 title=$3 ylabel=$4 goal=${5-}
+data=$1 out=$2 title=$3 ylabel=$4 goal=${5-} goal_label=${6:-goal ${5-}}
 
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "chart.sh: gnuplot is missing (bench/setup.sh installs gnuplot-nox): no $out" >&2
@@ -53,7 +54,7 @@ mkdir -p "$(dirname "$out")"
     echo "set ytics nomirror"
     if [ -n "$goal" ]; then
         echo "set arrow from graph 0, first $goal to graph 1, first $goal nohead dt 2 lw 2 lc rgb '#c00000' front"
-        echo "set label 'goal $goal' at graph 0.01, first $goal offset 0,0.6 tc rgb '#c00000' front"
+        echo "set label '${goal_label//\'/\'\'}' at graph 0.01, first $goal offset 0,0.6 tc rgb '#c00000' front"
     fi
     printf 'plot'
     n=$((ncols - 1))

@@ -15,8 +15,11 @@
 #                      is thumbd --engine vips)
 #   --thumbd PATH      the thumbd binary (default: build/thumbd)
 #   --corpus DIR       corpus directory (default: bench/corpus; env BENCH_CORPUS)
-#   --results FILE     where the Markdown report goes (default: bench/results.md)
+#   --results FILE     where the Markdown report goes (default: bench/results.md);
+#                      the charts go to bench/charts/ (throughput.png, rss.png)
 #   --no-setup         do not run bench/setup.sh first
+#   --charts-from FILE only redraw bench/charts/throughput.png and rss.png
+#                      from FILE, a results.md written earlier, and exit
 #
 # Order of work: setup.sh (installs missing tools), corpus.sh (builds the
 # corpus once), one untimed pass of every tool under GNU time for peak RSS
@@ -47,6 +50,46 @@ die() {
 }
 is_positive() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
+# draw_charts REPORT: bench/charts/throughput.png and rss.png (shown by the
+# README) from the results table of REPORT, a results.md this script wrote.
+draw_charts() {
+    local report=$1 tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/thumbd-charts.XXXXXX")
+    local settings
+    settings=$(sed -n 's/^- settings: \(-j [0-9]*\).*/\1/p' "$report")
+    # Rows: | tool | corpus | images | written | median | range | images/s | RSS | ratio |
+    awk -F ' *\\| *' -v ips="$tmp/ips.tsv" -v rss="$tmp/rss.tsv" '
+        /^## Results/ { on = 1; next }
+        /^## / { on = 0 }
+        !on || $3 !~ /^(jpeg|png)$/ { next }
+        {
+            t = $2; sub(/ ².*/, "", t)
+            if (t ~ /^djpeg/) t = "djpeg -scale 1/8"
+            else if (t ~ /^pngfloor/) t = "pngfloor"
+            else if (t == "convert") t = "ImageMagick"
+            else if (t == "gm") t = "GraphicsMagick"
+            if (!(t in seen)) { seen[t] = 1; order[++n] = t }
+            v_ips[t, $3] = $8; v_rss[t, $3] = $9
+        }
+        END {
+            print "tool\tJPEG corpus\tPNG corpus" >ips
+            print "tool\tJPEG corpus\tPNG corpus" >rss
+            for (i = 1; i <= n; i++) {
+                t = order[i]
+                a = ((t, "jpeg") in v_ips) ? v_ips[t, "jpeg"] : "-"; b = ((t, "png") in v_ips) ? v_ips[t, "png"] : "-"
+                print t "\t" a "\t" b >ips
+                a = ((t, "jpeg") in v_rss) ? v_rss[t, "jpeg"] : "-"; b = ((t, "png") in v_rss) ? v_rss[t, "png"] : "-"
+                print t "\t" a "\t" b >rss
+            }
+        }' "$report"
+    mkdir -p "$here/charts"
+    "$here/chart.sh" "$tmp/ips.tsv" "$here/charts/throughput.png" \
+        "Throughput at ${settings:-the same parallelism}, 200x200 thumbnails (higher is better)" "images/s"
+    "$here/chart.sh" "$tmp/rss.tsv" "$here/charts/rss.png" \
+        "Peak RSS at ${settings:-the same parallelism}: thumbd's whole process, the others' largest single process (lower is better)" "MB" 64 "thumbd's goal: < 64 MB"
+    rm -rf "$tmp"
+}
+
 while [ $# -gt 0 ]; do
     case $1 in
         -j) jobs=${2:?-j needs a value}; shift 2 ;;
@@ -60,6 +103,7 @@ while [ $# -gt 0 ]; do
         --corpus) corpus=${2:?--corpus needs a value}; shift 2 ;;
         --results) results=${2:?--results needs a value}; shift 2 ;;
         --no-setup) do_setup=0; shift ;;
+        --charts-from) draw_charts "${2:?--charts-from needs a results file}"; exit 0 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -445,27 +489,7 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo '```'
 } >"$results"
 
-# Charts (bench/charts/, shown by the README): throughput and peak RSS.
-chart_name() {
-    case $1 in
-        djpeg) echo "djpeg -scale 1/8" ;;
-        pngfloor) echo "pngfloor" ;;
-        convert) echo "ImageMagick" ;;
-        gm) echo "GraphicsMagick" ;;
-        *) echo "$1" ;;
-    esac
-}
-printf 'tool\tJPEG corpus\tPNG corpus\n' >"$work/chart-ips.tsv"
-printf 'tool\tJPEG corpus\tPNG corpus\n' >"$work/chart-rss.tsv"
-for tool in "${tool_list[@]}"; do
-    printf '%s\t%s\t%s\n' "$(chart_name "$tool")" "${ips[$tool/jpeg]--}" "${ips[$tool/png]--}" >>"$work/chart-ips.tsv"
-    printf '%s\t%s\t%s\n' "$(chart_name "$tool")" "${rss_mb[$tool/jpeg]--}" "${rss_mb[$tool/png]--}" >>"$work/chart-rss.tsv"
-done
-mkdir -p "$here/charts"
-"$here/chart.sh" "$work/chart-ips.tsv" "$here/charts/throughput.png" \
-    "Throughput at -j $jobs, 200x200 thumbnails (higher is better)" "images/s"
-"$here/chart.sh" "$work/chart-rss.tsv" "$here/charts/rss.png" \
-    "Peak RSS at -j $jobs: thumbd's whole process, the others' largest single process (lower is better)" "MB" 64
+draw_charts "$results"
 
 echo
 cat "$table"
