@@ -38,7 +38,7 @@ mkdir -p "$(dirname "$out")"
 {
     echo "set terminal pngcairo size $width,440 font 'DejaVu Sans,10' noenhanced"
     echo "set output '$out'"
-    echo "set datafile separator '\t'"
+    echo "set datafile separator tab"
     echo "set datafile missing '-'"
     echo "set title '${title//\'/\'\'}'"
     echo "set ylabel '${ylabel//\'/\'\'}'"

@@ -124,7 +124,7 @@ derive() {
 
     # One convert per source and scale: decode (and resize) once, then a
     # crop and a write per window.
-    local n=0 key prev= src scale x y out il
+    local n=0 key prev='' src scale x y out il
     local -a args=()
     flush() {
         [ ${#args[@]} -gt 0 ] || return 0
