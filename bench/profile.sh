@@ -12,9 +12,8 @@
 #                 entry points split decode from encode even where Debian's
 #                 stripped libraries show only addresses inside)
 # and prints the first lines of each; perf.data stays there for `perf report`
-# or `perf annotate` (large: about 350 MB for the small corpus). Examples, the
-# corpora of run.sh and
-# small.sh:
+# or `perf annotate` (large: about 350 MB for the small corpus). Examples,
+# the corpora of run.sh and small.sh:
 #   bench/profile.sh jpeg bench/corpus/jpeg
 #   bench/profile.sh png bench/corpus/png
 #   bench/profile.sh small bench/corpus-small
