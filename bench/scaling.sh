@@ -32,6 +32,7 @@
 #   - schedule: the -j 1 task times replayed on 2 workers in scan order
 #     (each task to the first free worker), plus the serial time: the
 #     speedup the order and sizes of the tasks allow, tail effect included.
+# It also times a run over an empty directory: the fixed cost of a run.
 set -euo pipefail
 export LC_ALL=C
 
@@ -274,8 +275,8 @@ done
     echo "Cores busy: CPU time over wall time (2.00 = both cores all the time)."
     echo
     echo "A run over an empty directory takes $empty_s s (median of 5): the fixed cost of" \
-        "every run, whatever -j (start-up, and the main thread noticing the end of the" \
-        "run at its next 50 ms tick)."
+        "every run, whatever -j (start-up and shut-down; 50 ms in code that noticed the" \
+        "end of a run only at the supervisor's next 50 ms tick, fixed in 4dace25)."
     echo
     echo "## Where a shortfall comes from (one untimed run each with --report)"
     echo
