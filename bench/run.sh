@@ -15,8 +15,11 @@
 #                      is thumbd --engine vips)
 #   --thumbd PATH      the thumbd binary (default: build/thumbd)
 #   --corpus DIR       corpus directory (default: bench/corpus; env BENCH_CORPUS)
-#   --results FILE     where the Markdown report goes (default: bench/results.md)
+#   --results FILE     where the Markdown report goes (default: bench/results.md);
+#                      the charts go to bench/charts/ (throughput.png, rss.png)
 #   --no-setup         do not run bench/setup.sh first
+#   --charts-from FILE only redraw bench/charts/throughput.png and rss.png
+#                      from FILE, a results.md written earlier, and exit
 #
 # Order of work: setup.sh (installs missing tools), corpus.sh (builds the
 # corpus once), one untimed pass of every tool under GNU time for peak RSS
@@ -47,6 +50,46 @@ die() {
 }
 is_positive() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
+# draw_charts REPORT: bench/charts/throughput.png and rss.png (shown by the
+# README) from the results table of REPORT, a results.md this script wrote.
+draw_charts() {
+    local report=$1 tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/thumbd-charts.XXXXXX")
+    local settings
+    settings=$(sed -n 's/^- settings: \(-j [0-9]*\).*/\1/p' "$report")
+    # Rows: | tool | corpus | images | written | median | range | images/s | RSS | ratio |
+    awk -F ' *\\| *' -v ips="$tmp/ips.tsv" -v rss="$tmp/rss.tsv" '
+        /^## Results/ { on = 1; next }
+        /^## / { on = 0 }
+        !on || $3 !~ /^(jpeg|png)$/ { next }
+        {
+            t = $2; sub(/ ².*/, "", t)
+            if (t ~ /^djpeg/) t = "djpeg -scale 1/8"
+            else if (t ~ /^pngfloor/) t = "pngfloor"
+            else if (t == "convert") t = "ImageMagick"
+            else if (t == "gm") t = "GraphicsMagick"
+            if (!(t in seen)) { seen[t] = 1; order[++n] = t }
+            v_ips[t, $3] = $8; v_rss[t, $3] = $9
+        }
+        END {
+            print "tool\tJPEG corpus\tPNG corpus" >ips
+            print "tool\tJPEG corpus\tPNG corpus" >rss
+            for (i = 1; i <= n; i++) {
+                t = order[i]
+                a = ((t, "jpeg") in v_ips) ? v_ips[t, "jpeg"] : "-"; b = ((t, "png") in v_ips) ? v_ips[t, "png"] : "-"
+                print t "\t" a "\t" b >ips
+                a = ((t, "jpeg") in v_rss) ? v_rss[t, "jpeg"] : "-"; b = ((t, "png") in v_rss) ? v_rss[t, "png"] : "-"
+                print t "\t" a "\t" b >rss
+            }
+        }' "$report"
+    mkdir -p "$here/charts"
+    "$here/chart.sh" "$tmp/ips.tsv" "$here/charts/throughput.png" \
+        "Throughput at ${settings:-the same parallelism}, 200x200 thumbnails (higher is better)" "images/s"
+    "$here/chart.sh" "$tmp/rss.tsv" "$here/charts/rss.png" \
+        "Peak RSS at ${settings:-the same parallelism}: thumbd's whole process, the others' largest single process (lower is better)" "MB" 64 "thumbd's goal: < 64 MB"
+    rm -rf "$tmp"
+}
+
 while [ $# -gt 0 ]; do
     case $1 in
         -j) jobs=${2:?-j needs a value}; shift 2 ;;
@@ -60,6 +103,7 @@ while [ $# -gt 0 ]; do
         --corpus) corpus=${2:?--corpus needs a value}; shift 2 ;;
         --results) results=${2:?--results needs a value}; shift 2 ;;
         --no-setup) do_setup=0; shift ;;
+        --charts-from) draw_charts "${2:?--charts-from needs a results file}"; exit 0 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -99,7 +143,13 @@ gm_bin=$(command -v gm)
 corpus=$(cd "$corpus" && pwd)
 
 work=$here/work/run  # bench/work/ is shared with other bench scripts: clear only ours
-rm -rf "$work"
+# The last run's files are deleted after the timed passes, not before (see
+# measure below).
+old_work=
+if [ -e "$work" ]; then
+    old_work=$here/work/run.old.$$
+    mv "$work" "$old_work"
+fi
 mkdir -p "$work/out" "$work/logs"
 
 pngfloor=$work/pngfloor
@@ -203,10 +253,11 @@ run_tool() {
 # fresh output directory; appends "pass tool kind wall rc written" to runs.tsv.
 measure() {
     local pass=$1 tool=$2 kind=$3 rss=${4-}
-    local out=$work/out/$tool-$kind
+    # A new directory per pass; nothing is deleted between passes, since on
+    # ext4 creating files right after deleting many costs more kernel time.
+    local out=$work/out/$tool-$kind-$pass
     local log=$work/logs/$tool-$kind-$pass.log
     local rc=0 t0 t1 wall written
-    rm -rf "$out"
     mkdir -p "$out"
     t0=$EPOCHREALTIME
     run_tool "$tool" "$kind" "$out" "$rss" >/dev/null 2>"$log" || rc=$?
@@ -278,6 +329,7 @@ busy1=$(cpu_busy_s)
 children_cpu_s
 own1=$own
 wall1=$EPOCHREALTIME
+[ -z "$old_work" ] || rm -rf "$old_work"
 ncpu=$(getconf _NPROCESSORS_ONLN)
 other_load=$(awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own1" \
     -v w0="$wall0" -v w1="$wall1" -v n="$ncpu" 'BEGIN {
@@ -436,6 +488,8 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo "xargs -0 -P $jobs -n $batch pngfloor IN...                                          # bench/pngfloor.c"
     echo '```'
 } >"$results"
+
+draw_charts "$results"
 
 echo
 cat "$table"

@@ -44,6 +44,11 @@ need gcc command -v cc
 need pkg-config command -v pkg-config
 need libpng-dev pkg-config --exists libpng
 need jq command -v jq   # cancel.sh reads the report with it
+need gnuplot-nox command -v gnuplot                       # chart.sh: bench/charts/*.png
+need libjpeg62-turbo-dev pkg-config --exists libjpeg      # jpegfloor.c (small.sh)
+need zlib1g-dev pkg-config --exists zlib                  # inflate.c
+need libdeflate-dev test -f /usr/include/libdeflate.h     # inflate.c
+need linux-perf command -v perf                           # profile.sh
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup.sh: every tool the benchmark needs is installed"
