@@ -24,7 +24,8 @@ typedef struct decode_ctx {
     const thumbd_config *cfg;
     memgate *gate;
     cancel_token *tok;
-    size_t reserved;           /* bytes held in the gate */
+    size_t reserved_decoder;   /* bytes held in the gate until the decode ends */
+    size_t reserved_image;     /* ... and for the intermediate image, until resized */
     codec_info info;           /* icc points to icc_copy */
     uint8_t *icc_copy;
     geom_plan plan;
@@ -68,14 +69,19 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
     return TD_OK;
 }
 
-/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones. */
+/* What shrink_begin allocates: the intermediate float image and a row of
+ * sums. */
+static size_t shrink_bytes(int w, int h, int k, int c)
+{
+    size_t ow = (size_t)(w + k - 1) / (size_t)k, oh = (size_t)(h + k - 1) / (size_t)k;
+    return ow * oh * (size_t)c * sizeof(float) + ow * (size_t)c * sizeof(uint64_t);
+}
+
+/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
+ * reserves the decoder's buffers and the intermediate image in the gate. */
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
 {
     decode_ctx *c = vctx;
-    td_status st = memgate_acquire(c->gate, work_bytes, c->tok, err);
-    if (st != TD_OK)
-        return st;
-    c->reserved = work_bytes;
     const geom_plan *p = &c->plan;
     long sw = c->info.width, sh = c->info.height;
     int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
@@ -86,6 +92,12 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
+    td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->tok, err);
+    if (st != TD_OK)
+        return st;
+    c->reserved_decoder = work_bytes;
+    c->reserved_image = image_bytes;
     st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
                                 y1 - y0, k, err);
     c->started = st == TD_OK;
@@ -242,7 +254,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cance
     image_f img = {0};
     double t0 = cancel_now();
     td_status st = decode(cfg, in, &c, tok, &img, err);
-    memgate_release(c.gate, c.reserved); /* the decoder's buffers are gone */
+    memgate_release(c.gate, c.reserved_decoder); /* the decoder's buffers are gone */
     th->decode_ms = ms_since(t0);
     th->src_w = c.info.width;
     th->src_h = c.info.height;
@@ -265,6 +277,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cance
     if (c.started)
         shrink_abort(&c.sh);
     image_free(&img);
+    memgate_release(c.gate, c.reserved_image);
     free(c.icc_copy);
     if (st != TD_OK)
         pipeline_thumb_free(th);
