@@ -31,6 +31,7 @@ typedef struct decode_ctx {
     geom_plan plan;
     shrink sh;
     bool started;
+    const char *decoder;       /* as the codec names its path */
 } decode_ctx;
 
 static double ms_since(double t0)
@@ -102,6 +103,11 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
                                 y1 - y0, k, err);
     c->started = st == TD_OK;
     return st;
+}
+
+static void on_decoder(void *vctx, const char *name)
+{
+    ((decode_ctx *)vctx)->decoder = name;
 }
 
 static bool on_row(void *vctx, int y, const uint8_t *px)
@@ -192,7 +198,7 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
     char kind = sniff(f);
     if (!kind)
         return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
-    codec_sink sink = {on_header, on_start, on_row, c};
+    codec_sink sink = {on_header, on_start, on_row, c, on_decoder};
     codec_limits lim = {.max_chunk = 4u << 20, .max_scans = cfg->max_scans};
     td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
                                : png_decode(f, &sink, &lim, tok, err);
@@ -258,6 +264,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cance
     th->decode_ms = ms_since(t0);
     th->src_w = c.info.width;
     th->src_h = c.info.height;
+    th->decoder = c.decoder;
     if (st == TD_OK)
         st = cancelled(tok, err);
     t0 = cancel_now();
@@ -355,10 +362,12 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     pipeline_thumb th;
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
-    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
+    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO)) {
         st = vipsengine_make(cfg, fileno(f), tok, &th, err);
-    else
+        th.decoder = "vips";
+    } else {
         st = pipeline_make(cfg, env->gate, f, tok, &th, err);
+    }
     if (st == TD_OK && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
         st = td_fail(err, TD_EIO, "the file changed while it was read; it is left for the next run");
@@ -368,6 +377,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     r->resize_ms = th.resize_ms;
     r->src_w = th.src_w;
     r->src_h = th.src_h;
+    r->decoder = th.decoder;
     if (st != TD_OK)
         return st;
     double t0 = cancel_now();
