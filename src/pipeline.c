@@ -71,11 +71,11 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
 }
 
 /* What shrink_begin allocates: the intermediate float image and a row of
- * sums. */
+ * column sums. */
 static size_t shrink_bytes(int w, int h, int k, int c)
 {
     size_t ow = (size_t)(w + k - 1) / (size_t)k, oh = (size_t)(h + k - 1) / (size_t)k;
-    return ow * oh * (size_t)c * sizeof(float) + ow * (size_t)c * sizeof(uint64_t);
+    return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
 /* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
