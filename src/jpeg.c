@@ -232,6 +232,20 @@ static size_t work_bytes(j_decompress_ptr d)
     return n + (size_t)d->image_width * 4 * 2;
 }
 
+static void tell_decoder(const codec_sink *sink, const char *name)
+{
+    if (sink->decoder)
+        sink->decoder(sink->ctx, name);
+}
+
+/* libjpeg at DCT scale n/8, as the report names it. */
+static const char *scale_name(unsigned n)
+{
+    static const char *const names[] = {"jpeg-1/8", "jpeg-2/8", "jpeg-3/8", "jpeg-4/8",
+                                        "jpeg-5/8", "jpeg-6/8", "jpeg-7/8", "jpeg-8/8"};
+    return names[n >= 1 && n <= 8 ? n - 1 : 7];
+}
+
 /* Reads all remaining input into the coefficient buffer, one iMCU row at a
  * time, polling the token and counting scans: thousands of tiny scans make a
  * small file cost minutes of CPU. */
@@ -317,6 +331,7 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
             goto out;
         jpeg_abort_decompress(&d);
         rewind(f);
+        tell_decoder(sink, "jpeg-dc-1/8");
         st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
         if (st != TD_OK || !fallback)
             goto out;
@@ -336,6 +351,7 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         if (st != TD_OK)
             goto out;
     }
+    tell_decoder(sink, scale_name(d.scale_num));
     if (jpeg_has_multiple_scans(&d)) {
         /* A multi-scan file is consumed whole before the first row comes
          * out; buffered-image mode lets us poll the token while it is. */

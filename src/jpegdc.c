@@ -46,11 +46,13 @@ typedef struct dcdec {
 /* Outcomes of the internal steps, besides td_status. */
 enum { FALLBACK = 100, DONE = 101 };
 
+/* Bytes come one at a time: getc_unlocked, as the stream belongs to this
+ * task's thread alone (getc takes the stream's lock for every byte). */
 static int next_entropy_byte(dcdec *d)
 {
     if (d->marker || d->eof)
         return -1;
-    int c = getc(d->f);
+    int c = getc_unlocked(d->f);
     if (c == EOF) {
         d->eof = true;
         return -1;
@@ -59,7 +61,7 @@ static int next_entropy_byte(dcdec *d)
         return c;
     int c2;
     do
-        c2 = getc(d->f);
+        c2 = getc_unlocked(d->f);
     while (c2 == 0xFF);
     if (c2 == 0)
         return 0xFF; /* stuffed byte */
@@ -105,7 +107,7 @@ static int huff_decode(dcdec *d, const huff *t)
 
 static int read_u16(FILE *f)
 {
-    int a = getc(f), b = getc(f);
+    int a = getc_unlocked(f), b = getc_unlocked(f);
     return a == EOF || b == EOF ? -1 : a << 8 | b;
 }
 
@@ -208,13 +210,13 @@ static int find_marker(dcdec *d)
         return m;
     }
     for (;;) {
-        int c = getc(d->f);
+        int c = getc_unlocked(d->f);
         if (c == EOF)
             return -1;
         if (c != 0xFF)
             continue;
         do
-            c = getc(d->f);
+            c = getc_unlocked(d->f);
         while (c == 0xFF);
         if (c == EOF)
             return -1;
@@ -342,7 +344,7 @@ static int parse_sos(dcdec *d, const uint8_t *p, int len)
 
 static int parse(dcdec *d)
 {
-    if (getc(d->f) != 0xFF || getc(d->f) != 0xD8)
+    if (getc_unlocked(d->f) != 0xFF || getc_unlocked(d->f) != 0xD8)
         return td_fail(d->err, TD_EINPUT, "not a JPEG file");
     uint8_t *buf = malloc(65536);
     if (!buf)

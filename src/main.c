@@ -1,11 +1,25 @@
 /* thumbd: command line -> config -> run. */
+#include <malloc.h>
 #include <stdio.h>
 
 #include "thumbd/config.h"
 #include "thumbd/run.h"
 
+/* glibc raises its mmap threshold to the size of each large block freed (up
+ * to 32 MiB), so after one progressive JPEG the next one's coefficients come
+ * from a worker's arena, whose free top is kept up to twice that: 10 MB of
+ * dead memory in a run's peak RSS. A fixed threshold stops both: blocks of
+ * 2 MiB and more are mapped and unmapped, and arenas trim above 128 KiB.
+ * Smaller ones (rows, intermediates of most images) stay in the arenas, so
+ * the page faults and CPU time of a run do not change measurably. */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 2 << 20);
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     thumbd_config cfg;
     char err[TD_ERRLEN];
     config_defaults(&cfg);

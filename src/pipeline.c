@@ -24,12 +24,14 @@ typedef struct decode_ctx {
     const thumbd_config *cfg;
     memgate *gate;
     cancel_token *tok;
-    size_t reserved;           /* bytes held in the gate */
+    size_t reserved_decoder;   /* bytes held in the gate until the decode ends */
+    size_t reserved_image;     /* ... and for the intermediate image, until resized */
     codec_info info;           /* icc points to icc_copy */
     uint8_t *icc_copy;
     geom_plan plan;
     shrink sh;
     bool started;
+    const char *decoder;       /* as the codec names its path */
 } decode_ctx;
 
 static double ms_since(double t0)
@@ -68,14 +70,19 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
     return TD_OK;
 }
 
-/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones. */
+/* What shrink_begin allocates: the intermediate float image and a row of
+ * column sums. */
+static size_t shrink_bytes(int w, int h, int k, int c)
+{
+    size_t ow = (size_t)(w + k - 1) / (size_t)k, oh = (size_t)(h + k - 1) / (size_t)k;
+    return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
+}
+
+/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
+ * reserves the decoder's buffers and the intermediate image in the gate. */
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
 {
     decode_ctx *c = vctx;
-    td_status st = memgate_acquire(c->gate, work_bytes, c->tok, err);
-    if (st != TD_OK)
-        return st;
-    c->reserved = work_bytes;
     const geom_plan *p = &c->plan;
     long sw = c->info.width, sh = c->info.height;
     int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
@@ -86,10 +93,21 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
+    td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->tok, err);
+    if (st != TD_OK)
+        return st;
+    c->reserved_decoder = work_bytes;
+    c->reserved_image = image_bytes;
     st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
                                 y1 - y0, k, err);
     c->started = st == TD_OK;
     return st;
+}
+
+static void on_decoder(void *vctx, const char *name)
+{
+    ((decode_ctx *)vctx)->decoder = name;
 }
 
 static bool on_row(void *vctx, int y, const uint8_t *px)
@@ -180,7 +198,7 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
     char kind = sniff(f);
     if (!kind)
         return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
-    codec_sink sink = {on_header, on_start, on_row, c};
+    codec_sink sink = {on_header, on_start, on_row, c, on_decoder};
     codec_limits lim = {.max_chunk = 4u << 20, .max_scans = cfg->max_scans};
     td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
                                : png_decode(f, &sink, &lim, tok, err);
@@ -242,10 +260,11 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cance
     image_f img = {0};
     double t0 = cancel_now();
     td_status st = decode(cfg, in, &c, tok, &img, err);
-    memgate_release(c.gate, c.reserved); /* the decoder's buffers are gone */
+    memgate_release(c.gate, c.reserved_decoder); /* the decoder's buffers are gone */
     th->decode_ms = ms_since(t0);
     th->src_w = c.info.width;
     th->src_h = c.info.height;
+    th->decoder = c.decoder;
     if (st == TD_OK)
         st = cancelled(tok, err);
     t0 = cancel_now();
@@ -265,6 +284,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cance
     if (c.started)
         shrink_abort(&c.sh);
     image_free(&img);
+    memgate_release(c.gate, c.reserved_image);
     free(c.icc_copy);
     if (st != TD_OK)
         pipeline_thumb_free(th);
@@ -342,10 +362,12 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     pipeline_thumb th;
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
-    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
+    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO)) {
         st = vipsengine_make(cfg, fileno(f), tok, &th, err);
-    else
+        th.decoder = "vips";
+    } else {
         st = pipeline_make(cfg, env->gate, f, tok, &th, err);
+    }
     if (st == TD_OK && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
         st = td_fail(err, TD_EIO, "the file changed while it was read; it is left for the next run");
@@ -355,6 +377,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     r->resize_ms = th.resize_ms;
     r->src_w = th.src_w;
     r->src_h = th.src_h;
+    r->decoder = th.decoder;
     if (st != TD_OK)
         return st;
     double t0 = cancel_now();

@@ -127,6 +127,8 @@ static void on_info(png_structp png, png_infop pi)
     if (st != TD_OK)
         stop(png, d, st);
     d->e->rows = info.height;
+    if (d->sink->decoder)
+        d->sink->decoder(d->sink->ctx, d->passes > 1 ? "png-interlaced" : "png");
     if (d->passes > 1) {
         /* Adam7 needs the whole frame: bounded by --max-pixels. */
         d->frame = calloc((size_t)d->h, sizeof *d->frame);

@@ -446,6 +446,12 @@ const e2e_jfield *e2e_jrec_get(const e2e_jrec *r, const char *key)
 
 int write_rgb_jpeg(const char *path, int w, int h, int quality, e2e_row_fn fill, void *ctx)
 {
+    return write_rgb_jpeg_ex(path, w, h, quality, false, fill, ctx);
+}
+
+int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progressive,
+                      e2e_row_fn fill, void *ctx)
+{
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     struct jpeg_compress_struct c;
@@ -459,6 +465,8 @@ int write_rgb_jpeg(const char *path, int w, int h, int quality, e2e_row_fn fill,
     c.in_color_space = JCS_RGB;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, quality, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
     uint8_t *row = malloc((size_t)w * 3);
     assert_non_null(row);

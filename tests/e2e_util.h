@@ -182,4 +182,9 @@ typedef void (*e2e_row_fn)(uint8_t *row, int w, int y, void *ctx);
  * check or not. */
 int write_rgb_jpeg(const char *path, int w, int h, int quality, e2e_row_fn fill, void *ctx);
 
+/* The same, progressive (libjpeg's default script: DC scans first) when
+ * progressive is set. */
+int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progressive,
+                      e2e_row_fn fill, void *ctx);
+
 #endif

@@ -322,6 +322,8 @@ typedef struct run {
 
 static run g_runs[NRUNS];
 
+static void load_report(run *r, const char *tag);
+
 static run *get_run(int which)
 {
     run *r = &g_runs[which];
@@ -351,10 +353,16 @@ static run *get_run(int which)
     for (int i = 1; i < n; i++)
         printf(" %s", argv[i]);
     printf(" -> exit %d\n", r->exit_code);
+    load_report(r, d->tag);
+    return r;
+}
 
+/* Parses r->report into r->recs (unparsable lines are counted and shown). */
+static void load_report(run *r, const char *tag)
+{
     FILE *f = fopen(r->report, "r");
     if (!f)
-        return r;
+        return;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -372,7 +380,7 @@ static run *get_run(int which)
         if (!parse_record(line, x)) {
             free_record(x);
             r->bad_lines++;
-            printf("  [run %s] unparsable report line: %s\n", d->tag, line);
+            printf("  [run %s] unparsable report line: %s\n", tag, line);
             continue;
         }
         x->line = strdup(line);
@@ -380,7 +388,6 @@ static run *get_run(int which)
     }
     free(line);
     fclose(f);
-    return r;
 }
 
 /* The record of src (relative to the run's IN_DIR); NULL if none. Counts
@@ -944,7 +951,7 @@ static void test_report_records(void **state)
     CHECK(r->nrec > 0, "no report records in %s", r->report);
 
     static const char *keys[] = {"id", "src", "out", "status", "error", "src_w", "src_h",
-                                 "src_bytes", "out_w", "out_h", "out_bytes", "queue_ms",
+                                 "src_bytes", "out_w", "out_h", "out_bytes", "decoder", "queue_ms",
                                  "decode_ms", "resize_ms", "encode_ms", "total_ms", "worker"};
     for (int i = 0; i < r->nrec; i++) {
         const rec *x = &r->recs[i];
@@ -1391,6 +1398,105 @@ static void test_name_encoding(void **state)
     end_checks();
 }
 
+/* A smooth gradient, so every decode path gives a plausible picture. */
+static void gradient_row(uint8_t *row, int w, int y, void *ctx)
+{
+    (void)ctx;
+    for (int x = 0; x < w; x++) {
+        row[x * 3] = (uint8_t)(x * 255 / w);
+        row[x * 3 + 1] = (uint8_t)(y & 0xFF);
+        row[x * 3 + 2] = (uint8_t)(255 - x * 255 / w);
+    }
+}
+
+/* The report's "decoder": the DC-only shortcut is taken for a progressive
+ * JPEG exactly when its 1/8 scale still leaves twice the thumbnail (here,
+ * --size 100x100 --fit inside: 200x150 for a 4:3 image), else libjpeg
+ * decodes at the smallest scale that does; baseline JPEGs never take it. */
+static void test_decoder_choice(void **state)
+{
+    (void)state;
+    begin_checks();
+    static const struct {
+        const char *name;
+        int w, h;
+        bool progressive;
+        const char *want;
+    } cases[] = {
+        {"p1600x1200.jpg", 1600, 1200, true, "jpeg-dc-1/8"},  /* 1/8: 200x150, just enough */
+        {"p4000x3000.jpg", 4000, 3000, true, "jpeg-dc-1/8"},  /* 1/8: 500x375 */
+        {"p1592x1192.jpg", 1592, 1192, true, "jpeg-2/8"},     /* 1/8: 199x149, too small */
+        {"p1000x800.jpg", 1000, 800, true, "jpeg-2/8"},       /* 1/8: 125x100 */
+        {"p400x300.jpg", 400, 300, true, "jpeg-4/8"},         /* 4/8: 200x150, just enough */
+        {"p240x180.jpg", 240, 180, true, "jpeg-7/8"},         /* 7/8: 210x158 */
+        {"p220x165.jpg", 220, 165, true, "jpeg-8/8"},         /* 7/8: 193x145, too small */
+        {"b1600x1200.jpg", 1600, 1200, false, "jpeg-1/8"},    /* baseline: libjpeg at 1/8 */
+    };
+    enum { NC = sizeof cases / sizeof cases[0] };
+    run r = {0};
+    snprintf(r.in, sizeof r.in, "%s/decoder", g_tmp);
+    snprintf(r.out, sizeof r.out, "%s/out-decoder", g_tmp);
+    snprintf(r.report, sizeof r.report, "%s/report-decoder.jsonl", g_tmp);
+    snprintf(r.err, sizeof r.err, "%s/stderr-decoder.txt", g_tmp);
+    char so[PATH_MAX];
+    snprintf(so, sizeof so, "%s/stdout-decoder.txt", g_tmp);
+    assert_int_equal(mkdir(r.in, 0777), 0);
+    for (int i = 0; i < NC; i++) {
+        char p[PATH_MAX * 2];
+        snprintf(p, sizeof p, "%s/%s", r.in, cases[i].name);
+        assert_int_equal(write_rgb_jpeg_ex(p, cases[i].w, cases[i].h, 85, cases[i].progressive,
+                                           gradient_row, NULL),
+                         0);
+    }
+    char *argv[] = {(char *)g_bin, "--size", "100x100", "--fit", "inside", "--report", r.report,
+                    r.in, r.out, NULL};
+    r.exit_code = run_cmd(argv, so, r.err, RUN_TIMEOUT_S);
+    CHECK(r.exit_code == 0, "[decoder] exit %d, want 0", r.exit_code);
+    load_report(&r, "decoder");
+    CHECK(r.nrec == NC, "[decoder] %d records, want %d", r.nrec, (int)NC);
+    for (int i = 0; i < NC; i++) {
+        const rec *x = find_rec(&r, cases[i].name, NULL);
+        CHECK(x != NULL, "[decoder] no record for %s", cases[i].name);
+        if (!x)
+            continue;
+        const char *st = rec_str(x, "status"), *dec = rec_str(x, "decoder");
+        CHECK(st && !strcmp(st, "ok"), "[decoder] %s: %s", cases[i].name, x->line);
+        CHECK(dec && !strcmp(dec, cases[i].want), "[decoder] %s: decoder %s, want %s",
+              cases[i].name, dec ? dec : "(none)", cases[i].want);
+        long long want_h = cases[i].h == 800 ? 80 : 75;
+        CHECK(rec_num(x, "out_w") == 100 && rec_num(x, "out_h") == want_h,
+              "[decoder] %s: thumbnail %lldx%lld, want 100x%lld", cases[i].name,
+              rec_num(x, "out_w"), rec_num(x, "out_h"), want_h);
+    }
+    for (int k = 0; k < r.nrec; k++)
+        free_record(&r.recs[k]);
+    free(r.recs);
+    end_checks();
+}
+
+/* The main run names the PNG paths (row by row, or a whole frame for
+ * Adam7), and no decoder for a file refused before decoding. */
+static void test_decoder_png(void **state)
+{
+    (void)state;
+    begin_checks();
+    run *r = get_run(RUN_MAIN);
+    static const struct {
+        const char *src, *want;
+    } cases[] = {{"png/rgb16.png", "png"}, {"png/interlaced_rgb.png", "png-interlaced"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const rec *x = find_rec(r, cases[i].src, NULL);
+        const char *dec = x ? rec_str(x, "decoder") : NULL;
+        CHECK(dec && !strcmp(dec, cases[i].want), "%s: decoder %s, want %s", cases[i].src,
+              dec ? dec : "(none)", cases[i].want);
+    }
+    /* Refused before any decoder saw it. */
+    const rec *bad = find_rec(r, "bad/empty.jpg", NULL);
+    CHECK(bad && rec_get(bad, "decoder") && rec_get(bad, "decoder")->type == E2E_J_NULL,
+          "bad/empty.jpg: decoder should be null: %s", bad ? bad->line : "(no record)");
+    end_checks();
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -1413,6 +1519,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_no_metadata),
         cmocka_unit_test(test_name_encoding),
+        cmocka_unit_test(test_decoder_choice),
+        cmocka_unit_test(test_decoder_png),
     };
     return cmocka_run_group_tests_name("e2e", tests, group_setup, group_teardown);
 }

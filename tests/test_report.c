@@ -175,6 +175,7 @@ static thumbd_task *fixed_task(void)
     t->res.out_w = 200;
     t->res.out_h = 150;
     t->res.out_bytes = 6789;
+    t->res.decoder = "jpeg-2/8";
     t->res.queue_ms = 1.5;
     t->res.decode_ms = 2.25;
     t->res.resize_ms = 0.125;
@@ -201,7 +202,7 @@ static const char record_py[] =
     "want = json.loads(lines[1])\n"
     "rec = json.loads(lines[0])\n"
     "keys = ['id','src','out','status','error','src_w','src_h','src_bytes','out_w','out_h',\n"
-    "        'out_bytes','queue_ms','decode_ms','resize_ms','encode_ms','total_ms','worker']\n"
+    "        'out_bytes','decoder','queue_ms','decode_ms','resize_ms','encode_ms','total_ms','worker']\n"
     "bad = [k for k in keys if k not in rec]\n"
     "bad += [k for k in want if k != 'src_hex' and rec.get(k) != want[k]]\n"
     "if 'src_hex' in want:\n"
@@ -225,11 +226,13 @@ static void test_format_record(void **state)
     assert_non_null(strstr(rec, "\"status\":\"ok\""));
     assert_non_null(strstr(rec, "\"error\":null"));
     assert_non_null(strstr(rec, "\"worker\":2"));
+    assert_non_null(strstr(rec, "\"decoder\":\"jpeg-2/8\""));
     if (have_python()) {
         char *in = NULL;
         if (asprintf(&in, "%s\n{\"id\":7,\"src\":\"a/b.jpg\",\"out\":\"a/b.jpg\",\"status\":\"ok\","
                           "\"error\":null,\"src_w\":4000,\"src_h\":3000,\"src_bytes\":12345,"
-                          "\"out_w\":200,\"out_h\":150,\"out_bytes\":6789,\"queue_ms\":1.5,"
+                          "\"out_w\":200,\"out_h\":150,\"out_bytes\":6789,"
+                          "\"decoder\":\"jpeg-2/8\",\"queue_ms\":1.5,"
                           "\"decode_ms\":2.25,\"resize_ms\":0.125,\"encode_ms\":3.0,"
                           "\"total_ms\":6.875,\"worker\":2,\"src_hex\":\"612f622e6a7067\"}\n",
                      rec) < 0)
@@ -241,7 +244,8 @@ static void test_format_record(void **state)
         assert_string_equal(rec,
                             "{\"id\":7,\"src\":\"a/b.jpg\",\"out\":\"a/b.jpg\",\"status\":\"ok\","
                             "\"error\":null,\"src_w\":4000,\"src_h\":3000,\"src_bytes\":12345,"
-                            "\"out_w\":200,\"out_h\":150,\"out_bytes\":6789,\"queue_ms\":1.500,"
+                            "\"out_w\":200,\"out_h\":150,\"out_bytes\":6789,"
+                            "\"decoder\":\"jpeg-2/8\",\"queue_ms\":1.500,"
                             "\"decode_ms\":2.250,\"resize_ms\":0.125,\"encode_ms\":3.000,"
                             "\"total_ms\":6.875,\"worker\":2}");
     }
@@ -262,6 +266,7 @@ static void test_format_record_failed_with_odd_names(void **state)
     assert_non_null(strstr(rec, "\"out\":null"));
     assert_non_null(strstr(rec, "\"status\":\"failed\""));
     assert_non_null(strstr(rec, "\"worker\":-1"));
+    assert_non_null(strstr(rec, "\"decoder\":null"));
     assert_null(strchr(rec, '\n'));
     if (have_python()) {
         char hex[128] = "";

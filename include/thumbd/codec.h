@@ -33,6 +33,10 @@ typedef struct codec_sink {
     /* Row y of h. Return false once no further rows are needed. */
     bool (*row)(void *ctx, int y, const uint8_t *px);
     void *ctx;
+    /* Optional: how the rows are decoded ("jpeg-dc-1/8", "jpeg-2/8", "png"...,
+     * a static string), told before the first row; told again if the
+     * decoder changes course. */
+    void (*decoder)(void *ctx, const char *name);
 } codec_sink;
 
 typedef struct codec_limits {

@@ -31,6 +31,7 @@ typedef struct pipeline_thumb {
     int w, h;
     bool alpha;
     int src_w, src_h;          /* as stored */
+    const char *decoder;       /* the decode path taken (report's "decoder"), or NULL */
     double decode_ms, resize_ms;
 } pipeline_thumb;
 

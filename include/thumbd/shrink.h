@@ -14,7 +14,8 @@ typedef struct shrink {
     int x0, x1, y0, y1;        /* crop window in input pixels, half-open */
     int k;                     /* box factor */
     int out_w, out_h;
-    uint64_t *acc;             /* one output row of sums (colour x alpha) */
+    uint32_t *acc;             /* the band's sums per input sample of the crop
+                                  (colour x alpha): k rows of 255 x 255 fit */
     int rows_in_band;
     image_f out;
 } shrink;

@@ -24,6 +24,7 @@ typedef struct task_result {
     int src_w, src_h;
     int out_w, out_h;
     int64_t out_bytes;
+    const char *decoder;       /* static: how the source was decoded, or NULL */
     double queue_ms, decode_ms, resize_ms, encode_ms, total_ms;
     int worker;                /* -1: never ran */
     cancel_reason why;         /* for TASK_CANCELLED */
