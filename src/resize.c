@@ -1,36 +1,430 @@
+/* Separable resampler. The weights reproduce stb_image_resize v1's default
+ * (float, linear, clamp-to-edge) resize: the same filters, supports, pixel
+ * centres and normalisation, so thumbnails match it to rounding. The
+ * passes are ours: weights are planned once per axis as gather spans, and
+ * each output row is made from a ring of prepared rows, so the scratch
+ * memory is a few rows, not an intermediate image. */
 #include "thumbd/resize.h"
 
 #include <math.h>
-#include <stb_image_resize.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Four floats: one 3- or 4-channel pixel in the horizontal pass. */
+typedef float rs_v4 __attribute__((vector_size(16)));
+
+enum { RS_PAD = 4 }; /* floats after each row: a 3-channel v4 load reads one past */
+
+/* One axis: for output i, inputs first[i] .. first[i]+count[i]-1 with weights
+ * w[i*taps ...] (zero beyond count). Edge taps are folded onto the edge
+ * pixel, which is what clamp-to-edge means. */
+typedef struct rs_axis {
+    int in, out;
+    float ratio;  /* out / in, computed as stb does */
+    int *first, *count;
+    float *norm;  /* per output: sum of raw weights, then its reciprocal */
+    int taps;     /* the widest span */
+    float *w;
+} rs_axis;
+
+/* Mitchell-Netravali, B = C = 1/3: stb's filter when an axis shrinks. */
+static float rs_mitchell(float x)
+{
+    x = fabsf(x);
+    if (x < 1.0f)
+        return (16 + x * x * (21 * x - 36)) / 18;
+    if (x < 2.0f)
+        return (32 + x * (-60 + x * (36 - 7 * x))) / 18;
+    return 0.0f;
+}
+
+/* Catmull-Rom: stb's filter when an axis grows. */
+static float rs_catmull_rom(float x)
+{
+    x = fabsf(x);
+    if (x < 1.0f)
+        return 1 - x * x * (2.5f - 1.5f * x);
+    if (x < 2.0f)
+        return 2 - x * (4 + x * (0.5f * x - 2.5f));
+    return 0.0f;
+}
+
+static int rs_clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Pass one (fill false) grows output i's span and sums its raw weights;
+ * pass two (fill true) adds the normalised weight into the span. */
+static void rs_visit(rs_axis *ax, bool fill, int n, int i, float coef)
+{
+    int k = rs_clamp(n, 0, ax->in - 1);
+    if (fill) {
+        ax->w[(size_t)i * (size_t)ax->taps + (size_t)(k - ax->first[i])] += coef * ax->norm[i];
+        return;
+    }
+    if (ax->count[i] == 0) {
+        ax->first[i] = k;
+        ax->count[i] = 1;
+    } else {
+        int last = ax->first[i] + ax->count[i] - 1;
+        if (k < ax->first[i])
+            ax->first[i] = k;
+        if (k > last)
+            last = k;
+        ax->count[i] = last - ax->first[i] + 1;
+    }
+    ax->norm[i] += coef;
+}
+
+/* Shrinking: stb scatters each input pixel n, including a margin of
+ * clamped pixels either side, onto the outputs its scaled kernel reaches,
+ * then normalises each output's weights. Same ranges, same float maths, in
+ * the same order (n ascending), so the sums match. */
+static void rs_walk_down(rs_axis *ax, bool fill)
+{
+    float r = ax->ratio;
+    float radius = 2.0f / r;              /* kernel support, in input pixels */
+    int margin = (int)ceil(4.0f / r) / 2; /* stb's filter pixel margin */
+    for (int n = -margin; n < ax->in + margin; n++) {
+        float centre = (float)n + 0.5f;
+        float out_centre = centre * r;
+        int lo = (int)floor((centre - radius) * r + 0.5);
+        int hi = (int)floor((centre + radius) * r - 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > ax->out - 1 ? ax->out - 1 : hi;
+        for (int i = lo; i <= hi; i++) {
+            float coef = rs_mitchell(((float)i + 0.5f) - out_centre) * r;
+            if (coef != 0.0f)
+                rs_visit(ax, fill, n, i, coef);
+        }
+    }
+}
+
+/* Growing: stb gathers, for each output, the inputs within the kernel's
+ * reach of its centre mapped back into the input. */
+static void rs_walk_up(rs_axis *ax, bool fill)
+{
+    float r = ax->ratio;
+    float radius = 2.0f * r; /* kernel support, in output pixels */
+    for (int i = 0; i < ax->out; i++) {
+        float centre = (float)i + 0.5f;
+        float in_centre = centre / r;
+        int lo = (int)floor((centre - radius) / r + 0.5);
+        int hi = (int)floor((centre + radius) / r - 0.5);
+        for (int n = lo; n <= hi; n++) {
+            float coef = rs_catmull_rom(in_centre - ((float)n + 0.5f));
+            if (coef != 0.0f)
+                rs_visit(ax, fill, n, i, coef);
+        }
+    }
+}
+
+static void rs_walk(rs_axis *ax, bool fill)
+{
+    if (ax->ratio > 1.0f)
+        rs_walk_up(ax, fill);
+    else
+        rs_walk_down(ax, fill);
+}
+
+/* Pass one: spans and sums into first/count/norm (out entries each,
+ * zeroed by the caller); sets taps. */
+static void rs_axis_measure(rs_axis *ax, int in, int out)
+{
+    ax->in = in;
+    ax->out = out;
+    ax->ratio = (float)out / (float)in;
+    rs_walk(ax, false);
+    ax->taps = 1;
+    for (int i = 0; i < out; i++) {
+        ax->norm[i] = 1.0f / ax->norm[i];
+        if (ax->count[i] > ax->taps)
+            ax->taps = ax->count[i];
+    }
+}
+
+/* Pass two: the normalised weights into w (out * taps floats). */
+static void rs_axis_weigh(rs_axis *ax, float *w)
+{
+    ax->w = w;
+    memset(w, 0, (size_t)ax->out * (size_t)ax->taps * sizeof *w);
+    rs_walk(ax, true);
+}
+
+/* dst = sum over k of w[k] * rows[k], k ascending (stb's order), over len
+ * floats; each loop is a plain a*x+y that the compiler vectorises. */
+static void rs_vsum(float *restrict dst, const float *const *rows, const float *w, int n,
+                    size_t len)
+{
+    const float *r0 = rows[0];
+    float w0 = w[0];
+    for (size_t x = 0; x < len; x++)
+        dst[x] = w0 * r0[x];
+    int k = 1;
+    for (; k + 1 < n; k += 2) {
+        const float *ra = rows[k], *rb = rows[k + 1];
+        float wa = w[k], wb = w[k + 1];
+        for (size_t x = 0; x < len; x++)
+            dst[x] = (dst[x] + wa * ra[x]) + wb * rb[x];
+    }
+    if (k < n) {
+        const float *ra = rows[k];
+        float wa = w[k];
+        for (size_t x = 0; x < len; x++)
+            dst[x] += wa * ra[x];
+    }
+}
+
+static rs_v4 rs_load4(const float *p)
+{
+    rs_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The horizontal pass, one version per channel count. src is padded by
+ * RS_PAD floats. */
+static void rs_h1(float *restrict dst, const float *restrict src, const rs_axis *ax)
+{
+    for (int i = 0; i < ax->out; i++) {
+        const float *s = src + ax->first[i];
+        const float *w = ax->w + (size_t)i * (size_t)ax->taps;
+        float a = 0;
+        for (int j = 0; j < ax->count[i]; j++)
+            a += w[j] * s[j];
+        dst[i] = a;
+    }
+}
+
+static void rs_h2(float *restrict dst, const float *restrict src, const rs_axis *ax)
+{
+    for (int i = 0; i < ax->out; i++) {
+        const float *s = src + (size_t)ax->first[i] * 2;
+        const float *w = ax->w + (size_t)i * (size_t)ax->taps;
+        float a = 0, b = 0;
+        for (int j = 0; j < ax->count[i]; j++) {
+            a += w[j] * s[2 * j];
+            b += w[j] * s[2 * j + 1];
+        }
+        dst[2 * i] = a;
+        dst[2 * i + 1] = b;
+    }
+}
+
+static void rs_h3(float *restrict dst, const float *restrict src, const rs_axis *ax)
+{
+    for (int i = 0; i < ax->out; i++) {
+        const float *s = src + (size_t)ax->first[i] * 3;
+        const float *w = ax->w + (size_t)i * (size_t)ax->taps;
+        rs_v4 a = {0, 0, 0, 0};
+        for (int j = 0; j < ax->count[i]; j++)
+            a += w[j] * rs_load4(s + 3 * j); /* lane 3 is the next pixel's: ignored */
+        dst[3 * i] = a[0];
+        dst[3 * i + 1] = a[1];
+        dst[3 * i + 2] = a[2];
+    }
+}
+
+static void rs_h4(float *restrict dst, const float *restrict src, const rs_axis *ax)
+{
+    for (int i = 0; i < ax->out; i++) {
+        const float *s = src + (size_t)ax->first[i] * 4;
+        const float *w = ax->w + (size_t)i * (size_t)ax->taps;
+        rs_v4 a = {0, 0, 0, 0};
+        for (int j = 0; j < ax->count[i]; j++)
+            a += w[j] * rs_load4(s + 4 * j);
+        memcpy(dst + 4 * i, &a, sizeof a);
+    }
+}
+
+static void rs_hpass(float *restrict dst, const float *restrict src, const rs_axis *ax, int c)
+{
+    switch (c) {
+    case 1: rs_h1(dst, src, ax); break;
+    case 2: rs_h2(dst, src, ax); break;
+    case 3: rs_h3(dst, src, ax); break;
+    default: rs_h4(dst, src, ax); break;
+    }
+}
+
+/* Colour times alpha, as stb weights colour before filtering. */
+static void rs_premultiply(float *restrict dst, const float *restrict src, int w, int c,
+                           int alpha)
+{
+    for (size_t p = 0; p < (size_t)w * (size_t)c; p += (size_t)c) {
+        float a = src[p + (size_t)alpha];
+        for (int ch = 0; ch < c; ch++)
+            dst[p + (size_t)ch] = ch == alpha ? a : src[p + (size_t)ch] * a;
+    }
+}
+
+/* Undoes the weighting (colour 0 where the filtered alpha is exactly 0, as
+ * stb does) and rounds to bytes as thumbd always has. */
+static void rs_store(uint8_t *restrict dst, float *restrict row, int w, int c, int alpha)
+{
+    size_t n = (size_t)w * (size_t)c;
+    if (alpha >= 0)
+        for (size_t p = 0; p < n; p += (size_t)c) {
+            float a = row[p + (size_t)alpha];
+            float inv = a != 0.0f ? 1.0f / a : 0.0f;
+            for (int ch = 0; ch < c; ch++)
+                if (ch != alpha)
+                    row[p + (size_t)ch] *= inv;
+        }
+    for (size_t i = 0; i < n; i++) {
+        float v = row[i];
+        dst[i] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
+    }
+}
+
+/* The whole resize: the source, both axes, the order, the scratch. */
+typedef struct rs_job {
+    const image_f *img;
+    rs_axis h, v;
+    bool vfirst;        /* vertical pass on input rows, then horizontal */
+    int slots;          /* ring entries: v.taps, or 0 if input rows are used as they are */
+    size_t slot_len;    /* floats per ring entry, padding included */
+    float *ring;
+    int *slot_row;      /* which prepared row each ring entry holds, or -1 */
+    const float **rows; /* the current output row's source rows */
+    float *line;        /* one padded input-width row */
+    float *orow;        /* one padded output-width row */
+} rs_job;
+
+/* Estimated cost of each order, in vector multiply-adds: the vertical sum
+ * runs four floats at a time over whole rows, the horizontal pass one pixel
+ * at a time (four floats for 3 or 4 channels, one for 1 or 2). */
+static bool rs_vertical_first(const rs_job *j)
+{
+    double c = j->img->c, hc = c >= 3 ? 1 : c;
+    double in_w = j->h.in, out_w = j->h.out, in_h = j->v.in, out_h = j->v.out;
+    double vfirst = out_h * in_w * c / 4 * j->v.taps + out_h * out_w * hc * j->h.taps;
+    double hfirst = in_h * out_w * hc * j->h.taps + out_h * out_w * c / 4 * j->v.taps;
+    return vfirst <= hfirst;
+}
+
+/* Makes ring row k: the input row weighted by alpha (vertical first), or
+ * weighted and filtered horizontally (horizontal first). */
+static void rs_prepare(rs_job *j, int k, float *dst)
+{
+    const image_f *img = j->img;
+    const float *src = img->px + (size_t)k * (size_t)img->w * (size_t)img->c;
+    if (j->vfirst) {
+        rs_premultiply(dst, src, img->w, img->c, img->alpha);
+        return;
+    }
+    if (img->alpha >= 0)
+        rs_premultiply(j->line, src, img->w, img->c, img->alpha);
+    else
+        memcpy(j->line, src, (size_t)img->w * (size_t)img->c * sizeof *src);
+    rs_hpass(dst, j->line, &j->h, img->c);
+}
+
+static const float *rs_row(rs_job *j, int k)
+{
+    if (j->slots == 0)
+        return j->img->px + (size_t)k * (size_t)j->img->w * (size_t)j->img->c;
+    int s = k % j->slots; /* a span is at most slots consecutive rows: no clash */
+    float *dst = j->ring + (size_t)s * j->slot_len;
+    if (j->slot_row[s] != k) {
+        rs_prepare(j, k, dst);
+        j->slot_row[s] = k;
+    }
+    return dst;
+}
+
+static void rs_run(rs_job *j, uint8_t *out)
+{
+    const image_f *img = j->img;
+    size_t out_row = (size_t)j->h.out * (size_t)img->c;
+    for (int y = 0; y < j->v.out; y++) {
+        int n = j->v.count[y];
+        for (int k = 0; k < n; k++)
+            j->rows[k] = rs_row(j, j->v.first[y] + k);
+        const float *w = j->v.w + (size_t)y * (size_t)j->v.taps;
+        if (j->vfirst) {
+            rs_vsum(j->line, j->rows, w, n, (size_t)img->w * (size_t)img->c);
+            rs_hpass(j->orow, j->line, &j->h, img->c);
+        } else {
+            rs_vsum(j->orow, j->rows, w, n, out_row);
+        }
+        rs_store(out + (size_t)y * out_row, j->orow, j->h.out, img->c, img->alpha);
+    }
+}
+
+static size_t rs_align(size_t bytes)
+{
+    return (bytes + 15) & ~(size_t)15;
+}
+
+/* One block for both axes' weights and every row buffer. */
+static void *rs_alloc_work(rs_job *j)
+{
+    const image_f *img = j->img;
+    size_t c = (size_t)img->c;
+    j->slots = j->vfirst && img->alpha < 0 ? 0 : j->v.taps;
+    j->slot_len = (j->vfirst ? (size_t)img->w : (size_t)j->h.out) * c + RS_PAD;
+    size_t hw = (size_t)j->h.out * (size_t)j->h.taps, vw = (size_t)j->v.out * (size_t)j->v.taps;
+    size_t line = (size_t)img->w * c + RS_PAD, orow = (size_t)j->h.out * c + RS_PAD;
+    size_t floats = hw + vw + (size_t)j->slots * j->slot_len + line + orow;
+    size_t head = rs_align((size_t)j->v.taps * sizeof *j->rows) +
+                  rs_align((size_t)j->slots * sizeof *j->slot_row);
+    char *block = malloc(head + floats * sizeof(float));
+    if (!block)
+        return NULL;
+    j->rows = (const float **)(void *)block;
+    j->slot_row = (int *)(void *)(block + rs_align((size_t)j->v.taps * sizeof *j->rows));
+    for (int s = 0; s < j->slots; s++)
+        j->slot_row[s] = -1;
+    float *f = (float *)(void *)(block + head);
+    rs_axis_weigh(&j->h, f);
+    rs_axis_weigh(&j->v, f + hw);
+    j->ring = f + hw + vw;
+    j->line = j->ring + (size_t)j->slots * j->slot_len;
+    j->orow = j->line + line;
+    /* padding is read (and ignored) by 3-channel loads: keep it defined */
+    memset(j->line, 0, (line + orow) * sizeof(float));
+    for (int s = 0; s < j->slots; s++)
+        memset(j->ring + (size_t)s * j->slot_len + j->slot_len - RS_PAD, 0,
+               RS_PAD * sizeof(float));
+    return block;
+}
 
 td_status resize_to_u8(const image_f *img, int out_w, int out_h, uint8_t **out, char err[TD_ERRLEN])
 {
+    if (img->w < 1 || img->h < 1 || img->c < 1 || img->c > 4 || out_w < 1 || out_h < 1 ||
+        img->alpha >= img->c)
+        return td_fail(err, TD_EINPUT, "internal: cannot resize %dx%dx%d (alpha %d) to %dx%d",
+                       img->w, img->h, img->c, img->alpha, out_w, out_h);
     size_t n = (size_t)out_w * (size_t)out_h * (size_t)img->c;
-    float *tmp = malloc(n * sizeof *tmp);
+    size_t axes = (size_t)out_w + (size_t)out_h;
+    int *spans = calloc(axes * 2, sizeof *spans);
+    float *norms = calloc(axes, sizeof *norms);
     uint8_t *px = malloc(n);
-    if (!tmp || !px) {
-        free(tmp);
+    rs_job j = {.img = img};
+    void *work = NULL;
+    if (spans && norms && px) {
+        j.h = (rs_axis){.first = spans, .count = spans + out_w, .norm = norms};
+        j.v = (rs_axis){.first = spans + 2 * (size_t)out_w,
+                        .count = spans + 2 * (size_t)out_w + out_h,
+                        .norm = norms + out_w};
+        rs_axis_measure(&j.h, img->w, out_w);
+        rs_axis_measure(&j.v, img->h, out_h);
+        j.vfirst = rs_vertical_first(&j);
+        work = rs_alloc_work(&j);
+    }
+    if (work)
+        rs_run(&j, px);
+    free(work);
+    free(norms);
+    free(spans);
+    if (!work) {
         free(px);
         return td_fail(err, TD_ENOMEM, "out of memory resizing to %dx%d", out_w, out_h);
     }
-    /* Values stay in 0..255 and gamma-encoded sRGB, as vipsthumbnail does by
-     * default; stb weights colour by alpha itself when alpha is given. */
-    int ok = stbir_resize_float_generic(img->px, img->w, img->h, img->w * img->c * (int)sizeof(float),
-                                        tmp, out_w, out_h, out_w * img->c * (int)sizeof(float),
-                                        img->c, img->alpha >= 0 ? img->alpha : STBIR_ALPHA_CHANNEL_NONE,
-                                        0, STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
-                                        STBIR_COLORSPACE_LINEAR, NULL);
-    if (!ok) {
-        free(tmp);
-        free(px);
-        return td_fail(err, TD_ENOMEM, "resize to %dx%d failed", out_w, out_h);
-    }
-    for (size_t i = 0; i < n; i++) {
-        float v = tmp[i];
-        px[i] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
-    }
-    free(tmp);
     *out = px;
     return TD_OK;
 }
