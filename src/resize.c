@@ -6,6 +6,7 @@
  * memory is a few rows, not an intermediate image. */
 #include "thumbd/resize.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 /* Four floats: one 3- or 4-channel pixel in the horizontal pass. */
 typedef float rs_v4 __attribute__((vector_size(16)));
+typedef int32_t rs_v4i __attribute__((vector_size(16)));
 
 enum { RS_PAD = 4 }; /* floats after each row: a 3-channel v4 load reads one past */
 
@@ -154,27 +156,36 @@ static void rs_axis_weigh(rs_axis *ax, float *w)
     rs_walk(ax, true);
 }
 
-/* dst = sum over k of w[k] * rows[k], k ascending (stb's order), over len
- * floats; each loop is a plain a*x+y that the compiler vectorises. */
+/* One sweep of dst over four rows: dst = (add ? dst : 0) + w0*r0 + w1*r1
+ * + w2*r2 + w3*r3, left to right (stb's order). A plain multiply-add over
+ * contiguous floats: the compiler vectorises it. */
+static void rs_vsweep(float *restrict dst, const float *const r[4], const float w[4], bool add,
+                      size_t len)
+{
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+    float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    if (add)
+        for (size_t x = 0; x < len; x++)
+            dst[x] = (((dst[x] + w0 * r0[x]) + w1 * r1[x]) + w2 * r2[x]) + w3 * r3[x];
+    else
+        for (size_t x = 0; x < len; x++)
+            dst[x] = ((w0 * r0[x] + w1 * r1[x]) + w2 * r2[x]) + w3 * r3[x];
+}
+
+/* dst = sum over k of w[k] * rows[k], k ascending, four rows per sweep so
+ * dst stays in registers; a short last group is padded with weight 0
+ * (adding 0 changes nothing). */
 static void rs_vsum(float *restrict dst, const float *const *rows, const float *w, int n,
                     size_t len)
 {
-    const float *r0 = rows[0];
-    float w0 = w[0];
-    for (size_t x = 0; x < len; x++)
-        dst[x] = w0 * r0[x];
-    int k = 1;
-    for (; k + 1 < n; k += 2) {
-        const float *ra = rows[k], *rb = rows[k + 1];
-        float wa = w[k], wb = w[k + 1];
-        for (size_t x = 0; x < len; x++)
-            dst[x] = (dst[x] + wa * ra[x]) + wb * rb[x];
-    }
-    if (k < n) {
-        const float *ra = rows[k];
-        float wa = w[k];
-        for (size_t x = 0; x < len; x++)
-            dst[x] += wa * ra[x];
+    for (int k = 0; k < n; k += 4) {
+        const float *r[4];
+        float wk[4];
+        for (int i = 0; i < 4; i++) {
+            r[i] = rows[k + i < n ? k + i : n - 1];
+            wk[i] = k + i < n ? w[k + i] : 0.0f;
+        }
+        rs_vsweep(dst, r, wk, k > 0, len);
     }
 }
 
@@ -219,9 +230,14 @@ static void rs_h3(float *restrict dst, const float *restrict src, const rs_axis 
     for (int i = 0; i < ax->out; i++) {
         const float *s = src + (size_t)ax->first[i] * 3;
         const float *w = ax->w + (size_t)i * (size_t)ax->taps;
-        rs_v4 a = {0, 0, 0, 0};
-        for (int j = 0; j < ax->count[i]; j++)
-            a += w[j] * rs_load4(s + 3 * j); /* lane 3 is the next pixel's: ignored */
+        int n = ax->count[i], j = 0;
+        rs_v4 a = {0, 0, 0, 0}; /* lane 3 picks up the next pixel's first channel: ignored */
+        for (; j + 1 < n; j += 2) {
+            a += w[j] * rs_load4(s + 3 * j);
+            a += w[j + 1] * rs_load4(s + 3 * j + 3);
+        }
+        if (j < n)
+            a += w[j] * rs_load4(s + 3 * j);
         dst[3 * i] = a[0];
         dst[3 * i + 1] = a[1];
         dst[3 * i + 2] = a[2];
@@ -233,8 +249,13 @@ static void rs_h4(float *restrict dst, const float *restrict src, const rs_axis 
     for (int i = 0; i < ax->out; i++) {
         const float *s = src + (size_t)ax->first[i] * 4;
         const float *w = ax->w + (size_t)i * (size_t)ax->taps;
+        int n = ax->count[i], j = 0;
         rs_v4 a = {0, 0, 0, 0};
-        for (int j = 0; j < ax->count[i]; j++)
+        for (; j + 1 < n; j += 2) {
+            a += w[j] * rs_load4(s + 4 * j);
+            a += w[j + 1] * rs_load4(s + 4 * j + 4);
+        }
+        if (j < n)
             a += w[j] * rs_load4(s + 4 * j);
         memcpy(dst + 4 * i, &a, sizeof a);
     }
@@ -250,10 +271,47 @@ static void rs_hpass(float *restrict dst, const float *restrict src, const rs_ax
     }
 }
 
+/* Rounds to the nearest integer, ties to even, clamped to 0..255: what
+ * lrintf(v) (default rounding mode) with the clamp gave, NaN giving 0, but
+ * inline and vectorisable: below 2^23, adding 2^23 leaves no fraction bit. */
+static uint8_t rs_to_u8(float v)
+{
+#if FLT_EVAL_METHOD == 0
+    v = v > 0 ? v : 0;
+    v = v < 255 ? v : 255;
+    return (uint8_t)(int)((v + 8388608.0f) - 8388608.0f);
+#else
+    return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
+#endif
+}
+
+/* Per-lane factors that scale colour by f and leave alpha as it is:
+ * lane = f * colour_lane + alpha_lane. */
+typedef struct rs_lanes {
+    rs_v4 colour, alpha;
+} rs_lanes;
+
+static rs_lanes rs_alpha_lanes(int alpha)
+{
+    rs_lanes l = {{1, 1, 1, 1}, {0, 0, 0, 0}};
+    l.colour[alpha] = 0;
+    l.alpha[alpha] = 1;
+    return l;
+}
+
 /* Colour times alpha, as stb weights colour before filtering. */
 static void rs_premultiply(float *restrict dst, const float *restrict src, int w, int c,
                            int alpha)
 {
+    if (c == 4) {
+        rs_lanes l = rs_alpha_lanes(alpha);
+        for (size_t p = 0; p < (size_t)w * 4; p += 4) {
+            rs_v4 v = rs_load4(src + p);
+            v *= src[p + (size_t)alpha] * l.colour + l.alpha;
+            memcpy(dst + p, &v, sizeof v);
+        }
+        return;
+    }
     for (size_t p = 0; p < (size_t)w * (size_t)c; p += (size_t)c) {
         float a = src[p + (size_t)alpha];
         for (int ch = 0; ch < c; ch++)
@@ -261,23 +319,52 @@ static void rs_premultiply(float *restrict dst, const float *restrict src, int w
     }
 }
 
-/* Undoes the weighting (colour 0 where the filtered alpha is exactly 0, as
- * stb does) and rounds to bytes as thumbd always has. */
+/* Undoes the weighting: colour 0 where the filtered alpha is exactly 0,
+ * as stb does. */
+static void rs_unpremultiply(float *row, int w, int c, int alpha)
+{
+    rs_lanes l = rs_alpha_lanes(alpha);
+    for (size_t p = 0; p < (size_t)w * (size_t)c; p += (size_t)c) {
+        float a = row[p + (size_t)alpha];
+        float inv = a != 0.0f ? 1.0f / a : 0.0f;
+        if (c == 4) {
+            rs_v4 v = rs_load4(row + p);
+            v *= inv * l.colour + l.alpha;
+            memcpy(row + p, &v, sizeof v);
+            continue;
+        }
+        for (int ch = 0; ch < c; ch++)
+            if (ch != alpha)
+                row[p + (size_t)ch] *= inv;
+    }
+}
+
+/* rs_to_u8 on four floats at once (the compiler does not vectorise the
+ * scalar version's compares without -fno-trapping-math). */
+static void rs_to_u8_row(uint8_t *restrict dst, const float *restrict row, size_t n)
+{
+    size_t i = 0;
+#if FLT_EVAL_METHOD == 0
+    const rs_v4 top = {255, 255, 255, 255}, magic = {8388608.0f, 8388608.0f, 8388608.0f, 8388608.0f};
+    for (; i + 4 <= n; i += 4) {
+        rs_v4 v = rs_load4(row + i);
+        v = (rs_v4)((rs_v4i)v & (v > (rs_v4){0, 0, 0, 0})); /* NaN too */
+        rs_v4i low = v < top;
+        v = (rs_v4)(((rs_v4i)v & low) | ((rs_v4i)top & ~low));
+        rs_v4i q = __builtin_convertvector((v + magic) - magic, rs_v4i);
+        for (int k = 0; k < 4; k++)
+            dst[i + (size_t)k] = (uint8_t)q[k];
+    }
+#endif
+    for (; i < n; i++)
+        dst[i] = rs_to_u8(row[i]);
+}
+
 static void rs_store(uint8_t *restrict dst, float *restrict row, int w, int c, int alpha)
 {
-    size_t n = (size_t)w * (size_t)c;
     if (alpha >= 0)
-        for (size_t p = 0; p < n; p += (size_t)c) {
-            float a = row[p + (size_t)alpha];
-            float inv = a != 0.0f ? 1.0f / a : 0.0f;
-            for (int ch = 0; ch < c; ch++)
-                if (ch != alpha)
-                    row[p + (size_t)ch] *= inv;
-        }
-    for (size_t i = 0; i < n; i++) {
-        float v = row[i];
-        dst[i] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
-    }
+        rs_unpremultiply(row, w, c, alpha);
+    rs_to_u8_row(dst, row, (size_t)w * (size_t)c);
 }
 
 /* The whole resize: the source, both axes, the order, the scratch. */
