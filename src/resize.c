@@ -18,7 +18,9 @@
 /* Four floats: one 3- or 4-channel pixel in the horizontal pass. */
 typedef float rs_v4 __attribute__((vector_size(16)));
 
-enum { RS_PAD = 4 }; /* floats after each row: a 3-channel v4 load reads one past */
+/* Floats after the horizontal pass's source row: a 3-channel load of the
+ * last pixel reads one past it. */
+enum { RS_PAD = 4 };
 
 /* One axis: for output i, inputs first[i] .. first[i]+count[i]-1 with weights
  * w[i*taps ...] (zero beyond count). Edge taps are folded onto the edge
@@ -368,12 +370,12 @@ typedef struct rs_job {
     rs_axis h, v;
     bool vfirst;        /* vertical pass on input rows, then horizontal */
     int slots;          /* ring entries: v.taps, or 0 if input rows are used as they are */
-    size_t slot_len;    /* floats per ring entry, padding included */
+    size_t slot_len;    /* floats per ring entry */
     float *ring;
     int *slot_row;      /* which prepared row each ring entry holds, or -1 */
     const float **rows; /* the current output row's source rows */
-    float *line;        /* one padded input-width row */
-    float *orow;        /* one padded output-width row */
+    float *line;        /* one input-width row (padded): the horizontal pass's source */
+    float *orow;        /* one output-width row */
 } rs_job;
 
 /* Estimated cost of each order, in vector multiply-adds: the vertical sum
@@ -448,9 +450,9 @@ static void *rs_alloc_work(rs_job *j)
     const image_f *img = j->img;
     size_t c = (size_t)img->c;
     j->slots = j->vfirst && img->alpha < 0 ? 0 : j->v.taps;
-    j->slot_len = (j->vfirst ? (size_t)img->w : (size_t)j->h.out) * c + RS_PAD;
+    j->slot_len = (j->vfirst ? (size_t)img->w : (size_t)j->h.out) * c;
     size_t hw = (size_t)j->h.out * (size_t)j->h.taps, vw = (size_t)j->v.out * (size_t)j->v.taps;
-    size_t line = (size_t)img->w * c + RS_PAD, orow = (size_t)j->h.out * c + RS_PAD;
+    size_t line = (size_t)img->w * c + RS_PAD, orow = (size_t)j->h.out * c;
     size_t floats = hw + vw + (size_t)j->slots * j->slot_len + line + orow;
     size_t head = rs_align((size_t)j->v.taps * sizeof *j->rows) +
                   rs_align((size_t)j->slots * sizeof *j->slot_row);
@@ -467,11 +469,8 @@ static void *rs_alloc_work(rs_job *j)
     j->ring = f + hw + vw;
     j->line = j->ring + (size_t)j->slots * j->slot_len;
     j->orow = j->line + line;
-    /* padding is read (and ignored) by 3-channel loads: keep it defined */
-    memset(j->line, 0, (line + orow) * sizeof(float));
-    for (int s = 0; s < j->slots; s++)
-        memset(j->ring + (size_t)s * j->slot_len + j->slot_len - RS_PAD, 0,
-               RS_PAD * sizeof(float));
+    /* read (and ignored) by 3-channel loads: keep it defined */
+    memset(j->line + line - RS_PAD, 0, RS_PAD * sizeof(float));
     return block;
 }
 

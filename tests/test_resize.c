@@ -200,7 +200,8 @@ static void test_flat_stays_flat(void **state)
         uint8_t *got = resize_ok(&img, sizes[s][2], sizes[s][3]);
         for (size_t i = 0; i < (size_t)sizes[s][2] * (size_t)sizes[s][3] * 3; i++)
             if (got[i] != 40 + i % 3 * 70)
-                fail_msg("size %zu: value %zu is %d, want %d", s, i, got[i], (int)(40 + i % 3 * 70));
+                fail_msg("size %zu: value %zu is %d, want %d", s, i, got[i],
+                         (int)(40 + i % 3 * 70));
         free(got);
         image_free(&img);
     }
