@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "thumbd/codec.h"
 #include "thumbd/exif.h"
@@ -103,6 +104,7 @@ typedef struct pngdec {
     size_t rowbytes;
     png_bytep *frame;          /* interlaced only: the whole frame */
     pngpix *pix;               /* non-interlaced: the pixel path */
+    size_t file_size;          /* 0 if unknown (not a regular file) */
     bool libpng_pixels;        /* interlaced: IDAT goes to libpng */
     bool done;
     chunk_filter filter;
@@ -230,10 +232,14 @@ static td_status begin_pixels(pngdec *d, png_structp png, png_infop pi)
     else if (ch == 0 || pngpix_work_bytes(f) == 0)
         st = td_fail(d->err, TD_EINPUT, "corrupt PNG: unsupported format (%d-bit, color type %d)",
                      f->bit_depth, f->color_type);
+    /* Small enough, inflate it at once: the file's size bounds the stream. */
+    size_t whole = d->file_size ? pngpix_whole_bytes(f, d->file_size) : 0;
+    if (whole == 0 || whole > d->lim->max_whole)
+        whole = 0;
     if (st == TD_OK)
-        st = announce(d, png, pi, &info, pngpix_work_bytes(f));
+        st = announce(d, png, pi, &info, whole ? whole : pngpix_work_bytes(f));
     if (st == TD_OK)
-        st = pngpix_create(&d->pix, f, pix_row, d, d->err);
+        st = pngpix_create(&d->pix, f, whole ? d->file_size : 0, pix_row, d, d->err);
     free(f);
     return st;
 }
@@ -283,6 +289,20 @@ static bool wanted_chunk(const uint8_t *type, uint32_t len, size_t max_chunk)
     return (!memcmp(type, "iCCP", 4) || !memcmp(type, "eXIf", 4)) && len <= max_chunk;
 }
 
+/* The image data has ended (a chunk other than IDAT, or end of file): a
+ * whole-buffer decode delivers its rows now; rows still missing make it a
+ * truncated file. */
+static td_status end_of_pixels(pngdec *d, const char *why)
+{
+    td_status st = pngpix_finish(d->pix, d->err);
+    if (st == TD_OK)
+        st = d->st; /* pix_row saw a cancellation */
+    if (st == TD_OK && !d->done)
+        st = td_fail(d->err, TD_EINPUT, "truncated PNG: %s at row %d of %d", why, d->e->row,
+                     d->e->rows);
+    return st;
+}
+
 /* A chunk header is complete in cf->hdr: where does the chunk go? */
 static td_status chunk_header(pngdec *d, png_structp png, png_infop pi)
 {
@@ -307,9 +327,8 @@ static td_status chunk_header(pngdec *d, png_structp png, png_infop pi)
         cf->state = CF_PASS;
         return TD_OK;
     }
-    if (!idat) /* the image data ended before the last row */
-        return td_fail(d->err, TD_EINPUT, "truncated PNG: not enough compressed data at row %d of %d",
-                       d->e->row, d->e->rows);
+    if (!idat)
+        return end_of_pixels(d, "not enough compressed data");
     if (len > PNG_UINT_31_MAX)
         return td_fail(d->err, TD_EINPUT, "corrupt PNG: IDAT length out of range");
     cf->state = CF_IDAT;
@@ -412,8 +431,15 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     png_set_progressive_read_fn(png, d, on_info, on_row, on_end);
     uint8_t buf[8 * 1024];
     d->filter.max_chunk = lim->max_chunk ? lim->max_chunk : 8u << 20;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+        d->file_size = (size_t)sb.st_size;
     while (!d->done) {
         size_t n = fread(buf, 1, sizeof buf, f);
+        if (n == 0 && d->pix) {
+            st = end_of_pixels(d, "premature end of data");
+            break;
+        }
         if (n == 0) {
             st = e.rows ? td_fail(err, TD_EINPUT, "truncated PNG: premature end of data at row %d of %d",
                                   e.row, e.rows)

@@ -2,6 +2,7 @@
  * 8-bit rows laid out as libpng's transforms in png.c lay them out. */
 #include "thumbd/pngpix.h"
 
+#include <libdeflate.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,28 @@ static ALWAYS_INLINE __m128i abs16(__m128i v)
     return _mm_max_epi16(v, _mm_sub_epi16(_mm_setzero_si128(), v));
 }
 
-/* Paeth in 16-bit lanes: pa = |b - c|, pb = |a - c|, pc = |a + b - 2c|.
- * Only a comes from the previous pixel, so everything else is worked out
- * beforehand: the chain from one pixel to the next is 7 instructions. */
+/* One pixel of Paeth in 16-bit lanes: pa = |b - c|, pb = |a - c|,
+ * pc = |a + b - 2c|. Only a comes from the previous pixel, and the chain
+ * from a to the result is 7 instructions; the rest overlaps. */
+static ALWAYS_INLINE __m128i paeth_px(__m128i x, __m128i a, __m128i b, __m128i c)
+{
+    __m128i pa = abs16(_mm_sub_epi16(b, c));
+    __m128i t = _mm_sub_epi16(_mm_add_epi16(c, c), b); /* pc = |a - t| */
+    __m128i pb = _mm_max_epi16(_mm_sub_epi16(a, c), _mm_sub_epi16(c, a));
+    __m128i pc = _mm_max_epi16(_mm_sub_epi16(a, t), _mm_sub_epi16(t, a));
+    __m128i not_a = _mm_cmpgt_epi16(pa, _mm_min_epi16(pb, pc));
+    __m128i use_c = _mm_cmpgt_epi16(pb, pc);
+    __m128i bc = _mm_or_si128(_mm_andnot_si128(use_c, b), _mm_and_si128(use_c, c));
+    __m128i pred = _mm_or_si128(_mm_andnot_si128(not_a, a), _mm_and_si128(not_a, bc));
+    /* bytewise add: the low byte wraps, the high byte stays 0 */
+    return _mm_add_epi8(x, pred);
+}
+
+static ALWAYS_INLINE __m128i widen(__m128i v)
+{
+    return _mm_unpacklo_epi8(v, _mm_setzero_si128());
+}
+
 static ALWAYS_INLINE size_t paeth_sse2(uint8_t *restrict row, const uint8_t *restrict prev,
                                        size_t len, int bpp)
 {
@@ -137,22 +157,46 @@ static ALWAYS_INLINE size_t paeth_sse2(uint8_t *restrict row, const uint8_t *res
     size_t i = 0;
     for (; i + 4 <= len; i += (size_t)bpp) {
         __m128i next = load_next(row, i, len, bpp);
-        __m128i b = _mm_unpacklo_epi8(load4(prev + i), zero), x = _mm_unpacklo_epi8(x8, zero);
-        __m128i pa = abs16(_mm_sub_epi16(b, c));
-        __m128i t = _mm_sub_epi16(_mm_add_epi16(c, c), b); /* pc = |a - t| */
-        __m128i pb = _mm_max_epi16(_mm_sub_epi16(a, c), _mm_sub_epi16(c, a));
-        __m128i pc = _mm_max_epi16(_mm_sub_epi16(a, t), _mm_sub_epi16(t, a));
-        __m128i not_a = _mm_cmpgt_epi16(pa, _mm_min_epi16(pb, pc));
-        __m128i use_c = _mm_cmpgt_epi16(pb, pc);
-        __m128i bc = _mm_or_si128(_mm_andnot_si128(use_c, b), _mm_and_si128(use_c, c));
-        __m128i pred = _mm_or_si128(_mm_andnot_si128(not_a, a), _mm_and_si128(not_a, bc));
-        /* bytewise add: the low byte wraps, the high byte stays 0 */
-        a = _mm_add_epi8(x, pred);
+        __m128i b = widen(load4(prev + i));
+        a = paeth_px(widen(x8), a, b, c);
         store4(row + i, _mm_packus_epi16(a, a), x8, bpp);
         c = b;
         x8 = next;
     }
     return i;
+}
+
+/* Two Paeth rows at once, the second one pixel behind the first: its pixel
+ * k - 1 needs the first row's pixels k - 1 and k - 2, both just done. The
+ * two chains are independent, so the core runs them side by side (one
+ * row's chain alone leaves it mostly waiting). Pixels whose 4-byte access
+ * would pass the row's end are left to the scalar code. len >= 4. */
+static ALWAYS_INLINE void paeth2_sse2(uint8_t *restrict r0, uint8_t *restrict r1,
+                                      const uint8_t *restrict prev, size_t len, int bpp)
+{
+    const __m128i zero = _mm_setzero_si128();
+    size_t m = (len - 4) / (size_t)bpp + 1; /* pixels with 4 bytes in the row */
+    __m128i a0 = zero, c0 = zero, a1 = zero, c1 = zero;
+    __m128i x0 = load4(r0), x1 = load4(r1);
+    for (size_t k = 0; k < m; k++) {
+        size_t i = k * (size_t)bpp;
+        __m128i next0 = k + 1 < m ? load4(r0 + i + (size_t)bpp) : zero;
+        __m128i b0 = widen(load4(prev + i));
+        __m128i new0 = paeth_px(widen(x0), a0, b0, c0);
+        c0 = b0;
+        if (k > 0) { /* the second row's pixel k - 1 */
+            __m128i next1 = load4(r1 + i);
+            a1 = paeth_px(widen(x1), a1, a0, c1);
+            c1 = a0;
+            store4(r1 + i - (size_t)bpp, _mm_packus_epi16(a1, a1), x1, bpp);
+            x1 = next1;
+        }
+        a0 = new0;
+        store4(r0 + i, _mm_packus_epi16(a0, a0), x0, bpp);
+        x0 = next0;
+    }
+    unfilter_paeth(r0, prev, m * (size_t)bpp, len, (size_t)bpp);
+    unfilter_paeth(r1, r0, (m - 1) * (size_t)bpp, len, (size_t)bpp);
 }
 
 /* Filters 1, 3 and 4 for 3 and 4-byte pixels; returns how many bytes are
@@ -166,6 +210,27 @@ static size_t unfilter_sse2(int filter, uint8_t *row, const uint8_t *prev, size_
                                                              : paeth_sse2(row, prev, len, 4);
 }
 #endif
+
+bool pngpix_unfilter2(uint8_t *row0, uint8_t *row1, const uint8_t *prev, size_t len, int bpp)
+{
+#ifdef __SSE2__
+    if (row0[0] == 4 && row1[0] == 4 && (bpp == 3 || bpp == 4) && len - 1 >= 4) {
+        if (bpp == 3)
+            paeth2_sse2(row0 + 1, row1 + 1, prev + 1, len - 1, 3);
+        else
+            paeth2_sse2(row0 + 1, row1 + 1, prev + 1, len - 1, 4);
+        row0[0] = row1[0] = 0;
+        return true;
+    }
+#endif
+    if (!pngpix_unfilter(row0[0], row0 + 1, prev + 1, len - 1, bpp))
+        return false;
+    row0[0] = 0;
+    if (!pngpix_unfilter(row1[0], row1 + 1, row0 + 1, len - 1, bpp))
+        return false;
+    row1[0] = 0;
+    return true;
+}
 
 bool pngpix_unfilter(int filter, uint8_t *row, const uint8_t *prev, size_t len, int bpp)
 {
@@ -365,18 +430,23 @@ struct pngpix {
     expander ex;
     pngpix_row_fn fn;
     void *ctx;
-    z_stream z;
-    bool z_live, done;
+    bool done;
     size_t rowlen;             /* filter byte + row bytes */
+    uint8_t *out;              /* the expanded row; NULL if rows go out
+                                  as stored */
+    int bpp;                   /* filter's bytes per pixel, at least 1 */
+    uint32_t y;                /* rows delivered */
+    /* whole-buffer strategy, while zbuf is set */
+    uint8_t *zbuf;             /* the stream so far */
+    size_t zlen, zcap;
+    /* streaming strategy, once buf is set */
+    z_stream z;
+    bool z_live;
     size_t slots;              /* rows inflated per batch */
     uint8_t *buf;              /* the previous row (zeros at first), then
                                   the slots */
     size_t fill;               /* bytes inflated into the slots */
     uint64_t left;             /* bytes of the image not inflated yet */
-    uint8_t *out;              /* the expanded row; NULL if rows go out
-                                  as stored */
-    int bpp;                   /* filter's bytes per pixel, at least 1 */
-    uint32_t y;                /* rows delivered */
 };
 
 /* Inflating many rows per call keeps zlib in its fast loop (which stops 258
@@ -402,8 +472,21 @@ size_t pngpix_work_bytes(const pngpix_format *f)
            7 * 1024 + 32 * 1024;
 }
 
-td_status pngpix_create(pngpix **out, const pngpix_format *f, pngpix_row_fn fn, void *ctx,
-                        char err[TD_ERRLEN])
+static td_status stream_begin(pngpix *p, char *err);
+
+size_t pngpix_whole_bytes(const pngpix_format *f, size_t stream_max)
+{
+    size_t stream = pngpix_work_bytes(f), rb = row_bytes(f);
+    if (stream == 0 || (uint64_t)(rb + 1) * (f->height + 1ull) > SIZE_MAX / 4 || stream_max > SIZE_MAX / 4)
+        return 0;
+    /* the stream, the raw image after a zero row, libdeflate's decompressor
+     * (about 11 KiB); a stream it cannot take goes on through zlib, which
+     * needs the streaming bytes on top */
+    return stream_max + (rb + 1) * (f->height + 1) + 16 * 1024 + stream;
+}
+
+td_status pngpix_create(pngpix **out, const pngpix_format *f, size_t whole_max, pngpix_row_fn fn,
+                        void *ctx, char err[TD_ERRLEN])
 {
     *out = NULL;
     size_t rb = pngpix_channels(f) && f->width && f->height ? row_bytes(f) : 0;
@@ -418,34 +501,34 @@ td_status pngpix_create(pngpix **out, const pngpix_format *f, pngpix_row_fn fn, 
     p->fn = fn;
     p->ctx = ctx;
     p->rowlen = rb + 1;
-    p->slots = batch_rows(p->rowlen, f->height);
-    p->left = (uint64_t)p->rowlen * f->height;
     int bits = samples_per_pixel(f->color_type) * f->bit_depth;
     p->bpp = bits < 8 ? 1 : bits / 8;
-    p->buf = calloc(p->slots + 1, p->rowlen);
     if (!rows_as_stored(&p->f))
         p->out = malloc((size_t)f->width * (size_t)p->ex.channels);
-    if (!p->buf || (!rows_as_stored(&p->f) && !p->out)) {
+    if (whole_max && !(p->zbuf = malloc(p->zcap = whole_max)))
+        p->zcap = 0;
+    if ((!rows_as_stored(&p->f) && !p->out) || (whole_max && !p->zbuf)) {
         pngpix_destroy(p);
         return td_fail(err, TD_ENOMEM, "out of memory for %ux%u PNG rows", f->width, f->height);
     }
-    if (inflateInit(&p->z) != Z_OK) {
+    td_status st = whole_max ? TD_OK : stream_begin(p, err);
+    if (st != TD_OK) {
         pngpix_destroy(p);
-        return td_fail(err, TD_ENOMEM, "out of memory starting zlib");
+        return st;
     }
-    p->z_live = true;
-    /* The caller verifies chunk CRCs; zlib's Adler-32 of the same bytes is
-     * redundant and costs ~7% of a decode (like PNG_IGNORE_ADLER32). */
-    inflateValidate(&p->z, 0);
     *out = p;
     return TD_OK;
 }
 
 /* row (filter byte first) is complete, prev the row above, unfiltered:
- * unfilter, expand, deliver. */
-static td_status finish_row(pngpix *p, uint8_t *row, const uint8_t *prev, char *err)
+ * unfilter, expand, deliver. next: the row below if it is complete too,
+ * else NULL; two Paeth rows are unfiltered together (faster), and the
+ * filter byte of one that is done is set to 0 (none). */
+static td_status finish_row(pngpix *p, uint8_t *row, const uint8_t *prev, uint8_t *next, char *err)
 {
-    if (!pngpix_unfilter(row[0], row + 1, prev + 1, p->rowlen - 1, p->bpp))
+    if (row[0] == 4 && next && next[0] == 4)
+        pngpix_unfilter2(row, next, prev, p->rowlen, p->bpp);
+    else if (!pngpix_unfilter(row[0], row + 1, prev + 1, p->rowlen - 1, p->bpp))
         return td_fail(err, TD_EINPUT, "corrupt PNG: bad adaptive filter value %d at row %u of %u",
                        row[0], p->y, p->f.height);
     const uint8_t *px = row + 1;
@@ -459,6 +542,23 @@ static td_status finish_row(pngpix *p, uint8_t *row, const uint8_t *prev, char *
     return TD_OK;
 }
 
+/* ---------------------------------------------- streaming: zlib, batches */
+
+static td_status stream_begin(pngpix *p, char *err)
+{
+    p->slots = batch_rows(p->rowlen, p->f.height);
+    p->left = (uint64_t)p->rowlen * p->f.height;
+    if (!(p->buf = calloc(p->slots + 1, p->rowlen)))
+        return td_fail(err, TD_ENOMEM, "out of memory for %ux%u PNG rows", p->f.width, p->f.height);
+    if (inflateInit(&p->z) != Z_OK)
+        return td_fail(err, TD_ENOMEM, "out of memory starting zlib");
+    p->z_live = true;
+    /* The caller verifies chunk CRCs; zlib's Adler-32 of the same bytes is
+     * redundant and costs ~7% of a decode (like PNG_IGNORE_ADLER32). */
+    inflateValidate(&p->z, 0);
+    return TD_OK;
+}
+
 /* Delivers the complete rows in the slots, then keeps the last of them as
  * the row above and moves the partial one to the first slot. */
 static td_status flush_rows(pngpix *p, char *err)
@@ -467,7 +567,7 @@ static td_status flush_rows(pngpix *p, char *err)
     size_t n = p->fill / p->rowlen;
     for (size_t i = 0; i < n && !p->done; i++) {
         uint8_t *row = slot + i * p->rowlen;
-        td_status st = finish_row(p, row, row - p->rowlen, err);
+        td_status st = finish_row(p, row, row - p->rowlen, i + 1 < n ? row + p->rowlen : NULL, err);
         if (st != TD_OK)
             return st;
     }
@@ -479,7 +579,7 @@ static td_status flush_rows(pngpix *p, char *err)
     return TD_OK;
 }
 
-td_status pngpix_feed(pngpix *p, const uint8_t *data, size_t n, char err[TD_ERRLEN])
+static td_status stream_feed(pngpix *p, const uint8_t *data, size_t n, char *err)
 {
     p->z.next_in = (Bytef *)(uintptr_t)data; /* zlib does not write through it */
     p->z.avail_in = (uInt)n;
@@ -518,6 +618,86 @@ td_status pngpix_feed(pngpix *p, const uint8_t *data, size_t n, char err[TD_ERRL
     return TD_OK;
 }
 
+/* Leaves the whole-buffer strategy: what was collected goes through zlib,
+ * so the rows and errors are exactly the streaming ones. */
+static td_status to_streaming(pngpix *p, char *err)
+{
+    td_status st = stream_begin(p, err);
+    if (st == TD_OK && p->zlen)
+        st = stream_feed(p, p->zbuf, p->zlen, err);
+    free(p->zbuf);
+    p->zbuf = NULL;
+    return st;
+}
+
+/* ------------------------------------------ whole buffer: libdeflate */
+
+/* zlib's own header checks (inflate would refuse the stream otherwise). */
+static bool zlib_header_ok(const uint8_t *z, size_t n)
+{
+    return n >= 2 && (z[0] & 0x0f) == 8 && (z[0] >> 4) <= 7 && !(z[1] & 0x20) &&
+           ((unsigned)z[0] << 8 | z[1]) % 31 == 0;
+}
+
+/* Inflates the collected stream at once and delivers the rows. False (and
+ * nothing delivered) unless it inflates to exactly the image: the caller
+ * then lets zlib go through it. The deflate data is inflated raw, without
+ * the zlib wrapper, so that the Adler-32 is not checked, as zlib does not. */
+static bool whole_inflate(pngpix *p, td_status *st, char *err)
+{
+    size_t raw = p->rowlen * p->f.height;
+    if (!zlib_header_ok(p->zbuf, p->zlen))
+        return false;
+    uint8_t *img = malloc(raw + p->rowlen);
+    struct libdeflate_decompressor *d = img ? libdeflate_alloc_decompressor() : NULL;
+    size_t in_used = 0, got = 0;
+    bool ok = d && libdeflate_deflate_decompress_ex(d, p->zbuf + 2, p->zlen - 2, img + p->rowlen, raw,
+                                                    &in_used, &got) == LIBDEFLATE_SUCCESS &&
+              got == raw;
+    libdeflate_free_decompressor(d);
+    if (ok) {
+        memset(img, 0, p->rowlen); /* the row above the first */
+        *st = TD_OK;
+        for (uint8_t *row = img + p->rowlen; *st == TD_OK && !p->done; row += p->rowlen)
+            *st = finish_row(p, row, row - p->rowlen, p->y + 1 < p->f.height ? row + p->rowlen : NULL,
+                             err);
+    }
+    free(img);
+    return ok;
+}
+
+/* ------------------------------------------------------------ the API */
+
+td_status pngpix_feed(pngpix *p, const uint8_t *data, size_t n, char err[TD_ERRLEN])
+{
+    if (p->done)
+        return TD_OK;
+    if (p->zbuf && n <= p->zcap - p->zlen) {
+        memcpy(p->zbuf + p->zlen, data, n);
+        p->zlen += n;
+        return TD_OK;
+    }
+    if (p->zbuf) { /* longer than the file was: the file grows */
+        td_status st = to_streaming(p, err);
+        if (st != TD_OK || p->done)
+            return st;
+    }
+    return stream_feed(p, data, n, err);
+}
+
+td_status pngpix_finish(pngpix *p, char err[TD_ERRLEN])
+{
+    if (p->done || !p->zbuf)
+        return TD_OK;
+    td_status st = TD_OK;
+    if (whole_inflate(p, &st, err)) {
+        free(p->zbuf);
+        p->zbuf = NULL;
+        return st;
+    }
+    return to_streaming(p, err);
+}
+
 bool pngpix_done(const pngpix *p)
 {
     return p->done;
@@ -530,6 +710,7 @@ void pngpix_destroy(pngpix *p)
     if (p->z_live)
         inflateEnd(&p->z);
     free(p->buf);
+    free(p->zbuf);
     free(p->out);
     free(p);
 }

@@ -74,6 +74,41 @@ static void test_unfilter_every_filter_and_bpp(void **state)
                 }
 }
 
+/* Two rows at once (the paired Paeth path) against the reference, for
+ * every pair of filter types. */
+static void test_unfilter_two_rows(void **state)
+{
+    (void)state;
+    static const int bpps[] = {1, 2, 3, 4, 6, 8};
+    static const size_t pixels[] = {1, 2, 3, 5, 17, 200};
+    for (size_t bi = 0; bi < sizeof bpps / sizeof *bpps; bi++)
+        for (size_t pi = 0; pi < sizeof pixels / sizeof *pixels; pi++)
+            for (int f0 = 0; f0 <= 4; f0++)
+                for (int f1 = 0; f1 <= 4; f1++) {
+                    size_t bpp = (size_t)bpps[bi], len = 1 + pixels[pi] * bpp;
+                    uint8_t prev[1700], r0[1700], r1[1700], w0[1700], w1[1700];
+                    for (size_t i = 0; i < len; i++) {
+                        prev[i] = rnd();
+                        r0[i] = rnd() & (f0 == 4 ? 7 : 255);
+                        r1[i] = rnd();
+                    }
+                    r0[0] = (uint8_t)f0;
+                    r1[0] = (uint8_t)f1;
+                    memcpy(w0, r0, len);
+                    memcpy(w1, r1, len);
+                    ref_unfilter(f0, w0 + 1, prev + 1, len - 1, bpp);
+                    ref_unfilter(f1, w1 + 1, w0 + 1, len - 1, bpp);
+                    assert_true(pngpix_unfilter2(r0, r1, prev, len, (int)bpp));
+                    if (memcmp(r0 + 1, w0 + 1, len - 1) || memcmp(r1 + 1, w1 + 1, len - 1))
+                        fail_msg("filters %d then %d, bpp %zu, %zu pixels: differ from the reference",
+                                 f0, f1, bpp, pixels[pi]);
+                    assert_int_equal(r0[0], 0);
+                    assert_int_equal(r1[0], 0);
+                }
+    uint8_t prev[5] = {0}, r0[5] = {4, 1, 2, 3, 4}, r1[5] = {7, 1, 2, 3, 4};
+    assert_false(pngpix_unfilter2(r0, r1, prev, 5, 1));
+}
+
 static void test_unfilter_rejects_bad_filter_type(void **state)
 {
     (void)state;
@@ -275,10 +310,14 @@ static bool c_row(void *ctx, int y, const uint8_t *px)
     return true;
 }
 
+/* whole: let png_decode inflate small images at once (libdeflate), else
+ * it streams every image through zlib. */
+static bool whole;
+
 static td_status decode(FILE *f, collect *c, char *err)
 {
     codec_sink sink = {c_header, c_start, c_row, c};
-    codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100};
+    codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100, .max_whole = whole ? 64u << 20 : 0};
     cancel_token tok;
     cancel_init(&tok, 0);
     return png_decode(f, &sink, &lim, &tok, err);
@@ -289,19 +328,29 @@ static void check_same_as_libpng(const png_spec *s)
     FILE *f = write_png(s);
     int ch;
     uint8_t *want = libpng_rows(f, &ch);
-    collect c = {0};
-    char err[TD_ERRLEN] = "";
-    td_status st = decode(f, &c, err);
-    if (st != TD_OK)
-        fail_msg("%dx%d ct %d bd %d trns %d: %s", s->w, s->h, s->ct, s->bd, s->trns, err);
-    assert_int_equal(c.info.channels, ch);
-    assert_int_equal(c.info.alpha, ch == 2 || ch == 4 ? ch - 1 : -1);
-    assert_int_equal(c.rows, s->h);
-    if (memcmp(c.px, want, (size_t)s->w * (size_t)s->h * (size_t)ch))
-        fail_msg("%dx%d ct %d bd %d trns %d interlace %d: rows differ from libpng's", s->w, s->h, s->ct,
-                 s->bd, s->trns, s->interlace);
+    size_t works[2];
+    for (int w = 0; w <= 1; w++) {
+        whole = w;
+        collect c = {0};
+        char err[TD_ERRLEN] = "";
+        td_status st = decode(f, &c, err);
+        if (st != TD_OK)
+            fail_msg("%dx%d ct %d bd %d trns %d: %s", s->w, s->h, s->ct, s->bd, s->trns, err);
+        assert_int_equal(c.info.channels, ch);
+        assert_int_equal(c.info.alpha, ch == 2 || ch == 4 ? ch - 1 : -1);
+        assert_int_equal(c.rows, s->h);
+        if (memcmp(c.px, want, (size_t)s->w * (size_t)s->h * (size_t)ch))
+            fail_msg("%dx%d ct %d bd %d trns %d interlace %d whole %d: rows differ from libpng's", s->w,
+                     s->h, s->ct, s->bd, s->trns, s->interlace, w);
+        works[w] = c.work;
+        free(c.px);
+        rewind(f);
+    }
+    whole = false;
+    /* the whole-buffer strategy reserves more: the stream and raw image */
+    if (!s->interlace)
+        assert_true(works[1] > works[0] + (size_t)s->h);
     free(want);
-    free(c.px);
     fclose(f);
 }
 
@@ -388,9 +437,8 @@ static td_status decode_raw(int w, int h, const uint8_t *raw, size_t len, size_t
     return st;
 }
 
-static void test_hostile_idat_streams(void **state)
+static void hostile_idat_streams(void)
 {
-    (void)state;
     enum { W = 40, H = 30, RL = 1 + 3 * W };
     static uint8_t raw[RL * (H + 5)];
     for (size_t i = 0; i < sizeof raw; i++)
@@ -435,9 +483,20 @@ static void test_hostile_idat_streams(void **state)
     free(c.px);
 }
 
-static void test_hostile_zlib_data(void **state)
+/* Both strategies give the same rows and errors on a bad stream: the
+ * whole-buffer one hands a stream libdeflate refuses to zlib. */
+static void test_hostile_idat_streams(void **state)
 {
     (void)state;
+    whole = false;
+    hostile_idat_streams();
+    whole = true;
+    hostile_idat_streams();
+    whole = false;
+}
+
+static void hostile_zlib_data(void)
+{
     FILE *f = tmpfile();
     fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
     uint8_t ihdr[13] = {0, 0, 0, 10, 0, 0, 0, 10, 8, 0, 0, 0, 0};
@@ -454,10 +513,21 @@ static void test_hostile_zlib_data(void **state)
     fclose(f);
 }
 
+static void test_hostile_zlib_data(void **state)
+{
+    (void)state;
+    whole = false;
+    hostile_zlib_data();
+    whole = true;
+    hostile_zlib_data();
+    whole = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unfilter_every_filter_and_bpp),
+        cmocka_unit_test(test_unfilter_two_rows),
         cmocka_unit_test(test_unfilter_rejects_bad_filter_type),
         cmocka_unit_test(test_expand_palette_with_and_without_trns),
         cmocka_unit_test(test_expand_low_bit_gray_and_trns),
