@@ -177,13 +177,13 @@ static void pix_palette(png_structp png, png_infop pi, pngpix_format *f)
 {
     png_colorp pal;
     int np = 0;
-    if (png_get_PLTE(png, pi, &pal, &np))
-        for (int i = 0; i < np && i < 256; i++)
-        {
-            f->palette[i][0] = pal[i].red;
-            f->palette[i][1] = pal[i].green;
-            f->palette[i][2] = pal[i].blue;
-        }
+    if (!png_get_PLTE(png, pi, &pal, &np))
+        np = 0;
+    for (int i = 0; i < np && i < 256; i++) {
+        f->palette[i][0] = pal[i].red;
+        f->palette[i][1] = pal[i].green;
+        f->palette[i][2] = pal[i].blue;
+    }
     f->num_palette = np;
     png_bytep ta;
     int nt = 0;

@@ -399,7 +399,8 @@ static void chunk(FILE *f, const char *type, const uint8_t *data, uint32_t len)
     uint8_t c[4];
     put32(c, (uint32_t)crc);
     fwrite(hdr, 1, 8, f);
-    fwrite(data, 1, len, f);
+    if (len)
+        fwrite(data, 1, len, f);
     fwrite(c, 1, 4, f);
 }
 
