@@ -632,10 +632,13 @@ static td_status to_streaming(pngpix *p, char *err)
 
 /* ------------------------------------------ whole buffer: libdeflate */
 
-/* zlib's own header checks (inflate would refuse the stream otherwise). */
+/* zlib's own header checks (inflate would refuse the stream otherwise),
+ * and a 32 KiB window: with a smaller one declared, zlib refuses distances
+ * past it that libdeflate would take, and the outcome would depend on the
+ * strategy. */
 static bool zlib_header_ok(const uint8_t *z, size_t n)
 {
-    return n >= 2 && (z[0] & 0x0f) == 8 && (z[0] >> 4) <= 7 && !(z[1] & 0x20) &&
+    return n >= 2 && (z[0] & 0x0f) == 8 && (z[0] >> 4) == 7 && !(z[1] & 0x20) &&
            ((unsigned)z[0] << 8 | z[1]) % 31 == 0;
 }
 
