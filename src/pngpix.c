@@ -1,5 +1,6 @@
-/* PNG pixels: zlib inflate into two rows, our own unfilter, expansion to
- * 8-bit rows laid out as libpng's transforms in png.c lay them out. */
+/* PNG pixels: zlib inflate a batch of rows at a time (or libdeflate, a
+ * whole small image at once), our own unfilter, expansion to 8-bit rows
+ * laid out as libpng's transforms in png.c lay them out. */
 #include "thumbd/pngpix.h"
 
 #include <libdeflate.h>
@@ -214,7 +215,7 @@ static size_t unfilter_sse2(int filter, uint8_t *row, const uint8_t *prev, size_
 bool pngpix_unfilter2(uint8_t *row0, uint8_t *row1, const uint8_t *prev, size_t len, int bpp)
 {
 #ifdef __SSE2__
-    if (row0[0] == 4 && row1[0] == 4 && (bpp == 3 || bpp == 4) && len - 1 >= 4) {
+    if (row0[0] == 4 && row1[0] == 4 && (bpp == 3 || bpp == 4) && len >= 5) {
         if (bpp == 3)
             paeth2_sse2(row0 + 1, row1 + 1, prev + 1, len - 1, 3);
         else
@@ -490,7 +491,7 @@ td_status pngpix_create(pngpix **out, const pngpix_format *f, size_t whole_max, 
 {
     *out = NULL;
     size_t rb = pngpix_channels(f) && f->width && f->height ? row_bytes(f) : 0;
-    if (rb == 0)
+    if (rb == 0 || (uint64_t)rb + 1 > SIZE_MAX / 2 / f->height) /* the image's bytes must add up */
         return td_fail(err, TD_EINPUT, "corrupt PNG: bad image format (%ux%u, %d-bit, color type %d)",
                        f->width, f->height, f->bit_depth, f->color_type);
     pngpix *p = calloc(1, sizeof *p);
