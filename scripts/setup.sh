@@ -7,7 +7,7 @@ build_dir=${1:-build}
 
 packages=(
   build-essential cmake pkg-config
-  libjpeg62-turbo-dev libpng-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
+  libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
   libjpeg-turbo-progs
 )
 

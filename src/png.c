@@ -5,9 +5,11 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "thumbd/codec.h"
 #include "thumbd/exif.h"
+#include "thumbd/pngpix.h"
 
 typedef struct perr {
     int sys_errno;             /* errno when the error was raised */
@@ -77,17 +79,20 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
  * reach libpng (IHDR, PLTE, tRNS, IDAT, IEND, and iCCP and eXIf up to the
  * metadata cap); the others are skipped as they stream by. */
 typedef struct chunk_filter {
-    enum { CF_SIGNATURE, CF_HEADER, CF_PASS, CF_SKIP } state;
+    enum { CF_SIGNATURE, CF_HEADER, CF_PASS, CF_SKIP, CF_IDAT } state;
     uint8_t hdr[8];
     size_t have;               /* bytes of the signature or header so far */
     uint64_t left;             /* of the current chunk's data and CRC */
     size_t max_chunk;
 } chunk_filter;
 
-/* State of one progressive decode. libpng pushes rows to callbacks as we
- * feed it the file; once the last row is out we stop feeding, so data past
- * the image (an IDAT stream that inflates to gigabytes) is inflated at most
- * one feed's worth (8 KiB, some megabytes at 1000:1) further. */
+/* State of one progressive decode. libpng parses the chunks up to the first
+ * IDAT. A non-interlaced image's pixels then go through pngpix (our inflate
+ * and unfilter, faster than libpng's), an interlaced one's through libpng,
+ * which pushes rows to callbacks as we feed it the file. Once the last row
+ * is out we stop feeding: pngpix inflates nothing past it; libpng, data
+ * past the image (an IDAT stream that inflates to gigabytes) at most one
+ * feed's worth (8 KiB, some megabytes at 1000:1) further. */
 typedef struct pngdec {
     const codec_sink *sink;
     const codec_limits *lim;
@@ -98,6 +103,9 @@ typedef struct pngdec {
     int h, passes;
     size_t rowbytes;
     png_bytep *frame;          /* interlaced only: the whole frame */
+    pngpix *pix;               /* non-interlaced: the pixel path */
+    size_t file_size;          /* 0 if unknown (not a regular file) */
+    bool libpng_pixels;        /* interlaced: IDAT goes to libpng */
     bool done;
     chunk_filter filter;
 } pngdec;
@@ -109,26 +117,36 @@ static void stop(png_structp png, pngdec *d, td_status st)
     png_error(png, "stopped");
 }
 
+/* Tells the sink what is coming (header: limits, plan; start: the memory
+ * the decoder is about to hold). */
+static td_status announce(pngdec *d, png_structp png, png_infop pi, codec_info *info, size_t work)
+{
+    read_metadata(png, pi, d->lim, info);
+    d->h = info->height;
+    d->e->rows = info->height;
+    int num = 8;
+    td_status st = d->sink->header(d->sink->ctx, info, &num, d->err);
+    if (st == TD_OK)
+        st = d->sink->start(d->sink->ctx, info->width, info->height, work, d->err);
+    return st;
+}
+
+/* libpng's info callback: interlaced images only (the others never show
+ * libpng an IDAT). */
 static void on_info(png_structp png, png_infop pi)
 {
     pngdec *d = png_get_progressive_ptr(png);
     codec_info info = {.width = (int)png_get_image_width(png, pi),
                        .height = (int)png_get_image_height(png, pi)};
-    d->h = info.height;
     d->passes = png_set_interlace_handling(png);
     setup_transforms(png, pi, &info);
-    read_metadata(png, pi, d->lim, &info);
     d->rowbytes = png_get_rowbytes(png, pi);
-    int num = 8;
-    td_status st = d->sink->header(d->sink->ctx, &info, &num, d->err);
-    if (st == TD_OK)
-        st = d->sink->start(d->sink->ctx, info.width, info.height,
-                            d->passes > 1 ? d->rowbytes * (size_t)info.height : d->rowbytes * 2, d->err);
+    td_status st = announce(d, png, pi, &info,
+                            d->passes > 1 ? d->rowbytes * (size_t)info.height : d->rowbytes * 2);
     if (st != TD_OK)
         stop(png, d, st);
-    d->e->rows = info.height;
     if (d->sink->decoder)
-        d->sink->decoder(d->sink->ctx, d->passes > 1 ? "png-interlaced" : "png");
+        d->sink->decoder(d->sink->ctx, d->passes > 1 ? "png-interlaced" : "png-libpng");
     if (d->passes > 1) {
         /* Adam7 needs the whole frame: bounded by --max-pixels. */
         d->frame = calloc((size_t)d->h, sizeof *d->frame);
@@ -139,6 +157,95 @@ static void on_info(png_structp png, png_infop pi)
             stop(png, d, td_fail(d->err, TD_ENOMEM, "out of memory for an interlaced %dx%d PNG",
                                  info.width, info.height));
     }
+}
+
+/* pngpix's row callback: the same polling and stopping as on_row. */
+static bool pix_row(void *ctx, int y, const uint8_t *px)
+{
+    pngdec *d = ctx;
+    cancel_reason why = cancel_check(d->tok);
+    if (why != CANCEL_NONE) {
+        d->st = td_fail(d->err, TD_ECANCEL, "%s", cancel_reason_name(why));
+        return false;
+    }
+    d->e->row = y;
+    if (!d->sink->row(d->sink->ctx, y, px) || y == d->h - 1)
+        d->done = true;
+    return !d->done;
+}
+
+/* The palette and tRNS as libpng stored them, for pngpix. */
+static void pix_palette(png_structp png, png_infop pi, pngpix_format *f)
+{
+    png_colorp pal;
+    int np = 0;
+    if (!png_get_PLTE(png, pi, &pal, &np))
+        np = 0;
+    for (int i = 0; i < np && i < 256; i++) {
+        f->palette[i][0] = pal[i].red;
+        f->palette[i][1] = pal[i].green;
+        f->palette[i][2] = pal[i].blue;
+    }
+    f->num_palette = np;
+    png_bytep ta;
+    int nt = 0;
+    png_color_16p tc;
+    if (!png_get_tRNS(png, pi, &ta, &nt, &tc))
+        return;
+    if (f->color_type == PNG_COLOR_TYPE_PALETTE && ta) {
+        f->num_trans = nt < 256 ? nt : 256;
+        memcpy(f->trans_alpha, ta, (size_t)f->num_trans);
+    } else if (tc) {
+        f->has_trans_color = true;
+        f->trans_gray = tc->gray;
+        f->trans_rgb[0] = tc->red;
+        f->trans_rgb[1] = tc->green;
+        f->trans_rgb[2] = tc->blue;
+    }
+}
+
+/* At the first IDAT's header, before libpng sees it. libpng's progressive
+ * reader handles each chunk as soon as it has all of it (data and CRC), so
+ * IHDR, PLTE, tRNS, iCCP and eXIf are in pi by now. An interlaced image
+ * stays with libpng; for the others pngpix takes over the pixels. */
+static td_status begin_pixels(pngdec *d, png_structp png, png_infop pi)
+{
+    if (png_get_image_width(png, pi) == 0) /* libpng saw no IHDR */
+        return td_fail(d->err, TD_EINPUT, "corrupt PNG: Missing IHDR before IDAT");
+    if (png_get_interlace_type(png, pi) != PNG_INTERLACE_NONE) {
+        d->libpng_pixels = true;
+        return TD_OK;
+    }
+    pngpix_format *f = calloc(1, sizeof *f);
+    if (!f)
+        return td_fail(d->err, TD_ENOMEM, "out of memory starting the PNG decoder");
+    *f = (pngpix_format){.width = png_get_image_width(png, pi),
+                         .height = png_get_image_height(png, pi),
+                         .bit_depth = png_get_bit_depth(png, pi),
+                         .color_type = png_get_color_type(png, pi)};
+    pix_palette(png, pi, f);
+    int ch = pngpix_channels(f);
+    codec_info info = {.width = (int)f->width, .height = (int)f->height, .channels = ch,
+                       .alpha = (ch == 2 || ch == 4) ? ch - 1 : -1,
+                       .space = ch <= 2 ? COLOR_GRAY : COLOR_RGB};
+    td_status st = TD_OK;
+    if (f->color_type == PNG_COLOR_TYPE_PALETTE && f->num_palette == 0)
+        st = td_fail(d->err, TD_EINPUT, "corrupt PNG: Missing PLTE before IDAT");
+    else if (ch == 0 || pngpix_work_bytes(f) == 0)
+        st = td_fail(d->err, TD_EINPUT, "corrupt PNG: unsupported format (%d-bit, color type %d)",
+                     f->bit_depth, f->color_type);
+    /* Small enough, inflate it at once: the file's size bounds the stream. */
+    size_t whole = d->file_size ? pngpix_whole_bytes(f, d->file_size) : 0;
+    if (whole == 0 || whole > d->lim->max_whole)
+        whole = 0;
+    if (st == TD_OK)
+        st = announce(d, png, pi, &info, whole ? whole : pngpix_work_bytes(f));
+    if (st == TD_OK && d->sink->decoder)
+        d->sink->decoder(d->sink->ctx, whole ? "png-whole" : "png");
+    if (st == TD_OK)
+        st = pngpix_create(&d->pix, f, whole ? d->file_size : 0, pix_row, d, d->err);
+    free(f);
+    return st;
 }
 
 static void on_end(png_structp png, png_infop pi);
@@ -186,10 +293,74 @@ static bool wanted_chunk(const uint8_t *type, uint32_t len, size_t max_chunk)
     return (!memcmp(type, "iCCP", 4) || !memcmp(type, "eXIf", 4)) && len <= max_chunk;
 }
 
-static void feed(png_structp png, png_infop pi, chunk_filter *cf, uint8_t *p, size_t n)
+/* The image data has ended (a chunk other than IDAT, or end of file): a
+ * whole-buffer decode delivers its rows now; rows still missing make it a
+ * truncated file. */
+static td_status end_of_pixels(pngdec *d, const char *why)
 {
-    while (n > 0) {
+    td_status st = pngpix_finish(d->pix, d->err);
+    if (st == TD_OK)
+        st = d->st; /* pix_row saw a cancellation */
+    if (st == TD_OK && !d->done)
+        st = td_fail(d->err, TD_EINPUT, "truncated PNG: %s at row %d of %d", why, d->e->row,
+                     d->e->rows);
+    return st;
+}
+
+/* A chunk header is complete in cf->hdr: where does the chunk go? */
+static td_status chunk_header(pngdec *d, png_structp png, png_infop pi)
+{
+    chunk_filter *cf = &d->filter;
+    const uint8_t *type = cf->hdr + 4;
+    uint32_t len = (uint32_t)cf->hdr[0] << 24 | (uint32_t)cf->hdr[1] << 16 |
+                   (uint32_t)cf->hdr[2] << 8 | cf->hdr[3];
+    cf->have = 0;
+    cf->left = (uint64_t)len + 4;
+    if (!wanted_chunk(type, len, cf->max_chunk)) {
+        cf->state = CF_SKIP;
+        return TD_OK;
+    }
+    bool idat = !memcmp(type, "IDAT", 4);
+    if (idat && !d->pix && !d->libpng_pixels) {
+        td_status st = begin_pixels(d, png, pi);
+        if (st != TD_OK)
+            return st;
+    }
+    if (!d->pix) {
+        png_process_data(png, pi, cf->hdr, 8);
+        cf->state = CF_PASS;
+        return TD_OK;
+    }
+    if (!idat)
+        return end_of_pixels(d, "not enough compressed data");
+    if (len > PNG_UINT_31_MAX)
+        return td_fail(d->err, TD_EINPUT, "corrupt PNG: IDAT length out of range");
+    cf->state = CF_IDAT;
+    return TD_OK;
+}
+
+/* IDAT bytes on pngpix's path: the data to pngpix, the CRC dropped. The CRC
+ * of IDAT is not checked on this path (the other chunks' still are, by
+ * libpng): a damaged stream is caught by zlib or the filter bytes at best,
+ * and memory safety never rested on the CRC but on pngpix's bounds. */
+static td_status idat_bytes(pngdec *d, const uint8_t *p, size_t n)
+{
+    uint64_t data_left = d->filter.left > 4 ? d->filter.left - 4 : 0;
+    size_t nd = n < data_left ? n : (size_t)data_left;
+    if (nd == 0)
+        return TD_OK;
+    td_status st = pngpix_feed(d->pix, p, nd, d->err);
+    return st != TD_OK ? st : d->st; /* d->st: pix_row saw a cancellation */
+}
+
+/* Passes the file's bytes on: chunks to libpng or, past the first IDAT of a
+ * non-interlaced image, image data to pngpix. libpng errors longjmp. */
+static td_status feed(pngdec *d, png_structp png, png_infop pi, uint8_t *p, size_t n)
+{
+    chunk_filter *cf = &d->filter;
+    while (n > 0 && !d->done) {
         size_t take;
+        td_status st = TD_OK;
         switch (cf->state) {
         case CF_SIGNATURE:
             take = 8 - cf->have < n ? 8 - cf->have : n;
@@ -202,30 +373,25 @@ static void feed(png_structp png, png_infop pi, chunk_filter *cf, uint8_t *p, si
         case CF_HEADER:
             take = 8 - cf->have < n ? 8 - cf->have : n;
             memcpy(cf->hdr + cf->have, p, take);
-            if ((cf->have += take) == 8) {
-                uint32_t len = (uint32_t)cf->hdr[0] << 24 | (uint32_t)cf->hdr[1] << 16 |
-                               (uint32_t)cf->hdr[2] << 8 | cf->hdr[3];
-                cf->have = 0;
-                cf->left = (uint64_t)len + 4;
-                if (wanted_chunk(cf->hdr + 4, len, cf->max_chunk)) {
-                    png_process_data(png, pi, cf->hdr, 8);
-                    cf->state = CF_PASS;
-                } else {
-                    cf->state = CF_SKIP;
-                }
-            }
+            if ((cf->have += take) == 8)
+                st = chunk_header(d, png, pi);
             break;
         default:
             take = cf->left < n ? (size_t)cf->left : n;
             if (cf->state == CF_PASS)
                 png_process_data(png, pi, p, take);
+            else if (cf->state == CF_IDAT)
+                st = idat_bytes(d, p, take);
             if ((cf->left -= take) == 0)
                 cf->state = CF_HEADER;
             break;
         }
+        if (st != TD_OK)
+            return st;
         p += take;
         n -= take;
     }
+    return TD_OK;
 }
 
 static void set_reader_limits(png_structp png, const codec_limits *lim)
@@ -268,17 +434,27 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
     set_reader_limits(png, lim);
     png_set_progressive_read_fn(png, d, on_info, on_row, on_end);
     uint8_t buf[8 * 1024];
-    chunk_filter *cf = &d->filter;
-    cf->max_chunk = lim->max_chunk ? lim->max_chunk : 8u << 20;
+    d->filter.max_chunk = lim->max_chunk ? lim->max_chunk : 8u << 20;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+        d->file_size = (size_t)sb.st_size;
     while (!d->done) {
         size_t n = fread(buf, 1, sizeof buf, f);
+        if (n == 0 && d->pix) {
+            st = end_of_pixels(d, "premature end of data");
+            break;
+        }
         if (n == 0) {
             st = e.rows ? td_fail(err, TD_EINPUT, "truncated PNG: premature end of data at row %d of %d",
                                   e.row, e.rows)
                         : td_fail(err, TD_EINPUT, "truncated PNG: file ends inside the header");
             break;
         }
-        feed(png, pi, cf, buf, n);
+        td_status fst = feed(d, png, pi, buf, n);
+        if (fst != TD_OK) {
+            st = fst;
+            break;
+        }
         cancel_reason why = cancel_check(tok); /* also between feeds: rows may be rare */
         if (why != CANCEL_NONE && !d->done) {
             st = td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
@@ -286,6 +462,7 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
         }
     }
 out:
+    pngpix_destroy(d->pix);
     if (d->frame) {
         for (int y = 0; y < d->h; y++)
             free(d->frame[y]);

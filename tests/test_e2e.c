@@ -1474,8 +1474,9 @@ static void test_decoder_choice(void **state)
     end_checks();
 }
 
-/* The main run names the PNG paths (row by row, or a whole frame for
- * Adam7), and no decoder for a file refused before decoding. */
+/* The main run names the PNG paths (a small PNG inflated at once, a whole
+ * frame for Adam7; row-by-row streaming is test_pngpix's), and no decoder
+ * for a file refused before decoding. */
 static void test_decoder_png(void **state)
 {
     (void)state;
@@ -1483,7 +1484,7 @@ static void test_decoder_png(void **state)
     run *r = get_run(RUN_MAIN);
     static const struct {
         const char *src, *want;
-    } cases[] = {{"png/rgb16.png", "png"}, {"png/interlaced_rgb.png", "png-interlaced"}};
+    } cases[] = {{"png/rgb16.png", "png-whole"}, {"png/interlaced_rgb.png", "png-interlaced"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const rec *x = find_rec(r, cases[i].src, NULL);
         const char *dec = x ? rec_str(x, "decoder") : NULL;

@@ -43,6 +43,9 @@ typedef struct codec_limits {
     size_t max_chunk;          /* cap on a metadata chunk (ICC, EXIF), also
                                   after decompression */
     int max_scans;             /* of a multi-scan JPEG */
+    size_t max_whole;          /* PNG: the most a decoder may hold to inflate
+                                  a whole image at once (faster) instead of
+                                  streaming it; 0 = always stream */
 } codec_limits;
 
 /* Decoders: stream f through sink, polling tok between rows. */
