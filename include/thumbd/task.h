@@ -2,6 +2,7 @@
 #ifndef THUMBD_TASK_H
 #define THUMBD_TASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,6 +28,7 @@ typedef struct task_result {
     double queue_ms, decode_ms, resize_ms, encode_ms, total_ms;
     int worker;                /* -1: never ran */
     cancel_reason why;         /* for TASK_CANCELLED */
+    bool transient;            /* TASK_FAILED by an error worth retrying */
 } task_result;
 
 typedef struct thumbd_task {
@@ -36,6 +38,8 @@ typedef struct thumbd_task {
     struct timespec mtime;
     double t_queued;           /* cancel_now() at submission */
     char *preset_error;        /* owned: the scanner already knows it fails */
+    bool urgent;               /* listed with '!' in --files-from: goes first */
+    int attempts;              /* runs so far (retries of transient failures) */
     task_result res;
 } thumbd_task;
 
