@@ -71,16 +71,21 @@ static void *worker_main(void *arg)
 {
     slot *s = arg;
     pool *p = s->p;
-    bool retired = false;
+    bool retired = false, admitted = false;
     for (;;) {
         if ((retired = retire(p)))
             break;
+        if (p->ops.admit && !admitted) {
+            p->ops.admit(p->ops.ctx);
+            admitted = true;
+        }
         void *item;
         queue_status qs = queue_pop(p->q, &item, cancel_now() + IDLE_CHECK_S);
         if (qs == QUEUE_TIMEOUT)
             continue;
         if (qs != QUEUE_OK)
             break;
+        admitted = false;
         pthread_mutex_lock(&p->mu);
         if (p->stopping) {
             cancel_reason why = p->stop_why;

@@ -104,9 +104,10 @@ void report_format_record(FILE *f, const thumbd_task *t)
     fprintf(f,
             ",\"src_w\":%d,\"src_h\":%d,\"src_bytes\":%lld,\"out_w\":%d,\"out_h\":%d,"
             "\"out_bytes\":%lld,\"queue_ms\":%.3f,\"decode_ms\":%.3f,\"resize_ms\":%.3f,"
-            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d}",
+            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d}",
             r->src_w, r->src_h, (long long)t->size, r->out_w, r->out_h, (long long)r->out_bytes,
-            r->queue_ms, r->decode_ms, r->resize_ms, r->encode_ms, r->total_ms, r->worker);
+            r->queue_ms, r->decode_ms, r->resize_ms, r->encode_ms, r->total_ms, r->worker,
+            t->attempts);
 }
 
 static int bucket_of(double ms)

@@ -71,7 +71,7 @@ typedef enum tmode {
 
 typedef struct tctx {
     atomic_int in_flight, max_in_flight;
-    atomic_int total_runs, total_dones, total_releases;
+    atomic_int total_runs, total_dones, total_releases, total_admits;
     int target;              /* for M_WAIT_N */
     atomic_int reached;      /* latched once `target` tasks were in flight at once */
     sem_t gate;              /* M_BLOCK tasks wait here */
@@ -783,6 +783,38 @@ static void test_resize_grows_and_shrinks(void **state)
     ctx_free(cx);
 }
 
+static void t_admit(void *ctx)
+{
+    tctx *cx = ctx;
+    atomic_fetch_add(&cx->total_admits, 1);
+}
+
+/* admit() is called once per task, before the worker takes it, not once per
+ * idle wake-up. */
+static void test_admit_once_per_task(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    tctx *cx = ctx_new();
+    titem *v = items_new(N, M_QUICK);
+    pool_ops ops = {.run = t_run, .done = t_done, .admit = t_admit, .ctx = cx};
+    pool *p = pool_create(2, 4, &ops);
+    assert_non_null(p);
+    sleep_s(0.35); /* idle workers wake several times */
+    assert_int_equal(atomic_load(&cx->total_admits), 2);
+    for (int i = 0; i < N; i++)
+        assert_true(pool_submit(p, &v[i]));
+    pool_close(p);
+    assert_true(pool_wait(p, cancel_now() + 5));
+    /* N tasks, plus the one each worker was admitted for when it found the
+     * queue closed. */
+    assert_int_equal(atomic_load(&cx->total_runs), N);
+    assert_in_range(atomic_load(&cx->total_admits), N, N + 2);
+    pool_destroy(p);
+    free(v);
+    ctx_free(cx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -801,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_retry_waits_without_holding_worker),
         cmocka_unit_test(test_stop_settles_task_waiting_to_retry),
         cmocka_unit_test(test_resize_grows_and_shrinks),
+        cmocka_unit_test(test_admit_once_per_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,9 @@ typedef struct pool_ops {
      * waits in the queue, not in a worker. Called with the pool's lock held:
      * it must not call into the pool. */
     double (*retry)(void *item, void *ctx);
+    /* Optional: called by a worker once before it takes each next task; may
+     * block (a rate limit), and must return promptly once the run stops. */
+    void (*admit)(void *ctx);
     void *ctx;
     double task_timeout;  /* seconds, 0 = none: each task's token deadline */
 } pool_ops;
