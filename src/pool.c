@@ -342,6 +342,11 @@ size_t pool_pending(pool *p)
     return n;
 }
 
+size_t pool_queued(pool *p)
+{
+    return queue_len(p->q);
+}
+
 void pool_destroy(pool *p)
 {
     if (!p)

@@ -44,6 +44,7 @@ typedef struct adapt_run {
     adapt ctl;
     double t0, t_last, cpu_last;
     uint64_t done_last;
+    uint64_t warm_until;       /* no measuring until this many tasks ran */
     long cpus;
     int nhist;
     struct { double t; int n; } hist[ADAPT_HISTORY];
@@ -98,13 +99,20 @@ static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
     atomic_fetch_add(&rc->ran, 1);
 }
 
+/* Nothing is left for a worker to take: the scan is over and the queue
+ * empty (a worker then need not wait for a token to find that out). */
+static bool all_taken(run_ctx *rc)
+{
+    return atomic_load(&rc->scan_done) && pool_queued(rc->pool) == 0;
+}
+
 /* --max-rate: a worker waits for a token before it takes a task. */
 static void task_admit(void *vctx)
 {
     run_ctx *rc = vctx;
     for (;;) {
         double wait = ratelimit_take(&rc->limiter, cancel_now());
-        if (wait <= 0 || atomic_load(&rc->stop_scan))
+        if (wait <= 0 || atomic_load(&rc->stop_scan) || all_taken(rc))
             return;
         sleep_s(wait < TICK_S ? wait : TICK_S); /* short naps: a shutdown is noticed */
     }
@@ -163,6 +171,7 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         thumbd_task *copy = task_new(t->id, t->rel, t->size, t->mtime);
         if (!copy)
             return;
+        copy->attempts = atomic_load(&t->attempts);
         double secs = cancel_now() - t->t_queued;
         copy->res.worker = -1;
         mark_cancelled(copy, why, "%s after %.1f s; the worker did not stop (blocked in I/O?) "
@@ -442,33 +451,43 @@ static int open_dirs(run_ctx *rc)
     return 0;
 }
 
+/* Starts a measuring window now. */
+static void adapt_window(adapt_run *a, double now, double cpu, uint64_t done)
+{
+    a->t_last = now;
+    a->cpu_last = cpu;
+    a->done_last = done;
+}
+
 /* One step of the adaptive pool: measures the throughput (tasks that ran,
  * per second) and CPU use since the last step and lets the controller pick
- * the count. Only while every worker has work: an idle pool (listing the
- * tree, or draining at the end) says nothing about the curve. */
+ * the count. A window lasts ADAPT_INTERVAL_S and at least 2 tasks per
+ * worker (8 at least): task times vary a lot between images. Nothing is
+ * measured while the pool is not fully busy (listing the tree, the last
+ * tasks), nor after a change until as many tasks ran as there are workers
+ * now: until then the tasks that end are the old workers' and show the old
+ * throughput. */
 static void adapt_tick(run_ctx *rc, double now)
 {
     adapt_run *a = rc->adapt;
     uint64_t done = atomic_load(&rc->ran);
     double cpu = process_cpu_s(), dt = now - a->t_last;
     int n = a->ctl.n;
-    if (pool_pending(rc->pool) < 2 * (size_t)n) {
-        a->t_last = now;
-        a->cpu_last = cpu;
-        a->done_last = done;
+    if (pool_pending(rc->pool) <= (size_t)n || done < a->warm_until) { /* not one task waiting */
+        adapt_window(a, now, cpu, done);
         return;
     }
-    if (dt < ADAPT_INTERVAL_S || (done - a->done_last < (uint64_t)(n > 4 ? n : 4) && dt < 10 * ADAPT_INTERVAL_S))
+    uint64_t need = 2 * (uint64_t)n > 8 ? 2 * (uint64_t)n : 8;
+    if (dt < ADAPT_INTERVAL_S || (done - a->done_last < need && dt < 20 * ADAPT_INTERVAL_S))
         return;
     double thr = (double)(done - a->done_last) / dt;
     double use = (cpu - a->cpu_last) / (dt * (double)a->cpus);
-    a->t_last = now;
-    a->cpu_last = cpu;
-    a->done_last = done;
+    adapt_window(a, now, cpu, done);
     int next = adapt_sample(&a->ctl, thr, use);
     if (next != n) {
         next = pool_resize(rc->pool, next);
         a->ctl.n = next;
+        a->warm_until = done + (uint64_t)next;
         adapt_record(a, now, next);
     }
 }

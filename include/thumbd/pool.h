@@ -88,6 +88,9 @@ int pool_reap_overdue(pool *p, double grace);
 /* Tasks accepted and not yet settled. */
 size_t pool_pending(pool *p);
 
+/* Tasks waiting in the queue (also those waiting to be retried). */
+size_t pool_queued(pool *p);
+
 /* Joins exited workers and frees the pool. Threads that were abandoned are
  * detached: the caller is expected to exit the process soon. */
 void pool_destroy(pool *p);

@@ -2,6 +2,7 @@
 #ifndef THUMBD_TASK_H
 #define THUMBD_TASK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -39,7 +40,8 @@ typedef struct thumbd_task {
     double t_queued;           /* cancel_now() at submission */
     char *preset_error;        /* owned: the scanner already knows it fails */
     bool urgent;               /* listed with '!' in --files-from: goes first */
-    int attempts;              /* runs so far (retries of transient failures) */
+    _Atomic int attempts;      /* runs so far (retries of transient failures); atomic:
+                                * an abandoned task's copy reads it during the run */
     task_result res;
 } thumbd_task;
 
