@@ -396,8 +396,8 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     const thumbd_config *cfg = env->cfg;
     double t0 = cancel_now();
     task_result *r = &t->res;
-    r->worker = worker;
-    r->queue_ms = (t0 - t->t_queued) * 1000.0;
+    free(r->out_rel); /* a retry starts from a clean result */
+    *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0};
     char err[TD_ERRLEN] = "";
     bool transient = false;
     td_status st = process(env, t, tok, &transient, err);
