@@ -49,6 +49,13 @@ static int refine(adapt *a, int lo, int hi, double ref, double hi_thr)
 
 static int step_up(adapt *a, double thr, double cpu)
 {
+    if (a->doubt > 0) { /* the second look at a step that did not seem to help */
+        thr = (thr + a->doubt) / 2;
+        a->doubt = 0;
+    } else if (a->prev && thr <= a->prev_thr * (1 + a->p.gain)) {
+        a->doubt = thr;
+        return a->n;
+    }
     double better = a->prev ? thr / a->prev_thr - 1 : 0;
     bool gained = !a->prev || better > a->p.gain;
     bool saturated = cpu >= a->p.cpu_busy;
@@ -102,8 +109,10 @@ static int step_hold(adapt *a, double thr, double cpu)
 
 static int step_probe(adapt *a, double thr)
 {
+    /* Up must pay for itself; down must lose nothing (noise would otherwise
+     * walk the count down, window after window). */
     bool keep = a->phase == ADAPT_PROBE_UP ? thr > a->settled_thr * (1 + a->p.gain)
-                                           : thr * (1 + a->p.gain) >= a->settled_thr;
+                                           : thr >= a->settled_thr;
     if (!keep) {
         a->phase = ADAPT_HOLD;
         a->n = a->settled;

@@ -43,7 +43,7 @@ enum { ADAPT_HISTORY = 64 };
 typedef struct adapt_run {
     adapt ctl;
     double t0, t_last, cpu_last;
-    uint64_t done_last;
+    uint64_t done_last, bytes_last;
     uint64_t warm_until;       /* no measuring until this many tasks ran */
     long cpus;
     int nhist;
@@ -71,6 +71,7 @@ typedef struct run_ctx {
     bool limited;              /* --max-rate */
     ratelimit limiter;
     _Atomic uint64_t ran;      /* tasks that ran to the end, for the adaptive pool */
+    _Atomic uint64_t ran_bytes;  /* and the bytes of their sources */
     adapt_run *adapt;          /* NULL: a fixed worker count */
     pthread_t supervisor;      /* the main thread, woken with SIGRTMIN */
     bool progress;             /* a live progress line on stderr */
@@ -96,6 +97,7 @@ static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
     thumbd_task *t = item;
     t->attempts++;
     pipeline_run(&rc->env, t, worker, tok);
+    atomic_fetch_add(&rc->ran_bytes, t->size > 0 ? (uint64_t)t->size : 0);
     atomic_fetch_add(&rc->ran, 1);
 }
 
@@ -452,16 +454,18 @@ static int open_dirs(run_ctx *rc)
 }
 
 /* Starts a measuring window now. */
-static void adapt_window(adapt_run *a, double now, double cpu, uint64_t done)
+static void adapt_window(adapt_run *a, double now, double cpu, uint64_t done, uint64_t bytes)
 {
     a->t_last = now;
     a->cpu_last = cpu;
     a->done_last = done;
+    a->bytes_last = bytes;
 }
 
-/* One step of the adaptive pool: measures the throughput (tasks that ran,
- * per second) and CPU use since the last step and lets the controller pick
- * the count. A window lasts ADAPT_INTERVAL_S and at least 2 tasks per
+/* One step of the adaptive pool: measures the throughput (bytes of the
+ * sources of the tasks that ran, per second: images differ too much in size
+ * for images per second to mean much over a short window) and CPU use since
+ * the last step, and lets the controller pick the count. A window lasts ADAPT_INTERVAL_S and at least 2 tasks per
  * worker (8 at least): task times vary a lot between images. Nothing is
  * measured while the pool is not fully busy (listing the tree, the last
  * tasks), nor after a change until as many tasks ran as there are workers
@@ -470,19 +474,19 @@ static void adapt_window(adapt_run *a, double now, double cpu, uint64_t done)
 static void adapt_tick(run_ctx *rc, double now)
 {
     adapt_run *a = rc->adapt;
-    uint64_t done = atomic_load(&rc->ran);
+    uint64_t done = atomic_load(&rc->ran), bytes = atomic_load(&rc->ran_bytes);
     double cpu = process_cpu_s(), dt = now - a->t_last;
     int n = a->ctl.n;
     if (pool_pending(rc->pool) <= (size_t)n || done < a->warm_until) { /* not one task waiting */
-        adapt_window(a, now, cpu, done);
+        adapt_window(a, now, cpu, done, bytes);
         return;
     }
     uint64_t need = 2 * (uint64_t)n > 8 ? 2 * (uint64_t)n : 8;
     if (dt < ADAPT_INTERVAL_S || (done - a->done_last < need && dt < 20 * ADAPT_INTERVAL_S))
         return;
-    double thr = (double)(done - a->done_last) / dt;
+    double thr = (double)(bytes - a->bytes_last) / dt;
     double use = (cpu - a->cpu_last) / (dt * (double)a->cpus);
-    adapt_window(a, now, cpu, done);
+    adapt_window(a, now, cpu, done, bytes);
     int next = adapt_sample(&a->ctl, thr, use);
     if (next != n) {
         next = pool_resize(rc->pool, next);

@@ -2,12 +2,15 @@
  * with the throughput measured at the current count, and the CPU use.
  *
  * It doubles the count while that raises throughput by more than `gain`
- * (and the CPUs are not saturated), then binary-searches back for the
- * smallest count within `gain` of the best throughput seen: the knee of the
- * curve. Settled, it probes now and then a quarter fewer workers (kept if
- * as fast: shrink when workers do not help) and a quarter more (kept if
- * faster: the workload changed). Queue length plays no part: in a batch the
- * queue is always full. Pure logic: no clock, no threads. */
+ * (and the CPUs are not saturated); a step that seems not to help is
+ * measured once more before it counts (the mean of both), as one noisy
+ * window would stop the climb far below the knee. Then it binary-searches
+ * back for the smallest count within `gain` of the best throughput seen:
+ * the knee of the curve. Settled, it probes now and then a quarter fewer
+ * workers (kept if at least as fast: shrink when workers do not help) and a
+ * quarter more (kept if faster by `gain`: the workload changed). Queue
+ * length plays no part: in a batch the queue is always full. Pure logic: no
+ * clock, no threads. */
 #ifndef THUMBD_ADAPT_H
 #define THUMBD_ADAPT_H
 
@@ -26,6 +29,7 @@ typedef struct adapt {
     int n;                     /* the count being measured */
     int prev, prev2;           /* UP: the counts measured before n (0: none) */
     double prev_thr;
+    double doubt;              /* UP: a first "no gain" at n, to be confirmed (0: none) */
     int lo, hi;                /* REFINE: lo is too few, hi is enough */
     double ref;                /* REFINE: the best throughput seen */
     int settled;               /* HOLD: the chosen count */
