@@ -187,7 +187,10 @@ bool config_parse_workers(const char *s, long cpus, int *n, int *min, int *max)
         *min = *max = 0;
         return true;
     }
-    *n = cpus < lo ? lo : cpus > hi ? hi : (int)cpus;
+    /* Twice the CPUs: a step of the climb saved where workers wait on I/O,
+     * and hardly more than one extra thread a CPU where they do not. */
+    long start = 2 * cpus;
+    *n = start < lo ? lo : start > hi ? hi : (int)start;
     *min = lo;
     *max = hi;
     return true;

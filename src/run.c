@@ -481,7 +481,7 @@ static void adapt_tick(run_ctx *rc, double now)
         adapt_window(a, now, cpu, done, bytes);
         return;
     }
-    uint64_t need = 2 * (uint64_t)n > 8 ? 2 * (uint64_t)n : 8;
+    uint64_t need = (uint64_t)n > 8 ? (uint64_t)n : 8;
     if (dt < ADAPT_INTERVAL_S || (done - a->done_last < need && dt < 20 * ADAPT_INTERVAL_S))
         return;
     double thr = (double)(bytes - a->bytes_last) / dt;

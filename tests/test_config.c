@@ -369,16 +369,18 @@ static void test_workers_adaptive(void **state)
     assert_true(config_parse_workers("auto", 2, &n, &lo, &hi));
     assert_int_equal(lo, 1);
     assert_int_equal(hi, 32);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4); /* twice the CPUs */
     assert_true(config_parse_workers("auto", 64, &n, &lo, &hi));
     assert_int_equal(hi, 256);
-    assert_int_equal(n, 64);
+    assert_int_equal(n, 128);
     assert_true(config_parse_workers("auto", 4096, &n, &lo, &hi));
     assert_int_equal(hi, 1024);
     assert_true(config_parse_workers("4:16", 2, &n, &lo, &hi));
     assert_int_equal(lo, 4);
     assert_int_equal(hi, 16);
-    assert_int_equal(n, 4); /* the CPU count, within the range */
+    assert_int_equal(n, 4); /* twice the CPU count, within the range */
+    assert_true(config_parse_workers("6:16", 2, &n, &lo, &hi));
+    assert_int_equal(n, 6);
     assert_true(config_parse_workers("1:3", 8, &n, &lo, &hi));
     assert_int_equal(n, 3);
     assert_true(config_parse_workers("7", 2, &n, &lo, &hi));

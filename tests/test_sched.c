@@ -464,8 +464,8 @@ static void test_adaptive_workers(void **state)
     begin_checks();
     int code = run(dir, false, -1, ARGS("-j", "1:3", "-r", rep, in, out), NULL);
     CHECK(code == 0, "exit %d", code);
-    /* "thumbd: workers (1:3) over time: 2 at 0.0 s, 3 at 0.3 s": it starts at
-     * the CPU count (within the range); every step stays in the range. */
+    /* "thumbd: workers (1:3) over time: 3 at 0.0 s, 2 at 0.9 s": it starts at
+     * twice the CPU count (within the range); every step stays in the range. */
     char *log = read_log(dir);
     const char *h = strstr(log, "thumbd: workers (1:3) over time: ");
     CHECK(h != NULL, "no worker history in the summary:\n%s", log);

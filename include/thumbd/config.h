@@ -86,7 +86,7 @@ bool config_parse_shard(const char *s, int *k, int *n);
 
 /* --workers: "8" -> fixed 8 (*min = *max = 0); "auto" -> 1..max(32,
  * 4 x cpus), capped at 1024; "2:16" -> 2..16. *n is the count to start
- * with: the fixed one, or the CPU count within the range. */
+ * with: the fixed one, or twice the CPU count within the range. */
 bool config_parse_workers(const char *s, long cpus, int *n, int *min, int *max);
 
 #endif
