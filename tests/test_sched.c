@@ -9,6 +9,7 @@
  * directory under $TMPDIR (or /tmp); THUMBD_SCHED_KEEP=1 keeps it. The shim
  * (tests/flaky_shim.c) makes a file named *flaky* look changed while read,
  * the first FLAKY_FAILS times. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -498,6 +499,66 @@ static void test_adaptive_workers(void **state)
     end_checks();
 }
 
+/* --nice: the running process (every thread) has nice 10 at least. Seen
+ * from /proc while a --max-rate keeps it busy for a second or so. */
+static void test_nice(void **state)
+{
+    (void)state;
+    char dir[600], in[700], out[700];
+    new_case(dir, sizeof dir);
+    pathf(in, sizeof in, "%s/in", dir);
+    pathf(out, sizeof out, "%s/out", dir);
+    for (int i = 0; i < 12; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%02d.jpg", i);
+        put_jpeg(dir, name, 16, 1600000000);
+    }
+    begin_checks();
+    double t0 = now_s();
+    pid_t pid = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
+    int seen = 0, low = 0, st = 0, code = -1;
+    while (now_s() - t0 < 5) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            break;
+        }
+        char task_dir[64];
+        snprintf(task_dir, sizeof task_dir, "/proc/%d/task", (int)pid);
+        DIR *d = opendir(task_dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (de->d_name[0] == '.')
+                continue;
+            char p[400], buf[1024];
+            snprintf(p, sizeof p, "%s/%s/stat", task_dir, de->d_name);
+            FILE *f = fopen(p, "r");
+            if (!f)
+                continue;
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[n] = '\0';
+            const char *rp = strrchr(buf, ')'); /* the name may hold spaces */
+            int nice = 0;
+            /* after ')': state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+             * utime stime cutime cstime priority nice */
+            if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d",
+                             &nice) == 1) {
+                seen++;
+                low += nice < 10;
+            }
+        }
+        if (d)
+            closedir(d);
+        usleep(100000);
+    }
+    if (code < 0)
+        code = wait_exit(pid, 30, t0, NULL);
+    CHECK(code == 0, "exit %d", code);
+    CHECK(seen > 0, "never saw the process's threads");
+    CHECK(low == 0, "%d of %d thread samples had nice < 10", low, seen);
+    end_checks();
+}
+
 static void remove_tree(const char *p)
 {
     rm_tree(p);
@@ -528,6 +589,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cancel_during_backoff),
         cmocka_unit_test(test_max_rate),
         cmocka_unit_test(test_adaptive_workers),
+        cmocka_unit_test(test_nice),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     keep_or_remove("THUMBD_SCHED_KEEP", g_root, remove_tree);
