@@ -25,8 +25,19 @@ static const char usage_text[] =
     "      --engine auto|native|vips  auto: our own JPEG/PNG path, libvips for\n"
     "                           every other format (WebP, TIFF, GIF, HEIF/AVIF...)\n"
     "  -q, --quality N          JPEG quality 1-100 (default 85)\n"
-    "  -j, --workers N          worker threads (default: online CPUs)\n"
-    "      --queue N            task queue capacity (default 2 x workers)\n"
+    "  -j, --workers N|auto|MIN:MAX  worker threads (default: online CPUs);\n"
+    "                           auto or MIN:MAX: grow and shrink the pool with\n"
+    "                           the measured throughput (auto: 1 to 4 x CPUs, >= 32)\n"
+    "      --queue N            task queue capacity (default 2 x workers, or 2 x MAX)\n"
+    "      --order ORDER        path (default, streams), newest, oldest, largest,\n"
+    "                           smallest: the others list the whole tree first\n"
+    "      --retries N          retries of a transient I/O error (default 2)\n"
+    "      --retry-backoff S    delay before the first retry, doubled for each next\n"
+    "                           one, with jitter (default 0.2)\n"
+    "      --max-rate N         start at most N files per second (bursts up to\n"
+    "                           the worker count)\n"
+    "      --nice               lower CPU priority (nice 10) and I/O priority\n"
+    "                           (best-effort, level 7)\n"
     "  -r, --report FILE        JSON Lines report, one record per image ('-': stdout)\n"
     "      --max-pixels N       refuse images with more pixels (default 100M)\n"
     "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
@@ -43,7 +54,7 @@ static const char usage_text[] =
     "      --force              redo thumbnails that are up to date\n"
     "      --prune              remove thumbnails whose source is gone\n"
     "      --files-from FILE    only these paths, relative to IN_DIR, one per line\n"
-    "                           ('-': stdin)\n"
+    "                           ('-': stdin); a line '!path' goes before the others\n"
     "  -0, --null               --files-from paths are NUL-separated\n"
     "      --shard K/N          only shard K (0-based) of N: a stable hash of the path\n"
     "                           (default: JOB_COMPLETION_INDEX or\n"
@@ -84,6 +95,9 @@ void config_defaults(thumbd_config *cfg)
     cfg->max_file_size = 1ULL << 30;
     cfg->max_memory = 40ULL << 20;
     cfg->shutdown_timeout = 10.0;
+    cfg->order = ORDER_PATH;
+    cfg->retries = 2;
+    cfg->retry_backoff = 0.2;
 }
 
 bool config_parse_size(const char *s, int *w, int *h)
@@ -152,6 +166,37 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
+bool config_parse_workers(const char *s, long cpus, int *n, int *min, int *max)
+{
+    enum { MAX_WORKERS = 1024 };
+    int lo, hi;
+    const char *colon = strchr(s, ':');
+    if (!strcmp(s, "auto")) {
+        lo = 1;
+        hi = cpus * 4 > 32 ? (int)(cpus * 4 > MAX_WORKERS ? MAX_WORKERS : cpus * 4) : 32;
+    } else if (colon) {
+        char buf[16];
+        if ((size_t)(colon - s) >= sizeof buf)
+            return false;
+        memcpy(buf, s, (size_t)(colon - s));
+        buf[colon - s] = '\0';
+        if (!parse_int(buf, 1, MAX_WORKERS, &lo) || !parse_int(colon + 1, 1, MAX_WORKERS, &hi) || lo > hi)
+            return false;
+    } else {
+        if (!parse_int(s, 1, MAX_WORKERS, n))
+            return false;
+        *min = *max = 0;
+        return true;
+    }
+    /* Twice the CPUs: a step of the climb saved where workers wait on I/O,
+     * and hardly more than one extra thread a CPU where they do not. */
+    long start = 2 * cpus;
+    *n = start < lo ? lo : start > hi ? hi : (int)start;
+    *min = lo;
+    *max = hi;
+    return true;
+}
+
 bool config_parse_shard(const char *s, int *k, int *n)
 {
     char buf[32];
@@ -172,7 +217,8 @@ enum {
     OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
     OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
     OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
-    OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES,
+    OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES, OPT_ORDER, OPT_RETRIES, OPT_RETRY_BACKOFF,
+    OPT_MAX_RATE, OPT_NICE,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +229,11 @@ static const struct option long_opts[] = {
     {"quality", required_argument, NULL, 'q'},
     {"workers", required_argument, NULL, 'j'},
     {"queue", required_argument, NULL, OPT_QUEUE},
+    {"order", required_argument, NULL, OPT_ORDER},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
+    {"max-rate", required_argument, NULL, OPT_MAX_RATE},
+    {"nice", no_argument, NULL, OPT_NICE},
     {"report", required_argument, NULL, 'r'},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
@@ -257,11 +308,37 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
             return true;
         td_fail(err, TD_EUSAGE, "--quality: expected 1..100, got '%s'", arg);
         return false;
-    case 'j':
-        if (parse_int(arg, 1, 1024, &cfg->workers))
+    case 'j': {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (config_parse_workers(arg, cpus > 0 ? cpus : 1, &cfg->workers, &cfg->workers_min,
+                                 &cfg->workers_max))
             return true;
-        td_fail(err, TD_EUSAGE, "--workers: expected 1..1024, got '%s'", arg);
+        td_fail(err, TD_EUSAGE, "--workers: expected 1..1024, auto, or MIN:MAX like 2:16, got '%s'", arg);
         return false;
+    }
+    case OPT_ORDER:
+        if (order_parse(arg, &cfg->order))
+            return true;
+        td_fail(err, TD_EUSAGE, "--order: expected path, newest, oldest, largest or smallest, got '%s'",
+                arg);
+        return false;
+    case OPT_RETRIES:
+        if (parse_int(arg, 0, 100, &cfg->retries))
+            return true;
+        td_fail(err, TD_EUSAGE, "--retries: expected 0..100, got '%s'", arg);
+        return false;
+    case OPT_RETRY_BACKOFF:
+        if (config_parse_seconds(arg, &cfg->retry_backoff) && cfg->retry_backoff <= 3600)
+            return true;
+        td_fail(err, TD_EUSAGE, "--retry-backoff: expected seconds 0..3600 (fractions allowed), got '%s'", arg);
+        return false;
+    case OPT_MAX_RATE:
+        if (config_parse_seconds(arg, &cfg->max_rate) && cfg->max_rate <= 1e6)
+            return true;
+        td_fail(err, TD_EUSAGE, "--max-rate: expected files per second, 0..1000000 (0 = no limit), got '%s'",
+                arg);
+        return false;
+    case OPT_NICE: cfg->nice = true; return true;
     case OPT_QUEUE: {
         int q;
         if (parse_int(arg, 1, 1 << 20, &q)) {
@@ -445,6 +522,6 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
     cfg->in_dir = argv[optind];
     cfg->out_dir = argv[optind + 1];
     if (!queue_set)
-        cfg->queue_cap = 2 * (size_t)cfg->workers;
+        cfg->queue_cap = 2 * (size_t)(cfg->workers_max ? cfg->workers_max : cfg->workers);
     return CONFIG_RUN;
 }

@@ -71,8 +71,10 @@ td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[T
     a->dir_fd = -1;
     const char *base;
     td_status st = open_parent(root_fd, rel, &a->dir_fd, &base, err);
-    if (st != TD_OK)
+    if (st != TD_OK) {
+        a->sys_errno = errno; /* open_parent's last call was the failing one */
         return st;
+    }
     a->final_name = strdup(base);
     if (!a->final_name) {
         fs_atomic_abort(a);
@@ -86,6 +88,7 @@ td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[T
         int e = errno;
         a->tmp_name[0] = '\0';
         fs_atomic_abort(a);
+        a->sys_errno = e;
         return td_fail(err, TD_EIO, "cannot create a temporary file for '%s': %s", rel, strerror(e));
     }
     a->f = fdopen(fd, "wb");
@@ -102,6 +105,7 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
     if (fflush(a->f) != 0 || ferror(a->f)) {
         int e = errno;
         fs_atomic_abort(a);
+        a->sys_errno = e;
         return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
     }
     long n = ftell(a->f);
@@ -114,11 +118,13 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
     if (fclose(f) != 0) {
         int e = errno;
         fs_atomic_abort(a);
+        a->sys_errno = e;
         return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
     }
     if (renameat(a->dir_fd, a->tmp_name, a->dir_fd, a->final_name) != 0) {
         int e = errno;
         fs_atomic_abort(a);
+        a->sys_errno = e;
         return td_fail(err, TD_EIO, "cannot move thumbnail into place: %s", strerror(e));
     }
     a->tmp_name[0] = '\0';

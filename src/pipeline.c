@@ -16,6 +16,7 @@
 #include "thumbd/geometry.h"
 #include "thumbd/orient.h"
 #include "thumbd/resize.h"
+#include "thumbd/retry.h"
 #include "thumbd/shrink.h"
 #include "thumbd/vipsengine.h"
 
@@ -151,11 +152,14 @@ static int open_beneath(int in_fd, const char *rel, bool follow)
 }
 
 /* Opens the source without following symlinks (unless asked) and without
- * blocking on a FIFO swapped in since the scan. */
+ * blocking on a FIFO swapped in since the scan. *transient: the open failed
+ * in a way worth retrying. */
 static td_status open_source(const thumbd_config *cfg, int in_fd, const char *rel, FILE **out,
-                             struct stat *sb, char *err)
+                             struct stat *sb, bool *transient, char *err)
 {
     int fd = open_beneath(in_fd, rel, cfg->follow_symlinks);
+    if (fd < 0 && (*transient = retry_errno_transient(errno, false)))
+        return td_fail(err, TD_EIO, "cannot open: %s", strerror(errno));
     if (fd < 0)
         return td_fail(err, TD_EIO, "cannot open: %s", errno == ELOOP ? "it is (or lies under) a symbolic link" : strerror(errno));
     if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
@@ -318,17 +322,20 @@ static bool changed_since(int fd, const struct stat *before)
            now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
 }
 
-/* Encodes th next to its final name and renames it into place. */
+/* Encodes th next to its final name and renames it into place.
+ * *transient: it failed in a way worth retrying (a full disk, EIO...). */
 static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
-                           const struct timespec *mtime, char *err)
+                           const struct timespec *mtime, bool *transient, char *err)
 {
     t->res.out_rel = pipeline_out_name(t->rel, pipeline_format(env->cfg, th));
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;
     td_status st = fs_atomic_begin(&a, env->out_fd, t->res.out_rel, err);
-    if (st != TD_OK)
+    if (st != TD_OK) {
+        *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
         return st;
+    }
     st = pipeline_encode(env->cfg, th, a.f, err);
     if (st != TD_OK) {
         fs_atomic_abort(&a);
@@ -337,6 +344,7 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     long bytes = 0;
     a.mtime = mtime;
     st = fs_atomic_commit(&a, &bytes, err);
+    *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
     t->res.out_bytes = bytes;
     return st;
 }
@@ -360,14 +368,17 @@ char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct
     return NULL;
 }
 
-static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, char *err)
+/* *transient: a failure is worth retrying (I/O errors, a file changing
+ * under us); decoding errors of a corrupt file never are. */
+static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, bool *transient,
+                         char *err)
 {
     task_result *r = &t->res;
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
     FILE *f;
     struct stat sb;
-    td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, err);
+    td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, transient, err);
     if (st != TD_OK)
         return st;
     pipeline_thumb th;
@@ -381,7 +392,10 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     }
     if (st == TD_OK && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
-        st = td_fail(err, TD_EIO, "the file changed while it was read; it is left for the next run");
+        *transient = true;
+        st = td_fail(err, TD_EIO, "the file changed while it was read");
+    } else if (st != TD_OK && st != TD_ECANCEL && ferror(f)) {
+        *transient = true; /* a read error, which a decoder takes for the end of the data */
     }
     fclose(f);
     r->decode_ms = th.decode_ms;
@@ -392,7 +406,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     if (st != TD_OK)
         return st;
     double t0 = cancel_now();
-    st = write_out(env, t, &th, &sb.st_mtim, err);
+    st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
         r->out_w = th.w;
@@ -416,10 +430,11 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     const thumbd_config *cfg = env->cfg;
     double t0 = cancel_now();
     task_result *r = &t->res;
-    r->worker = worker;
-    r->queue_ms = (t0 - t->t_queued) * 1000.0;
+    free(r->out_rel); /* a retry starts from a clean result */
+    *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0};
     char err[TD_ERRLEN] = "";
-    td_status st = process(env, t, tok, err);
+    bool transient = false;
+    td_status st = process(env, t, tok, &transient, err);
     r->total_ms = ms_since(t0);
     if (st == TD_OK) {
         r->status = TASK_OK;
@@ -436,6 +451,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
                      r->total_ms / 1000.0);
     } else {
         r->status = TASK_FAILED;
+        r->transient = transient;
         snprintf(r->error, sizeof r->error, "%s", err);
     }
     free(r->out_rel);

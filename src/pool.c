@@ -27,6 +27,7 @@ struct pool {
     slot **slots;
     int nslots, slots_cap;
     int live;                 /* workers neither exited nor abandoned */
+    int target;               /* workers wanted (pool_resize) */
     int stuck;                /* abandoned workers still inside run() */
     size_t pending;           /* accepted, not yet settled */
     bool stopping;
@@ -42,14 +43,49 @@ static void settle(pool *p, void *item, pool_outcome how, cancel_reason why)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* How often an idle worker looks whether the pool shrank. */
+static const double IDLE_CHECK_S = 0.1;
+
+/* True if this worker is one too many (pool_resize shrank the pool): it then
+ * no longer counts as live. */
+static bool retire(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool go = p->live > p->target;
+    if (go)
+        p->live--;
+    pthread_mutex_unlock(&p->mu);
+    return go;
+}
+
+/* After run(): settles item, or defers it for a retry. p->mu held. */
+static bool defer_locked(pool *p, void *item, cancel_reason why)
+{
+    if (!p->ops.retry || p->stopping || why != CANCEL_NONE)
+        return false;
+    double again = p->ops.retry(item, p->ops.ctx);
+    return again > 0 && queue_defer(p->q, item, again);
+}
+
 static void *worker_main(void *arg)
 {
     slot *s = arg;
     pool *p = s->p;
+    bool retired = false, admitted = false;
     for (;;) {
-        void *item;
-        if (queue_pop(p->q, &item, 0) != QUEUE_OK)
+        if ((retired = retire(p)))
             break;
+        if (p->ops.admit && !admitted) {
+            p->ops.admit(p->ops.ctx);
+            admitted = true;
+        }
+        void *item;
+        queue_status qs = queue_pop(p->q, &item, cancel_now() + IDLE_CHECK_S);
+        if (qs == QUEUE_TIMEOUT)
+            continue;
+        if (qs != QUEUE_OK)
+            break;
+        admitted = false;
         pthread_mutex_lock(&p->mu);
         if (p->stopping) {
             cancel_reason why = p->stop_why;
@@ -77,14 +113,17 @@ static void *worker_main(void *arg)
                 p->ops.release(item, p->ops.ctx);
             return NULL;
         }
+        bool deferred = defer_locked(p, item, why);
         pthread_mutex_unlock(&p->mu);
-        settle(p, item, POOL_RAN, why);
+        if (!deferred)
+            settle(p, item, POOL_RAN, why);
     }
     if (p->ops.thread_end)
         p->ops.thread_end(p->ops.ctx);
     pthread_mutex_lock(&p->mu);
     s->exited = true;
-    p->live--;
+    if (!retired)
+        p->live--;
     pthread_cond_broadcast(&p->changed);
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -138,6 +177,7 @@ pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops)
     pthread_mutex_init(&p->mu, NULL);
     cancel_cond_init(&p->changed);
     pthread_mutex_lock(&p->mu);
+    p->target = workers;
     for (int i = 0; i < workers; i++) {
         if (!spawn_locked(p)) {
             pthread_mutex_unlock(&p->mu);
@@ -149,6 +189,30 @@ pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops)
     }
     pthread_mutex_unlock(&p->mu);
     return p;
+}
+
+int pool_resize(pool *p, int n)
+{
+    if (n < 1)
+        n = 1;
+    pthread_mutex_lock(&p->mu);
+    p->target = n;
+    while (p->live < p->target && !p->stopping)
+        if (!spawn_locked(p)) {
+            p->target = p->live; /* best effort: keep what runs */
+            break;
+        }
+    n = p->target;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+int pool_workers(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->live;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 bool pool_submit(pool *p, void *item)
@@ -185,7 +249,7 @@ void pool_stop(pool *p, cancel_reason why)
     pthread_mutex_unlock(&p->mu);
     queue_close(p->q);
     void *item;
-    while (queue_try_pop(p->q, &item) == QUEUE_OK)
+    while (queue_try_pop_any(p->q, &item) == QUEUE_OK)
         settle(p, item, POOL_NOT_STARTED, why);
 }
 
@@ -276,6 +340,11 @@ size_t pool_pending(pool *p)
     size_t n = p->pending;
     pthread_mutex_unlock(&p->mu);
     return n;
+}
+
+size_t pool_queued(pool *p)
+{
+    return queue_len(p->q);
 }
 
 void pool_destroy(pool *p)

@@ -8,12 +8,20 @@
 
 #include "thumbd/cancel.h"
 
+/* A deferred item; the deferred ones form a binary min-heap on not_before. */
+typedef struct deferred {
+    double not_before;
+    void *item;
+} deferred;
+
 struct queue {
     pthread_mutex_t mu;
-    pthread_cond_t not_empty;
+    pthread_cond_t not_empty;  /* also: a deferred item was added */
     pthread_cond_t not_full;
     void **ring;
     size_t cap, head, len;
+    deferred *heap;
+    size_t nheap, heap_cap;
     bool closed;
 };
 
@@ -44,6 +52,7 @@ void queue_destroy(queue *q)
     pthread_cond_destroy(&q->not_full);
     pthread_mutex_destroy(&q->mu);
     free(q->ring);
+    free(q->heap);
     free(q);
 }
 
@@ -72,25 +81,95 @@ static void *take_locked(queue *q)
     return item;
 }
 
+static void heap_swap(deferred *a, deferred *b)
+{
+    deferred t = *a;
+    *a = *b;
+    *b = t;
+}
+
+bool queue_defer(queue *q, void *item, double not_before)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->nheap == q->heap_cap) {
+        size_t cap = q->heap_cap ? q->heap_cap * 2 : 16;
+        deferred *nh = realloc(q->heap, cap * sizeof *nh);
+        if (!nh) {
+            pthread_mutex_unlock(&q->mu);
+            return false;
+        }
+        q->heap = nh;
+        q->heap_cap = cap;
+    }
+    size_t i = q->nheap++;
+    q->heap[i] = (deferred){not_before, item};
+    for (; i > 0 && q->heap[(i - 1) / 2].not_before > q->heap[i].not_before; i = (i - 1) / 2)
+        heap_swap(&q->heap[i], &q->heap[(i - 1) / 2]);
+    /* Waiters may be sleeping until a later time, or forever: let them
+     * look at the new earliest time. */
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+    return true;
+}
+
+static void *heap_pop_locked(queue *q)
+{
+    void *item = q->heap[0].item;
+    q->heap[0] = q->heap[--q->nheap];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < q->nheap && q->heap[l].not_before < q->heap[m].not_before)
+            m = l;
+        if (r < q->nheap && q->heap[r].not_before < q->heap[m].not_before)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(&q->heap[i], &q->heap[m]);
+        i = m;
+    }
+    return item;
+}
+
+/* A ready item, due deferred ones first (they are the older work). */
+static bool ready_locked(queue *q, double now, void **item)
+{
+    if (q->nheap && q->heap[0].not_before <= now) {
+        *item = heap_pop_locked(q);
+        return true;
+    }
+    if (q->len) {
+        *item = take_locked(q);
+        return true;
+    }
+    return false;
+}
+
 queue_status queue_pop(queue *q, void **item, double deadline)
 {
-    struct timespec ts = cancel_abstime(deadline);
     pthread_mutex_lock(&q->mu);
-    while (q->len == 0 && !q->closed) {
-        if (deadline <= 0) {
+    for (;;) {
+        double now = cancel_now();
+        if (ready_locked(q, now, item))
+            break;
+        if (q->closed && q->nheap == 0) {
+            pthread_mutex_unlock(&q->mu);
+            return QUEUE_CLOSED;
+        }
+        if (deadline > 0 && now >= deadline) {
+            pthread_mutex_unlock(&q->mu);
+            return QUEUE_TIMEOUT;
+        }
+        /* Sleep until the caller's deadline or the earliest deferred item. */
+        double until = deadline;
+        if (q->nheap && (until <= 0 || q->heap[0].not_before < until))
+            until = q->heap[0].not_before;
+        if (until <= 0) {
             pthread_cond_wait(&q->not_empty, &q->mu);
-        } else if (pthread_cond_timedwait(&q->not_empty, &q->mu, &ts) == ETIMEDOUT) {
-            if (q->len == 0 && !q->closed) {
-                pthread_mutex_unlock(&q->mu);
-                return QUEUE_TIMEOUT;
-            }
+        } else {
+            struct timespec ts = cancel_abstime(until);
+            pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
         }
     }
-    if (q->len == 0) {
-        pthread_mutex_unlock(&q->mu);
-        return QUEUE_CLOSED;
-    }
-    *item = take_locked(q);
     pthread_mutex_unlock(&q->mu);
     return QUEUE_OK;
 }
@@ -98,11 +177,21 @@ queue_status queue_pop(queue *q, void **item, double deadline)
 queue_status queue_try_pop(queue *q, void **item)
 {
     pthread_mutex_lock(&q->mu);
-    queue_status st = QUEUE_TIMEOUT;
-    if (q->len > 0) {
+    queue_status st = ready_locked(q, cancel_now(), item) ? QUEUE_OK : QUEUE_TIMEOUT;
+    pthread_mutex_unlock(&q->mu);
+    return st;
+}
+
+queue_status queue_try_pop_any(queue *q, void **item)
+{
+    pthread_mutex_lock(&q->mu);
+    queue_status st = QUEUE_OK;
+    if (q->len)
         *item = take_locked(q);
-        st = QUEUE_OK;
-    }
+    else if (q->nheap)
+        *item = heap_pop_locked(q);
+    else
+        st = QUEUE_TIMEOUT;
     pthread_mutex_unlock(&q->mu);
     return st;
 }
@@ -119,7 +208,7 @@ void queue_close(queue *q)
 size_t queue_len(queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    size_t n = q->len;
+    size_t n = q->len + q->nheap;
     pthread_mutex_unlock(&q->mu);
     return n;
 }

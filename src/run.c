@@ -10,13 +10,19 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "thumbd/adapt.h"
 #include "thumbd/fsutil.h"
+#include "thumbd/order.h"
 #include "thumbd/pipeline.h"
 #include "thumbd/pool.h"
 #include "thumbd/prune.h"
+#include "thumbd/ratelimit.h"
 #include "thumbd/report.h"
+#include "thumbd/retry.h"
 #include "thumbd/scan.h"
 #include "thumbd/state.h"
 #include "thumbd/vipsengine.h"
@@ -25,6 +31,24 @@
  * abandoned (reported and left behind). */
 static const double CANCEL_GRACE_S = 1.0;
 static const double TICK_S = 0.05;
+/* Retries never wait longer than this, however many there are. */
+static const double RETRY_MAX_S = 30.0;
+/* The adaptive pool measures throughput over intervals of at least this. */
+static const double ADAPT_INTERVAL_S = 0.3;
+
+enum { ADAPT_HISTORY = 64 };
+
+/* --workers auto / MIN:MAX: the controller, what it last measured, and the
+ * count over time for the summary. */
+typedef struct adapt_run {
+    adapt ctl;
+    double t0, t_last, cpu_last;
+    uint64_t done_last, bytes_last;
+    uint64_t warm_until;       /* no measuring until this many tasks ran */
+    long cpus;
+    int nhist;
+    struct { double t; int n; } hist[ADAPT_HISTORY];
+} adapt_run;
 
 typedef struct run_ctx {
     const thumbd_config *cfg;
@@ -42,6 +66,13 @@ typedef struct run_ctx {
     scan_stats stats;
     td_status scan_st;
     char scan_err[TD_ERRLEN];
+    order_list *listing;       /* orders other than the walk's: the tree, listed */
+    retry_policy retry;
+    bool limited;              /* --max-rate */
+    ratelimit limiter;
+    _Atomic uint64_t ran;      /* tasks that ran to the end, for the adaptive pool */
+    _Atomic uint64_t ran_bytes;  /* and the bytes of their sources */
+    adapt_run *adapt;          /* NULL: a fixed worker count */
     pthread_t supervisor;      /* the main thread, woken with SIGRTMIN */
     bool progress;             /* a live progress line on stderr */
 } run_ctx;
@@ -53,10 +84,63 @@ static void wake_supervisor(run_ctx *rc)
     pthread_kill(rc->supervisor, SIGRTMIN);
 }
 
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
 {
     run_ctx *rc = vctx;
-    pipeline_run(&rc->env, item, worker, tok);
+    thumbd_task *t = item;
+    t->attempts++;
+    pipeline_run(&rc->env, t, worker, tok);
+    atomic_fetch_add(&rc->ran_bytes, t->size > 0 ? (uint64_t)t->size : 0);
+    atomic_fetch_add(&rc->ran, 1);
+}
+
+/* Nothing is left for a worker to take: the scan is over and the queue
+ * empty (a worker then need not wait for a token to find that out). */
+static bool all_taken(run_ctx *rc)
+{
+    return atomic_load(&rc->scan_done) && pool_queued(rc->pool) == 0;
+}
+
+/* --max-rate: a worker waits for a token before it takes a task. */
+static void task_admit(void *vctx)
+{
+    run_ctx *rc = vctx;
+    for (;;) {
+        double wait = ratelimit_take(&rc->limiter, cancel_now());
+        if (wait <= 0 || atomic_load(&rc->stop_scan) || all_taken(rc))
+            return;
+        sleep_s(wait < TICK_S ? wait : TICK_S); /* short naps: a shutdown is noticed */
+    }
+}
+
+/* A transient failure goes back to the queue with a not-before time while
+ * attempts remain; the pool calls this with its lock held. */
+static double task_retry(void *item, void *vctx)
+{
+    run_ctx *rc = vctx;
+    thumbd_task *t = item;
+    if (t->res.status != TASK_FAILED || !t->res.transient)
+        return 0;
+    if (!retry_allowed(&rc->retry, t->attempts)) {
+        if (t->attempts > 1) {
+            size_t len = strlen(t->res.error);
+            snprintf(t->res.error + len, sizeof t->res.error - len, " (gave up after %d attempts)",
+                     t->attempts);
+        }
+        return 0;
+    }
+    /* Seeded per task and attempt: reproducible, yet spread out. */
+    uint64_t rng = t->id * 0x9E3779B97F4A7C15ULL ^ (uint64_t)t->attempts;
+    double now = cancel_now();
+    t->t_queued = now;
+    return retry_not_before(&rc->retry, t->attempts, now, &rng);
 }
 
 static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, double secs)
@@ -72,7 +156,15 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
 {
     run_ctx *rc = vctx;
     thumbd_task *t = item;
-    if (how == POOL_NOT_STARTED) {
+    if (how == POOL_NOT_STARTED && t->attempts > 0) {
+        /* It was waiting out the backoff before another attempt. */
+        char prev[TD_ERRLEN];
+        snprintf(prev, sizeof prev, "%s", t->res.error);
+        mark_cancelled(t, why, "not retried: %s", 0);
+        size_t len = strlen(t->res.error);
+        snprintf(t->res.error + len, sizeof t->res.error - len, " (attempt %d failed: %s)",
+                 t->attempts, prev);
+    } else if (how == POOL_NOT_STARTED) {
         t->res.worker = -1;
         mark_cancelled(t, why, "not started: %s", 0);
     } else if (how == POOL_ABANDONED) {
@@ -81,6 +173,7 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         thumbd_task *copy = task_new(t->id, t->rel, t->size, t->mtime);
         if (!copy)
             return;
+        copy->attempts = atomic_load(&t->attempts);
         double secs = cancel_now() - t->t_queued;
         copy->res.worker = -1;
         mark_cancelled(copy, why, "%s after %.1f s; the worker did not stop (blocked in I/O?) "
@@ -102,6 +195,23 @@ static void task_release(void *item, void *vctx)
     task_free(item);
 }
 
+static cancel_reason stop_reason(run_ctx *rc)
+{
+    cancel_reason why = (cancel_reason)atomic_load(&rc->stop_why);
+    return why != CANCEL_NONE ? why : CANCEL_SHUTDOWN;
+}
+
+/* Hands t to the pool; false (t settled as not started) once it stops. */
+static bool dispatch(run_ctx *rc, thumbd_task *t)
+{
+    t->t_queued = cancel_now();
+    if (pool_submit(rc->pool, t))
+        return true;
+    mark_cancelled(t, stop_reason(rc), "not started: %s", 0);
+    report_submit(rc->rep, t);
+    return false;
+}
+
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
@@ -118,12 +228,36 @@ static bool scan_emit(thumbd_task *t, void *vctx)
         }
         return !atomic_load(&rc->stop_scan);
     }
-    if (!pool_submit(rc->pool, t)) {
-        mark_cancelled(t, (cancel_reason)atomic_load(&rc->stop_why), "not started: %s", 0);
-        report_submit(rc->rep, t);
-        return false;
+    /* Listed for the order; a known failure needs no place in it. Out of
+     * memory, the rest goes in scan order rather than not at all. */
+    if (rc->listing && !t->preset_error && order_list_add(rc->listing, t)) {
+        task_free(t);
+        return !atomic_load(&rc->stop_scan);
     }
-    return !atomic_load(&rc->stop_scan);
+    return dispatch(rc, t) && !atomic_load(&rc->stop_scan);
+}
+
+/* Sorts the listing and submits it; what a stop leaves over is reported
+ * as not started. */
+static void emit_listing(run_ctx *rc)
+{
+    order_list *l = rc->listing;
+    size_t n = order_list_len(l), i = 0;
+    order_list_sort(l, rc->cfg->order);
+    while (i < n && !atomic_load(&rc->stop_scan)) {
+        thumbd_task *t = order_list_task(l, i++);
+        if (t && !dispatch(rc, t))
+            break;
+    }
+    for (; i < n; i++) {
+        thumbd_task *t = order_list_task(l, i);
+        if (t) {
+            mark_cancelled(t, stop_reason(rc), "not started: %s", 0);
+            report_submit(rc->rep, t);
+        }
+    }
+    order_list_free(l);
+    rc->listing = NULL;
 }
 
 static char *scan_fresh(const char *rel, const struct stat *sb, void *vctx)
@@ -167,6 +301,8 @@ static void *scan_main(void *arg)
         rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     }
     report_skip_unrecorded(rc->rep, rc->stats.fresh);
+    if (rc->listing)
+        emit_listing(rc);
     pool_close(rc->pool);
     atomic_store(&rc->scan_done, true);
     wake_supervisor(rc);
@@ -181,6 +317,75 @@ static void raise_fd_limit(void)
         rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void adapt_record(adapt_run *a, double now, int n)
+{
+    int i = a->nhist < ADAPT_HISTORY ? a->nhist++ : ADAPT_HISTORY - 1; /* full: keep the last */
+    a->hist[i].t = now - a->t0;
+    a->hist[i].n = n;
+}
+
+/* --nice: a lower CPU priority (nice 10, or the current one if already
+ * lower) and the lowest best-effort I/O priority, for this thread and so
+ * for every thread it starts. Best effort: a warning when refused. */
+static void be_nice(void)
+{
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, 0);
+    if (!(cur == -1 && errno) && cur < 10 && setpriority(PRIO_PROCESS, 0, 10) != 0)
+        fprintf(stderr, "thumbd: warning: --nice: cannot lower the CPU priority: %s\n", strerror(errno));
+    /* ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7)): glibc has
+     * no wrapper. Not the idle class: on a disk that is never idle it would starve. */
+    enum { WHO_PROCESS = 1, CLASS_BE = 2, CLASS_SHIFT = 13 };
+#ifdef SYS_ioprio_set
+    if (syscall(SYS_ioprio_set, WHO_PROCESS, 0, CLASS_BE << CLASS_SHIFT | 7) != 0)
+        fprintf(stderr, "thumbd: warning: --nice: cannot lower the I/O priority: %s\n", strerror(errno));
+#endif
+}
+
+/* The scheduling parts of a run that cannot fail: retries, rate limit,
+ * the listing for --order, the adaptive pool. false when out of memory. */
+static bool setup_scheduling(run_ctx *rc)
+{
+    const thumbd_config *cfg = rc->cfg;
+    rc->retry = (retry_policy){.retries = cfg->retries, .base_s = cfg->retry_backoff, .max_s = RETRY_MAX_S};
+    if (cfg->max_rate > 0) {
+        int burst = cfg->workers_max ? cfg->workers_max : cfg->workers;
+        ratelimit_init(&rc->limiter, cfg->max_rate, burst, cancel_now());
+        rc->limited = true;
+    }
+    /* --files-from is listed too: its '!' lines may come last. */
+    if ((cfg->order != ORDER_PATH || cfg->files_from) && !(rc->listing = order_list_new()))
+        return false;
+    if (cfg->workers_max) {
+        if (!(rc->adapt = calloc(1, sizeof *rc->adapt)))
+            return false;
+        adapt_params p;
+        adapt_defaults(&p, cfg->workers_min, cfg->workers_max);
+        adapt_init(&rc->adapt->ctl, &p, cfg->workers);
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        rc->adapt->cpus = cpus > 0 ? cpus : 1;
+        rc->adapt->t0 = rc->adapt->t_last = cancel_now();
+        rc->adapt->cpu_last = process_cpu_s();
+        adapt_record(rc->adapt, rc->adapt->t0, rc->adapt->ctl.n);
+    }
+    return true;
+}
+
+static void end_scheduling(run_ctx *rc)
+{
+    if (rc->limited)
+        ratelimit_destroy(&rc->limiter);
+    order_list_free(rc->listing);
+    free(rc->adapt);
 }
 
 /* mkdir -p for the user's OUT_DIR path (symlinks in it are the user's). */
@@ -248,6 +453,57 @@ static int open_dirs(run_ctx *rc)
     return 0;
 }
 
+/* Starts a measuring window now. */
+static void adapt_window(adapt_run *a, double now, double cpu, uint64_t done, uint64_t bytes)
+{
+    a->t_last = now;
+    a->cpu_last = cpu;
+    a->done_last = done;
+    a->bytes_last = bytes;
+}
+
+/* One step of the adaptive pool: measures the throughput (bytes of the
+ * sources of the tasks that ran, per second: images differ too much in size
+ * for images per second to mean much over a short window) and CPU use since
+ * the last step, and lets the controller pick the count. A window lasts ADAPT_INTERVAL_S and at least 2 tasks per
+ * worker (8 at least): task times vary a lot between images. Nothing is
+ * measured while the pool is not fully busy (listing the tree, the last
+ * tasks), nor after a change until as many tasks ran as there are workers
+ * now: until then the tasks that end are the old workers' and show the old
+ * throughput. */
+static void adapt_tick(run_ctx *rc, double now)
+{
+    adapt_run *a = rc->adapt;
+    uint64_t done = atomic_load(&rc->ran), bytes = atomic_load(&rc->ran_bytes);
+    double cpu = process_cpu_s(), dt = now - a->t_last;
+    int n = a->ctl.n;
+    if (pool_pending(rc->pool) <= (size_t)n || done < a->warm_until) { /* not one task waiting */
+        adapt_window(a, now, cpu, done, bytes);
+        return;
+    }
+    uint64_t need = (uint64_t)n > 8 ? (uint64_t)n : 8;
+    if (dt < ADAPT_INTERVAL_S || (done - a->done_last < need && dt < 20 * ADAPT_INTERVAL_S))
+        return;
+    double thr = (double)(bytes - a->bytes_last) / dt;
+    double use = (cpu - a->cpu_last) / (dt * (double)a->cpus);
+    adapt_window(a, now, cpu, done, bytes);
+    int next = adapt_sample(&a->ctl, thr, use);
+    if (next != n) {
+        next = pool_resize(rc->pool, next);
+        a->ctl.n = next;
+        a->warm_until = done + (uint64_t)next;
+        adapt_record(a, now, next);
+    }
+}
+
+static void adapt_summary(const adapt_run *a, FILE *to, const thumbd_config *cfg)
+{
+    fprintf(to, "thumbd: workers (%d:%d) over time:", cfg->workers_min, cfg->workers_max);
+    for (int i = 0; i < a->nhist; i++)
+        fprintf(to, "%s %d at %.1f s", i ? "," : "", a->hist[i].n, a->hist[i].t);
+    fprintf(to, "\n");
+}
+
 typedef struct shutdown_state {
     bool active;
     cancel_reason why;
@@ -299,6 +555,8 @@ static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
             begin_shutdown(rc, sd, CANCEL_DEADLINE, 0);
         if (cfg->task_timeout > 0)
             pool_reap_overdue(rc->pool, CANCEL_GRACE_S);
+        if (rc->adapt && !sd->active)
+            adapt_tick(rc, now);
         if (sd->active && !sd->cancelled && now >= sd->started + cfg->shutdown_timeout) {
             pool_cancel_running(rc->pool, sd->why);
             sd->cancelled = now;
@@ -342,6 +600,8 @@ int run_thumbd(const thumbd_config *cfg)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     raise_fd_limit();
+    if (cfg->nice)
+        be_nice();
 
     run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .supervisor = pthread_self()};
     double t0 = cancel_now();
@@ -362,15 +622,18 @@ int run_thumbd(const thumbd_config *cfg)
     rc.progress = !cfg->quiet && isatty(STDERR_FILENO);
     report_set_console(rc.rep, stderr, cfg->verbose, rc.progress,
                        &rc.found, &rc.scan_done);
+    bool sched_ok = setup_scheduling(&rc);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
-                    .thread_end = worker_end, .ctx = &rc,
+                    .thread_end = worker_end, .retry = task_retry,
+                    .admit = rc.limited ? task_admit : NULL, .ctx = &rc,
                     .task_timeout = cfg->task_timeout};
-    rc.pool = pool_create(cfg->workers, cfg->queue_cap, &ops);
+    rc.pool = sched_ok ? pool_create(cfg->workers, cfg->queue_cap, &ops) : NULL;
     pthread_t scan_th;
     if (!rc.env.gate || !rc.pool || pthread_create(&scan_th, NULL, scan_main, &rc) != 0) {
         fprintf(stderr, "thumbd: cannot start worker threads\n");
         pool_destroy(rc.pool);
         memgate_destroy(rc.env.gate);
+        end_scheduling(&rc);
         report_free(rc.rep);
         code = EXIT_FATAL;
         goto close_fds;
@@ -397,6 +660,9 @@ int run_thumbd(const thumbd_config *cfg)
         fprintf(stderr, "thumbd: %s\n", rc.scan_err);
     if (!cfg->quiet)
         report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
+    if (!cfg->quiet && rc.adapt)
+        adapt_summary(rc.adapt, stderr, cfg);
+    end_scheduling(&rc);
     code = exit_code(&rc, &sd, &counts);
     if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, cancel_now() - t0, code, err) != TD_OK)
         fprintf(stderr, "thumbd: warning: %s\n", err);

@@ -92,6 +92,7 @@ typedef struct walker {
     bool helper_failed;
     char *probe_buf;      /* the walking thread's join_rel buffer */
     size_t probe_cap;
+    bool urgent;          /* the listed path being visited had a '!' */
 } walker;
 
 static const char *ext_of(const char *name)
@@ -243,6 +244,8 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset, char
     thumbd_task *t = task_new(++w->next_id, w->path, size, mt);
     if (t && preset)
         t->preset_error = strdup(preset);
+    if (t)
+        t->urgent = w->urgent;
     if (!t || (preset && !t->preset_error)) {
         free(fresh);
         task_free(t);
@@ -775,7 +778,8 @@ td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn em
             break;
         while (n > 0 && (line[n - 1] == '\n' || (!nul && line[n - 1] == '\r') || line[n - 1] == '\0'))
             line[--n] = '\0';
-        const char *rel = line;
+        w.urgent = line[0] == '!'; /* "!path": before the others (a file named "!x": "./!x") */
+        const char *rel = w.urgent ? line + 1 : line;
         while (rel[0] == '.' && rel[1] == '/')
             rel += 2; /* find . prints ./a.jpg */
         if (*rel)

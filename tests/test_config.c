@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -360,6 +361,126 @@ static void test_reparse_after_early_return(void **state)
     assert_int_equal(c.workers, online_cpus());
 }
 
+/* --workers auto and MIN:MAX: an adaptive range, and where it starts. */
+static void test_workers_adaptive(void **state)
+{
+    (void)state;
+    int n = -1, lo = -1, hi = -1;
+    assert_true(config_parse_workers("auto", 2, &n, &lo, &hi));
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 32);
+    assert_int_equal(n, 4); /* twice the CPUs */
+    assert_true(config_parse_workers("auto", 64, &n, &lo, &hi));
+    assert_int_equal(hi, 256);
+    assert_int_equal(n, 128);
+    assert_true(config_parse_workers("auto", 4096, &n, &lo, &hi));
+    assert_int_equal(hi, 1024);
+    assert_true(config_parse_workers("4:16", 2, &n, &lo, &hi));
+    assert_int_equal(lo, 4);
+    assert_int_equal(hi, 16);
+    assert_int_equal(n, 4); /* twice the CPU count, within the range */
+    assert_true(config_parse_workers("6:16", 2, &n, &lo, &hi));
+    assert_int_equal(n, 6);
+    assert_true(config_parse_workers("1:3", 8, &n, &lo, &hi));
+    assert_int_equal(n, 3);
+    assert_true(config_parse_workers("7", 2, &n, &lo, &hi));
+    assert_int_equal(n, 7);
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 0);
+    const char *bad[] = {"", "Auto", "0:4", "4:2", "1:", ":4", "1:2:3", "1:2000", "x:y", "12345678901234567:2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (config_parse_workers(bad[i], 2, &n, &lo, &hi))
+            fail_msg("'%s' accepted", bad[i]);
+
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "-j", "2:8", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.workers_min, 2);
+    assert_int_equal(c.workers_max, 8);
+    assert_int_equal(c.queue_cap, 16); /* 2 x MAX */
+    assert_int_equal(PARSE(&c, err, "-j", "auto", "-j", "3", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.workers, 3); /* the last one wins, fixed again */
+    assert_int_equal(c.workers_max, 0);
+    EXPECT_ERROR(PARSE(&c, err, "-j", "8:2", "in", "out"), err, "MIN:MAX");
+}
+
+/* --order, --retries, --retry-backoff, --max-rate, --nice: defaults, values,
+ * errors. */
+static void test_scheduling_options(void **state)
+{
+    (void)state;
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.order, ORDER_PATH);
+    assert_int_equal(c.retries, 2);
+    assert_true(c.retry_backoff == 0.2);
+    assert_true(c.max_rate == 0);
+    assert_false(c.nice);
+    assert_int_equal(c.workers_max, 0);
+    assert_int_equal(PARSE(&c, err, "--order", "newest", "--retries", "5", "--retry-backoff", "1.5",
+                           "--max-rate", "20", "--nice", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.order, ORDER_NEWEST);
+    assert_int_equal(c.retries, 5);
+    assert_true(c.retry_backoff == 1.5);
+    assert_true(c.max_rate == 20);
+    assert_true(c.nice);
+    assert_int_equal(PARSE(&c, err, "--order=smallest", "--retries=0", "--max-rate=0.5", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.order, ORDER_SMALLEST);
+    assert_int_equal(c.retries, 0);
+    assert_true(c.max_rate == 0.5);
+    EXPECT_ERROR(PARSE(&c, err, "--order", "random", "in", "out"), err, "--order");
+    EXPECT_ERROR(PARSE(&c, err, "--retries", "-1", "in", "out"), err, "--retries");
+    EXPECT_ERROR(PARSE(&c, err, "--retries", "101", "in", "out"), err, "--retries");
+    EXPECT_ERROR(PARSE(&c, err, "--retry-backoff", "soon", "in", "out"), err, "--retry-backoff");
+    EXPECT_ERROR(PARSE(&c, err, "--retry-backoff", "4000", "in", "out"), err, "--retry-backoff");
+    EXPECT_ERROR(PARSE(&c, err, "--max-rate", "-3", "in", "out"), err, "--max-rate");
+    EXPECT_ERROR(PARSE(&c, err, "--max-rate", "fast", "in", "out"), err, "--max-rate");
+    EXPECT_ERROR(PARSE(&c, err, "--nice=1", "in", "out"), err, "--nice");
+}
+
+/* The same options from THUMBD_ORDER, THUMBD_RETRIES, THUMBD_RETRY_BACKOFF,
+ * THUMBD_MAX_RATE, THUMBD_NICE and THUMBD_WORKERS; flags win. */
+static void test_scheduling_env(void **state)
+{
+    (void)state;
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    setenv("THUMBD_ORDER", "oldest", 1);
+    setenv("THUMBD_RETRIES", "4", 1);
+    setenv("THUMBD_RETRY_BACKOFF", "0.05", 1);
+    setenv("THUMBD_MAX_RATE", "7", 1);
+    setenv("THUMBD_NICE", "yes", 1);
+    setenv("THUMBD_WORKERS", "auto", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.order, ORDER_OLDEST);
+    assert_int_equal(c.retries, 4);
+    assert_true(c.retry_backoff == 0.05);
+    assert_true(c.max_rate == 7);
+    assert_true(c.nice);
+    assert_int_equal(c.workers_min, 1);
+    assert_true(c.workers_max >= 32);
+    assert_int_equal(PARSE(&c, err, "--order", "largest", "--retries", "1", "-j", "2", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.order, ORDER_LARGEST);
+    assert_int_equal(c.retries, 1);
+    assert_int_equal(c.workers, 2);
+    assert_int_equal(c.workers_max, 0);
+    setenv("THUMBD_NICE", "0", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_false(c.nice);
+    setenv("THUMBD_ORDER", "sideways", 1);
+    EXPECT_ERROR(PARSE(&c, err, "in", "out"), err, "THUMBD_ORDER");
+    unsetenv("THUMBD_ORDER");
+    unsetenv("THUMBD_RETRIES");
+    unsetenv("THUMBD_RETRY_BACKOFF");
+    unsetenv("THUMBD_MAX_RATE");
+    unsetenv("THUMBD_NICE");
+    unsetenv("THUMBD_WORKERS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +497,9 @@ int main(void)
         cmocka_unit_test(test_unknown_and_missing_values),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_reparse_after_early_return),
+        cmocka_unit_test(test_workers_adaptive),
+        cmocka_unit_test(test_scheduling_options),
+        cmocka_unit_test(test_scheduling_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

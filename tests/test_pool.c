@@ -71,7 +71,7 @@ typedef enum tmode {
 
 typedef struct tctx {
     atomic_int in_flight, max_in_flight;
-    atomic_int total_runs, total_dones, total_releases;
+    atomic_int total_runs, total_dones, total_releases, total_admits;
     int target;              /* for M_WAIT_N */
     atomic_int reached;      /* latched once `target` tasks were in flight at once */
     sem_t gate;              /* M_BLOCK tasks wait here */
@@ -88,6 +88,8 @@ typedef struct titem {
     atomic_int seen;         /* cancel_check() when run() finished */
     atomic_int worker;
     double t_start, t_end;   /* of run(); read only after done() */
+    atomic_int retries_wanted;  /* t_retry asks for this many more runs */
+    double retry_delay;      /* seconds */
 } titem;
 
 static void t_run(void *item, int worker, cancel_token *tok, void *ctx)
@@ -149,6 +151,16 @@ static void t_release(void *item, void *ctx)
     atomic_fetch_add(&it->releases, 1);
     atomic_fetch_add(&cx->total_releases, 1);
     sem_post(&cx->release_sem);
+}
+
+static double t_retry(void *item, void *ctx)
+{
+    titem *it = item;
+    (void)ctx;
+    if (atomic_load(&it->retries_wanted) <= 0)
+        return 0;
+    atomic_fetch_sub(&it->retries_wanted, 1);
+    return cancel_now() + it->retry_delay;
 }
 
 static tctx *ctx_new(void)
@@ -672,6 +684,140 @@ static void test_reap_overdue_replaces_worker(void **state)
     ctx_free(cx);
 }
 
+/* A task asking for a retry waits in the queue, not in a worker: with one
+ * worker, the next task runs during the backoff; the retried one runs again
+ * after its delay and is settled once. */
+static void test_retry_waits_without_holding_worker(void **state)
+{
+    (void)state;
+    tctx *cx = ctx_new();
+    titem *v = items_new(2, M_QUICK);
+    atomic_store(&v[0].retries_wanted, 1);
+    v[0].retry_delay = 0.3;
+    pool_ops ops = {.run = t_run, .done = t_done, .retry = t_retry, .ctx = cx};
+    pool *p = pool_create(1, 4, &ops);
+    assert_non_null(p);
+    double t0 = cancel_now();
+    assert_true(pool_submit(p, &v[0]));
+    assert_true(pool_submit(p, &v[1]));
+    pool_close(p);
+    assert_true(sem_wait_for(&cx->done_sem, 5));
+    assert_int_equal(atomic_load(&v[1].dones), 1); /* v[1] first: v[0] was waiting */
+    assert_int_equal(atomic_load(&v[0].dones), 0);
+    double end = cancel_now() + 5; /* done() comes before the count drops */
+    while (pool_pending(p) != 1 && cancel_now() < end)
+        sleep_s(0.001);
+    assert_int_equal(pool_pending(p), 1);
+    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_int_equal(atomic_load(&v[0].runs), 2);
+    expect_settled(&v[0], POOL_RAN, CANCEL_NONE);
+    assert_true(v[0].t_start >= t0 + 0.3);
+    assert_true(v[1].t_end < v[0].t_start);
+    assert_int_equal(pool_pending(p), 0);
+    pool_destroy(p);
+    free(v);
+    ctx_free(cx);
+}
+
+/* pool_stop settles a task waiting for its retry at once, as not started,
+ * even though its time is an hour away. */
+static void test_stop_settles_task_waiting_to_retry(void **state)
+{
+    (void)state;
+    tctx *cx = ctx_new();
+    titem *v = items_new(1, M_QUICK);
+    atomic_store(&v[0].retries_wanted, 1);
+    v[0].retry_delay = 3600;
+    pool_ops ops = {.run = t_run, .done = t_done, .retry = t_retry, .ctx = cx};
+    pool *p = pool_create(2, 4, &ops);
+    assert_non_null(p);
+    assert_true(pool_submit(p, &v[0]));
+    double end = cancel_now() + 5;
+    while (atomic_load(&v[0].retries_wanted) != 0 && cancel_now() < end)
+        sleep_s(0.001);
+    assert_int_equal(atomic_load(&v[0].runs), 1);
+    assert_int_equal(atomic_load(&v[0].dones), 0);
+    double t0 = cancel_now();
+    pool_stop(p, CANCEL_SHUTDOWN);
+    expect_settled(&v[0], POOL_NOT_STARTED, CANCEL_SHUTDOWN);
+    assert_true(pool_wait(p, cancel_now() + 2));
+    assert_true(cancel_now() - t0 < 1.0);
+    assert_int_equal(atomic_load(&v[0].runs), 1);
+    pool_destroy(p);
+    free(v);
+    ctx_free(cx);
+}
+
+/* pool_resize starts workers at once, and retires the extra ones (idle or
+ * after their task) when shrinking; the pool keeps working. */
+static void test_resize_grows_and_shrinks(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    tctx *cx = ctx_new();
+    cx->target = 4;
+    titem *v = items_new(N, M_QUICK);
+    for (int i = 0; i < 4; i++)
+        v[i].mode = M_WAIT_N; /* needs 4 workers at once */
+    pool *p = make_pool(1, 8, cx, 0);
+    assert_int_equal(pool_workers(p), 1);
+    assert_int_equal(pool_resize(p, 4), 4);
+    assert_int_equal(pool_workers(p), 4);
+    for (int i = 0; i < 4; i++)
+        assert_true(pool_submit(p, &v[i]));
+    for (int i = 0; i < 4; i++)
+        assert_true(sem_wait_for(&cx->done_sem, 5));
+    assert_int_equal(atomic_load(&cx->max_in_flight), 4);
+
+    assert_int_equal(pool_resize(p, 2), 2);
+    double end = cancel_now() + 2;
+    while (pool_workers(p) != 2 && cancel_now() < end)
+        sleep_s(0.005);
+    assert_int_equal(pool_workers(p), 2);
+    for (int i = 4; i < N; i++)
+        assert_true(pool_submit(p, &v[i]));
+    pool_close(p);
+    assert_true(pool_wait(p, cancel_now() + 10));
+    for (int i = 0; i < N; i++)
+        expect_settled(&v[i], POOL_RAN, CANCEL_NONE);
+    assert_int_equal(pool_pending(p), 0);
+    pool_destroy(p);
+    free(v);
+    ctx_free(cx);
+}
+
+static void t_admit(void *ctx)
+{
+    tctx *cx = ctx;
+    atomic_fetch_add(&cx->total_admits, 1);
+}
+
+/* admit() is called once per task, before the worker takes it, not once per
+ * idle wake-up. */
+static void test_admit_once_per_task(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    tctx *cx = ctx_new();
+    titem *v = items_new(N, M_QUICK);
+    pool_ops ops = {.run = t_run, .done = t_done, .admit = t_admit, .ctx = cx};
+    pool *p = pool_create(2, 4, &ops);
+    assert_non_null(p);
+    sleep_s(0.35); /* idle workers wake several times */
+    assert_int_equal(atomic_load(&cx->total_admits), 2);
+    for (int i = 0; i < N; i++)
+        assert_true(pool_submit(p, &v[i]));
+    pool_close(p);
+    assert_true(pool_wait(p, cancel_now() + 5));
+    /* N tasks, plus the one each worker was admitted for when it found the
+     * queue closed. */
+    assert_int_equal(atomic_load(&cx->total_runs), N);
+    assert_in_range(atomic_load(&cx->total_admits), N, N + 2);
+    pool_destroy(p);
+    free(v);
+    ctx_free(cx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,6 +833,10 @@ int main(void)
         cmocka_unit_test(test_stop_releases_blocked_producer),
         cmocka_unit_test(test_task_timeout_sets_deadline),
         cmocka_unit_test(test_reap_overdue_replaces_worker),
+        cmocka_unit_test(test_retry_waits_without_holding_worker),
+        cmocka_unit_test(test_stop_settles_task_waiting_to_retry),
+        cmocka_unit_test(test_resize_grows_and_shrinks),
+        cmocka_unit_test(test_admit_once_per_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

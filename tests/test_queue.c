@@ -377,6 +377,89 @@ static void test_many_producers_many_consumers(void **state)
     free(sh);
 }
 
+/* Deferred items come out in time order, not before their time, and do not
+ * count against the capacity. */
+static void test_defer_waits_for_its_time(void **state)
+{
+    (void)state;
+    queue *q = queue_create(1);
+    assert_non_null(q);
+    double t0 = cancel_now();
+    assert_true(queue_defer(q, ITEM(2), t0 + 0.20));
+    assert_true(queue_defer(q, ITEM(1), t0 + 0.10));
+    assert_int_equal(queue_push(q, ITEM(9)), QUEUE_OK); /* cap 1: still room */
+    assert_int_equal(queue_len(q), 3);
+    void *p = NULL;
+    assert_int_equal(queue_try_pop(q, &p), QUEUE_OK);
+    assert_int_equal(VAL(p), 9); /* the deferred ones are not ready yet */
+    assert_int_equal(queue_try_pop(q, &p), QUEUE_TIMEOUT);
+    assert_int_equal(queue_pop(q, &p, t0 + 0.05), QUEUE_TIMEOUT);
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
+    assert_int_equal(VAL(p), 1);
+    assert_true(cancel_now() >= t0 + 0.10);
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
+    assert_int_equal(VAL(p), 2);
+    assert_true(cancel_now() >= t0 + 0.20);
+    assert_int_equal(queue_len(q), 0);
+    queue_destroy(q);
+}
+
+/* A consumer asleep with nothing to do wakes for a deferred item added
+ * later, at that item's time; a due deferred item goes before pushed ones. */
+static void test_defer_wakes_sleeping_consumer(void **state)
+{
+    (void)state;
+    queue *q = queue_create(4);
+    assert_non_null(q);
+    op_thread o = {0};
+    op_start(&o, q, true, NULL, 0);
+    sleep_s(0.05);
+    double t0 = cancel_now();
+    assert_true(queue_defer(q, ITEM(5), t0 + 0.10));
+    assert_true(wait_flag(&o.returned, 5));
+    pthread_join(o.th, NULL);
+    assert_int_equal(atomic_load(&o.status), QUEUE_OK);
+    assert_int_equal(VAL(o.item), 5);
+    assert_true(o.t_returned >= t0 + 0.10);
+
+    assert_true(queue_defer(q, ITEM(6), cancel_now() - 1));
+    assert_int_equal(queue_push(q, ITEM(7)), QUEUE_OK);
+    void *p = NULL;
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
+    assert_int_equal(VAL(p), 6);
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
+    assert_int_equal(VAL(p), 7);
+    queue_destroy(q);
+}
+
+/* A closed queue still takes and delivers deferred items; it reports
+ * QUEUE_CLOSED only once they are gone. queue_try_pop_any drains them
+ * early. */
+static void test_defer_after_close(void **state)
+{
+    (void)state;
+    queue *q = queue_create(2);
+    assert_non_null(q);
+    queue_close(q);
+    assert_int_equal(queue_push(q, ITEM(1)), QUEUE_CLOSED);
+    assert_true(queue_defer(q, ITEM(2), cancel_now() + 0.05));
+    void *p = NULL;
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
+    assert_int_equal(VAL(p), 2);
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_CLOSED);
+
+    assert_true(queue_defer(q, ITEM(3), cancel_now() + 3600));
+    assert_true(queue_defer(q, ITEM(4), cancel_now() + 7200));
+    assert_int_equal(queue_try_pop(q, &p), QUEUE_TIMEOUT);
+    assert_int_equal(queue_try_pop_any(q, &p), QUEUE_OK);
+    assert_int_equal(VAL(p), 3);
+    assert_int_equal(queue_try_pop_any(q, &p), QUEUE_OK);
+    assert_int_equal(VAL(p), 4);
+    assert_int_equal(queue_try_pop_any(q, &p), QUEUE_TIMEOUT);
+    assert_int_equal(queue_pop(q, &p, 0), QUEUE_CLOSED);
+    queue_destroy(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +471,9 @@ int main(void)
         cmocka_unit_test(test_close_wakes_blocked_consumers),
         cmocka_unit_test(test_close_drains_then_closed),
         cmocka_unit_test(test_many_producers_many_consumers),
+        cmocka_unit_test(test_defer_waits_for_its_time),
+        cmocka_unit_test(test_defer_wakes_sleeping_consumer),
+        cmocka_unit_test(test_defer_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

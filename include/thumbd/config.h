@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "thumbd/order.h"
 #include "thumbd/status.h"
 
 typedef enum fit_mode { FIT_COVER, FIT_INSIDE } fit_mode;
@@ -20,8 +21,14 @@ typedef struct thumbd_config {
     bool enlarge;
     out_format format;
     int quality;               /* JPEG 1..100 */
-    int workers;
+    int workers;               /* fixed count, or the adaptive pool's first */
+    int workers_min, workers_max;  /* --workers auto|MIN:MAX; 0: fixed */
     size_t queue_cap;
+    order_kind order;          /* --order */
+    int retries;               /* retries of a transient failure */
+    double retry_backoff;      /* seconds before the first retry */
+    double max_rate;           /* files started per second, 0 = no limit */
+    bool nice;                 /* lower CPU and I/O priority */
     const char *report_path;   /* NULL: none; "-": stdout */
     uint64_t max_pixels;
     int max_dimension;         /* width or height, from the header */
@@ -76,5 +83,10 @@ bool config_parse_seconds(const char *s, double *out);
 
 /* "2/8" -> 2, 8 (0 <= K < N). */
 bool config_parse_shard(const char *s, int *k, int *n);
+
+/* --workers: "8" -> fixed 8 (*min = *max = 0); "auto" -> 1..max(32,
+ * 4 x cpus), capped at 1024; "2:16" -> 2..16. *n is the count to start
+ * with: the fixed one, or twice the CPU count within the range. */
+bool config_parse_workers(const char *s, long cpus, int *n, int *min, int *max);
 
 #endif

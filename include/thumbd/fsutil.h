@@ -17,6 +17,7 @@ typedef struct fs_atomic {
     char *final_name;          /* owned: base name */
     FILE *f;
     const struct timespec *mtime;  /* if set, the file's mtime at commit */
+    int sys_errno;             /* after a failed begin or commit: why (0: not a system error) */
 } fs_atomic;
 
 /* A directory stream over the directory open at fd, read from its start,

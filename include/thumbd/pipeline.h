@@ -20,7 +20,9 @@ typedef struct pipeline_env {
     bool incremental;          /* the scanner skips up-to-date sources */
 } pipeline_env;
 
-/* Fills task->res (status, message, sizes, timings). Never exits, never
+/* Fills task->res afresh (status, message, sizes, timings; for a failure, whether
+ * it is transient: an I/O error or a file that changed while read, worth
+ * another attempt, unlike a corrupt file). Never exits, never
  * leaves a partial file at a final name. A thumbnail gets its source's
  * mtime (the scanner skips up-to-date sources: pipeline_up_to_date). */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);

@@ -30,6 +30,15 @@ typedef struct pool_ops {
     /* Optional: called by each worker thread as it ends (per-thread state
      * of libraries), not by abandoned ones. */
     void (*thread_end)(void *ctx);
+    /* Optional: called after run() returned, unless the pool is stopping or
+     * the token tripped. Returns a monotonic time (cancel_now) to run the
+     * item again no earlier than then, or 0 to settle it now. The item
+     * waits in the queue, not in a worker. Called with the pool's lock held:
+     * it must not call into the pool. */
+    double (*retry)(void *item, void *ctx);
+    /* Optional: called by a worker once before it takes each next task; may
+     * block (a rate limit), and must return promptly once the run stops. */
+    void (*admit)(void *ctx);
     void *ctx;
     double task_timeout;  /* seconds, 0 = none: each task's token deadline */
 } pool_ops;
@@ -37,6 +46,15 @@ typedef struct pool_ops {
 /* Starts `workers` threads behind a queue of `queue_cap` items. Workers are
  * started with every signal blocked. Returns NULL on failure. */
 pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops);
+
+/* Changes the number of workers to n (>= 1): new ones start at once; when
+ * shrinking, workers beyond n exit after their current task (an idle one
+ * within about 0.1 s). Returns the number of workers wanted now (less than
+ * n if a thread could not be started). */
+int pool_resize(pool *p, int n);
+
+/* Workers running or waiting for a task (not exited, not abandoned). */
+int pool_workers(pool *p);
 
 /* Queues item, blocking while the queue is full (backpressure). Returns false
  * if the pool is stopping: the item was not taken and done() is not called. */
@@ -46,8 +64,9 @@ bool pool_submit(pool *p, void *item);
 void pool_close(pool *p);
 
 /* Graceful stop: refuses submissions (a producer blocked in pool_submit is
- * released), and queued tasks that have not started are settled as
- * POOL_NOT_STARTED with reason why. Running tasks go on. */
+ * released), and queued tasks that have not started, also those waiting to
+ * be retried, are settled as POOL_NOT_STARTED with reason why. Running tasks
+ * go on. */
 void pool_stop(pool *p, cancel_reason why);
 
 /* Trips the token of every running task with reason why. */
@@ -68,6 +87,9 @@ int pool_reap_overdue(pool *p, double grace);
 
 /* Tasks accepted and not yet settled. */
 size_t pool_pending(pool *p);
+
+/* Tasks waiting in the queue (also those waiting to be retried). */
+size_t pool_queued(pool *p);
 
 /* Joins exited workers and frees the pool. Threads that were abandoned are
  * detached: the caller is expected to exit the process soon. */

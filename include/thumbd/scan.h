@@ -52,7 +52,8 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
 
 /* Like scan_run, for exactly the paths (relative to in_dir) listed in list,
  * one per line or NUL-separated: what a pipeline that knows what changed
- * passes with --files-from. A listed image that is missing, or a path that
+ * passes with --files-from. A path prefixed with '!' makes an urgent task
+ * (task->urgent; list "./!name" for a file whose name starts with '!'). A listed image that is missing, or a path that
  * leaves in_dir, becomes a task with a preset_error; other names are counted
  * as ignored. Output-name collisions are not looked for. */
 td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,

@@ -2,6 +2,8 @@
 #ifndef THUMBD_TASK_H
 #define THUMBD_TASK_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,6 +30,7 @@ typedef struct task_result {
     double queue_ms, decode_ms, resize_ms, encode_ms, total_ms;
     int worker;                /* -1: never ran */
     cancel_reason why;         /* for TASK_CANCELLED */
+    bool transient;            /* TASK_FAILED by an error worth retrying */
 } task_result;
 
 typedef struct thumbd_task {
@@ -37,6 +40,9 @@ typedef struct thumbd_task {
     struct timespec mtime;
     double t_queued;           /* cancel_now() at submission */
     char *preset_error;        /* owned: the scanner already knows it fails */
+    bool urgent;               /* listed with '!' in --files-from: goes first */
+    _Atomic int attempts;      /* runs so far (retries of transient failures); atomic:
+                                * an abandoned task's copy reads it during the run */
     task_result res;
 } thumbd_task;
 
