@@ -186,6 +186,7 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
 static void worker_end(void *vctx)
 {
     vipsengine_thread_end();
+    pipeline_thread_end();
     wake_supervisor(vctx);
 }
 

@@ -27,6 +27,10 @@ typedef struct pipeline_env {
  * mtime (the scanner skips up-to-date sources: pipeline_up_to_date). */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
+/* Frees the calling thread's read buffer (kept from task to task): call it
+ * as each worker thread ends. */
+void pipeline_thread_end(void);
+
 /* A finished thumbnail in memory, and what making it took. */
 typedef struct pipeline_thumb {
     uint8_t *px;               /* w*h*(alpha ? 4 : 3) bytes, RGB(A); owned */
