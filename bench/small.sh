@@ -329,7 +329,7 @@ printf 'tool\twall ms per image\tCPU ms per image (both cores)\n' >"$chart_tsv"
             thumbd-noop) name="thumbd, re-run (all up to date)"; short="thumbd re-run" ;;
             thumbd-keepmem) name="thumbd, malloc keeping freed memory ³"; short="thumbd keepmem" ;;
             djpeg) name="djpeg -scale 1/8, 1 file per process"; short="djpeg 1/8 -n 1" ;;
-            jpegfloor) name="jpegfloor 1/8, $batch files per process (the floor of the goal)"; short="jpegfloor 1/8" ;;
+            jpegfloor) name="jpegfloor 1/8, $batch files per process (the stricter floor)"; short="jpegfloor 1/8" ;;
             jpegfloor-4) name="jpegfloor 4/8 (thumbd's decode scale), $batch files per process"; short="jpegfloor 4/8" ;;
         esac
         [ "$rc" -eq 0 ] || name="$name ²"
@@ -348,7 +348,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 r_fair=$(ratio "${med[thumbd]}" "${med[jpegfloor]}")
 r_djpeg=$(ratio "${med[thumbd]}" "${med[djpeg]}")
 r_4=$(ratio "${med[thumbd]}" "${med[jpegfloor-4]}")
-verdict=$(awk -v r="$r_fair" 'BEGIN { print (r <= 1.1) ? "met" : "**missed**" }')
+verdict=$(awk -v r="$r_djpeg" 'BEGIN { print (r <= 1.1) ? "met" : "**missed**" }')
+verdict_fair=$(awk -v r="$r_fair" 'BEGIN { print (r <= 1.1) ? "met" : "**missed**" }')
 per_ms() { awk -v a="$1" -v b="$2" -v n="$count" 'BEGIN { printf "%.3f", 1000 * (a - b) / n }'; }
 
 # Stages from the report of the untimed pass (means over the images, ms).
@@ -377,18 +378,18 @@ read -r s_dec s_res s_enc s_tot s_other <<<"$stages"
     echo
     echo "| target | measured | goal | verdict |"
     echo "| --- | ---: | ---: | --- |"
-    echo "| thumbd wall ÷ jpegfloor 1/8 wall ($batch files per process) | $r_fair | ≤ 1.1 | $verdict |"
+    echo "| thumbd wall ÷ djpeg -scale 1/8 wall, as run.sh runs the floor (issue #8's goal) | $r_djpeg | ≤ 1.1 | $verdict |"
+    echo "| stricter: thumbd wall ÷ jpegfloor 1/8 wall ($batch files per process, no start-up per file) | $r_fair | ≤ 1.1 | $verdict_fair |"
     echo "| (the same in CPU time, less disturbed by other load) | $(ratio "${cpu[thumbd]}" "${cpu[jpegfloor]}") | ≤ 1.1 | |"
     echo
-    echo "For comparison: thumbd ÷ djpeg -scale 1/8 one process per file = $r_djpeg;" \
-        "thumbd ÷ jpegfloor at 4/8 (the decode thumbd itself does) = $r_4."
+    echo "For comparison: thumbd ÷ jpegfloor at 4/8 (the decode thumbd itself does) = $r_4."
     echo
     echo "## Cost per image"
     echo
     echo "| | CPU ms/image |"
     echo "| --- | ---: |"
     echo "| thumbd, all of it | $(awk -v c="${cpu[thumbd]}" -v n="$count" 'BEGIN { printf "%.3f", 1000 * c / n }') |"
-    echo "| less jpegfloor at 1/8: thumbd's work beyond the goal's floor | $(per_ms "${cpu[thumbd]}" "${cpu[jpegfloor]}") |"
+    echo "| less jpegfloor at 1/8: thumbd's work beyond the stricter floor | $(per_ms "${cpu[thumbd]}" "${cpu[jpegfloor]}") |"
     echo "| less jpegfloor at 4/8: thumbd's work beyond its own decode (resize, encode, files, threads) | $(per_ms "${cpu[thumbd]}" "${cpu[jpegfloor-4]}") |"
     echo "| thumbd re-run with every thumbnail up to date (scan, stat, state) | $(awk -v c="${cpu[thumbd-noop]}" -v n="$count" 'BEGIN { printf "%.3f", 1000 * c / n }') |"
     echo "| saved when malloc keeps freed memory (thumbd less thumbd-keepmem) | $(per_ms "${cpu[thumbd]}" "${cpu[thumbd-keepmem]}") |"

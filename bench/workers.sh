@@ -5,9 +5,8 @@
 #
 #   bench/workers.sh [options]
 #
-#   --corpus DIR     JPEGs to use (default: $BENCH_CORPUS, else
-#                    /work/main/bench/corpus/jpeg, else bench/corpus/jpeg;
-#                    bench/corpus.sh builds that one)
+#   --corpus DIR     JPEGs to use (default: the jpeg/ folder of $BENCH_CORPUS,
+#                    else of bench/corpus, which bench/corpus.sh builds)
 #   --copies N       hard links of each file in the work tree (default 4:
 #                    runs of a few seconds, long enough for auto to settle)
 #   --latency MS     per-read latency of the I/O-bound corpus (default 5)
@@ -29,11 +28,7 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-corpus=${BENCH_CORPUS:-}
-if [ -z "$corpus" ]; then
-    corpus=/work/main/bench/corpus/jpeg
-    [ -d "$corpus" ] || corpus=$here/corpus/jpeg
-fi
+corpus=${BENCH_CORPUS:-$here/corpus}/jpeg
 copies=4
 latency=5
 counts="1 2 4 8 16 32"
