@@ -86,7 +86,7 @@ static void convert_chunk(const image_f *src, float *dst, int oc, size_t i0, siz
 {
     const float *in = src->px + i0 * (size_t)src->c;
     float *out = dst + i0 * (size_t)oc;
-    uint16_t *rgb = buf + n * (size_t)ncolor;
+    uint16_t *rgb = xf ? buf + n * (size_t)ncolor : NULL; /* no buffer without a transform */
     if (xf) {
         for (size_t i = 0; i < n; i++)
             to_lcms16(in + i * (size_t)src->c, s, ncolor, buf + i * (size_t)ncolor);

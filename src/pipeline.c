@@ -208,6 +208,13 @@ static char sniff(FILE *f)
 {
     uint8_t head[8];
     ssize_t n = pread(fileno(f), head, sizeof head, 0);
+    if (n < 0) {
+        /* A stream without a descriptor (fmemopen: the fuzzers) is read and
+         * rewound instead; sources on disk take the pread. */
+        n = (ssize_t)fread(head, 1, sizeof head, f);
+        if (fseek(f, 0, SEEK_SET) != 0)
+            return 0;
+    }
     return codec_sniff(head, n > 0 ? (size_t)n : 0);
 }
 
