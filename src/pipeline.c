@@ -371,8 +371,13 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     return st;
 }
 
-char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct timespec *mtime)
+char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirfd, const char *name,
+                          const struct timespec *mtime)
 {
+    /* Looked up in rel's directory when it is open: the output name keeps
+     * rel's directory part, so its last component starts at the same place. */
+    int dfd = out_dirfd >= 0 && name ? out_dirfd : env->out_fd;
+    size_t dir_len = dfd == out_dirfd ? strlen(rel) - strlen(name) : 0;
     /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
     pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
     char fmts[2] = {pipeline_format(env->cfg, &jpeg), pipeline_format(env->cfg, &png)};
@@ -380,12 +385,12 @@ char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct
         char f = fmts[i];
         if (i == 1 && f == fmts[0])
             break;
-        char *name = pipeline_out_name(rel, f);
+        char *out = pipeline_out_name(rel, f);
         struct stat sb;
-        if (name && fstatat(env->out_fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+        if (out && fstatat(dfd, out + dir_len, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
             sb.st_mtim.tv_sec == mtime->tv_sec && sb.st_mtim.tv_nsec == mtime->tv_nsec)
-            return name;
-        free(name);
+            return out;
+        free(out);
     }
     return NULL;
 }

@@ -261,9 +261,10 @@ static void emit_listing(run_ctx *rc)
     rc->listing = NULL;
 }
 
-static char *scan_fresh(const char *rel, const struct stat *sb, void *vctx)
+static char *scan_fresh(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
+                        void *vctx)
 {
-    return pipeline_up_to_date(&((run_ctx *)vctx)->env, rel, &sb->st_mtim);
+    return pipeline_up_to_date(&((run_ctx *)vctx)->env, rel, out_dirfd, name, &sb->st_mtim);
 }
 
 static bool scan_should_stop(void *vctx)

@@ -39,6 +39,8 @@ typedef struct probe_job {
     const struct walker *w;
     const char *dir;      /* the directory's path: w->path changes meanwhile */
     int fd;
+    int out_fd;           /* the same directory in OUT_DIR, or -1 */
+    bool no_out;          /* OUT_DIR has no such directory: nothing is fresh */
     const entry *v;
     probe *p;
     size_t n;
@@ -88,6 +90,9 @@ typedef struct walker {
     entry *list_v;
     size_t list_n;
     stem_set list_stems;
+    int out_root;         /* OUT_DIR, open for the fresh hook, or -1 */
+    int dir_out_fd;       /* the current directory inside it, or -1 */
+    bool dir_no_out;      /* ... which OUT_DIR lacks */
     prober *helper;       /* NULL until needed, or if it cannot start */
     bool helper_failed;
     char *probe_buf;      /* the walking thread's join_rel buffer */
@@ -303,10 +308,11 @@ static void probe_one(const probe_job *j, size_t i, char **buf, size_t *cap)
     if (wants_stat(w, e)) {
         int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
         p->err = fstatat(j->fd, e->name, &p->sb, flags) ? errno : 0;
-        if (!p->err && w->o->fresh && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
+        if (!p->err && w->o->fresh && !j->no_out && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
             const char *rel = join_rel(j->dir, e->name, buf, cap);
             if (rel && in_shard(w, rel))
-                p->fresh = w->o->fresh(rel, &p->sb, w->ctx);
+                p->fresh = w->o->fresh(rel, j->out_fd, j->out_fd >= 0 ? e->name : NULL, &p->sb,
+                                       w->ctx);
         }
     }
     p->done = true;
@@ -389,7 +395,8 @@ static void helper_stop(walker *w)
 static void job_init(probe_job *j, const walker *w, const char *dir, int fd, const entry *v, probe *p,
                      size_t n)
 {
-    *j = (probe_job){.w = w, .dir = dir, .fd = fd, .v = v, .p = p, .n = n};
+    *j = (probe_job){.w = w, .dir = dir, .fd = fd, .out_fd = w->dir_out_fd, .no_out = w->dir_no_out,
+                     .v = v, .p = p, .n = n};
     atomic_init(&j->next, 0);
 }
 
@@ -583,6 +590,31 @@ static void visit_all(walker *w, int fd, const char *dir, const entry *v, size_t
     free(p);
 }
 
+typedef struct out_dir { int fd; bool missing; } out_dir;
+
+/* Makes the current directory's twin in OUT_DIR the walker's (for the fresh
+ * hook: a stat there walks one component); returns the parent's. */
+static out_dir out_dir_enter(walker *w)
+{
+    out_dir parent = {w->dir_out_fd, w->dir_no_out};
+    w->dir_out_fd = -1;
+    w->dir_no_out = parent.missing; /* under a missing directory, all are */
+    if (w->out_root >= 0 && !parent.missing) {
+        w->dir_out_fd = w->path_len ? openat(w->out_root, w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                    : dup(w->out_root);
+        w->dir_no_out = w->dir_out_fd < 0 && errno == ENOENT;
+    }
+    return parent;
+}
+
+static void out_dir_leave(walker *w, out_dir parent)
+{
+    if (w->dir_out_fd >= 0)
+        close(w->dir_out_fd);
+    w->dir_out_fd = parent.fd;
+    w->dir_no_out = parent.missing;
+}
+
 /* Visits every entry of the directory open at fd. Fails only when the
  * directory itself cannot be read. */
 static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
@@ -612,11 +644,13 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
     w->anc[w->depth++] = (dev_ino){self->st_dev, self->st_ino};
     w->st->dirs++;
     char *dir = strdup(w->path);
+    out_dir parent = out_dir_enter(w);
     if (dir)
         visit_all(w, fd, dir, v, n, &stems);
     else
         w->stopped = true;
     free(dir);
+    out_dir_leave(w, parent);
     w->depth--;
     free(stems.name);
     free_entries(v, n);
@@ -629,14 +663,19 @@ static td_status walker_start(walker *w, const scan_opts *opts, scan_emit_fn emi
                               void *ctx, scan_stats *stats, int *fd, char *err)
 {
     memset(stats, 0, sizeof *stats);
-    *w = (walker){.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats};
+    *w = (walker){.o = opts, .emit = emit, .stop = stop, .ctx = ctx, .st = stats, .out_root = -1,
+                  .dir_out_fd = -1};
     *fd = open(opts->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0)
         return td_fail(err, TD_EIO, "cannot open input directory '%s': %s", opts->in_dir,
                        strerror(errno));
+    if (opts->fresh && opts->out_dir)
+        w->out_root = open(opts->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* -1: no help */
     w->path = calloc(1, 256);
     w->path_cap = 256;
     if (!w->path) {
+        if (w->out_root >= 0)
+            close(w->out_root);
         close(*fd);
         return td_fail(err, TD_ENOMEM, "out of memory");
     }
@@ -647,6 +686,8 @@ static void walker_end(walker *w, int fd)
 {
     helper_stop(w);
     free(w->probe_buf);
+    if (w->out_root >= 0)
+        close(w->out_root);
     close(fd);
     free(w->path);
     free(w->anc);
@@ -756,7 +797,7 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
         bool collides = first && strcmp(first, base);
         if (collides)
             collision_message(msg, first, base);
-        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, &sb, w->ctx) : NULL;
+        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, -1, NULL, &sb, w->ctx) : NULL;
         emit_task(w, &sb, collides ? msg : NULL, fresh);
     }
     pop_path(w, old);

@@ -530,7 +530,7 @@ static void test_collision_only_between_emitted_images(void **state)
 enum { BIG_N = 2600 };  /* images in big/: three probe windows */
 
 typedef struct fresh_log {
-    atomic_int calls;
+    atomic_int calls, bad_names;
     int emitted, skipped, stop_at;
     char last[64];
     bool order_ok, ids_ok, skips_ok;
@@ -538,10 +538,15 @@ typedef struct fresh_log {
 
 /* Up to date: every image whose number is divisible by 3 (and "big/dup.jpg",
  * which collides with dup.jpeg and must not be skipped). */
-static char *fresh_every_third(const char *rel, const struct stat *sb, void *ctx)
+static char *fresh_every_third(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
+                               void *ctx)
 {
     fresh_log *l = ctx;
     atomic_fetch_add(&l->calls, 1);
+    /* With OUT_DIR's twin of rel's directory open, name is rel's last part. */
+    const char *slash = strrchr(rel, '/');
+    if (out_dirfd >= 0 && (!name || strcmp(name, slash ? slash + 1 : rel)))
+        atomic_fetch_add(&l->bad_names, 1);
     assert_true(S_ISREG(sb->st_mode));
     int num;
     if (!strcmp(rel, "big/dup.jpg"))
@@ -655,6 +660,24 @@ static void test_fresh_hook_big_directory(void **state)
     assert_true(l->order_ok);
     assert_true(l->ids_ok);
     o.emit_fresh = true;
+
+    /* With OUT_DIR: asked with OUT_DIR's directory open where it exists
+     * (out/big here), not at all under one it lacks (out/big/sub). */
+    char outp[256];
+    snprintf(outp, sizeof outp, "%s/out", t.root);
+    assert_int_equal(mkdir(outp, 0755), 0);
+    snprintf(outp, sizeof outp, "%s/out/big", t.root);
+    assert_int_equal(mkdir(outp, 0755), 0);
+    snprintf(outp, sizeof outp, "%s/out", t.root);
+    memset(l, 0, sizeof *l);
+    l->order_ok = l->ids_ok = l->skips_ok = true;
+    o.out_dir = outp;
+    assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
+    assert_int_equal(l->emitted, BIG_N + 4);
+    assert_int_equal(atomic_load(&l->calls), BIG_N + 2); /* not sub/s.png, f0301sub/x.jpg */
+    assert_int_equal(atomic_load(&l->bad_names), 0);
+    assert_true(l->skips_ok);
+    o.out_dir = NULL;
 
     /* A stop in the middle of a window: the answers probed for the rest of
      * it are dropped (no leak under ASan). */

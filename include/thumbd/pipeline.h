@@ -63,8 +63,11 @@ void pipeline_thumb_free(pipeline_thumb *th);
  * of the names rel can map to, with the source's mtime as the scan saw it
  * (thumbd gives each thumbnail its source's mtime, so any change of the
  * source, even to an older file, shows). Returns its malloc'd path or NULL.
- * Thread-safe. Ignores env->incremental: the caller decides. */
-char *pipeline_up_to_date(const pipeline_env *env, const char *rel, const struct timespec *mtime);
+ * With out_dirfd >= 0 (rel's directory in OUT_DIR, open) and name (rel's
+ * last component), the thumbnail is looked up there. Thread-safe. Ignores
+ * env->incremental: the caller decides. */
+char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirfd, const char *name,
+                          const struct timespec *mtime);
 
 /* The output path for src_rel with the extension of the format
  * ('j' -> .jpg, 'p' -> .png); malloc'd. */

@@ -18,11 +18,15 @@ typedef struct scan_opts {
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
     bool vips_formats;         /* also the names of formats libvips reads */
     /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
-     * when it is up to date with the source sb, else NULL. Called with the
-     * walk's ctx, from the walking thread or a helper thread, possibly at
-     * the same time: it must be thread-safe. An image it finds up to date is
-     * emitted with res.status TASK_SKIPPED and res.out_rel set. */
-    char *(*fresh)(const char *rel, const struct stat *sb, void *ctx);
+     * when it is up to date with the source sb, else NULL. out_dirfd is
+     * rel's directory inside out_dir, open, and name rel's last component
+     * (a stat there walks one component, not the whole path); out_dirfd is
+     * -1 (and name NULL) when the walk has no such descriptor. Called with
+     * the walk's ctx, from the walking thread or a helper thread, possibly
+     * at the same time: it must be thread-safe. An image it finds up to date
+     * is emitted with res.status TASK_SKIPPED and res.out_rel set. Not
+     * called at all in a directory that out_dir lacks. */
+    char *(*fresh)(const char *rel, int out_dirfd, const char *name, const struct stat *sb, void *ctx);
     /* false: images fresh finds up to date are not emitted, only counted in
      * scan_stats.fresh (for runs that keep no record of them). */
     bool emit_fresh;
