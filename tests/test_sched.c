@@ -57,6 +57,17 @@ static void new_case(char *dir, size_t n)
     assert_int_equal(mkdir(in, 0755), 0);
 }
 
+/* new_case, and the paths a run of it uses: dir[600]; in, out and (unless
+ * NULL) rep, the report, [700] each. */
+static void new_case_paths(char *dir, char *in, char *out, char *rep)
+{
+    new_case(dir, 600);
+    pathf(in, 700, "%s/in", dir);
+    pathf(out, 700, "%s/out", dir);
+    if (rep)
+        pathf(rep, 700, "%s/report.jsonl", dir);
+}
+
 /* in/NAME: a w x w JPEG with mtime `mtime` (seconds since the epoch). */
 static void put_jpeg(const char *dir, const char *name, int w, time_t mtime)
 {
@@ -66,6 +77,16 @@ static void put_jpeg(const char *dir, const char *name, int w, time_t mtime)
     assert_int_equal(write_rgb_jpeg(p, w, w, 90, fill_row, &f), 0);
     struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
     assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+/* in/f000.jpg ... : count w x w JPEGs with one mtime. */
+static void put_jpegs(const char *dir, int count, int w)
+{
+    for (int i = 0; i < count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%03d.jpg", i);
+        put_jpeg(dir, name, w, 1600000000);
+    }
 }
 
 /* ---- running thumbd ---- */
@@ -238,10 +259,7 @@ static void test_order_newest_oldest_largest(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700], got[1024];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
+    new_case_paths(dir, in, out, rep);
     put_jpeg(dir, "a.jpg", 40, 1600000300);
     put_jpeg(dir, "b.jpg", 64, 1600000100);
     put_jpeg(dir, "c.jpg", 24, 1600000500);
@@ -288,10 +306,7 @@ static void test_urgent_lines_first(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700], list[700], got[1024];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
+    new_case_paths(dir, in, out, rep);
     pathf(list, sizeof list, "%s/list", dir);
     put_jpeg(dir, "a.jpg", 32, 1600000100);
     put_jpeg(dir, "b.jpg", 32, 1600000200);
@@ -325,10 +340,7 @@ static void test_transient_retried_corrupt_not(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700], p[800];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
+    new_case_paths(dir, in, out, rep);
     put_jpeg(dir, "flaky.jpg", 64, 1600000000);
     put_jpeg(dir, "good.jpg", 64, 1600000000);
     put_jpeg(dir, "corrupt.jpg", 256, 1600000000);
@@ -383,10 +395,7 @@ static void test_cancel_during_backoff(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
+    new_case_paths(dir, in, out, rep);
     put_jpeg(dir, "flaky.jpg", 64, 1600000000);
     put_jpeg(dir, "good.jpg", 64, 1600000000);
     begin_checks();
@@ -422,15 +431,8 @@ static void test_max_rate(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
-    for (int i = 0; i < 100; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "f%03d.jpg", i);
-        put_jpeg(dir, name, 16, 1600000000);
-    }
+    new_case_paths(dir, in, out, rep);
+    put_jpegs(dir, 100, 16);
     begin_checks();
     double t;
     int code = run(dir, false, -1, ARGS("-j", "2", "--max-rate", "20", "-r", rep, in, out), &t);
@@ -453,15 +455,8 @@ static void test_adaptive_workers(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700], rep[700];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    pathf(rep, sizeof rep, "%s/report.jsonl", dir);
-    for (int i = 0; i < 60; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "f%03d.jpg", i);
-        put_jpeg(dir, name, 400, 1600000000);
-    }
+    new_case_paths(dir, in, out, rep);
+    put_jpegs(dir, 60, 400);
     begin_checks();
     int code = run(dir, false, -1, ARGS("-j", "1:3", "-r", rep, in, out), NULL);
     CHECK(code == 0, "exit %d", code);
@@ -507,14 +502,8 @@ static void test_nice(void **state)
 {
     (void)state;
     char dir[600], in[700], out[700];
-    new_case(dir, sizeof dir);
-    pathf(in, sizeof in, "%s/in", dir);
-    pathf(out, sizeof out, "%s/out", dir);
-    for (int i = 0; i < 12; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "f%02d.jpg", i);
-        put_jpeg(dir, name, 16, 1600000000);
-    }
+    new_case_paths(dir, in, out, NULL);
+    put_jpegs(dir, 12, 16);
     begin_checks();
     double t0 = now_s();
     pid_t pid = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
