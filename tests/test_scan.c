@@ -536,6 +536,13 @@ typedef struct fresh_log {
     bool order_ok, ids_ok, skips_ok;
 } fresh_log;
 
+/* A log for a new walk: nothing seen, nothing wrong yet. */
+static void log_reset(fresh_log *l)
+{
+    memset(l, 0, sizeof *l);
+    l->order_ok = l->ids_ok = l->skips_ok = true;
+}
+
 /* Up to date: every image whose number is divisible by 3 (and "big/dup.jpg",
  * which collides with dup.jpeg and must not be skipped). */
 static char *fresh_every_third(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
@@ -616,8 +623,9 @@ static void test_fresh_hook_big_directory(void **state)
     tree t;
     big_tree(&t);
     scan_opts o = {.in_dir = t.in, .fresh = fresh_every_third, .emit_fresh = true};
-    fresh_log *l = calloc(1, sizeof *l);
-    l->order_ok = l->ids_ok = l->skips_ok = true;
+    fresh_log *l = malloc(sizeof *l);
+    assert_non_null(l);
+    log_reset(l);
     scan_stats st;
     char err[TD_ERRLEN];
     assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
@@ -636,8 +644,7 @@ static void test_fresh_hook_big_directory(void **state)
     /* Shards: fresh is not asked about the other shard's images. */
     int calls = 0, emitted = 0;
     for (int k = 0; k < 3; k++) {
-        memset(l, 0, sizeof *l);
-        l->order_ok = l->ids_ok = l->skips_ok = true;
+        log_reset(l);
         o.shard_index = k;
         o.shard_count = 3;
         assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
@@ -649,8 +656,7 @@ static void test_fresh_hook_big_directory(void **state)
     assert_int_equal(calls, BIG_N + 4);
 
     /* Without emit_fresh, up-to-date images are only counted. */
-    memset(l, 0, sizeof *l);
-    l->order_ok = l->ids_ok = l->skips_ok = true;
+    log_reset(l);
     o.shard_count = 0;
     o.emit_fresh = false;
     assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
@@ -669,8 +675,7 @@ static void test_fresh_hook_big_directory(void **state)
     snprintf(outp, sizeof outp, "%s/out/big", t.root);
     assert_int_equal(mkdir(outp, 0755), 0);
     snprintf(outp, sizeof outp, "%s/out", t.root);
-    memset(l, 0, sizeof *l);
-    l->order_ok = l->ids_ok = l->skips_ok = true;
+    log_reset(l);
     o.out_dir = outp;
     assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
     assert_int_equal(l->emitted, BIG_N + 4);
@@ -681,8 +686,7 @@ static void test_fresh_hook_big_directory(void **state)
 
     /* A stop in the middle of a window: the answers probed for the rest of
      * it are dropped (no leak under ASan). */
-    memset(l, 0, sizeof *l);
-    l->order_ok = l->ids_ok = l->skips_ok = true;
+    log_reset(l);
     l->stop_at = 1500;
     o.shard_count = 0;
     assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
