@@ -376,8 +376,9 @@ char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirf
 {
     /* Looked up in rel's directory when it is open: the output name keeps
      * rel's directory part, so its last component starts at the same place. */
-    int dfd = out_dirfd >= 0 && name ? out_dirfd : env->out_fd;
-    size_t dir_len = dfd == out_dirfd ? strlen(rel) - strlen(name) : 0;
+    bool in_dir = out_dirfd >= 0 && name;
+    int dfd = in_dir ? out_dirfd : env->out_fd;
+    size_t dir_len = in_dir ? strlen(rel) - strlen(name) : 0;
     /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
     pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
     char fmts[2] = {pipeline_format(env->cfg, &jpeg), pipeline_format(env->cfg, &png)};
