@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,9 @@ static struct {
     vipsmod_thread_end_fn thread_end;
     char why[TD_ERRLEN];
 } mod;
+/* Set once load has filled mod completely: read without pthread_once by
+ * vipsengine_thread_end, which must not wait for (or start) a load. */
+static atomic_bool ready;
 
 static void *try_open(const char *path)
 {
@@ -61,7 +65,9 @@ static void load(void)
     if (!mod.make || !mod.encode || !mod.can_save || !mod.thread_end) {
         snprintf(mod.why, sizeof mod.why, "the libvips engine module %s is incomplete", MODULE_NAME);
         mod.make = NULL;
+        return;
     }
+    atomic_store_explicit(&ready, true, memory_order_release);
 }
 
 static bool loaded(char *err)
@@ -93,6 +99,6 @@ bool vipsengine_can_save(char format)
 void vipsengine_thread_end(void)
 {
     /* Only if some task loaded it: never load libvips just to unload it. */
-    if (mod.thread_end)
+    if (atomic_load_explicit(&ready, memory_order_acquire))
         mod.thread_end();
 }
