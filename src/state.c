@@ -6,12 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "thumbd/cancel.h"
 #include "thumbd/fsutil.h"
 
-/* Running markers start with the temporary prefix, so a sweep removes them. */
+/* Running markers start with the temporary prefix, so a sweep removes them.
+ * They live in a directory of their own: creating and removing them every
+ * run in OUT_DIR itself would change its ctime, and void the memo of the
+ * top directory's thumbnails (memo.h). */
+#define MARKER_DIR ".thumbd.run"
 #define MARKER_PREFIX FS_TEMP_PREFIX "running"
 
 static bool sharded(const thumbd_config *cfg)
@@ -33,16 +38,32 @@ static bool lock_until(int fd, int op, double deadline)
     }
 }
 
+/* The markers' directory, open; with create, made if missing (and made
+ * anew if something else, a symlink say, took its name). -1 on failure. */
+static int marker_dir(int out_fd, bool create)
+{
+    int fd = openat(out_fd, MARKER_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 || !create)
+        return fd;
+    if (errno != ENOENT)
+        unlinkat(out_fd, MARKER_DIR, 0);
+    if (mkdirat(out_fd, MARKER_DIR, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return openat(out_fd, MARKER_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 static bool killed_run_left_marker(int out_fd)
 {
-    DIR *d = fs_opendir_at(out_fd);
-    if (!d)
-        return false;
+    int fd = marker_dir(out_fd, false);
+    DIR *d = fd >= 0 ? fs_opendir_at(fd) : NULL;
     bool found = false;
     struct dirent *de;
-    while (!found && (de = readdir(d)) != NULL)
+    while (d && !found && (de = readdir(d)) != NULL)
         found = !strncmp(de->d_name, MARKER_PREFIX, sizeof MARKER_PREFIX - 1);
-    closedir(d);
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
     return found;
 }
 
@@ -92,7 +113,13 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
                        "later, or wait for it with --wait-lock SECONDS",
                        sharded(cfg) ? "the shard" : STATE_LOCK_FILE);
     }
-    int fd = openat(out_fd, h->marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int dfd = marker_dir(out_fd, true);
+    int fd = dfd < 0 ? -1 : openat(dfd, h->marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (dfd >= 0) {
+        int e = errno;
+        close(dfd);
+        errno = e;
+    }
     if (fd < 0) {
         int e = errno;
         state_release(out_fd, h, false);
@@ -104,8 +131,11 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
 
 void state_release(int out_fd, state_handle *h, bool clean)
 {
-    if (clean && h->marker[0])
-        unlinkat(out_fd, h->marker, 0);
+    int dfd = clean && h->marker[0] ? marker_dir(out_fd, false) : -1;
+    if (dfd >= 0) {
+        unlinkat(dfd, h->marker, 0);
+        close(dfd);
+    }
     if (h->shard_fd >= 0)
         close(h->shard_fd);
     if (h->lock_fd >= 0)
@@ -152,6 +182,8 @@ bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
 
 td_status state_save(int out_fd, const state_handle *h, const char *fingerprint, char err[TD_ERRLEN])
 {
+    if (state_matches(out_fd, h, fingerprint))
+        return TD_OK; /* rewriting it would change OUT_DIR's ctime (see MARKER_DIR) */
     fs_atomic a;
     td_status st = fs_atomic_begin(&a, out_fd, h->state_name, err);
     if (st != TD_OK)

@@ -803,7 +803,9 @@ static void test_out_dir_symlinks(void **state)
         PF(q, "%s/%s", ext, links[i].target);
         assert_int_equal(symlink(q, p), 0);
     }
-    PF(p, "%s/.thumbd-tmp-running", out);
+    PF(p, "%s/.thumbd.run", out); /* a killed run's marker: the start sweeps */
+    mkdir_p(p, 0755);
+    PF(p, "%s/.thumbd.run/.thumbd-tmp-running", out);
     write_file(p, "", 0);
     names before = {0};
     list_sorted(ext, &before);
@@ -884,7 +886,8 @@ static void test_out_dir_symlinks(void **state)
 }
 
 /* thumbd's own files in OUT_DIR planted as symlinks to files outside: the
- * state file and a killed run's marker (replaced, not written through), and
+ * state file and the running markers' directory (replaced, not written
+ * through), and
  * the lock file (thumbd refuses to run, saying why). The files outside are
  * never written. */
 static void test_out_dir_own_files_symlinked(void **state)
@@ -907,8 +910,7 @@ static void test_out_dir_own_files_symlinked(void **state)
         PF(p, "%s/%s", ext, victims[i]);
         write_file(p, precious, sizeof precious - 1);
     }
-    static const char *const links[][2] = {{".thumbd.state", "state"},
-                                           {".thumbd-tmp-running", "marker"}};
+    static const char *const links[][2] = {{".thumbd.state", "state"}, {".thumbd.run", "marker"}};
     for (int i = 0; i < 2; i++) {
         PF(p, "%s/%s", out, links[i][0]);
         PF(q, "%s/%s", ext, links[i][1]);

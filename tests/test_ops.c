@@ -928,7 +928,7 @@ static void test_killed_run_lock_never_blocks(void **state)
     (void)state;
     char out[600], marker[900], p[900];
     fresh(out, sizeof out, "kill-out");
-    pathf(marker, sizeof marker, "%s/.thumbd-tmp-running", out);
+    pathf(marker, sizeof marker, "%s/.thumbd.run/.thumbd-tmp-running", out);
     pid_t pid = SPAWN(NULL, "-j", "1", g_big, out);
     double t0 = now_s();
     while (!exists(marker)) {
