@@ -132,6 +132,13 @@ char *pipeline_out_name(const char *src_rel, char format)
     return out;
 }
 
+char pipeline_out_format(const char *out_name)
+{
+    const char *dot = strrchr(out_name, '.');
+    const char *ext = dot ? dot + 1 : "";
+    return !strcmp(ext, "png") ? 'p' : !strcmp(ext, "webp") ? 'w' : !strcmp(ext, "avif") ? 'a' : 'j';
+}
+
 /* Opens rel under in_fd. Unless symlinks are followed, no component of the
  * path may be one (openat2 RESOLVE_NO_SYMLINKS: a directory swapped for a
  * link since the scan cannot lead outside IN_DIR); kernels before 5.6 only

@@ -16,6 +16,7 @@
 
 #include "thumbd/adapt.h"
 #include "thumbd/fsutil.h"
+#include "thumbd/memo.h"
 #include "thumbd/order.h"
 #include "thumbd/pipeline.h"
 #include "thumbd/pool.h"
@@ -57,6 +58,7 @@ typedef struct run_ctx {
     state_handle state;
     bool locked;
     char fingerprint[256];     /* of the options that shape thumbnails */
+    memo_run memo;             /* incremental runs: the directories' memos */
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
@@ -261,10 +263,29 @@ static void emit_listing(run_ctx *rc)
     rc->listing = NULL;
 }
 
+/* The memo of the directory vouches for an image, or a stat of its
+ * thumbnail does (and is noted for the next run's memo). */
 static char *scan_fresh(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
-                        void *vctx)
+                        void *dir, void *vctx)
 {
-    return pipeline_up_to_date(&((run_ctx *)vctx)->env, rel, out_dirfd, name, &sb->st_mtim);
+    char fmt = name ? memo_lookup(dir, name, &sb->st_mtim) : 0;
+    if (fmt)
+        return pipeline_out_name(rel, fmt);
+    char *out = pipeline_up_to_date(&((run_ctx *)vctx)->env, rel, out_dirfd, name, &sb->st_mtim);
+    if (out && name)
+        memo_note(dir, name, &sb->st_mtim, pipeline_out_format(out));
+    return out;
+}
+
+static void *scan_dir_begin(const char *rel_dir, int twin_fd, void *vctx)
+{
+    return memo_begin(&((run_ctx *)vctx)->memo, rel_dir, twin_fd);
+}
+
+static void scan_dir_end(void *dir, bool complete, void *vctx)
+{
+    (void)vctx;
+    memo_end(dir, complete);
 }
 
 static bool scan_should_stop(void *vctx)
@@ -286,6 +307,7 @@ static void *scan_main(void *arg)
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
                    .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
                    .fresh = rc->env.incremental ? scan_fresh : NULL,
+                   .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
     const char *list = rc->cfg->files_from;
@@ -449,9 +471,14 @@ static int open_dirs(run_ctx *rc)
     rc->locked = true;
     state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);
     bool same = state_matches(rc->out_fd, &rc->state, rc->fingerprint);
-    if (!same)
+    if (!same) {
         state_forget(rc->out_fd); /* thumbnails with these options are coming */
+        memo_forget(rc->out_fd);
+    }
     rc->env.incremental = !cfg->force && same;
+    struct timespec start;
+    clock_gettime(CLOCK_REALTIME, &start);
+    memo_run_init(&rc->memo, rc->out_fd, rc->fingerprint, cfg->shard_index, cfg->shard_count, &start);
     return 0;
 }
 
@@ -605,7 +632,7 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->nice)
         be_nice();
 
-    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .supervisor = pthread_self()};
+    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .memo.dir_fd = -1, .supervisor = pthread_self()};
     double t0 = cancel_now();
     int code = open_dirs(&rc);
     if (code)
@@ -680,6 +707,7 @@ int run_thumbd(const thumbd_config *cfg)
     state_release(rc.out_fd, &rc.state, !stuck);
     rc.locked = false;
 close_fds:
+    memo_run_end(&rc.memo);
     if (rc.locked)
         state_release(rc.out_fd, &rc.state, true);
     if (rc.in_fd >= 0)

@@ -41,6 +41,7 @@ typedef struct probe_job {
     int fd;
     int out_fd;           /* the same directory in OUT_DIR, or -1 */
     bool no_out;          /* OUT_DIR has no such directory: nothing is fresh */
+    void *dir_ctx;        /* opts->dir_begin's answer for the directory */
     const entry *v;
     probe *p;
     size_t n;
@@ -93,6 +94,7 @@ typedef struct walker {
     int out_root;         /* OUT_DIR, open for the fresh hook, or -1 */
     int dir_out_fd;       /* the current directory inside it, or -1 */
     bool dir_no_out;      /* ... which OUT_DIR lacks */
+    void *dir_ctx;        /* opts->dir_begin's answer for it, or NULL */
     prober *helper;       /* NULL until needed, or if it cannot start */
     bool helper_failed;
     char *probe_buf;      /* the walking thread's join_rel buffer */
@@ -312,7 +314,7 @@ static void probe_one(const probe_job *j, size_t i, char **buf, size_t *cap)
             const char *rel = join_rel(j->dir, e->name, buf, cap);
             if (rel && in_shard(w, rel))
                 p->fresh = w->o->fresh(rel, j->out_fd, j->out_fd >= 0 ? e->name : NULL, &p->sb,
-                                       w->ctx);
+                                       j->dir_ctx, w->ctx);
         }
     }
     p->done = true;
@@ -396,7 +398,7 @@ static void job_init(probe_job *j, const walker *w, const char *dir, int fd, con
                      size_t n)
 {
     *j = (probe_job){.w = w, .dir = dir, .fd = fd, .out_fd = w->dir_out_fd, .no_out = w->dir_no_out,
-                     .v = v, .p = p, .n = n};
+                     .dir_ctx = w->dir_ctx, .v = v, .p = p, .n = n};
     atomic_init(&j->next, 0);
 }
 
@@ -590,25 +592,31 @@ static void visit_all(walker *w, int fd, const char *dir, const entry *v, size_t
     free(p);
 }
 
-typedef struct out_dir { int fd; bool missing; } out_dir;
+typedef struct out_dir { int fd; bool missing; void *ctx; } out_dir;
 
 /* Makes the current directory's twin in OUT_DIR the walker's (for the fresh
  * hook: a stat there walks one component); returns the parent's. */
 static out_dir out_dir_enter(walker *w)
 {
-    out_dir parent = {w->dir_out_fd, w->dir_no_out};
+    out_dir parent = {w->dir_out_fd, w->dir_no_out, w->dir_ctx};
     w->dir_out_fd = -1;
     w->dir_no_out = parent.missing; /* under a missing directory, all are */
+    w->dir_ctx = NULL;
     if (w->out_root >= 0 && !parent.missing) {
         w->dir_out_fd = w->path_len ? openat(w->out_root, w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                                     : dup(w->out_root);
         w->dir_no_out = w->dir_out_fd < 0 && errno == ENOENT;
     }
+    if (w->dir_out_fd >= 0 && w->o->dir_begin)
+        w->dir_ctx = w->o->dir_begin(w->path, w->dir_out_fd, w->ctx);
     return parent;
 }
 
-static void out_dir_leave(walker *w, out_dir parent)
+static void out_dir_leave(walker *w, out_dir parent, bool complete)
 {
+    if (w->dir_ctx && w->o->dir_end)
+        w->o->dir_end(w->dir_ctx, complete, w->ctx);
+    w->dir_ctx = parent.ctx;
     if (w->dir_out_fd >= 0)
         close(w->dir_out_fd);
     w->dir_out_fd = parent.fd;
@@ -650,7 +658,7 @@ static td_status walk_dir(walker *w, int fd, const struct stat *self, char *err)
     else
         w->stopped = true;
     free(dir);
-    out_dir_leave(w, parent);
+    out_dir_leave(w, parent, dir && !w->stopped);
     w->depth--;
     free(stems.name);
     free_entries(v, n);
@@ -797,7 +805,7 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
         bool collides = first && strcmp(first, base);
         if (collides)
             collision_message(msg, first, base);
-        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, -1, NULL, &sb, w->ctx) : NULL;
+        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, -1, NULL, &sb, NULL, w->ctx) : NULL;
         emit_task(w, &sb, collides ? msg : NULL, fresh);
     }
     pop_path(w, old);

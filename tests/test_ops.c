@@ -807,6 +807,87 @@ static void test_rerun_incremental(void **state)
     small_run(NULL, in, out, rep, "skipped", NULL, NULL);
 }
 
+/* Runs thumbd over the small tree; asserts that exactly the sources in
+ * redo (a '|'-separated list, "" for none) were redone, the rest skipped. */
+static void expect_redone(const char *in, const char *out, const char *rep, const char *redo)
+{
+    expect_exit(RUN(NULL, "-r", rep, in, out), 0);
+    recs r = load_report(rep);
+    assert_int_equal(r.n, SMALL_N);
+    for (int i = 0; i < SMALL_N; i++) {
+        char key[64];
+        pathf(key, sizeof key, "|%s|", SMALL_SRC[i]);
+        char list[256];
+        pathf(list, sizeof list, "|%s|", redo);
+        expect_status(&r, SMALL_SRC[i], strstr(list, key) ? "ok" : "skipped");
+    }
+    recs_free(&r);
+}
+
+static int memo_count(const char *out)
+{
+    char p[700];
+    pathf(p, sizeof p, "%s/.thumbd.memo", out);
+    strlist l = {0};
+    list_rec(p, "", &l, true);
+    int n = (int)l.n;
+    strlist_free(&l);
+    return n;
+}
+
+/* A run after the thumbnails settled (MEMO_RACY_S) writes a memo per
+ * directory, and later runs trust it instead of stat'ing each thumbnail;
+ * what a memo must not hide still shows: a thumbnail deleted or replaced,
+ * a source changed. */
+static void test_rerun_memos(void **state)
+{
+    (void)state;
+    char in[600], out[600], rep[600], p[900], q[900];
+    fresh(in, sizeof in, "memo-in");
+    fresh(out, sizeof out, "memo-out");
+    pathf(rep, sizeof rep, "%s/memo.jsonl", g_root);
+    make_small_tree(in);
+    small_run(NULL, in, out, rep, "ok", NULL, NULL);
+    small_run(NULL, in, out, rep, "skipped", NULL, NULL);
+    assert_int_equal(memo_count(out), 0); /* the thumbnails are too new */
+    sleep_s(1.2);
+    small_run(NULL, in, out, rep, "skipped", NULL, NULL);
+    assert_int_equal(memo_count(out), 2); /* the top and sub/ */
+
+    /* A thumbnail deleted, then one replaced by another file (rename). */
+    pathf(q, sizeof q, "%s/sub/d.png", out);
+    assert_int_equal(unlink(q), 0);
+    expect_redone(in, out, rep, "sub/d.png");
+    pathf(p, sizeof p, "%s/a.jpg", out);
+    pathf(q, sizeof q, "%s/b.tmp", out);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(read_file(p, &data, &len), 0);
+    write_file(q, data, len);
+    free(data);
+    struct timespec old[2] = {{978307200, 0}, {978307200, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, q, old, 0), 0);
+    pathf(p, sizeof p, "%s/b.jpg", out);
+    assert_int_equal(rename(q, p), 0);
+    expect_redone(in, out, rep, "b.jpg");
+
+    /* Memos again for both directories; a changed source still shows. */
+    sleep_s(1.2);
+    expect_redone(in, out, rep, "");
+    pathf(p, sizeof p, "%s/sub/c.jpg", in);
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    assert_int_equal(utimensat(AT_FDCWD, p, now, 0), 0);
+    expect_redone(in, out, rep, "sub/c.jpg");
+
+    /* What a memo does not see, as documented: a thumbnail's mtime changed
+     * in place (its name kept). That the run skips it shows the memo is
+     * what vouched; --force redoes it. */
+    pathf(q, sizeof q, "%s/a.jpg", out);
+    assert_int_equal(utimensat(AT_FDCWD, q, old, 0), 0);
+    expect_redone(in, out, rep, "");
+    small_run(NULL, in, out, rep, "ok", "--force", NULL);
+}
+
 /* The fingerprint is saved only by a complete run: not by a --files-from
  * run, not by a run stopped by its deadline, not by a killed run. */
 static void test_state_saved_only_by_complete_runs(void **state)
@@ -1762,6 +1843,7 @@ int main(int argc, char **argv)
     g_gen = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rerun_incremental),
+        cmocka_unit_test(test_rerun_memos),
         cmocka_unit_test(test_state_saved_only_by_complete_runs),
         cmocka_unit_test(test_lock_busy_exits_75),
         cmocka_unit_test(test_wait_lock_waits_for_release),

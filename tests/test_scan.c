@@ -531,6 +531,8 @@ enum { BIG_N = 2600 };  /* images in big/: three probe windows */
 
 typedef struct fresh_log {
     atomic_int calls, bad_names;
+    atomic_int bad_dirs;          /* fresh got another directory's dir_begin answer */
+    int begins, ends, complete_ends;
     int emitted, skipped, stop_at;
     char last[64];
     bool order_ok, ids_ok, skips_ok;
@@ -546,14 +548,18 @@ static void log_reset(fresh_log *l)
 /* Up to date: every image whose number is divisible by 3 (and "big/dup.jpg",
  * which collides with dup.jpeg and must not be skipped). */
 static char *fresh_every_third(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
-                               void *ctx)
+                               void *dir, void *ctx)
 {
     fresh_log *l = ctx;
     atomic_fetch_add(&l->calls, 1);
-    /* With OUT_DIR's twin of rel's directory open, name is rel's last part. */
+    /* With OUT_DIR's twin of rel's directory open, name is rel's last part,
+     * and dir is what dir_begin said of rel's directory. */
     const char *slash = strrchr(rel, '/');
     if (out_dirfd >= 0 && (!name || strcmp(name, slash ? slash + 1 : rel)))
         atomic_fetch_add(&l->bad_names, 1);
+    size_t dlen = slash ? (size_t)(slash - rel) : 0;
+    if (dir && (strlen(dir) != dlen || strncmp(dir, rel, dlen)))
+        atomic_fetch_add(&l->bad_dirs, 1);
     assert_true(S_ISREG(sb->st_mode));
     int num;
     if (!strcmp(rel, "big/dup.jpg"))
@@ -588,6 +594,25 @@ static bool fresh_collect(thumbd_task *t, void *ctx)
     }
     task_free(t);
     return true;
+}
+
+/* dir_begin / dir_end: the directory's name is its context. */
+static void *dir_begin_log(const char *rel_dir, int twin_fd, void *ctx)
+{
+    fresh_log *l = ctx;
+    struct stat sb;
+    assert_int_equal(fstat(twin_fd, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    l->begins++;
+    return strdup(rel_dir);
+}
+
+static void dir_end_log(void *dir, bool complete, void *ctx)
+{
+    fresh_log *l = ctx;
+    l->ends++;
+    l->complete_ends += complete;
+    free(dir);
 }
 
 static bool fresh_stop(void *ctx)
@@ -682,16 +707,31 @@ static void test_fresh_hook_big_directory(void **state)
     assert_int_equal(atomic_load(&l->calls), BIG_N + 2); /* not sub/s.png, f0301sub/x.jpg */
     assert_int_equal(atomic_load(&l->bad_names), 0);
     assert_true(l->skips_ok);
-    o.out_dir = NULL;
+
+    /* The directory hooks: called for the top and big/ (the directories
+     * OUT_DIR has), each entry's fresh call gets its own directory's
+     * answer, and each visit ends complete. */
+    log_reset(l);
+    o.dir_begin = dir_begin_log;
+    o.dir_end = dir_end_log;
+    assert_int_equal(scan_run(&o, fresh_collect, NULL, l, &st, err), TD_OK);
+    assert_int_equal(l->emitted, BIG_N + 4);
+    assert_int_equal(atomic_load(&l->bad_dirs), 0);
+    assert_int_equal(l->begins, 2);
+    assert_int_equal(l->ends, 2);
+    assert_int_equal(l->complete_ends, 2);
 
     /* A stop in the middle of a window: the answers probed for the rest of
-     * it are dropped (no leak under ASan). */
+     * it are dropped (no leak under ASan), and the visits end incomplete. */
     log_reset(l);
     l->stop_at = 1500;
     o.shard_count = 0;
     assert_int_equal(scan_run(&o, fresh_collect, fresh_stop, l, &st, err), TD_OK);
     assert_int_equal(l->emitted, 1500);
     assert_true(l->order_ok);
+    assert_int_equal(l->begins, 2);
+    assert_int_equal(l->ends, 2);
+    assert_int_equal(l->complete_ends, 0);
     free(l);
     tree_remove(&t);
 }

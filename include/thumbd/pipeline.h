@@ -73,4 +73,7 @@ char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirf
  * ('j' -> .jpg, 'p' -> .png); malloc'd. */
 char *pipeline_out_name(const char *src_rel, char format);
 
+/* The format of an output path pipeline_out_name made: its inverse. */
+char pipeline_out_format(const char *out_name);
+
 #endif

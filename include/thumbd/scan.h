@@ -26,7 +26,16 @@ typedef struct scan_opts {
      * at the same time: it must be thread-safe. An image it finds up to date
      * is emitted with res.status TASK_SKIPPED and res.out_rel set. Not
      * called at all in a directory that out_dir lacks. */
-    char *(*fresh)(const char *rel, int out_dirfd, const char *name, const struct stat *sb, void *ctx);
+    char *(*fresh)(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
+                   void *dir, void *ctx);
+    /* Optional, with fresh: called as the walk enters a directory whose twin
+     * in out_dir is open at twin_fd, and as it leaves it (after its
+     * subdirectories), from the walking thread. dir_begin's answer goes to
+     * every fresh call for the directory's own entries (fresh gets NULL
+     * elsewhere) and then to dir_end, complete when every entry was
+     * visited. */
+    void *(*dir_begin)(const char *rel_dir, int twin_fd, void *ctx);
+    void (*dir_end)(void *dir, bool complete, void *ctx);
     /* false: images fresh finds up to date are not emitted, only counted in
      * scan_stats.fresh (for runs that keep no record of them). */
     bool emit_fresh;
