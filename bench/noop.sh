@@ -67,11 +67,20 @@ echo "noop.sh: making the thumbnails (once)..." >&2
 t0=$EPOCHREALTIME
 "$thumbd" --quiet "$work/in" "$work/out"
 first=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+# A run writes a directory's memo (src/memo.h) only once its thumbnails are
+# older than MEMO_RACY_S (1 s): this check run, after a pause, writes them;
+# the timed runs use them (thumbd --no-memo: without, a stat per thumbnail).
+sleep 1.2
 "$thumbd" --quiet -r "$work/check.jsonl" "$work/in" "$work/out"
 skipped=$(grep -c '"status":"skipped"' "$work/check.jsonl" || true)
 rm -f "$work/check.jsonl"
 if [ "$skipped" -ne "$files" ]; then
   echo "noop.sh: a re-run skipped $skipped of $files images (expected all)" >&2
+  exit 1
+fi
+memos=$(find "$work/out/.thumbd.memo" -type f | wc -l)
+if [ "$memos" -ne "$dirs" ]; then
+  echo "noop.sh: $memos memos in OUT/.thumbd.memo, expected one per directory ($dirs)" >&2
   exit 1
 fi
 
@@ -81,14 +90,15 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f\n", b - a}'; }
 : >"$work/find.txt"
 : >"$work/findstat.txt"
 : >"$work/thumbd.txt"
+: >"$work/nomemo.txt"
 for ((r = 0; r < reps; r++)); do
   t0=$EPOCHREALTIME
   n=$(find "$work/in" -type f | wc -l)
   t1=$EPOCHREALTIME
   [ "$n" -eq "$files" ] || { echo "noop.sh: find counted $n" >&2; exit 1; }
   secs "$t0" "$t1" >>"$work/find.txt"
-  # For scale: find stat'ing each file once (thumbd must stat two per image:
-  # the source and its thumbnail).
+  # For scale: find stat'ing each file once (thumbd stats each source; with
+  # --no-memo, each thumbnail too).
   t0=$EPOCHREALTIME
   find "$work/in" -type f -printf '%T@\n' | wc -l >/dev/null
   t1=$EPOCHREALTIME
@@ -97,10 +107,15 @@ for ((r = 0; r < reps; r++)); do
   "$thumbd" --quiet "$work/in" "$work/out"
   t1=$EPOCHREALTIME
   secs "$t0" "$t1" >>"$work/thumbd.txt"
+  t0=$EPOCHREALTIME
+  "$thumbd" --quiet --no-memo "$work/in" "$work/out"
+  t1=$EPOCHREALTIME
+  secs "$t0" "$t1" >>"$work/nomemo.txt"
 done
 find_s=$(median <"$work/find.txt")
 findstat_s=$(median <"$work/findstat.txt")
 thumbd_s=$(median <"$work/thumbd.txt")
+nomemo_s=$(median <"$work/nomemo.txt")
 ratio=$(awk -v a="$thumbd_s" -v b="$find_s" 'BEGIN {printf "%.2f", a / b}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r <= 3) ? "met" : "NOT met"}')
 printf '%s files in %s directories; first run (all made): %s s; median of %s:\n' \
@@ -112,5 +127,7 @@ printf '| find IN -type f -printf %%T@ \\| wc -l (one stat a file) | %.3f | %.3f
   "$(sort -n "$work/findstat.txt" | head -1)" "$(sort -n "$work/findstat.txt" | tail -1)"
 printf '| thumbd --quiet IN OUT (no-op) | %.3f | %.3f-%.3f |\n' "$thumbd_s" \
   "$(sort -n "$work/thumbd.txt" | head -1)" "$(sort -n "$work/thumbd.txt" | tail -1)"
+printf '| thumbd --quiet --no-memo IN OUT (no-op, a stat per thumbnail too) | %.3f | %.3f-%.3f |\n' "$nomemo_s" \
+  "$(sort -n "$work/nomemo.txt" | head -1)" "$(sort -n "$work/nomemo.txt" | tail -1)"
 printf 'ratio thumbd / find: %s (goal <= 3: %s); thumbd / find -printf: %s\n' "$ratio" "$verdict" \
   "$(awk -v a="$thumbd_s" -v b="$findstat_s" 'BEGIN {printf "%.2f", a / b}')"

@@ -259,7 +259,7 @@ kind() {
   fi
 }
 
-# outputs OUT: the files in OUT but thumbd's own .thumbd.state and .thumbd.lock
+# outputs OUT: the files in OUT but thumbd's own (.thumbd.state, .thumbd.lock, .thumbd.memo/, .thumbd.run/)
 # (its temporary files, .thumbd-tmp-*, are listed: none may be left).
 outputs() { find "$1" -type f ! -path "$1/.thumbd.*"; }
 

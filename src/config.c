@@ -52,6 +52,9 @@ static const char usage_text[] =
     "      --shutdown-timeout S on SIGTERM/SIGINT/deadline, let running tasks\n"
     "                           finish for S seconds, then cancel them (default 10)\n"
     "      --force              redo thumbnails that are up to date\n"
+    "      --no-memo            stat every thumbnail instead of trusting the memos in\n"
+    "                           OUT_DIR/.thumbd.memo (file systems whose directories'\n"
+    "                           ctime does not change with their entries)\n"
     "      --prune              remove thumbnails whose source is gone\n"
     "      --files-from FILE    only these paths, relative to IN_DIR, one per line\n"
     "                           ('-': stdin); a line '!path' goes before the others\n"
@@ -218,7 +221,7 @@ enum {
     OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
     OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
     OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES, OPT_ORDER, OPT_RETRIES, OPT_RETRY_BACKOFF,
-    OPT_MAX_RATE, OPT_NICE,
+    OPT_MAX_RATE, OPT_NICE, OPT_NO_MEMO,
 };
 
 static const struct option long_opts[] = {
@@ -248,6 +251,7 @@ static const struct option long_opts[] = {
     {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"no-memo", no_argument, NULL, OPT_NO_MEMO},
     {"wait-lock", required_argument, NULL, OPT_WAIT_LOCK},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"files-from", required_argument, NULL, OPT_FILES_FROM},
@@ -383,6 +387,7 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
         return false;
     case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
     case OPT_FORCE: cfg->force = true; return true;
+    case OPT_NO_MEMO: cfg->no_memo = true; return true;
     case OPT_PRUNE: cfg->prune = true; return true;
     case '0': cfg->files_null = true; return true;
     case 'v': cfg->verbose = true; return true;

@@ -307,7 +307,7 @@ static void *scan_main(void *arg)
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
                    .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
                    .fresh = rc->env.incremental ? scan_fresh : NULL,
-                   .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
+                   .dir_begin = rc->cfg->no_memo ? NULL : scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
     const char *list = rc->cfg->files_from;

@@ -103,7 +103,7 @@ static void list_files_rec(const char *root, const char *rel, strlist *out)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         /* thumbd's own bookkeeping at the top of OUT_DIR (README: re-runs) */
-        if (!*rel && (!strcmp(de->d_name, ".thumbd.lock") || !strcmp(de->d_name, ".thumbd.state")))
+        if (!*rel && !strncmp(de->d_name, ".thumbd.", 8)) /* .lock .state .run/ .memo/ */
             continue;
         char r2[PATH_MAX], full[PATH_MAX * 2];
         snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", de->d_name);

@@ -807,11 +807,13 @@ static void test_rerun_incremental(void **state)
     small_run(NULL, in, out, rep, "skipped", NULL, NULL);
 }
 
-/* Runs thumbd over the small tree; asserts that exactly the sources in
- * redo (a '|'-separated list, "" for none) were redone, the rest skipped. */
-static void expect_redone(const char *in, const char *out, const char *rep, const char *redo)
+/* Runs thumbd over the small tree (with flag, if not NULL); asserts that
+ * exactly the sources in redo (a '|'-separated list, "" for none) were
+ * redone, the rest skipped. */
+static void expect_redone_with(const char *flag, const char *in, const char *out, const char *rep,
+                               const char *redo)
 {
-    expect_exit(RUN(NULL, "-r", rep, in, out), 0);
+    expect_exit(flag ? RUN(NULL, "-r", rep, flag, in, out) : RUN(NULL, "-r", rep, in, out), 0);
     recs r = load_report(rep);
     assert_int_equal(r.n, SMALL_N);
     for (int i = 0; i < SMALL_N; i++) {
@@ -822,6 +824,11 @@ static void expect_redone(const char *in, const char *out, const char *rep, cons
         expect_status(&r, SMALL_SRC[i], strstr(list, key) ? "ok" : "skipped");
     }
     recs_free(&r);
+}
+
+static void expect_redone(const char *in, const char *out, const char *rep, const char *redo)
+{
+    expect_redone_with(NULL, in, out, rep, redo);
 }
 
 static int memo_count(const char *out)
@@ -881,10 +888,12 @@ static void test_rerun_memos(void **state)
 
     /* What a memo does not see, as documented: a thumbnail's mtime changed
      * in place (its name kept). That the run skips it shows the memo is
-     * what vouched; --force redoes it. */
+     * what vouched; --no-memo (a stat of every thumbnail) redoes it, and
+     * --force everything. */
     pathf(q, sizeof q, "%s/a.jpg", out);
     assert_int_equal(utimensat(AT_FDCWD, q, old, 0), 0);
     expect_redone(in, out, rep, "");
+    expect_redone_with("--no-memo", in, out, rep, "a.jpg");
     small_run(NULL, in, out, rep, "ok", "--force", NULL);
 }
 

@@ -39,6 +39,7 @@ typedef struct thumbd_config {
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;
     bool force;                /* redo thumbnails that are up to date */
+    bool no_memo;              /* stat every thumbnail: no memos (memo.h) */
     double wait_lock;          /* seconds to wait for OUT_DIR's lock */
     int shard_index, shard_count;  /* 0/1: no sharding */
     const char *files_from;    /* NULL: walk IN_DIR; "-": stdin */
