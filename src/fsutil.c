@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,31 @@ td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN])
     return st;
 }
 
+static atomic_ulong temp_counter;
+
+static void temp_name(fs_atomic *a)
+{
+    snprintf(a->tmp_name, sizeof a->tmp_name, FS_TEMP_PREFIX "%ld-%lu", (long)getpid(),
+             atomic_fetch_add(&temp_counter, 1));
+}
+
+/* An unnamed file in dir_fd, or -1 (no O_TMPFILE on this file system or
+ * kernel, or no /proc to link it through at the commit). */
+static int open_unnamed(int dir_fd)
+{
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
+    return openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+}
+
 td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN])
 {
-    static atomic_ulong counter;
+    return fs_atomic_begin_flags(a, root_fd, rel, 0, err);
+}
+
+td_status fs_atomic_begin_flags(fs_atomic *a, int root_fd, const char *rel, int flags,
+                                char err[TD_ERRLEN])
+{
     memset(a, 0, sizeof *a);
     a->dir_fd = -1;
     const char *base;
@@ -80,10 +103,12 @@ td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[T
         fs_atomic_abort(a);
         return td_fail(err, TD_ENOMEM, "out of memory");
     }
-    snprintf(a->tmp_name, sizeof a->tmp_name, FS_TEMP_PREFIX "%ld-%lu",
-             (long)getpid(), atomic_fetch_add(&counter, 1));
-    int fd = openat(a->dir_fd, a->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    0644);
+    int fd = flags & FS_ATOMIC_NAMED ? -1 : open_unnamed(a->dir_fd);
+    a->unnamed = fd >= 0;
+    if (fd < 0) {
+        temp_name(a);
+        fd = openat(a->dir_fd, a->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    }
     if (fd < 0) {
         int e = errno;
         a->tmp_name[0] = '\0';
@@ -100,33 +125,54 @@ td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[T
     return TD_OK;
 }
 
+/* Gives the unnamed file open at fd a name: the final one if it is free
+ * (one directory operation), else a temporary one to rename from. */
+static int link_unnamed(fs_atomic *a, int fd, bool *at_final)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    *at_final = linkat(AT_FDCWD, proc, a->dir_fd, a->final_name, AT_SYMLINK_FOLLOW) == 0;
+    if (*at_final || errno != EEXIST)
+        return *at_final ? 0 : -1;
+    temp_name(a);
+    if (linkat(AT_FDCWD, proc, a->dir_fd, a->tmp_name, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    a->tmp_name[0] = '\0';
+    return -1;
+}
+
+static td_status commit_failed(fs_atomic *a, const char *what, char *err)
+{
+    int e = errno;
+    fs_atomic_abort(a);
+    a->sys_errno = e;
+    return td_fail(err, TD_EIO, "%s: %s", what, strerror(e));
+}
+
 td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
 {
-    if (fflush(a->f) != 0 || ferror(a->f)) {
-        int e = errno;
-        fs_atomic_abort(a);
-        a->sys_errno = e;
-        return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
-    }
+    if (fflush(a->f) != 0 || ferror(a->f))
+        return commit_failed(a, "cannot write thumbnail", err);
     long n = ftell(a->f);
+    int fd = fileno(a->f);
     if (a->mtime) {
         struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, *a->mtime};
-        futimens(fileno(a->f), ts);
+        futimens(fd, ts);
     }
+    bool at_final = false;
+    if (a->unnamed && link_unnamed(a, fd, &at_final) != 0)
+        return commit_failed(a, "cannot move thumbnail into place", err);
     FILE *f = a->f;
     a->f = NULL;
     if (fclose(f) != 0) {
         int e = errno;
-        fs_atomic_abort(a);
-        a->sys_errno = e;
-        return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
+        if (at_final) /* the name was free: free it again */
+            unlinkat(a->dir_fd, a->final_name, 0);
+        errno = e;
+        return commit_failed(a, "cannot write thumbnail", err);
     }
-    if (renameat(a->dir_fd, a->tmp_name, a->dir_fd, a->final_name) != 0) {
-        int e = errno;
-        fs_atomic_abort(a);
-        a->sys_errno = e;
-        return td_fail(err, TD_EIO, "cannot move thumbnail into place: %s", strerror(e));
-    }
+    if (!at_final && renameat(a->dir_fd, a->tmp_name, a->dir_fd, a->final_name) != 0)
+        return commit_failed(a, "cannot move thumbnail into place", err);
     a->tmp_name[0] = '\0';
     if (bytes)
         *bytes = n;

@@ -18,6 +18,7 @@
 #include "thumbd/fsutil.h"
 
 typedef struct dirs {
+    int flags;            /* fs_atomic_begin_flags: each test runs with 0 and FS_ATOMIC_NAMED */
     char root[64];        /* OUT_DIR */
     char elsewhere[64];   /* a directory outside it */
     int root_fd;
@@ -34,9 +35,11 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 static int setup(void **state)
 {
+    const int *flags = *state;
     dirs *d = calloc(1, sizeof *d);
     if (!d)
         return -1;
+    d->flags = flags ? *flags : 0;
     strcpy(d->root, "/tmp/thumbd-test-fs-out-XXXXXX");
     strcpy(d->elsewhere, "/tmp/thumbd-test-fs-else-XXXXXX");
     if (!mkdtemp(d->root) || !mkdtemp(d->elsewhere))
@@ -120,6 +123,39 @@ static int count_prefixed(const char *base, const char *rel, const char *prefix)
     return n;
 }
 
+static td_status begin(const dirs *d, fs_atomic *a, const char *rel, char *err)
+{
+    td_status st = fs_atomic_begin_flags(a, d->root_fd, rel, d->flags, err);
+    if (st == TD_OK && (d->flags & FS_ATOMIC_NAMED))
+        assert_false(a->unnamed);
+    return st;
+}
+
+/* Temporary files an open write shows in its directory. */
+static int visible_temps(const fs_atomic *a)
+{
+    return a->unnamed ? 0 : 1;
+}
+
+/* Where the file system makes unnamed files, fs_atomic_begin does. */
+static void test_unnamed_where_possible(void **state)
+{
+    dirs *d = *state;
+    int probe = openat(d->root_fd, ".", O_TMPFILE | O_WRONLY, 0644);
+    if (probe < 0)
+        skip(); /* no O_TMPFILE here: the named path is the only one */
+    close(probe);
+    fs_atomic a;
+    char err[TD_ERRLEN];
+    assert_int_equal(fs_atomic_begin(&a, d->root_fd, "u/v.jpg", err), TD_OK);
+    assert_true(a.unnamed);
+    assert_string_equal(a.tmp_name, "");
+    fputs("unnamed", a.f);
+    assert_int_equal(count_prefixed(d->root, "u", ""), 0);
+    assert_int_equal(fs_atomic_commit(&a, NULL, err), TD_OK);
+    assert_int_equal(count_prefixed(d->root, "u", ""), 1);
+}
+
 static void test_commit_creates_parents_and_exact_content(void **state)
 {
     dirs *d = *state;
@@ -127,12 +163,13 @@ static void test_commit_creates_parents_and_exact_content(void **state)
     const size_t clen = sizeof content - 1;
     fs_atomic a;
     char err[TD_ERRLEN] = "";
-    assert_int_equal(fs_atomic_begin(&a, d->root_fd, "x/y/z.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &a, "x/y/z.jpg", err), TD_OK);
     assert_non_null(a.f);
     assert_int_equal(fwrite(content, 1, clen, a.f), clen);
-    /* Nothing at the final name yet; one temporary file beside it. */
+    /* Nothing at the final name yet; a temporary file beside it, named
+     * or not. */
     assert_false(exists(d->root, "x/y/z.jpg"));
-    assert_int_equal(count_prefixed(d->root, "x/y", FS_TEMP_PREFIX), 1);
+    assert_int_equal(count_prefixed(d->root, "x/y", FS_TEMP_PREFIX), visible_temps(&a));
 
     long bytes = -1;
     assert_int_equal(fs_atomic_commit(&a, &bytes, err), TD_OK);
@@ -160,7 +197,7 @@ static void test_commit_replaces_existing(void **state)
     write_file(d->root, "old.jpg", "OLD CONTENT THAT IS LONGER");
     fs_atomic a;
     char err[TD_ERRLEN];
-    assert_int_equal(fs_atomic_begin(&a, d->root_fd, "old.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &a, "old.jpg", err), TD_OK);
     fputs("new", a.f);
     /* The old file is intact until the commit. */
     size_t len;
@@ -182,20 +219,21 @@ static void test_abort_leaves_nothing(void **state)
     dirs *d = *state;
     fs_atomic a;
     char err[TD_ERRLEN];
-    assert_int_equal(fs_atomic_begin(&a, d->root_fd, "p/q.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &a, "p/q.jpg", err), TD_OK);
     fputs("partial", a.f);
     fflush(a.f);
-    assert_int_equal(count_prefixed(d->root, "p", FS_TEMP_PREFIX), 1);
+    assert_int_equal(count_prefixed(d->root, "p", FS_TEMP_PREFIX), visible_temps(&a));
     fs_atomic_abort(&a);
     assert_int_equal(count_prefixed(d->root, "p", ""), 0); /* no file, no temp */
     fs_atomic_abort(&a); /* twice is harmless */
 
     /* Two writes in flight at once use distinct temporary names. */
     fs_atomic b, c;
-    assert_int_equal(fs_atomic_begin(&b, d->root_fd, "same.jpg", err), TD_OK);
-    assert_int_equal(fs_atomic_begin(&c, d->root_fd, "same.jpg", err), TD_OK);
-    assert_string_not_equal(b.tmp_name, c.tmp_name);
-    assert_int_equal(count_prefixed(d->root, NULL, FS_TEMP_PREFIX), 2);
+    assert_int_equal(begin(d, &b, "same.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &c, "same.jpg", err), TD_OK);
+    if (!b.unnamed)
+        assert_string_not_equal(b.tmp_name, c.tmp_name);
+    assert_int_equal(count_prefixed(d->root, NULL, FS_TEMP_PREFIX), visible_temps(&b) + visible_temps(&c));
     fs_atomic_abort(&b);
     fs_atomic_abort(&c);
     assert_int_equal(count_prefixed(d->root, NULL, FS_TEMP_PREFIX), 0);
@@ -211,10 +249,10 @@ static void test_symlinked_directory_not_followed(void **state)
 
     fs_atomic a;
     char err[TD_ERRLEN] = "";
-    assert_int_not_equal(fs_atomic_begin(&a, d->root_fd, "sub/a.jpg", err), TD_OK);
+    assert_int_not_equal(begin(d, &a, "sub/a.jpg", err), TD_OK);
     assert_true(strlen(err) > 0);
     err[0] = '\0';
-    assert_int_not_equal(fs_atomic_begin(&a, d->root_fd, "sub/deeper/a.jpg", err), TD_OK);
+    assert_int_not_equal(begin(d, &a, "sub/deeper/a.jpg", err), TD_OK);
     assert_true(strlen(err) > 0);
     assert_int_not_equal(fs_mkparents(d->root_fd, "sub/deeper/more/a.jpg", err), TD_OK);
     /* Nothing was written or created through the link. */
@@ -224,7 +262,7 @@ static void test_symlinked_directory_not_followed(void **state)
     assert_int_equal(fs_mkparents(d->root_fd, "real/x.jpg", err), TD_OK);
     path_of(link, sizeof link, d->root, "real/inner");
     assert_int_equal(symlink(d->elsewhere, link), 0);
-    assert_int_not_equal(fs_atomic_begin(&a, d->root_fd, "real/inner/b.jpg", err), TD_OK);
+    assert_int_not_equal(begin(d, &a, "real/inner/b.jpg", err), TD_OK);
     assert_int_equal(count_prefixed(d->elsewhere, NULL, ""), 0);
 }
 
@@ -238,7 +276,7 @@ static void test_symlink_at_final_name_is_replaced(void **state)
     assert_int_equal(symlink(target, link), 0);
     fs_atomic a;
     char err[TD_ERRLEN];
-    assert_int_equal(fs_atomic_begin(&a, d->root_fd, "t.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &a, "t.jpg", err), TD_OK);
     fputs("thumb", a.f);
     long bytes;
     assert_int_equal(fs_atomic_commit(&a, &bytes, err), TD_OK);
@@ -296,11 +334,11 @@ static void test_sweep_temps(void **state)
     assert_int_equal(symlink(d->elsewhere, link), 0);
     /* One left by a write that was never finished. */
     fs_atomic pending;
-    assert_int_equal(fs_atomic_begin(&pending, d->root_fd, "a/b/unfinished.jpg", err), TD_OK);
+    assert_int_equal(begin(d, &pending, "a/b/unfinished.jpg", err), TD_OK);
     fputs("half", pending.f);
     fflush(pending.f);
 
-    assert_int_equal(fs_sweep_temps(d->root_fd), 4);
+    assert_int_equal(fs_sweep_temps(d->root_fd), 3 + visible_temps(&pending));
     assert_false(exists(d->root, FS_TEMP_PREFIX "1-0"));
     assert_false(exists(d->root, "a/" FS_TEMP_PREFIX "2-5"));
     assert_false(exists(d->root, "a/b/" FS_TEMP_PREFIX "3-x"));
@@ -318,15 +356,19 @@ static void test_sweep_temps(void **state)
 
 int main(void)
 {
+    static const int unnamed = 0, named = FS_ATOMIC_NAMED;
+#define BOTH(t)                                                               \
+    cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, (void *)&unnamed), \
+    cmocka_unit_test_prestate_setup_teardown(t, setup, teardown, (void *)&named)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_commit_creates_parents_and_exact_content, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_commit_replaces_existing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_symlinked_directory_not_followed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_symlink_at_final_name_is_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unnamed_where_possible, setup, teardown),
+        BOTH(test_commit_creates_parents_and_exact_content),
+        BOTH(test_commit_replaces_existing),
+        BOTH(test_abort_leaves_nothing),
+        BOTH(test_symlinked_directory_not_followed),
+        BOTH(test_symlink_at_final_name_is_replaced),
         cmocka_unit_test_setup_teardown(test_mkparents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sweep_temps, setup, teardown),
+        BOTH(test_sweep_temps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #define THUMBD_FSUTIL_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -13,12 +14,17 @@
 
 typedef struct fs_atomic {
     int dir_fd;                /* directory of the final file (owned) */
-    char tmp_name[64];
+    bool unnamed;              /* the temporary file has no name (O_TMPFILE) */
+    char tmp_name[64];         /* else its name: FS_TEMP_PREFIX... */
     char *final_name;          /* owned: base name */
     FILE *f;
     const struct timespec *mtime;  /* if set, the file's mtime at commit */
     int sys_errno;             /* after a failed begin or commit: why (0: not a system error) */
 } fs_atomic;
+
+/* fs_atomic_begin_flags: a named temporary file even where the file system
+ * could make an unnamed one (what file systems without O_TMPFILE get). */
+#define FS_ATOMIC_NAMED 1
 
 /* A directory stream over the directory open at fd, read from its start,
  * leaving fd open. (A plain fdopendir(dup(fd)) shares fd's offset: after one
@@ -29,10 +35,19 @@ DIR *fs_opendir_at(int fd);
  * Directories are created relative to root_fd and never through a symlink. */
 td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN]);
 
-/* Opens a new temporary file next to rel (under root_fd). */
+/* Opens a new temporary file in rel's directory (under root_fd): unnamed
+ * (O_TMPFILE) where the file system allows it, so that no directory lock is
+ * held while its inode is allocated (two workers writing into one directory
+ * then do not wait for each other) and a killed run leaves nothing behind;
+ * else named FS_TEMP_PREFIX<pid>-<n>. Nothing appears at rel before the
+ * commit. */
 td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN]);
+td_status fs_atomic_begin_flags(fs_atomic *a, int root_fd, const char *rel, int flags,
+                                char err[TD_ERRLEN]);
 
-/* Flushes, closes and renames the temporary file onto its final name. */
+/* Flushes and closes the temporary file and puts it at its final name in
+ * one step: linked there (an unnamed file, when the name is free), else
+ * renamed over what is there. */
 td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN]);
 
 /* Closes and removes the temporary file. Safe to call after commit. */
