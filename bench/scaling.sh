@@ -14,6 +14,9 @@
 #                      BENCH_SMALL_CORPUS); built by small.sh --build-only if
 #                      missing
 #   --results FILE     the Markdown report (default: bench/results-scaling.md)
+#   --out DIR          write the thumbnails under DIR (default: under
+#                      bench/work/scaling/out): another file system, a tmpfs
+#                      say, separates thumbd's own scaling from the disk's
 #
 # Each pass runs, on each corpus, `thumbd --fit inside --quiet -j 1`, the
 # same with -j 2, and -j 2 --max-memory 0 (no decoder memory budget: shows
@@ -45,6 +48,7 @@ thumbd=$root/build/thumbd
 corpus=${BENCH_CORPUS:-$here/corpus}
 small_dir=${BENCH_SMALL_CORPUS:-$here/corpus-small}
 results=$here/results-scaling.md
+out_base=
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 die() {
@@ -60,6 +64,7 @@ while [ $# -gt 0 ]; do
         --corpus) corpus=${2:?--corpus needs a value}; shift 2 ;;
         --small-dir) small_dir=${2:?--small-dir needs a value}; shift 2 ;;
         --results) results=${2:?--results needs a value}; shift 2 ;;
+        --out) out_base=${2:?--out needs a value}; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "scaling.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -94,7 +99,13 @@ if [ -e "$work" ]; then
     old_work=$here/work/scaling.old.$$
     mv "$work" "$old_work"
 fi
-mkdir -p "$work/out" "$work/logs"
+outroot=$work/out
+if [ -n "$out_base" ]; then
+    mkdir -p "$out_base" || die "cannot create $out_base"
+    outroot=$(cd "$out_base" && pwd)/thumbd-scaling.$$
+fi
+mkdir -p "$outroot" "$work/logs"
+out_fs=$(df -T "$outroot" | awk 'NR == 2 { print $2 " (" $7 ")" }')
 thumbd_src=$thumbd
 thumbd_sha=$(sha256sum "$thumbd" | cut -c 1-12)
 cp "$thumbd" "$work/thumbd"
@@ -126,7 +137,7 @@ run_config() {
 
 : >"$work/runs.tsv"
 measure() { # PASS CONFIG CORPUS
-    local out=$work/out/$3-$2-$1 rc=0 t0 t1 c0 c1 wall cpu
+    local out=$outroot/$3-$2-$1 rc=0 t0 t1 c0 c1 wall cpu
     mkdir -p "$out"
     children_cpu_s
     c0=$own
@@ -145,7 +156,7 @@ measure() { # PASS CONFIG CORPUS
 echo "scaling.sh: $reps timed passes over: $(for c in "${corpus_list[@]}"; do printf '%s (%s files) ' "$c" "${count[$c]}"; done)" >&2
 # Warm-up, untimed: binaries and caches.
 for c in "${corpus_list[@]}"; do
-    run_config j2 "$c" "$work/out/warm-$c" >/dev/null 2>&1 || die "thumbd fails on the $c corpus"
+    run_config j2 "$c" "$outroot/warm-$c" >/dev/null 2>&1 || die "thumbd fails on the $c corpus"
 done
 
 busy0=$(cpu_busy_s)
@@ -180,7 +191,7 @@ declare -A dwall=()
 for c in "${corpus_list[@]}"; do
     for cfg in j1 j2; do
         t0=$EPOCHREALTIME
-        run_config "$cfg" "$c" "$work/out/diag-$c-$cfg" --report "$work/report-$c-$cfg.jsonl" >/dev/null 2>&1 ||
+        run_config "$cfg" "$c" "$outroot/diag-$c-$cfg" --report "$work/report-$c-$cfg.jsonl" >/dev/null 2>&1 ||
             die "thumbd failed (diagnostic run, $c, $cfg)"
         t1=$EPOCHREALTIME
         dwall[$c/$cfg]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -190,11 +201,12 @@ done
 mkdir -p "$work/empty"
 empty_s=$(for i in 1 2 3 4 5; do
     t0=$EPOCHREALTIME
-    "$thumbd" --quiet -j 2 "$work/empty" "$work/out/empty-$i" >/dev/null 2>&1 || true
+    "$thumbd" --quiet -j 2 "$work/empty" "$outroot/empty-$i" >/dev/null 2>&1 || true
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 done | sort -n | sed -n 3p)
 [ -z "$old_work" ] || rm -rf "$old_work"
+[ -z "$out_base" ] || rm -rf "$outroot"
 
 # --- report ---------------------------------------------------------------------
 
@@ -268,6 +280,7 @@ done
     echo
     echo "- machine: $ncpu CPUs ($(awk -F ': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r)"
     echo "- thumbd: $("$thumbd" --version 2>&1 | head -n 1) ($thumbd_src, sha256 $thumbd_sha...), --fit inside 200x200, $reps timed passes (medians)"
+    echo "- thumbnails written to: $out_fs"
     echo "- load: $load_note"
     echo
     cat "$table"

@@ -34,12 +34,17 @@ void memgate_destroy(memgate *g)
     free(g);
 }
 
-td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[TD_ERRLEN])
+td_status memgate_acquire(memgate *g, size_t bytes, bool may_defer, cancel_token *tok,
+                          char err[TD_ERRLEN])
 {
     if (!g)
         return TD_OK;
     pthread_mutex_lock(&g->mu);
     while (g->budget && g->used > 0 && g->used + bytes > g->budget) {
+        if (may_defer) {
+            pthread_mutex_unlock(&g->mu);
+            return td_fail(err, TD_EBUSY, "the decoder memory budget is in use");
+        }
         cancel_reason why = cancel_check(tok);
         if (why != CANCEL_NONE) {
             pthread_mutex_unlock(&g->mu);

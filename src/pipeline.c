@@ -24,6 +24,7 @@
 typedef struct decode_ctx {
     const thumbd_config *cfg;
     memgate *gate;
+    bool may_defer;            /* a busy gate: give the task back (TD_EBUSY), do not wait */
     cancel_token *tok;
     size_t reserved_decoder;   /* bytes held in the gate until the decode ends */
     size_t reserved_image;     /* ... and for the intermediate image, until resized */
@@ -95,7 +96,7 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
     size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
-    td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->tok, err);
+    td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
     if (st != TD_OK)
         return st;
     c->reserved_decoder = work_bytes;
@@ -296,11 +297,11 @@ static td_status cancelled(cancel_token *tok, char *err)
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cancel_token *tok,
-                        pipeline_thumb *th, char err[TD_ERRLEN])
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
 {
     memset(th, 0, sizeof *th);
-    decode_ctx c = {.cfg = cfg, .gate = gate, .tok = tok};
+    decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
     image_f img = {0};
     double t0 = cancel_now();
     td_status st = decode(cfg, in, &c, tok, &img, err);
@@ -423,7 +424,8 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         st = vipsengine_make(cfg, fileno(f), tok, &th, err);
         th.decoder = "vips";
     } else {
-        st = pipeline_make(cfg, env->gate, f, tok, &th, err);
+        bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
+        st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
     }
     if (st == TD_OK && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
@@ -471,6 +473,12 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     bool transient = false;
     td_status st = process(env, t, tok, &transient, err);
     r->total_ms = ms_since(t0);
+    if (st == TD_EBUSY) { /* given back (env->may_defer): not a result */
+        r->status = TASK_FAILED;
+        r->deferred = true;
+        snprintf(r->error, sizeof r->error, "%s", err);
+        return;
+    }
     if (st == TD_OK) {
         r->status = TASK_OK;
         r->error[0] = '\0';

@@ -347,6 +347,11 @@ size_t pool_queued(pool *p)
     return queue_len(p->q);
 }
 
+size_t pool_ready(pool *p)
+{
+    return queue_pushed_len(p->q);
+}
+
 void pool_destroy(pool *p)
 {
     if (!p)

@@ -205,6 +205,14 @@ void queue_close(queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+size_t queue_pushed_len(queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    size_t n = q->len;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
 size_t queue_len(queue *q)
 {
     pthread_mutex_lock(&q->mu);

@@ -108,9 +108,9 @@ void report_format_record(FILE *f, const thumbd_task *t)
     json_opt_string(f, "decoder", r->decoder);
     fprintf(f,
             ",\"queue_ms\":%.3f,\"decode_ms\":%.3f,\"resize_ms\":%.3f,"
-            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d}",
+            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d,\"deferrals\":%d}",
             r->queue_ms, r->decode_ms, r->resize_ms, r->encode_ms, r->total_ms, r->worker,
-            t->attempts);
+            t->attempts, t->deferrals);
 }
 
 static int bucket_of(double ms)

@@ -32,6 +32,10 @@
  * abandoned (reported and left behind). */
 static const double CANCEL_GRACE_S = 1.0;
 static const double TICK_S = 0.05;
+/* A task the memory budget cannot take yet comes back this much later (its
+ * header is read again: about 0.1 ms), at most MAX_DEFERRALS times. */
+static const double DEFER_S = 0.005;
+enum { MAX_DEFERRALS = 20 };
 /* Retries never wait longer than this, however many there are. */
 static const double RETRY_MAX_S = 30.0;
 /* The adaptive pool measures throughput over intervals of at least this. */
@@ -99,8 +103,19 @@ static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
     thumbd_task *t = item;
     t->attempts++;
     pipeline_run(&rc->env, t, worker, tok);
+    if (t->res.deferred)
+        return;
     atomic_fetch_add(&rc->ran_bytes, t->size > 0 ? (uint64_t)t->size : 0);
     atomic_fetch_add(&rc->ran, 1);
+}
+
+/* A task that would wait for the memory budget is given back while other
+ * tasks are ready to run (its worker runs one of them instead of idling),
+ * a bounded number of times: after that it waits its turn in the budget. */
+static bool task_may_defer(const thumbd_task *t, void *vctx)
+{
+    run_ctx *rc = vctx;
+    return t->deferrals < MAX_DEFERRALS && pool_ready(rc->pool) > 0;
 }
 
 /* Nothing is left for a worker to take: the scan is over and the queue
@@ -128,6 +143,11 @@ static double task_retry(void *item, void *vctx)
 {
     run_ctx *rc = vctx;
     thumbd_task *t = item;
+    if (t->res.deferred) { /* not an attempt; back once another task had a go */
+        t->attempts--;
+        t->deferrals++;
+        return cancel_now() + DEFER_S;
+    }
     if (t->res.status != TASK_FAILED || !t->res.transient)
         return 0;
     if (!retry_allowed(&rc->retry, t->attempts)) {
@@ -143,6 +163,12 @@ static double task_retry(void *item, void *vctx)
     double now = cancel_now();
     t->t_queued = now;
     return retry_not_before(&rc->retry, t->attempts, now, &rng);
+}
+
+static cancel_reason stop_reason(run_ctx *rc)
+{
+    cancel_reason why = (cancel_reason)atomic_load(&rc->stop_why);
+    return why != CANCEL_NONE ? why : CANCEL_SHUTDOWN;
 }
 
 static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, double secs)
@@ -166,9 +192,14 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         size_t len = strlen(t->res.error);
         snprintf(t->res.error + len, sizeof t->res.error - len, " (attempt %d failed: %s)",
                  t->attempts, prev);
-    } else if (how == POOL_NOT_STARTED) {
+    } else if (how == POOL_NOT_STARTED || (how == POOL_RAN && t->res.deferred)) {
+        /* A task given back for the memory budget as the run stopped did
+         * not start either. */
         t->res.worker = -1;
-        mark_cancelled(t, why, "not started: %s", 0);
+        if (how == POOL_RAN)
+            t->attempts--;
+        mark_cancelled(t, how == POOL_RAN && why == CANCEL_NONE ? stop_reason(rc) : why,
+                       "not started: %s", 0);
     } else if (how == POOL_ABANDONED) {
         /* The worker is stuck (e.g. a read on a dead filesystem) and still
          * owns t: report a copy. */
@@ -196,12 +227,6 @@ static void task_release(void *item, void *vctx)
 {
     (void)vctx;
     task_free(item);
-}
-
-static cancel_reason stop_reason(run_ctx *rc)
-{
-    cancel_reason why = (cancel_reason)atomic_load(&rc->stop_why);
-    return why != CANCEL_NONE ? why : CANCEL_SHUTDOWN;
 }
 
 /* Hands t to the pool; false (t settled as not started) once it stops. */
@@ -648,6 +673,8 @@ int run_thumbd(const thumbd_config *cfg)
     rc.env.in_fd = rc.in_fd;
     rc.env.out_fd = rc.out_fd;
     rc.env.gate = memgate_create(cfg->max_memory);
+    rc.env.may_defer = task_may_defer;
+    rc.env.defer_ctx = &rc;
     rc.progress = !cfg->quiet && isatty(STDERR_FILENO);
     report_set_console(rc.rep, stderr, cfg->verbose, rc.progress,
                        &rc.found, &rc.scan_done);

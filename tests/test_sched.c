@@ -164,7 +164,7 @@ static int run(const char *dir, bool shim, int fails, const char *const *args, d
 
 typedef struct rec {
     char src[256], status[16], error[256];
-    int attempts, worker;
+    int attempts, worker, deferrals;
 } rec;
 
 typedef struct report { rec *v; int n; } report;
@@ -190,7 +190,7 @@ static void load_report(const char *dir, report *r)
         memset(x, 0, sizeof *x);
         const e2e_jfield *s = e2e_jrec_get(&j, "src"), *st = e2e_jrec_get(&j, "status"),
                          *er = e2e_jrec_get(&j, "error"), *at = e2e_jrec_get(&j, "attempts"),
-                         *w = e2e_jrec_get(&j, "worker");
+                         *w = e2e_jrec_get(&j, "worker"), *df = e2e_jrec_get(&j, "deferrals");
         assert_true(s && s->type == E2E_J_STR && st && st->type == E2E_J_STR);
         if (!at || at->type != E2E_J_NUM)
             fail_msg("a record without a numeric \"attempts\": %s", line);
@@ -200,6 +200,9 @@ static void load_report(const char *dir, report *r)
             snprintf(x->error, sizeof x->error, "%s", er->s);
         x->attempts = (int)at->n;
         x->worker = w && w->type == E2E_J_NUM ? (int)w->n : -2;
+        if (!df || df->type != E2E_J_NUM)
+            fail_msg("a record without a numeric \"deferrals\": %s", line);
+        x->deferrals = (int)df->n;
         e2e_jrec_free(&j);
     }
     free(line);
@@ -385,6 +388,47 @@ static void test_transient_retried_corrupt_not(void **state)
           "--retries 0: exit %d, flaky.jpg %s, %d attempts", code, f ? f->status : "no record",
           f ? f->attempts : -1);
     free(r.v);
+    end_checks();
+}
+
+/* A memory budget too small for any two tasks at once (--max-memory 1):
+ * with 2 workers, a task that finds the budget in use is given back while
+ * others are ready, not run twice (attempts 1), at most 20 times; every
+ * image is made. With one worker, or no budget, nothing is given back. */
+static void test_memory_budget_defers(void **state)
+{
+    (void)state;
+    char dir[600], in[700], out[700], rep[700], p[800];
+    new_case_paths(dir, in, out, rep);
+    enum { N = 24 };
+    put_jpegs(dir, N, 640);
+    begin_checks();
+    static const char *const modes[][4] = {
+        {"-j", "2", "--max-memory", "1"}, {"-j", "1", "--max-memory", "1"}, {"-j", "2", "--max-memory", "0"}};
+    for (int m = 0; m < 3; m++) {
+        double t;
+        int code = run(dir, false, -1,
+                       ARGS(modes[m][0], modes[m][1], modes[m][2], modes[m][3], "--force", "-r", rep, in, out), &t);
+        CHECK(code == 0, "%s %s %s %s: exit %d", modes[m][0], modes[m][1], modes[m][2], modes[m][3], code);
+        report r;
+        load_report(dir, &r);
+        CHECK(r.n == N, "%d records, want %d", r.n, N);
+        int deferrals = 0;
+        for (int i = 0; i < r.n; i++) {
+            const rec *x = &r.v[i];
+            CHECK(!strcmp(x->status, "ok") && x->attempts == 1 && x->deferrals >= 0 && x->deferrals <= 20,
+                  "%s: %s, %d attempts, %d deferrals", x->src, x->status, x->attempts, x->deferrals);
+            pathf(p, sizeof p, "%s/%s", out, x->src);
+            CHECK(file_size(p) > 0, "no thumbnail for %s", x->src);
+            deferrals += x->deferrals;
+        }
+        if (m == 0)
+            CHECK(deferrals > 0, "-j 2 --max-memory 1: no task was given back (%d)", deferrals);
+        else
+            CHECK(deferrals == 0, "%s %s %s %s: %d deferrals, want none", modes[m][0], modes[m][1],
+                  modes[m][2], modes[m][3], deferrals);
+        free(r.v);
+    }
     end_checks();
 }
 
@@ -582,6 +626,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_order_newest_oldest_largest),
         cmocka_unit_test(test_urgent_lines_first),
         cmocka_unit_test(test_transient_retried_corrupt_not),
+        cmocka_unit_test(test_memory_budget_defers),
         cmocka_unit_test(test_cancel_during_backoff),
         cmocka_unit_test(test_max_rate),
         cmocka_unit_test(test_adaptive_workers),

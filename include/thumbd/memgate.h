@@ -5,6 +5,7 @@
 #ifndef THUMBD_MEMGATE_H
 #define THUMBD_MEMGATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "thumbd/cancel.h"
@@ -21,8 +22,11 @@ void memgate_destroy(memgate *g);
 /* Reserves bytes, waiting while the reservation would exceed the budget and
  * others hold some of it (a single reservation larger than the budget is
  * granted when the gate is empty, so no task waits forever). Polls tok while
- * waiting: returns TD_ECANCEL (nothing reserved) if it trips. */
-td_status memgate_acquire(memgate *g, size_t bytes, cancel_token *tok, char err[TD_ERRLEN]);
+ * waiting: returns TD_ECANCEL (nothing reserved) if it trips. With
+ * may_defer, returns TD_EBUSY (nothing reserved) at once instead of
+ * waiting: the caller has better things for its thread to do. */
+td_status memgate_acquire(memgate *g, size_t bytes, bool may_defer, cancel_token *tok,
+                          char err[TD_ERRLEN]);
 
 /* Returns a reservation. */
 void memgate_release(memgate *g, size_t bytes);

@@ -18,6 +18,11 @@ typedef struct pipeline_env {
     int in_fd, out_fd;         /* open directories IN_DIR and OUT_DIR */
     memgate *gate;             /* decoder memory budget */
     bool incremental;          /* the scanner skips up-to-date sources */
+    /* Optional: asked before a task's decode whether, should the memory
+     * budget be busy, the task may be given back (res.deferred) rather than
+     * wait in it; with defer_ctx. */
+    bool (*may_defer)(const thumbd_task *t, void *ctx);
+    void *defer_ctx;
 } pipeline_env;
 
 /* Fills task->res afresh (status, message, sizes, timings; for a failure, whether
@@ -43,11 +48,12 @@ typedef struct pipeline_thumb {
 
 /* Decodes one JPEG or PNG from in (at its start) and makes its thumbnail:
  * shrink, colour, orientation, resize. gate: the decoder memory budget (NULL:
- * none). No file is written; on failure th holds
- * nothing. This is the whole per-image path but for the output file, and
- * what the fuzz targets drive. */
-td_status pipeline_make(const thumbd_config *cfg, memgate *gate, FILE *in, cancel_token *tok,
-                        pipeline_thumb *th, char err[TD_ERRLEN]);
+ * none); may_defer: return TD_EBUSY rather than wait when it is busy. No
+ * file is written; on failure th holds nothing. This is the whole
+ * per-image path but for the output file, and what the fuzz targets
+ * drive. */
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN]);
 
 /* The output format for th: 'j' or 'p' (--format, else PNG iff alpha). */
 char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);

@@ -91,6 +91,10 @@ size_t pool_pending(pool *p);
 /* Tasks waiting in the queue (also those waiting to be retried). */
 size_t pool_queued(pool *p);
 
+/* Tasks in the queue that a worker could take at once (not those waiting
+ * out a not-before time). */
+size_t pool_ready(pool *p);
+
 /* Joins exited workers and frees the pool. Threads that were abandoned are
  * detached: the caller is expected to exit the process soon. */
 void pool_destroy(pool *p);

@@ -50,4 +50,8 @@ void queue_close(queue *q);
 /* Items held: pushed plus deferred. */
 size_t queue_len(queue *q);
 
+/* Pushed items only: what a consumer can take without waiting for a
+ * deferred item's time. */
+size_t queue_pushed_len(queue *q);
+
 #endif

@@ -31,6 +31,7 @@ typedef struct task_result {
     int worker;                /* -1: never ran */
     cancel_reason why;         /* for TASK_CANCELLED */
     bool transient;            /* TASK_FAILED by an error worth retrying */
+    bool deferred;             /* given back before decoding: the memory budget was busy */
 } task_result;
 
 typedef struct thumbd_task {
@@ -43,6 +44,7 @@ typedef struct thumbd_task {
     bool urgent;               /* listed with '!' in --files-from: goes first */
     _Atomic int attempts;      /* runs so far (retries of transient failures); atomic:
                                 * an abandoned task's copy reads it during the run */
+    int deferrals;             /* times given back for the memory budget */
     task_result res;
 } thumbd_task;
 

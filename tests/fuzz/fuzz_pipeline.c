@@ -215,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[TD_ERRLEN];
     memset(err, 0, sizeof err);
 
-    td_status st = pipeline_make(&cfg, gate, in, &tok, &th, err);
+    td_status st = pipeline_make(&cfg, gate, false, in, &tok, &th, err);
     if (getenv("THUMBD_FUZZ_VERBOSE"))
         fprintf(stderr, "fuzz: pipeline_make: %d %s\n", (int)st, err);
 
