@@ -184,22 +184,23 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
 {
     run_ctx *rc = vctx;
     thumbd_task *t = item;
-    if (how == POOL_NOT_STARTED && t->attempts > 0) {
+    /* Given back by the memory budget (as the run stopped, or waiting to
+     * come back when it did): that run was no attempt. */
+    bool given_back = t->res.deferred;
+    if (how == POOL_RAN && given_back)
+        t->attempts--;
+    cancel_reason stop = why != CANCEL_NONE ? why : stop_reason(rc);
+    if ((how == POOL_NOT_STARTED || given_back) && t->attempts > 0) {
         /* It was waiting out the backoff before another attempt. */
         char prev[TD_ERRLEN];
-        snprintf(prev, sizeof prev, "%s", t->res.error);
-        mark_cancelled(t, why, "not retried: %s", 0);
+        snprintf(prev, sizeof prev, "%s", given_back ? "" : t->res.error);
+        mark_cancelled(t, stop, "not retried: %s", 0);
         size_t len = strlen(t->res.error);
-        snprintf(t->res.error + len, sizeof t->res.error - len, " (attempt %d failed: %s)",
-                 t->attempts, prev);
-    } else if (how == POOL_NOT_STARTED || (how == POOL_RAN && t->res.deferred)) {
-        /* A task given back for the memory budget as the run stopped did
-         * not start either. */
+        snprintf(t->res.error + len, sizeof t->res.error - len, " (attempt %d failed%s%s)", t->attempts,
+                 prev[0] ? ": " : "", prev);
+    } else if (how == POOL_NOT_STARTED || given_back) {
         t->res.worker = -1;
-        if (how == POOL_RAN)
-            t->attempts--;
-        mark_cancelled(t, how == POOL_RAN && why == CANCEL_NONE ? stop_reason(rc) : why,
-                       "not started: %s", 0);
+        mark_cancelled(t, stop, "not started: %s", 0);
     } else if (how == POOL_ABANDONED) {
         /* The worker is stuck (e.g. a read on a dead filesystem) and still
          * owns t: report a copy. */

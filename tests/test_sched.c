@@ -429,6 +429,40 @@ static void test_memory_budget_defers(void **state)
                   modes[m][2], modes[m][3], deferrals);
         free(r.v);
     }
+
+    /* SIGTERM while tasks come and go from the budget: one record for each
+     * image found (the walk stops too: the rest were never found), and one
+     * that never ran to the end says "not started", with no attempt. */
+    new_case_paths(dir, in, out, rep);
+    enum { M = 32 };
+    put_jpegs(dir, M, 1200);
+    double t0 = now_s();
+    pid_t pid = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--max-memory", "1", "-r", rep, in, out));
+    pathf(p, sizeof p, "%s/f000.jpg", out);
+    while (file_size(p) <= 0 && now_s() - t0 < 20)
+        usleep(2000);
+    usleep(20000);
+    kill(pid, SIGTERM);
+    double took;
+    int code = wait_exit(pid, 30, now_s(), &took);
+    CHECK(code == 143 || code == 0, "exit %d after SIGTERM, want 143 (or 0: it had finished)", code);
+    report r;
+    load_report(dir, &r);
+    CHECK(r.n > 0 && r.n <= M, "%d records after SIGTERM, want 1 to %d", r.n, M);
+    int cancelled = 0;
+    for (int i = 0; i < r.n; i++) {
+        const rec *x = &r.v[i];
+        for (int k = 0; k < i; k++)
+            CHECK(strcmp(r.v[k].src, x->src), "two records for %s", x->src);
+        bool ok = !strcmp(x->status, "ok") && x->attempts == 1;
+        bool not_started = !strcmp(x->status, "cancelled") && x->attempts == 0 &&
+                           !strncmp(x->error, "not started", 11);
+        CHECK(ok || not_started, "%s after SIGTERM: %s, %d attempts, '%s'", x->src, x->status, x->attempts,
+              x->error);
+        cancelled += not_started;
+    }
+    printf("  SIGTERM: %d records, %d of them not started\n", r.n, cancelled);
+    free(r.v);
     end_checks();
 }
 
