@@ -497,10 +497,10 @@ static int open_dirs(run_ctx *rc)
     rc->locked = true;
     state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);
     bool same = state_matches(rc->out_fd, &rc->state, rc->fingerprint);
-    if (!same) {
-        state_forget(rc->out_fd); /* thumbnails with these options are coming */
+    /* Thumbnails with these options are coming; memos of other options
+     * would only be refused. */
+    if (!same && state_forget_others(rc->out_fd, rc->fingerprint))
         memo_forget(rc->out_fd);
-    }
     rc->env.incremental = !cfg->force && same;
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);

@@ -154,21 +154,10 @@ void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
              formats[cfg->format], cfg->quality, engines[cfg->engine]);
 }
 
-void state_forget(int out_fd)
+/* True if the state file name in out_fd holds exactly fingerprint. */
+static bool holds(int out_fd, const char *name, const char *fingerprint)
 {
-    DIR *d = fs_opendir_at(out_fd);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (!strncmp(de->d_name, STATE_FILE, sizeof STATE_FILE - 1))
-            unlinkat(out_fd, de->d_name, 0);
-    closedir(d);
-}
-
-bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
-{
-    int fd = openat(out_fd, h->state_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(out_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return false;
     char buf[512];
@@ -178,6 +167,26 @@ bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
         return false;
     buf[n] = '\0';
     return !strcmp(buf, fingerprint);
+}
+
+bool state_forget_others(int out_fd, const char *fingerprint)
+{
+    DIR *d = fs_opendir_at(out_fd);
+    if (!d)
+        return false;
+    bool forgot = false;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, STATE_FILE, sizeof STATE_FILE - 1) &&
+            !holds(out_fd, de->d_name, fingerprint))
+            forgot |= unlinkat(out_fd, de->d_name, 0) == 0;
+    closedir(d);
+    return forgot;
+}
+
+bool state_matches(int out_fd, const state_handle *h, const char *fingerprint)
+{
+    return holds(out_fd, h->state_name, fingerprint);
 }
 
 td_status state_save(int out_fd, const state_handle *h, const char *fingerprint, char err[TD_ERRLEN])

@@ -36,10 +36,12 @@ void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len);
 /* True if OUT_DIR's thumbnails (of this shard) were made with these options. */
 bool state_matches(int out_fd, const state_handle *h, const char *fingerprint);
 
-/* Forgets every fingerprint (the whole tree's and every shard's): a run
- * with other options is about to make thumbnails that none of them
- * describes. */
-void state_forget(int out_fd);
+/* Forgets every fingerprint (the whole tree's and every shard's) other
+ * than this one: a run with these options is about to make thumbnails
+ * that they do not describe. A shard's first run leaves the fingerprints
+ * of shards that ran before it with the same options. True if it forgot
+ * one. */
+bool state_forget_others(int out_fd, const char *fingerprint);
 
 /* Records the fingerprint, atomically. Call after a run that covered its
  * whole tree (or shard) without being interrupted. */
