@@ -338,15 +338,15 @@ static void *scan_main(void *arg)
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
     const char *list = rc->cfg->files_from;
     if (list) {
-        FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
-        if (!f)
+        int fd = strcmp(list, "-") ? open(list, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+        if (fd < 0)
             rc->scan_st = td_fail(rc->scan_err, TD_EIO, "cannot open the --files-from list '%s': %s",
                                   list, strerror(errno));
         else
-            rc->scan_st = scan_list(&o, f, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
+            rc->scan_st = scan_list(&o, fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
                                     &rc->stats, rc->scan_err);
-        if (f && f != stdin)
-            fclose(f);
+        if (fd >= 0 && fd != STDIN_FILENO)
+            close(fd);
     } else {
         rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     }
@@ -412,8 +412,8 @@ static bool setup_scheduling(run_ctx *rc)
         ratelimit_init(&rc->limiter, cfg->max_rate, burst, cancel_now());
         rc->limited = true;
     }
-    /* --files-from is listed too: its '!' lines may come last. */
-    if ((cfg->order != ORDER_PATH || cfg->files_from) && !(rc->listing = order_list_new()))
+    /* (--files-from puts its '!' lines first itself: scan_list.) */
+    if (cfg->order != ORDER_PATH && !(rc->listing = order_list_new()))
         return false;
     if (cfg->workers_max) {
         if (!(rc->adapt = calloc(1, sizeof *rc->adapt)))

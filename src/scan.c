@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "thumbd/fsutil.h"
+#include "thumbd/listread.h"
 
 typedef struct dev_ino { dev_t dev; ino_t ino; } dev_ino;
 
@@ -59,6 +60,7 @@ typedef struct prober {
 } prober;
 
 enum {
+    LIST_WINDOW = 65536,  /* --files-from entries read ahead from a pipe */
     PROBE_MIN = 64,       /* fewer entries: the hand-off would cost more */
     PROBE_WINDOW = 256,   /* entries probed ahead of the visits, at most */
     PROBE_CHUNK = 16,
@@ -811,7 +813,7 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
     pop_path(w, old);
 }
 
-td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,
+td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn emit, scan_stop_fn stop,
                     void *ctx, scan_stats *stats, char err[TD_ERRLEN])
 {
     walker w;
@@ -819,14 +821,11 @@ td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn em
     td_status st = walker_start(&w, opts, emit, stop, ctx, stats, &fd, err);
     if (st != TD_OK)
         return st;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while (!w.stopped && (n = getdelim(&line, &cap, nul ? '\0' : '\n', list)) > 0) {
+    listread *lr = listread_open(list_fd, nul, LIST_WINDOW);
+    const char *line;
+    while (lr && !w.stopped && (line = listread_next(lr, stop, ctx)) != NULL) {
         if (stop && stop(ctx))
             break;
-        while (n > 0 && (line[n - 1] == '\n' || (!nul && line[n - 1] == '\r') || line[n - 1] == '\0'))
-            line[--n] = '\0';
         w.urgent = line[0] == '!'; /* "!path": before the others (a file named "!x": "./!x") */
         const char *rel = w.urgent ? line + 1 : line;
         while (rel[0] == '.' && rel[1] == '/')
@@ -834,11 +833,11 @@ td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn em
         if (*rel)
             visit_listed(&w, fd, rel);
     }
-    bool read_error = ferror(list);
-    free(line);
+    int read_error = lr ? listread_error(lr) : ENOMEM;
+    listread_close(lr);
     forget_list_dir(&w);
     walker_end(&w, fd);
     if (read_error)
-        return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(errno));
+        return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(read_error));
     return TD_OK;
 }

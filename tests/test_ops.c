@@ -1044,6 +1044,60 @@ static void test_killed_run_lock_never_blocks(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+
+/* Waits up to 10 s for path to exist. */
+static bool appears(const char *path)
+{
+    double t0 = now_s();
+    while (!exists(path) && now_s() - t0 < 10)
+        sleep_s(0.005);
+    return exists(path);
+}
+
+/* --files-from - fed by an endless producer (inotifywait -m ... | thumbd
+ * --files-from - ...): each listed file is done as it comes, not once the
+ * list ends; SIGTERM ends the run at once, with the records of what was
+ * done. */
+static void test_files_from_stream(void **state)
+{
+    (void)state;
+    char in[600], out[600], rep[600], fifo[600], p[900];
+    fresh(in, sizeof in, "ffs-in");
+    fresh(out, sizeof out, "ffs-out");
+    pathf(rep, sizeof rep, "%s/ffs.jsonl", g_root);
+    pathf(fifo, sizeof fifo, "%s/ffs.fifo", g_root);
+    make_small_tree(in);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* Opened first, and read-write: posix_spawn returns only once the child
+     * has opened its stdin, which for a FIFO waits for a writer. */
+    int w = open(fifo, O_RDWR | O_CLOEXEC);
+    assert_true(w >= 0);
+    io o = {.in = fifo};
+    pid_t pid = SPAWN(&o, "-r", rep, "--files-from", "-", in, out);
+    assert_int_equal(write(w, "a.jpg\n", 6), 6);
+    pathf(p, sizeof p, "%s/a.jpg", out);
+    if (!appears(p))
+        fail_msg("a.jpg, listed on a pipe still open, was not made within 10 s");
+    assert_int_equal(write(w, "sub/c.jpg\n", 10), 10);
+    pathf(p, sizeof p, "%s/sub/c.jpg", out);
+    if (!appears(p))
+        fail_msg("sub/c.jpg, listed second, was not made within 10 s");
+    double t0 = now_s();
+    kill(pid, SIGTERM);
+    int code = finish(pid, 10);
+    double took = now_s() - t0;
+    close(w);
+    expect_exit(code, 143);
+    if (took > 3)
+        fail_msg("thumbd took %.1f s to stop while waiting for its list", took);
+    recs r = load_report(rep);
+    assert_int_equal(r.n, 2);
+    expect_status(&r, "a.jpg", "ok");
+    expect_status(&r, "sub/c.jpg", "ok");
+    recs_free(&r);
+    unlink(fifo);
+}
 /* 3. --files-from                                                            */
 
 static void test_files_from_list(void **state)
@@ -1167,6 +1221,7 @@ static void test_files_from_stdin_nul(void **state)
 /* ------------------------------------------------------------------------ */
 /* 4. Shards                                                                  */
 
+
 /* The set of src of the records of a report (all statuses). */
 static strlist report_srcs(const char *rep, const char *status)
 {
@@ -1183,6 +1238,26 @@ static strlist report_srcs(const char *rep, const char *status)
     recs_free(&r);
     strlist_sort(&l);
     return l;
+}
+
+/* A shard's first run keeps the fingerprints of shards that ran before it
+ * with the same options: their next runs skip what they made. */
+static void test_shard_first_run_keeps_others(void **state)
+{
+    (void)state;
+    char in[600], out[600], rep[600];
+    fresh(in, sizeof in, "shk-in");
+    fresh(out, sizeof out, "shk-out");
+    pathf(rep, sizeof rep, "%s/shk.jsonl", g_root);
+    make_small_tree(in);
+    expect_exit(RUN(NULL, "--shard", "0/2", "-r", rep, in, out), 0);
+    strlist made = report_srcs(rep, "ok");
+    expect_exit(RUN(NULL, "--shard", "1/2", "-r", rep, in, out), 0);
+    strlist_free(&made);
+    expect_exit(RUN(NULL, "--shard", "0/2", "-r", rep, in, out), 0);
+    strlist again = report_srcs(rep, "skipped");
+    assert_true(again.n > 0);
+    strlist_free(&again);
 }
 
 static void test_shards_partition_the_tree(void **state)
@@ -1859,7 +1934,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_killed_run_lock_never_blocks),
         cmocka_unit_test(test_files_from_list),
         cmocka_unit_test(test_files_from_stdin_nul),
+        cmocka_unit_test(test_files_from_stream),
         cmocka_unit_test(test_shards_partition_the_tree),
+        cmocka_unit_test(test_shard_first_run_keeps_others),
         cmocka_unit_test(test_shard_from_environment),
         cmocka_unit_test(test_environment_options),
         cmocka_unit_test(test_metrics_prometheus),

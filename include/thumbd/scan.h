@@ -63,13 +63,15 @@ typedef bool (*scan_stop_fn)(void *ctx);
 td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
                    void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
 
-/* Like scan_run, for exactly the paths (relative to in_dir) listed in list,
- * one per line or NUL-separated: what a pipeline that knows what changed
+/* Like scan_run, for exactly the paths (relative to in_dir) listed in the
+ * file open at list_fd, one per line or NUL-separated, as they come (see
+ * listread.h: urgent ones first, a pipe served as it is written, stop
+ * asked while waiting for more): what a pipeline that knows what changed
  * passes with --files-from. A path prefixed with '!' makes an urgent task
- * (task->urgent; list "./!name" for a file whose name starts with '!'). A listed image that is missing, or a path that
- * leaves in_dir, becomes a task with a preset_error; other names are counted
- * as ignored. Output-name collisions are not looked for. */
-td_status scan_list(const scan_opts *opts, FILE *list, bool nul, scan_emit_fn emit, scan_stop_fn stop,
+ * (task->urgent; list "./!name" for a file whose name starts with '!'). A
+ * listed image that is missing, or a path that leaves in_dir, becomes a
+ * task with a preset_error; other names are counted as ignored. */
+td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn emit, scan_stop_fn stop,
                     void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
 
 /* The shard (0..n-1) of a relative path: FNV-1a, stable across machines and
