@@ -30,6 +30,15 @@ static void start_vips(void)
     if (VIPS_INIT("thumbd") != 0)
         return;
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, drop_log, NULL);
+    /* libvips picks a loader by a file's content, whatever its name says:
+     * of the loaders libvips does not vouch for, only those of the formats
+     * thumbd names (scan_is_vips_name) stay open; OpenSlide, FITS, MATLAB,
+     * PPM, CSV, raw, Radiance, OpenEXR, ImageMagick... are never reached. */
+    vips_block_untrusted_set(TRUE);
+    static const char *const wanted[] = {"VipsForeignLoadSvg", "VipsForeignLoadPdf",
+                                         "VipsForeignLoadJp2k", "VipsForeignLoadJxl"};
+    for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
+        vips_operation_block_set(wanted[i], FALSE);
     vips_concurrency_set(1); /* the pool already runs one image per core */
     vips_cache_set_max(0);   /* a batch never asks for the same thing twice */
     vips_cache_set_max_mem(0);
@@ -71,11 +80,22 @@ static td_status vips_fail(char *err, td_status st, const char *what)
     return vips_fail_as(err, st, what, NULL);
 }
 
-/* "tiff" for tiffload_source: how libvips's messages about it start. */
-static void loader_family(VipsSource *src, char *fam, size_t len)
+/* "tiff" for tiffload_source: how libvips's messages about it start.
+ * Empty when no loader takes the file; *blocked when only a blocked one
+ * (see start_vips) would. */
+static void loader_family(VipsSource *src, char *fam, size_t len, bool *blocked)
 {
     const char *name = vips_foreign_find_load_source(src);
-    snprintf(fam, len, "%s", name ? name : "");
+    GType type = name ? vips_type_find("VipsOperation", name) : 0;
+    *blocked = false;
+    if (type) { /* name may be the class's name: use its nickname */
+        VipsObjectClass *class = VIPS_OBJECT_CLASS(g_type_class_ref(type));
+        snprintf(fam, len, "%s", class->nickname);
+        *blocked = VIPS_OPERATION_CLASS(class)->flags & VIPS_OPERATION_BLOCKED;
+        g_type_class_unref(class);
+    } else {
+        snprintf(fam, len, "%s", name ? name : "");
+    }
     char *cut = strstr(fam, "load");
     if (cut)
         *cut = '\0';
@@ -240,12 +260,16 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
     g_signal_connect(custom, "read", G_CALLBACK(on_read), &rd);
     g_signal_connect(custom, "seek", G_CALLBACK(on_seek), &rd);
     VipsSource *src = VIPS_SOURCE(custom);
-    char fam[32];
-    loader_family(src, fam, sizeof fam);
+    char fam[48];
+    bool blocked;
+    loader_family(src, fam, sizeof fam, &blocked);
     header hd = {0};
-    td_status st = *fam ? check_header(cfg, src, &hd, fam, err)
-                        : td_fail(err, TD_EINPUT, "libvips: no loader recognises this file "
-                                                  "(not an image format thumbd reads: unrecognised signature)");
+    td_status st = blocked ? td_fail(err, TD_EINPUT, "not an image format thumbd reads: libvips would "
+                                                     "read it as '%s', a loader thumbd keeps closed to "
+                                                     "untrusted files", fam)
+                   : *fam ? check_header(cfg, src, &hd, fam, err)
+                          : td_fail(err, TD_EINPUT, "libvips: no loader recognises this file "
+                                                    "(not an image format thumbd reads: unrecognised signature)");
     if (st != TD_OK)
         st = cancelled_or(tok, st, err);
     th->src_w = hd.w;

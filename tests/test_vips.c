@@ -1536,6 +1536,52 @@ static void test_error_isolation(void **state)
     end_checks();
 }
 
+/* A file whose content only one of libvips's untrusted loaders reads (a
+ * PPM, a Radiance HDR) under a name thumbd hands to libvips is refused with
+ * a message that says so; SVG, untrusted in libvips but a format thumbd
+ * names, is still read. */
+static void test_untrusted_loaders_closed(void **state)
+{
+    (void)state;
+    begin_checks();
+    char in[PATH_MAX], p[PATH_MAX];
+    make_dir(in, sizeof in, "untrusted");
+    static const char ppm[] = "P3\n2 2\n255\n255 0 0 0 255 0 0 0 255 255 255 255\n";
+    static const char rad[] = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 2\n"
+                              "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80";
+    static const char svg[] = "<svg xmlns='http://www.w3.org/2000/svg' width='300' height='200'>"
+                              "<rect width='300' height='200' fill='#2060c0'/></svg>\n";
+    path_in(p, sizeof p, in, "ppm.tif");
+    write_file(p, ppm, sizeof ppm - 1);
+    path_in(p, sizeof p, in, "rad.gif");
+    write_file(p, rad, sizeof rad - 1);
+    path_in(p, sizeof p, in, "logo.svg");
+    write_file(p, svg, sizeof svg - 1);
+    const char *tag = "untrusted";
+    char out[PATH_MAX], rp[PATH_MAX];
+    out_dir(out, sizeof out, tag);
+    snprintf(rp, sizeof rp, "%s/%s.jsonl", g_tmp, tag);
+    const char *opts[] = {NULL};
+    runres rr = run_thumbd(tag, opts, in, out, rp);
+    check_exit(tag, rr, 1);
+    report rep;
+    load_report(rp, &rep);
+    CHECK(rep.n == 3, "[%s] %d records, want 3", tag, rep.n);
+    for (int i = 0; i < rep.n; i++) {
+        const rec *r = &rep.v[i];
+        if (!strcmp(r->src, "logo.svg")) {
+            CHECK(!strcmp(r->status, "ok"), "[%s] logo.svg: %s (%s), want ok", tag, r->status, r->error);
+            continue;
+        }
+        CHECK(!strcmp(r->status, "failed") && strstr(r->error, "closed to untrusted files"),
+              "[%s] %s: %s '%s', want failed as untrusted", tag, r->src, r->status, r->error);
+        path_in(p, sizeof p, out, !strcmp(r->src, "ppm.tif") ? "ppm.jpg" : "rad.jpg");
+        CHECK(file_size(p) < 0, "[%s] %s has a thumbnail", tag, r->src);
+    }
+    free_report(&rep);
+    end_checks();
+}
+
 /* ------------------------------------------------------------------------ */
 /* 5. Cancellation                                                           */
 
@@ -1808,6 +1854,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_agreement),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_error_isolation),
+        cmocka_unit_test(test_untrusted_loaders_closed),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_memory),
     };
