@@ -43,8 +43,10 @@ typedef struct memo_run {
 typedef struct memo_dir memo_dir;
 
 /* Fills r for a run writing to out_fd with the options fingerprint
- * fingerprint, shard K of N (N <= 1: no sharding), started at start.
- * Memos are read only from a real directory MEMO_DIR (not a symlink). */
+ * fingerprint, shard K of N (N <= 1: no sharding), started at start, and
+ * makes OUT_DIR/MEMO_DIR if it is missing (now, not with the first memo:
+ * that would change OUT_DIR's ctime again). Memos are read only from a
+ * real directory MEMO_DIR (not a symlink). */
 void memo_run_init(memo_run *r, int out_fd, const char *fingerprint, int shard_index,
                    int shard_count, const struct timespec *start);
 
