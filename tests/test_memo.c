@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +18,8 @@
 #include <unistd.h>
 
 #include "thumbd/memo.h"
+
+#include "e2e_util.h"
 
 typedef struct fixture {
     char root[64];        /* OUT_DIR */
@@ -31,15 +32,6 @@ typedef struct fixture {
 #define FP_OTHER "size=100x100 fit=inside"
 
 static const struct timespec T1 = {1700000000, 123456789}, T2 = {1700000000, 123456790};
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
 
 static struct timespec from_now(time_t s)
 {
@@ -73,7 +65,7 @@ static int teardown(void **state)
     memo_run_end(&f->run);
     close(f->twin_fd);
     close(f->root_fd);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(f->root);
     free(f);
     return 0;
 }
