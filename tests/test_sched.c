@@ -253,6 +253,20 @@ static void order_of(const report *r, char *buf, size_t n)
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* Runs thumbd with args in dir's case; checks that it exits 0 and that the
+ * report lists the sources in the order want (what: names the run). */
+static void expect_order(const char *dir, const char *const *args, const char *what, const char *want)
+{
+    char got[1024];
+    int code = run(dir, false, -1, args, NULL);
+    CHECK(code == 0, "%s: exit %d", what, code);
+    report r;
+    load_report(dir, &r);
+    order_of(&r, got, sizeof got);
+    CHECK(!strcmp(got, want), "%s: %s", what, got);
+    free(r.v);
+}
+
 /* ---- tests ---- */
 
 /* --order newest with one worker: the report lists the files newest first,
@@ -261,7 +275,7 @@ static void order_of(const report *r, char *buf, size_t n)
 static void test_order_newest_oldest_largest(void **state)
 {
     (void)state;
-    char dir[600], in[700], out[700], rep[700], got[1024];
+    char dir[600], in[700], out[700], rep[700];
     new_case_paths(dir, in, out, rep);
     put_jpeg(dir, "a.jpg", 40, 1600000300);
     put_jpeg(dir, "b.jpg", 64, 1600000100);
@@ -270,36 +284,18 @@ static void test_order_newest_oldest_largest(void **state)
     put_jpeg(dir, "sub/d.jpg", 96, 1600000400);
     put_jpeg(dir, "sub/e.jpg", 32, 1600000200);
     begin_checks();
-    report r;
+    expect_order(dir, ARGS("-j", "1", "--order", "newest", "-r", rep, in, out), "--order newest",
+                 "c.jpg sub/d.jpg a.jpg sub/e.jpg b.jpg");
 
-    int code = run(dir, false, -1, ARGS("-j", "1", "--order", "newest", "-r", rep, in, out), NULL);
-    CHECK(code == 0, "--order newest: exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
-    CHECK(!strcmp(got, "c.jpg sub/d.jpg a.jpg sub/e.jpg b.jpg"), "--order newest: %s", got);
-    free(r.v);
+    expect_order(dir, ARGS("-j", "1", "--force", "--order", "oldest", "-r", rep, in, out), "--order oldest",
+                 "b.jpg sub/e.jpg a.jpg sub/d.jpg c.jpg");
 
-    code = run(dir, false, -1, ARGS("-j", "1", "--force", "--order", "oldest", "-r", rep, in, out), NULL);
-    CHECK(code == 0, "--order oldest: exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
-    CHECK(!strcmp(got, "b.jpg sub/e.jpg a.jpg sub/d.jpg c.jpg"), "--order oldest: %s", got);
-    free(r.v);
-
-    code = run(dir, false, -1, ARGS("-j", "1", "--force", "--order", "largest", "-r", rep, in, out), NULL);
-    CHECK(code == 0, "--order largest: exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
-    CHECK(!strcmp(got, "sub/d.jpg b.jpg a.jpg sub/e.jpg c.jpg"), "--order largest: %s", got);
-    free(r.v);
+    expect_order(dir, ARGS("-j", "1", "--force", "--order", "largest", "-r", rep, in, out), "--order largest",
+                 "sub/d.jpg b.jpg a.jpg sub/e.jpg c.jpg");
 
     /* The default streams in path order. */
-    code = run(dir, false, -1, ARGS("-j", "1", "--force", "-r", rep, in, out), NULL);
-    CHECK(code == 0, "--order path: exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
-    CHECK(!strcmp(got, "a.jpg b.jpg c.jpg sub/d.jpg sub/e.jpg"), "path order: %s", got);
-    free(r.v);
+    expect_order(dir, ARGS("-j", "1", "--force", "-r", rep, in, out), "--order path",
+                 "a.jpg b.jpg c.jpg sub/d.jpg sub/e.jpg");
     end_checks();
 }
 
@@ -308,7 +304,7 @@ static void test_order_newest_oldest_largest(void **state)
 static void test_urgent_lines_first(void **state)
 {
     (void)state;
-    char dir[600], in[700], out[700], rep[700], list[700], got[1024];
+    char dir[600], in[700], out[700], rep[700], list[700];
     new_case_paths(dir, in, out, rep);
     pathf(list, sizeof list, "%s/list", dir);
     put_jpeg(dir, "a.jpg", 32, 1600000100);
@@ -319,21 +315,11 @@ static void test_urgent_lines_first(void **state)
     static const char text[] = "b.jpg\n!c.jpg\na.jpg\n./!x.jpg\n!./a.jpg\n!d.jpg\n";
     write_file(list, text, sizeof text - 1);
     begin_checks();
-    report r;
-    int code = run(dir, false, -1, ARGS("-j", "1", "--files-from", list, "-r", rep, in, out), NULL);
-    CHECK(code == 0, "exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
     /* a.jpg is listed twice (once urgent): both records, the urgent one first. */
-    CHECK(!strcmp(got, "c.jpg a.jpg d.jpg b.jpg a.jpg !x.jpg"), "list order: %s", got);
-    free(r.v);
-    code = run(dir, false, -1,
-               ARGS("-j", "1", "--force", "--order", "oldest", "--files-from", list, "-r", rep, in, out), NULL);
-    CHECK(code == 0, "exit %d", code);
-    load_report(dir, &r);
-    order_of(&r, got, sizeof got);
-    CHECK(!strcmp(got, "a.jpg c.jpg d.jpg a.jpg b.jpg !x.jpg"), "urgent, then oldest: %s", got);
-    free(r.v);
+    expect_order(dir, ARGS("-j", "1", "--files-from", list, "-r", rep, in, out), "list order",
+                 "c.jpg a.jpg d.jpg b.jpg a.jpg !x.jpg");
+    expect_order(dir, ARGS("-j", "1", "--force", "--order", "oldest", "--files-from", list, "-r", rep, in, out),
+                 "urgent, then oldest", "a.jpg c.jpg d.jpg a.jpg b.jpg !x.jpg");
     end_checks();
 }
 
