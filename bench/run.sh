@@ -32,6 +32,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 jobs=2
 reps=3
@@ -292,19 +294,6 @@ done
 # Other load on the machine spoils timings; measure how much there was:
 # busy CPU time of the whole machine (steal included) from /proc/stat, less
 # the CPU time of this script's own children.
-cpu_busy_s() {
-    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
-# Sets $own to the CPU seconds used so far by this shell's finished children.
-# Not to be called in $(...): a subshell would report its own (zero) counts.
-own=0
-children_cpu_s() {
-    times >"$work/times.txt"
-    own=$(awk 'NR == 2 {
-        split($1, u, /[ms]/); split($2, s, /[ms]/)
-        print u[1] * 60 + u[2] + s[1] * 60 + s[2]
-    }' "$work/times.txt")
-}
 busy0=$(cpu_busy_s)
 children_cpu_s
 own0=$own

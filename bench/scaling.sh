@@ -44,6 +44,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 reps=3
 corpora="jpeg png small"
@@ -114,17 +116,6 @@ thumbd_sha=$(sha256sum "$thumbd" | cut -c 1-12)
 cp "$thumbd" "$work/thumbd"
 thumbd=$work/thumbd
 
-own=0
-children_cpu_s() {
-    times >"$work/times.txt"
-    own=$(awk 'NR == 2 {
-        split($1, u, /[ms]/); split($2, s, /[ms]/)
-        print u[1] * 60 + u[2] + s[1] * 60 + s[2]
-    }' "$work/times.txt")
-}
-cpu_busy_s() {
-    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 
 configs=(j1 j2 j2-nogate)
 # The control: djpeg -scale 1/8 (run.sh's JPEG floor), one process per file,

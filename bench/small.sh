@@ -40,6 +40,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 jobs=2
 reps=3
@@ -221,18 +223,6 @@ run_tool() {
     esac
 }
 
-# Sets $own to the CPU seconds used so far by this shell's finished children.
-own=0
-children_cpu_s() {
-    times >"$work/times.txt"
-    own=$(awk 'NR == 2 {
-        split($1, u, /[ms]/); split($2, s, /[ms]/)
-        print u[1] * 60 + u[2] + s[1] * 60 + s[2]
-    }' "$work/times.txt")
-}
-cpu_busy_s() {
-    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
-}
 
 # measure PASS TOOL: appends "pass tool wall cpu rc written" to runs.tsv.
 measure() {
