@@ -294,10 +294,7 @@ done
 # Other load on the machine spoils timings; measure how much there was:
 # busy CPU time of the whole machine (steal included) from /proc/stat, less
 # the CPU time of this script's own children.
-busy0=$(cpu_busy_s)
-children_cpu_s
-own0=$own
-wall0=$EPOCHREALTIME
+load_begin
 
 # Timed passes, interleaved: tool order rotates by one each pass.
 n=${#tool_list[@]}
@@ -314,23 +311,8 @@ for ((p = 1; p <= reps; p++)); do
     done
 done
 
-busy1=$(cpu_busy_s)
-children_cpu_s
-own1=$own
-wall1=$EPOCHREALTIME
+load_end run.sh
 [ -z "$old_work" ] || rm -rf "$old_work"
-ncpu=$(getconf _NPROCESSORS_ONLN)
-other_load=$(awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own1" \
-    -v w0="$wall0" -v w1="$wall1" -v n="$ncpu" 'BEGIN {
-        other = (b1 - b0) - (o1 - o0); if (other < 0) other = 0
-        printf "%.1f %.0f", other, 100 * other / ((w1 - w0) * n)
-    }')
-read -r other_s other_pct <<<"$other_load"
-load_note="other processes (or the hypervisor) took ${other_s} CPU-s, ${other_pct} % of the machine, during the timed passes"
-if [ "$other_pct" -gt 5 ]; then
-    load_note="**$load_note: timings are disturbed, run again on an idle machine**"
-    echo "run.sh: warning: $load_note" >&2
-fi
 
 # --- report -------------------------------------------------------------------
 

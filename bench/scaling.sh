@@ -161,10 +161,7 @@ for c in "${corpus_list[@]}"; do
     run_config j2 "$c" "$outroot/warm-$c" >/dev/null 2>&1 || die "thumbd fails on the $c corpus"
 done
 
-busy0=$(cpu_busy_s)
-children_cpu_s
-own0=$own
-wall0=$EPOCHREALTIME
+load_begin
 for ((p = 1; p <= reps; p++)); do
     for c in "${corpus_list[@]}"; do
         cfgs=("${configs[@]}")
@@ -174,20 +171,8 @@ for ((p = 1; p <= reps; p++)); do
         done
     done
 done
-busy1=$(cpu_busy_s)
-children_cpu_s
-wall1=$EPOCHREALTIME
+load_end scaling.sh
 ncpu=$(getconf _NPROCESSORS_ONLN)
-read -r other_s other_pct < <(awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own" \
-    -v w0="$wall0" -v w1="$wall1" -v n="$ncpu" 'BEGIN {
-        other = (b1 - b0) - (o1 - o0); if (other < 0) other = 0
-        printf "%.1f %.0f\n", other, 100 * other / ((w1 - w0) * n)
-    }')
-load_note="other processes (or the hypervisor) took ${other_s} CPU-s, ${other_pct} % of the machine, during the timed passes"
-if [ "$other_pct" -gt 5 ]; then
-    load_note="**$load_note: timings are disturbed, run again on an idle machine**"
-    echo "scaling.sh: warning: $load_note" >&2
-fi
 
 # Diagnostic runs with a report (untimed in the table; their wall time is
 # used only with their own report).

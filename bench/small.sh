@@ -257,10 +257,7 @@ echo "small.sh: -j $jobs, $reps timed passes, $count files; tools: ${tools[*]}" 
     --report "$work/report.jsonl" "$dir" "$work/out/report" || die "thumbd failed (untimed pass)"
 rss_mb=$(awk '/^[0-9]+$/ { printf "%.1f", $1 / 1024 }' "$work/rss.txt")
 
-busy0=$(cpu_busy_s)
-children_cpu_s
-own0=$own
-wall0=$EPOCHREALTIME
+load_begin
 # thumbd-noop must follow thumbd (it re-runs on thumbd's output), so the
 # rotation is over five slots, thumbd+noop being one.
 slots=("thumbd thumbd-noop" thumbd-keepmem djpeg jpegfloor jpegfloor-4)
@@ -271,21 +268,9 @@ for ((p = 1; p <= reps; p++)); do
         done
     done
 done
-busy1=$(cpu_busy_s)
-children_cpu_s
-wall1=$EPOCHREALTIME
+load_end small.sh
 [ -z "$old_work" ] || rm -rf "$old_work"
 ncpu=$(getconf _NPROCESSORS_ONLN)
-read -r other_s other_pct < <(awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own" \
-    -v w0="$wall0" -v w1="$wall1" -v n="$ncpu" 'BEGIN {
-        other = (b1 - b0) - (o1 - o0); if (other < 0) other = 0
-        printf "%.1f %.0f\n", other, 100 * other / ((w1 - w0) * n)
-    }')
-load_note="other processes (or the hypervisor) took ${other_s} CPU-s, ${other_pct} % of the machine, during the timed passes"
-if [ "$other_pct" -gt 5 ]; then
-    load_note="**$load_note: timings are disturbed, run again on an idle machine**"
-    echo "small.sh: warning: $load_note" >&2
-fi
 
 # --- report ---------------------------------------------------------------------
 
