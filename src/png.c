@@ -79,11 +79,17 @@ static void read_metadata(png_structp png, png_infop pi, const codec_limits *lim
  * reach libpng (IHDR, PLTE, tRNS, IDAT, IEND, and iCCP and eXIf up to the
  * metadata cap); the others are skipped as they stream by. */
 typedef struct chunk_filter {
-    enum { CF_SIGNATURE, CF_HEADER, CF_PASS, CF_SKIP, CF_IDAT } state;
+    enum { CF_SIGNATURE, CF_HEADER, CF_PASS, CF_HOLD, CF_SKIP, CF_IDAT } state;
     uint8_t hdr[8];
     size_t have;               /* bytes of the signature or header so far */
     uint64_t left;             /* of the current chunk's data and CRC */
     size_t max_chunk;
+    /* CF_HOLD: a chunk libpng needs whole (iCCP, eXIf...) that spans feeds
+     * is gathered here and passed in one call. Fed piecewise, libpng would
+     * grow its own buffer by each piece and copy it every time: a 4 MiB
+     * iCCP cost 1 GB of copying. */
+    uint8_t *held;
+    size_t held_len;
 } chunk_filter;
 
 /* State of one progressive decode. libpng parses the chunks up to the first
@@ -376,11 +382,36 @@ static td_status feed(pngdec *d, png_structp png, png_infop pi, uint8_t *p, size
             if ((cf->have += take) == 8)
                 st = chunk_header(d, png, pi);
             break;
-        default:
+        case CF_PASS:
+            if (cf->left > n && memcmp(cf->hdr + 4, "IDAT", 4)) {
+                if (cf->left > (uint64_t)cf->max_chunk + 4) /* libpng refuses it too */
+                    return td_fail(d->err, TD_EINPUT, "corrupt PNG: %.4s chunk of %llu bytes",
+                                   (const char *)cf->hdr + 4, (unsigned long long)cf->left - 4);
+                if (!(cf->held = malloc((size_t)cf->left)))
+                    return td_fail(d->err, TD_ENOMEM, "out of memory holding a PNG chunk");
+                cf->held_len = 0;
+                cf->state = CF_HOLD;
+                continue;
+            }
             take = cf->left < n ? (size_t)cf->left : n;
-            if (cf->state == CF_PASS)
-                png_process_data(png, pi, p, take);
-            else if (cf->state == CF_IDAT)
+            png_process_data(png, pi, p, take);
+            if ((cf->left -= take) == 0)
+                cf->state = CF_HEADER;
+            break;
+        case CF_HOLD:
+            take = cf->left < n ? (size_t)cf->left : n;
+            memcpy(cf->held + cf->held_len, p, take);
+            cf->held_len += take;
+            if ((cf->left -= take) == 0) {
+                png_process_data(png, pi, cf->held, cf->held_len);
+                free(cf->held);
+                cf->held = NULL;
+                cf->state = CF_HEADER;
+            }
+            break;
+        default: /* CF_SKIP, CF_IDAT */
+            take = cf->left < n ? (size_t)cf->left : n;
+            if (cf->state == CF_IDAT)
                 st = idat_bytes(d, p, take);
             if ((cf->left -= take) == 0)
                 cf->state = CF_HEADER;
@@ -462,6 +493,7 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
         }
     }
 out:
+    free(d->filter.held); /* set if libpng stopped inside a held chunk */
     pngpix_destroy(d->pix);
     if (d->frame) {
         for (int y = 0; y < d->h; y++)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <lcms2.h>
 #include <png.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -524,6 +525,96 @@ static void test_hostile_zlib_data(void **state)
     whole = false;
 }
 
+/* ------------------------------------------------- large iCCP chunks */
+
+/* An sRGB profile carrying a private tag of n random (incompressible)
+ * bytes, so that its iCCP chunk spans many of png_decode's reads. */
+static uint8_t *big_profile(size_t n, cmsUInt32Number *len)
+{
+    cmsHPROFILE h = cmsCreate_sRGBProfile();
+    uint8_t *pad = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        pad[i] = rnd();
+    assert_true(cmsWriteRawTag(h, (cmsTagSignature)0x74687464 /* 'thtd' */, pad, (cmsUInt32Number)n));
+    assert_true(cmsSaveProfileToMem(h, NULL, len));
+    uint8_t *icc = malloc(*len);
+    assert_true(cmsSaveProfileToMem(h, icc, len));
+    cmsCloseProfile(h);
+    free(pad);
+    return icc;
+}
+
+static FILE *png_with_profile(const uint8_t *icc, cmsUInt32Number len)
+{
+    FILE *f = tmpfile();
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop pi = png_create_info_struct(png);
+    assert_non_null(pi);
+    if (setjmp(png_jmpbuf(png)))
+        fail_msg("libpng could not write the test image");
+    png_init_io(png, f);
+    png_set_IHDR(png, pi, 16, 16, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_iCCP(png, pi, "big", PNG_COMPRESSION_TYPE_BASE, icc, len);
+    png_write_info(png, pi);
+    uint8_t row[16 * 3] = {0};
+    for (int y = 0; y < 16; y++)
+        png_write_row(png, row);
+    png_write_end(png, pi);
+    png_destroy_write_struct(&png, &pi);
+    rewind(f);
+    return f;
+}
+
+/* The profile as png_decode handed it to the sink (the pointer dies with
+ * the decoder). */
+static uint8_t *seen_icc;
+static size_t seen_icc_len;
+
+static td_status icc_header(void *ctx, const codec_info *info, int *scale_num, char *err)
+{
+    seen_icc_len = info->icc_len;
+    seen_icc = info->icc ? malloc(info->icc_len) : NULL;
+    if (seen_icc)
+        memcpy(seen_icc, info->icc, info->icc_len);
+    return c_header(ctx, info, scale_num, err);
+}
+
+/* An iCCP chunk of ~60 KB spans the decoder's reads: held and passed to
+ * libpng whole, the profile arrives intact. One over the metadata cap is
+ * skipped, and the image still decodes. */
+static void test_large_icc_profile(void **state)
+{
+    (void)state;
+    static const struct { size_t pad; bool kept; } cases[] = {{60000, true}, {1200000, false}};
+    for (size_t i = 0; i < 2; i++) {
+        cmsUInt32Number len;
+        uint8_t *icc = big_profile(cases[i].pad, &len);
+        FILE *f = png_with_profile(icc, len);
+        collect c = {0};
+        codec_sink sink = {icc_header, c_start, c_row, &c, NULL};
+        codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100};
+        cancel_token tok;
+        cancel_init(&tok, 0);
+        char err[TD_ERRLEN] = "";
+        td_status st = png_decode(f, &sink, &lim, &tok, err);
+        if (st != TD_OK)
+            fail_msg("profile of %u bytes: %s", (unsigned)len, err);
+        assert_int_equal(c.rows, 16);
+        if (cases[i].kept) {
+            assert_int_equal(seen_icc_len, len);
+            assert_memory_equal(seen_icc, icc, len);
+        } else {
+            assert_null(seen_icc);
+        }
+        free(seen_icc);
+        seen_icc = NULL;
+        free(c.px);
+        free(icc);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_interlaced_still_decodes_through_libpng),
         cmocka_unit_test(test_hostile_idat_streams),
         cmocka_unit_test(test_hostile_zlib_data),
+        cmocka_unit_test(test_large_icc_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
