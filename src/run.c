@@ -679,6 +679,9 @@ int run_thumbd(const thumbd_config *cfg)
     rc.progress = !cfg->quiet && isatty(STDERR_FILENO);
     report_set_console(rc.rep, stderr, cfg->verbose, rc.progress,
                        &rc.found, &rc.scan_done);
+    /* The user asked for libvips: start it before any task's clock runs. */
+    if (cfg->engine == ENGINE_VIPS || cfg->format == FORMAT_WEBP || cfg->format == FORMAT_AVIF)
+        vipsengine_start();
     bool sched_ok = setup_scheduling(&rc);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
                     .thread_end = worker_end, .retry = task_retry,

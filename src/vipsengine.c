@@ -325,6 +325,12 @@ td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipe
     return st;
 }
 
+bool vipsmod_start(void)
+{
+    char err[TD_ERRLEN];
+    return ensure_started(err);
+}
+
 bool vipsmod_can_save(char format)
 {
     char err[TD_ERRLEN];

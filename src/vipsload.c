@@ -20,6 +20,7 @@ static struct {
     vipsmod_encode_fn encode;
     vipsmod_can_save_fn can_save;
     vipsmod_thread_end_fn thread_end;
+    vipsmod_start_fn start;
     char why[TD_ERRLEN];
 } mod;
 /* Set once load has filled mod completely: read without pthread_once by
@@ -62,7 +63,8 @@ static void load(void)
     mod.encode = (vipsmod_encode_fn)dlsym(h, "vipsmod_encode");
     mod.can_save = (vipsmod_can_save_fn)dlsym(h, "vipsmod_can_save");
     mod.thread_end = (vipsmod_thread_end_fn)dlsym(h, "vipsmod_thread_end");
-    if (!mod.make || !mod.encode || !mod.can_save || !mod.thread_end) {
+    mod.start = (vipsmod_start_fn)dlsym(h, "vipsmod_start");
+    if (!mod.make || !mod.encode || !mod.can_save || !mod.thread_end || !mod.start) {
         snprintf(mod.why, sizeof mod.why, "the libvips engine module %s is incomplete", MODULE_NAME);
         mod.make = NULL;
         return;
@@ -89,6 +91,11 @@ td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, 
                             char err[TD_ERRLEN])
 {
     return loaded(err) ? mod.encode(th, format, quality, out, err) : TD_EIO;
+}
+
+bool vipsengine_start(void)
+{
+    return loaded(NULL) && mod.start();
 }
 
 bool vipsengine_can_save(char format)

@@ -27,6 +27,12 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
 td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
                             char err[TD_ERRLEN]);
 
+/* Loads the module and starts libvips now rather than in the first task
+ * that needs them: that is 60-100 ms (more with a cold page cache) which
+ * would otherwise count against that task's time and --task-timeout.
+ * False if the engine is unavailable; each task then fails saying why. */
+bool vipsengine_start(void);
+
 /* Whether this libvips build can write WebP ('w') or AVIF ('a'). */
 bool vipsengine_can_save(char format);
 
@@ -41,11 +47,13 @@ typedef td_status (*vipsmod_make_fn)(const thumbd_config *, int, cancel_token *,
 typedef td_status (*vipsmod_encode_fn)(const pipeline_thumb *, char, int, FILE *, char *);
 typedef bool (*vipsmod_can_save_fn)(char);
 typedef void (*vipsmod_thread_end_fn)(void);
+typedef bool (*vipsmod_start_fn)(void);
 td_status vipsmod_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
                        char err[TD_ERRLEN]);
 td_status vipsmod_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
                          char err[TD_ERRLEN]);
 bool vipsmod_can_save(char format);
 void vipsmod_thread_end(void);
+bool vipsmod_start(void);
 
 #endif
