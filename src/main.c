@@ -5,19 +5,24 @@
 #include "thumbd/config.h"
 #include "thumbd/run.h"
 
-/* glibc raises its mmap threshold to the size of each large block freed (up
- * to 32 MiB), so after one progressive JPEG the next one's coefficients come
- * from a worker's arena, whose free top is kept up to twice that: 10 MB of
- * dead memory in a run's peak RSS. A fixed threshold stops both: blocks of
- * 2 MiB and more are mapped and unmapped. An arena keeps up to 8 MiB of free
- * memory at its top (glibc's fixed default would be 128 KiB): the buffers of
- * a small image (an 800x600 JPEG's are about 2 MB) are then reused by the
- * next one instead of being page-faulted in again, which cost 16 % of the
- * wall time on bench/small.sh's corpus, for at most 8 MiB per worker. */
+/* Fresh pages are the dearest memory on a virtual machine: each first touch
+ * is a fault, often the hypervisor's too. A progressive JPEG's coefficients
+ * (12 MB for 2560x1600) and a PNG's whole-buffer inflate were mapped and
+ * unmapped per image: 26,000 faults on the JPEG corpus and 52,000 on the
+ * PNG one, 17 % of the CPU time in the kernel. So blocks under 32 MiB come
+ * from the heap, and up to 32 MiB of free heap is kept for the next image
+ * (a fixed threshold also stops glibc raising it by itself). One arena for
+ * all threads: what one worker freed, the other reuses, so the kept memory
+ * is counted once, not per worker (per-thread arenas kept up to 63 MB of
+ * peak RSS on the JPEG corpus, one arena 36-39 MB, the old mapping 37-41).
+ * Measured with 2 workers: JPEG corpus 0.49-0.57 -> 0.38-0.41 s, PNG
+ * 1.14-1.17 -> 0.83-0.91 s; small images within 2 % (bench/README.md,
+ * "Memory"). Blocks of 32 MiB and more are still mapped and returned. */
 static void tune_malloc(void)
 {
-    mallopt(M_MMAP_THRESHOLD, 2 << 20);
-    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
 }
 
 int main(int argc, char **argv)
