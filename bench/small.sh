@@ -27,9 +27,7 @@
 #
 # Tools, each over the whole small corpus: thumbd (--fit inside -j N);
 # thumbd again on the same output, every thumbnail up to date (what scanning,
-# stat and the report cost alone); thumbd with glibc malloc keeping freed
-# memory (GLIBC_TUNABLES: what returning buffers to the kernel after each
-# image costs); djpeg -scale 1/8 with one process per file
+# stat and the report cost alone); djpeg -scale 1/8 with one process per file
 # (xargs -n 1, as run.sh runs it); jpegfloor (bench/jpegfloor.c) at 1/8 with
 # B files per process, the fairer floor, which the 1.1x goal is checked
 # against; and jpegfloor at 4/8, the scale thumbd itself decodes 800x600 at
@@ -204,11 +202,9 @@ cc -O2 -Wall -Wextra -o "$jpegfloor" "$here/jpegfloor.c" $(pkg-config --cflags -
     die "cannot compile bench/jpegfloor.c (is libjpeg62-turbo-dev installed?)"
 find "$dir" -name '*.jpg' -print0 | sort -z >"$work/list"
 
-tools=(thumbd thumbd-noop thumbd-keepmem djpeg jpegfloor jpegfloor-4)
-# thumbd-keepmem: the same thumbd with glibc's malloc told to keep freed
-# memory (no trimming, no mmap below 32 MiB), to show what giving buffers
-# back to the kernel after every image costs (page faults, madvise, munmap).
-keepmem=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=33554432
+# (A "thumbd-keepmem" row priced malloc keeping freed memory through
+# GLIBC_TUNABLES; thumbd sets those thresholds itself now, src/main.c.)
+tools=(thumbd thumbd-noop djpeg jpegfloor jpegfloor-4)
 
 # run_tool TOOL OUT
 run_tool() {
@@ -216,7 +212,6 @@ run_tool() {
     case $1 in
         thumbd) "$thumbd" --fit inside -j "$jobs" --quiet "$dir" "$out" ;;
         thumbd-noop) "$thumbd" --fit inside -j "$jobs" --quiet "$dir" "$out" ;;
-        thumbd-keepmem) GLIBC_TUNABLES=$keepmem "$thumbd" --fit inside -j "$jobs" --quiet "$dir" "$out" ;;
         djpeg) xargs -0 -P "$jobs" -n 1 djpeg -scale 1/8 -outfile /dev/null <"$work/list" ;;
         jpegfloor) xargs -0 -P "$jobs" -n "$batch" "$jpegfloor" --scale 1 <"$work/list" ;;
         jpegfloor-4) xargs -0 -P "$jobs" -n "$batch" "$jpegfloor" --scale 4 <"$work/list" ;;
@@ -227,7 +222,6 @@ run_tool() {
 # measure PASS TOOL: appends "pass tool wall cpu rc written" to runs.tsv.
 measure() {
     local pass=$1 tool=$2 out=$work/out/thumbd-$1 rc=0 t0 t1 c0 c1 wall cpu written
-    [ "$tool" != thumbd-keepmem ] || out=$work/out/keepmem-$1
     # A new directory per pass, and nothing deleted until the next run of
     # this script: on ext4 creating a file right after many were deleted
     # costs up to ten times more kernel time (see bench/README.md).
@@ -259,8 +253,8 @@ rss_mb=$(awk '/^[0-9]+$/ { printf "%.1f", $1 / 1024 }' "$work/rss.txt")
 
 load_begin
 # thumbd-noop must follow thumbd (it re-runs on thumbd's output), so the
-# rotation is over five slots, thumbd+noop being one.
-slots=("thumbd thumbd-noop" thumbd-keepmem djpeg jpegfloor jpegfloor-4)
+# rotation is over four slots, thumbd+noop being one.
+slots=("thumbd thumbd-noop" djpeg jpegfloor jpegfloor-4)
 for ((p = 1; p <= reps; p++)); do
     for ((i = 0; i < ${#slots[@]}; i++)); do
         for tool in ${slots[$(((i + p - 1) % ${#slots[@]}))]}; do
@@ -302,7 +296,6 @@ printf 'tool\twall ms per image\tCPU ms per image (both cores)\n' >"$chart_tsv"
         case $tool in
             thumbd) name="thumbd"; short=thumbd ;;
             thumbd-noop) name="thumbd, re-run (all up to date)"; short="thumbd re-run" ;;
-            thumbd-keepmem) name="thumbd, malloc keeping freed memory ³"; short="thumbd keepmem" ;;
             djpeg) name="djpeg -scale 1/8, 1 file per process"; short="djpeg 1/8 -n 1" ;;
             jpegfloor) name="jpegfloor 1/8, $batch files per process (the stricter floor)"; short="jpegfloor 1/8" ;;
             jpegfloor-4) name="jpegfloor 4/8 (thumbd's decode scale), $batch files per process"; short="jpegfloor 4/8" ;;
@@ -349,8 +342,6 @@ read -r s_dec s_res s_enc s_tot s_other <<<"$stages"
     echo
     echo "CPU ms/image: user + sys time of the tool's processes (all workers), per image."
     echo
-    echo "³ GLIBC_TUNABLES=$keepmem: glibc's malloc keeps freed memory instead of giving it back to the kernel after each image."
-    echo
     echo "| target | measured | goal | verdict |"
     echo "| --- | ---: | ---: | --- |"
     echo "| thumbd wall ÷ djpeg -scale 1/8 wall, as run.sh runs the floor (issue #8's goal) | $r_djpeg | ≤ 1.1 | $verdict |"
@@ -367,7 +358,6 @@ read -r s_dec s_res s_enc s_tot s_other <<<"$stages"
     echo "| less jpegfloor at 1/8: thumbd's work beyond the stricter floor | $(per_ms "${cpu[thumbd]}" "${cpu[jpegfloor]}") |"
     echo "| less jpegfloor at 4/8: thumbd's work beyond its own decode (resize, encode, files, threads) | $(per_ms "${cpu[thumbd]}" "${cpu[jpegfloor-4]}") |"
     echo "| thumbd re-run with every thumbnail up to date (scan, stat, state) | $(awk -v c="${cpu[thumbd-noop]}" -v n="$count" 'BEGIN { printf "%.3f", 1000 * c / n }') |"
-    echo "| saved when malloc keeps freed memory (thumbd less thumbd-keepmem) | $(per_ms "${cpu[thumbd]}" "${cpu[thumbd-keepmem]}") |"
     echo
     echo "From thumbd's report (untimed pass, mean per image, wall ms in a worker): decode $s_dec," \
         "resize $s_res, encode and write $s_enc, total $s_tot (of which outside these three: $s_other)."
