@@ -189,6 +189,8 @@ static void test_expand_16_bit_rounding_and_trns(void **state)
 typedef struct png_spec {
     int w, h, ct, bd;
     bool trns, interlace;
+    const uint8_t *icc;        /* an iCCP chunk, if set */
+    size_t icc_len;
 } png_spec;
 
 /* A PNG of random pixels written by libpng (all filters allowed, so that
@@ -207,6 +209,8 @@ static FILE *write_png(const png_spec *s)
                  s->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_set_filter(png, 0, PNG_ALL_FILTERS);
+    if (s->icc)
+        png_set_iCCP(png, pi, "thumbd test", PNG_COMPRESSION_TYPE_BASE, s->icc, (png_uint_32)s->icc_len);
     int maxv = (1 << (s->bd < 8 ? s->bd : 8)) - 1;
     if (s->ct == 3) {
         png_color pal[256];
@@ -369,7 +373,7 @@ static void test_every_format_matches_libpng(void **state)
             for (int trns = 0; trns <= 1; trns++) {
                 if (trns && (fmts[fi].ct == 4 || fmts[fi].ct == 6))
                     continue; /* tRNS is not allowed with an alpha channel */
-                png_spec s = {sizes[si][0], sizes[si][1], fmts[fi].ct, fmts[fi].bd, trns, false};
+                png_spec s = {sizes[si][0], sizes[si][1], fmts[fi].ct, fmts[fi].bd, trns, false, NULL, 0};
                 check_same_as_libpng(&s);
                 n++;
             }
@@ -379,7 +383,8 @@ static void test_every_format_matches_libpng(void **state)
 static void test_interlaced_still_decodes_through_libpng(void **state)
 {
     (void)state;
-    png_spec s[] = {{33, 17, 2, 8, false, true}, {5, 1, 3, 4, true, true}, {20, 20, 0, 16, true, true}};
+    png_spec s[] = {{33, 17, 2, 8, false, true, NULL, 0}, {5, 1, 3, 4, true, true, NULL, 0},
+                    {20, 20, 0, 16, true, true, NULL, 0}};
     for (size_t i = 0; i < sizeof s / sizeof *s; i++)
         check_same_as_libpng(&s[i]);
 }
@@ -544,28 +549,6 @@ static uint8_t *big_profile(size_t n, cmsUInt32Number *len)
     return icc;
 }
 
-static FILE *png_with_profile(const uint8_t *icc, cmsUInt32Number len)
-{
-    FILE *f = tmpfile();
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop pi = png_create_info_struct(png);
-    assert_non_null(pi);
-    if (setjmp(png_jmpbuf(png)))
-        fail_msg("libpng could not write the test image");
-    png_init_io(png, f);
-    png_set_IHDR(png, pi, 16, 16, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_iCCP(png, pi, "big", PNG_COMPRESSION_TYPE_BASE, icc, len);
-    png_write_info(png, pi);
-    uint8_t row[16 * 3] = {0};
-    for (int y = 0; y < 16; y++)
-        png_write_row(png, row);
-    png_write_end(png, pi);
-    png_destroy_write_struct(&png, &pi);
-    rewind(f);
-    return f;
-}
-
 /* The profile as png_decode handed it to the sink (the pointer dies with
  * the decoder). */
 static uint8_t *seen_icc;
@@ -590,7 +573,8 @@ static void test_large_icc_profile(void **state)
     for (size_t i = 0; i < 2; i++) {
         cmsUInt32Number len;
         uint8_t *icc = big_profile(cases[i].pad, &len);
-        FILE *f = png_with_profile(icc, len);
+        FILE *f = write_png(&(png_spec){.w = 16, .h = 16, .ct = PNG_COLOR_TYPE_RGB, .bd = 8,
+                                        .icc = icc, .icc_len = len});
         collect c = {0};
         codec_sink sink = {icc_header, c_start, c_row, &c, NULL};
         codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100};
