@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,16 +202,23 @@ static unsigned char *read_all(int dfd, const char *path, size_t *len)
     return buf;
 }
 
+/* Whether file (len bytes) starts with the magic and ends with the
+ * checksum of the rest. */
+static bool sound(const unsigned char *file, size_t len)
+{
+    if (!file || len < sizeof MAGIC + 8 || memcmp(file, MAGIC, sizeof MAGIC))
+        return false;
+    uint64_t sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum |= (uint64_t)file[len - 8 + (size_t)i] << (8 * i);
+    return sum == fnv(FNV0, file, len - 8);
+}
+
 /* Parses m->file (len bytes): true if it is this directory's memo, for
  * this run's options and shard and this very twin, sound and sorted. */
 static bool parse(memo_dir *m, size_t len)
 {
-    if (len < sizeof MAGIC + 8 || memcmp(m->file, MAGIC, sizeof MAGIC))
-        return false;
-    uint64_t sum = 0;
-    for (int i = 0; i < 8; i++)
-        sum |= (uint64_t)m->file[len - 8 + (size_t)i] << (8 * i);
-    if (sum != fnv(FNV0, m->file, len - 8))
+    if (!sound(m->file, len))
         return false;
     reader r = {m->file + sizeof MAGIC, m->file + len - 8, false};
     const struct stat *t = &m->twin;
@@ -399,6 +407,49 @@ void memo_end(memo_dir *m, bool complete)
     free(m->file);
     free(m->rel);
     free(m);
+}
+
+/* Whether the memo file (len bytes) is sound and names a directory whose
+ * twin in OUT_DIR is still the one it was written for. */
+static bool still_has_twin(int out_fd, const unsigned char *file, size_t len)
+{
+    if (!sound(file, len))
+        return false;
+    reader r = {file + sizeof MAGIC, file + len - 8, false};
+    get(&r, 8); /* options */
+    uint64_t dev = get(&r, 8), ino = get(&r, 8);
+    get(&r, 8); /* ctime */
+    get(&r, 4);
+    get_bytes(&r, (size_t)get(&r, 4)); /* shard */
+    size_t n = (size_t)get(&r, 4);
+    const char *rel = get_bytes(&r, n);
+    char path[PATH_MAX];
+    if (r.bad || n >= sizeof path || memchr(rel, '\0', n))
+        return false;
+    memcpy(path, rel, n);
+    path[n] = '\0';
+    struct stat sb;
+    return fstatat(out_fd, n ? path : ".", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) &&
+           (uint64_t)sb.st_dev == dev && (uint64_t)sb.st_ino == ino;
+}
+
+size_t memo_prune(const memo_run *r)
+{
+    DIR *d = r->dir_fd >= 0 ? fs_opendir_at(r->dir_fd) : NULL;
+    size_t removed = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", and temporary files of a memo being written */
+        size_t len = 0;
+        unsigned char *file = read_all(r->dir_fd, de->d_name, &len);
+        if (!still_has_twin(r->out_fd, file, len) && unlinkat(r->dir_fd, de->d_name, 0) == 0)
+            removed++;
+        free(file);
+    }
+    if (d)
+        closedir(d);
+    return removed;
 }
 
 void memo_forget(int out_fd)

@@ -709,6 +709,7 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck) {
         uint64_t next_id = atomic_load(&rc.found) + 1;
         prune_run(rc.in_fd, rc.out_fd, cfg->engine != ENGINE_NATIVE, &next_id, prune_emit, &rc);
+        memo_prune(&rc.memo); /* after prune_run: the directories it emptied are gone */
     }
     pool_destroy(rc.pool);
     if (!stuck)

@@ -318,6 +318,46 @@ static void test_forget(void **state)
     memo_forget(f->root_fd); /* nothing to forget */
 }
 
+/* A memo whose twin is gone or replaced, and a file that is no memo, are
+ * removed; a memo whose twin is still there stays, whatever its shard. */
+static void test_prune(void **state)
+{
+    fixture *f = *state;
+    write_memo(f, &f->run);                           /* "a": stays */
+    assert_int_equal(mkdirat(f->root_fd, "b", 0755), 0);
+    int b_fd = openat(f->root_fd, "b", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    memo_dir *m = memo_begin(&f->run, "b", b_fd);     /* "b": its twin goes */
+    memo_note(m, "x.jpg", &T1, 'j');
+    memo_end(m, true);
+    close(b_fd);
+    memo_run other;                                   /* shard 1/2's memo of "a" */
+    memo_run_init(&other, f->root_fd, FP, 1, 2, &f->run.start);
+    m = memo_begin(&other, "a", f->twin_fd);
+    memo_note(m, "x.jpg", &T1, 'j');
+    memo_end(m, true);
+    memo_run_end(&other);
+    char path[160];
+    snprintf(path, sizeof path, "%s/" MEMO_DIR "/junk", f->root);
+    FILE *junk = fopen(path, "w");
+    assert_non_null(junk);
+    fputs("not a memo", junk);
+    fclose(junk);
+    next_run(f);
+    assert_int_equal(memo_files(f), 4);
+    assert_int_equal(unlinkat(f->root_fd, "b", AT_REMOVEDIR), 0);
+    assert_int_equal(memo_prune(&f->run), 2);         /* b's and junk */
+    assert_int_equal(memo_files(f), 2);
+    m = memo_begin(&f->run, "a", f->twin_fd);         /* a's still vouches */
+    assert_int_equal(memo_lookup(m, "x.jpg", &T1), 'j');
+    memo_end(m, true);
+    /* "a" replaced by another directory of the same name: its memos go. */
+    assert_int_equal(renameat(f->root_fd, "a", f->root_fd, "old"), 0);
+    assert_int_equal(mkdirat(f->root_fd, "a", 0755), 0);
+    assert_int_equal(memo_prune(&f->run), 2);
+    assert_int_equal(memo_files(f), 0);
+    assert_int_equal(memo_prune(&f->run), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memo_dir_symlink_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notes_from_two_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

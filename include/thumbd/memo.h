@@ -74,4 +74,12 @@ void memo_end(memo_dir *m, bool complete);
 /* Removes every memo (the whole tree's and every shard's). */
 void memo_forget(int out_fd);
 
+/* Removes the memos that can never vouch again, of any options or shard:
+ * those whose directory's twin in OUT_DIR is gone or is another directory
+ * now (other device or inode: --prune removed it, or someone did), and
+ * files in MEMO_DIR that are not sound memos. Without it they would stay
+ * for good, one small file per directory the tree ever had. Returns how
+ * many it removed. */
+size_t memo_prune(const memo_run *r);
+
 #endif
