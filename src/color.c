@@ -54,6 +54,67 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
     return xf;
 }
 
+/* Transforms are cached per thread: building one costs about 1.4 ms (an
+ * sRGB profile, coarse grid), as much as decoding an 800x600 JPEG, and a
+ * batch's images mostly carry one of a few profiles (a camera's, sRGB,
+ * Display P3). Profiles over CACHE_MAX_ICC are not kept: a hostile file's
+ * 4 MiB profile would otherwise stay in memory, outside --max-memory. */
+enum { CACHE_N = 4, CACHE_MAX_ICC = 256 << 10 };
+
+typedef struct cached {
+    color_space s;
+    uint8_t *icc;              /* a copy; NULL: an empty slot */
+    size_t len;
+    cmsHTRANSFORM xf;          /* NULL: the profile is unusable for s */
+    uint64_t used;
+} cached;
+
+static _Thread_local cached cache[CACHE_N];
+static _Thread_local uint64_t cache_clock;
+
+static void cached_free(cached *c)
+{
+    if (c->xf)
+        cmsDeleteTransform(c->xf);
+    free(c->icc);
+    *c = (cached){0};
+}
+
+void color_thread_end(void)
+{
+    for (int i = 0; i < CACHE_N; i++)
+        cached_free(&cache[i]);
+}
+
+/* The transform for this profile, from the cache or built (NULL: none).
+ * *owned: the caller must delete it (it could not be cached). */
+static cmsHTRANSFORM get_transform(color_space s, const uint8_t *icc, size_t len, bool *owned)
+{
+    *owned = false;
+    if (!icc || len < 128)
+        return NULL;
+    cached *lru = &cache[0];
+    for (int i = 0; i < CACHE_N; i++) {
+        cached *c = &cache[i];
+        if (c->icc && c->s == s && c->len == len && !memcmp(c->icc, icc, len)) {
+            c->used = ++cache_clock;
+            return c->xf;
+        }
+        if (c->used < lru->used)
+            lru = c;
+    }
+    cmsHTRANSFORM xf = make_transform(s, icc, len);
+    uint8_t *copy = len <= CACHE_MAX_ICC ? malloc(len) : NULL;
+    if (!copy) {
+        *owned = xf != NULL;
+        return xf;
+    }
+    memcpy(copy, icc, len);
+    cached_free(lru);
+    *lru = (cached){s, copy, len, xf, ++cache_clock};
+    return xf;
+}
+
 /* Untagged data: gray and RGB are sRGB already; CMYK by the naive formula. */
 static void naive_rgb(const float *src, color_space s, float *rgb)
 {
@@ -114,7 +175,8 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
     bool has_alpha = img->alpha >= 0;
     if (img->c != ncolor + (has_alpha ? 1 : 0))
         return td_fail(err, TD_EINPUT, "internal: %d channels for a %d-colour image", img->c, ncolor);
-    cmsHTRANSFORM xf = make_transform(s, icc, icc_len);
+    bool owned;
+    cmsHTRANSFORM xf = get_transform(s, icc, icc_len, &owned);
     if (!xf && s == COLOR_RGB)
         return TD_OK; /* already sRGB, nothing to do */
     int oc = has_alpha ? 4 : 3;
@@ -123,7 +185,7 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
     uint16_t *buf = xf ? malloc(CHUNK * (size_t)(ncolor + 3) * sizeof *buf) : NULL;
     if ((xf && !buf) || (oc > img->c && !image_alloc(&out, img->w, img->h, oc, out.alpha))) {
         free(buf);
-        if (xf)
+        if (owned)
             cmsDeleteTransform(xf);
         return td_fail(err, TD_ENOMEM, "out of memory converting colour");
     }
@@ -131,7 +193,7 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
     for (size_t i = 0; i < n; i += CHUNK)
         convert_chunk(img, out.px, oc, i, n - i < CHUNK ? n - i : CHUNK, s, ncolor, xf, buf);
     free(buf);
-    if (xf)
+    if (owned)
         cmsDeleteTransform(xf);
     if (out.px != img->px) {
         image_free(img);

@@ -206,6 +206,7 @@ void pipeline_thread_end(void)
 {
     free(read_buf);
     read_buf = NULL;
+    color_thread_end();
 }
 
 /* Decodes into c->sh; returns the finished intermediate image in *img. */

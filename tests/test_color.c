@@ -8,6 +8,7 @@
 
 #include <lcms2.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,120 @@ static void test_channel_mismatch_rejected(void **state)
     image_free(&img);
 }
 
+/* An RGB profile with sRGB's primaries and a pure gamma curve, padded with
+ * a private tag of pad random bytes (0: none). */
+static uint8_t *gamma_rgb_profile(double gamma, size_t pad, size_t *len)
+{
+    cmsToneCurve *c = cmsBuildGamma(NULL, gamma);
+    cmsToneCurve *curves[3] = {c, c, c};
+    cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
+    cmsCIExyYTRIPLE prim = {
+        .Red = {0.64, 0.33, 1.0}, .Green = {0.30, 0.60, 1.0}, .Blue = {0.15, 0.06, 1.0}};
+    cmsHPROFILE h = cmsCreateRGBProfile(&d65, &prim, curves);
+    assert_non_null(h);
+    if (pad) {
+        uint8_t *junk = malloc(pad);
+        assert_non_null(junk);
+        uint32_t x = 12345;
+        for (size_t i = 0; i < pad; i++)
+            junk[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+        assert_true(cmsWriteRawTag(h, (cmsTagSignature)0x74687464, junk, (cmsUInt32Number)pad));
+        free(junk);
+    }
+    uint8_t *b = profile_bytes(h, len);
+    cmsCloseProfile(h);
+    cmsFreeToneCurve(c);
+    return b;
+}
+
+enum { NPROF = 7 };
+
+/* Profiles of gamma 1.0, 1.25 ... 2.5, the last padded past what a cache
+ * keeps; want: what lcms2 itself makes of PIXEL with each. */
+typedef struct profiles {
+    uint8_t *icc[NPROF];
+    size_t len[NPROF];
+    float want[NPROF][3];
+} profiles;
+
+static const float PIXEL[3] = {120, 60, 200};
+
+/* Cycles through more profiles than a thread keeps transforms of, in an
+ * order that hits, misses and evicts, checking each image's result (the
+ * coarse precalculated grid is within 0.5 of lcms2's float answer; the
+ * profiles' answers are several levels apart), then ends the thread's
+ * cache. Returns how many results were wrong (no cmocka calls: it runs in
+ * other threads too). */
+static void *cycle_profiles(void *arg)
+{
+    const profiles *p = arg;
+    static const int order[] = {0, 1, 0, 2, 3, 4, 0, 5, 1, 6, 6, 2, 0, 3, 5, 4, 1};
+    intptr_t wrong = 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int k = order[i];
+        image_f img;
+        char err[TD_ERRLEN];
+        if (!image_alloc(&img, 1, 1, 3, -1)) {
+            wrong++;
+            continue;
+        }
+        memcpy(img.px, PIXEL, sizeof PIXEL);
+        if (color_to_srgb(&img, COLOR_RGB, p->icc[k], p->len[k], err) != TD_OK)
+            wrong++;
+        else
+            for (int ch = 0; ch < 3; ch++)
+                wrong += fabsf(img.px[ch] - p->want[k][ch]) > 0.5f;
+        image_free(&img);
+    }
+    color_thread_end();
+    return (void *)wrong;
+}
+
+/* Transforms are cached per thread by profile bytes and colour space: each
+ * image still gets its own profile's transform, whatever the cache holds;
+ * a profile too large to keep (over 256 KiB) still converts; two threads
+ * at once; and the same bytes on data of another colour space are judged
+ * for that space (a gray profile honoured on gray, ignored on RGB). */
+static void test_transform_cache(void **state)
+{
+    (void)state;
+    profiles p;
+    for (int i = 0; i < NPROF; i++) {
+        p.icc[i] = gamma_rgb_profile(1.0 + 0.25 * i, i == NPROF - 1 ? 300000 : 0, &p.len[i]);
+        lcms_predict(p.icc[i], p.len[i], TYPE_RGB_FLT, 3, PIXEL, p.want[i]);
+        if (i)
+            assert_true(fabsf(p.want[i][0] - p.want[i - 1][0]) > 2);
+    }
+    assert_true(p.len[NPROF - 1] > 256 << 10);
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, cycle_profiles, &p), 0);
+    assert_int_equal((intptr_t)cycle_profiles(&p), 0);
+    for (int t = 0; t < 2; t++) {
+        void *wrong;
+        pthread_join(th[t], &wrong);
+        assert_int_equal((intptr_t)wrong, 0);
+    }
+
+    size_t glen;
+    uint8_t *gray = linear_gray_profile(&glen);
+    const float g[1] = {128};
+    image_f img = make_img(1, 1, 1, -1, g);
+    char err[TD_ERRLEN];
+    assert_int_equal(color_to_srgb(&img, COLOR_GRAY, gray, glen, err), TD_OK);
+    NEAR(&img, 0, 0, 188, 3.0); /* linear light: honoured */
+    image_free(&img);
+    const float px[3] = {128, 128, 128};
+    img = make_img(1, 1, 3, -1, px);
+    assert_int_equal(color_to_srgb(&img, COLOR_RGB, gray, glen, err), TD_OK);
+    NEAR(&img, 0, 0, 128, 0.001); /* a gray profile on RGB data: ignored */
+    image_free(&img);
+    color_thread_end();
+    free(gray);
+    for (int i = 0; i < NPROF; i++)
+        free(p.icc[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_mismatched_profile_ignored),
         cmocka_unit_test(test_garbage_profile_ignored),
         cmocka_unit_test(test_channel_mismatch_rejected),
+        cmocka_unit_test(test_transform_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

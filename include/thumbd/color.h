@@ -23,4 +23,9 @@ typedef enum color_space {
 td_status color_to_srgb(image_f *img, color_space space, const uint8_t *icc, size_t icc_len,
                         char err[TD_ERRLEN]);
 
+/* Each thread keeps the colour transforms of the last few profiles it saw
+ * (building one costs more than converting a small image). Frees them; call
+ * when a thread that converted colours ends. */
+void color_thread_end(void);
+
 #endif
