@@ -1,6 +1,7 @@
 #include "thumbd/color.h"
 
 #include <lcms2.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,51 @@ static void to_lcms16(const float *p, color_space s, int ncolor, uint16_t *dst)
     }
 }
 
+/* Whether colorant tag sig of a and b agree within tol (XYZ units). */
+static bool same_colorant(cmsHPROFILE a, cmsHPROFILE b, cmsTagSignature sig)
+{
+    const cmsCIEXYZ *x = cmsReadTag(a, sig), *y = cmsReadTag(b, sig);
+    const double tol = 0.002;
+    return x && y && fabs(x->X - y->X) < tol && fabs(x->Y - y->Y) < tol && fabs(x->Z - y->Z) < tol;
+}
+
+/* Whether curve tag sig of a and b agree within a fifth of an 8-bit level. */
+static bool same_curve(cmsHPROFILE a, cmsHPROFILE b, cmsTagSignature sig)
+{
+    const cmsToneCurve *x = cmsReadTag(a, sig), *y = cmsReadTag(b, sig);
+    if (!x || !y)
+        return false;
+    for (int i = 0; i <= 255; i++) {
+        float v = (float)i / 255.0f;
+        if (fabsf(cmsEvalToneCurveFloat(x, v) - cmsEvalToneCurveFloat(y, v)) > 0.2f / 255.0f)
+            return false;
+    }
+    return true;
+}
+
+/* Whether an RGB profile is sRGB in all but its bytes: a matrix-shaper (no
+ * lookup table that the perceptual intent would use instead) whose
+ * colorants and curves are those of lcms2's own sRGB. Most tagged photos
+ * and web images carry such a profile; converting from it to sRGB changes
+ * nothing an 8-bit thumbnail shows, and cost half the time of a small
+ * image. */
+static bool is_srgb(cmsHPROFILE in, cmsHPROFILE srgb)
+{
+    static const cmsTagSignature luts[] = {cmsSigAToB0Tag, cmsSigAToB1Tag, cmsSigAToB2Tag,
+                                           cmsSigDToB0Tag};
+    for (size_t i = 0; i < sizeof luts / sizeof *luts; i++)
+        if (cmsIsTag(in, luts[i]))
+            return false;
+    return same_colorant(in, srgb, cmsSigRedColorantTag) &&
+           same_colorant(in, srgb, cmsSigGreenColorantTag) &&
+           same_colorant(in, srgb, cmsSigBlueColorantTag) &&
+           same_curve(in, srgb, cmsSigRedTRCTag) && same_curve(in, srgb, cmsSigGreenTRCTag) &&
+           same_curve(in, srgb, cmsSigBlueTRCTag);
+}
+
 /* Builds an lcms transform from the embedded profile to sRGB, or NULL when
- * the profile is absent, broken, or of another colour space. */
+ * the profile is absent, broken, of another colour space, or (RGB) sRGB
+ * already. */
 static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t len)
 {
     if (!icc || len < 128)
@@ -36,6 +80,10 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
     cmsHTRANSFORM xf = NULL;
     if (cmsGetColorSpace(in) == expected_sig(s)) {
         cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+        if (srgb && s == COLOR_RGB && is_srgb(in, srgb)) {
+            cmsCloseProfile(srgb);
+            srgb = NULL; /* nothing to convert */
+        }
         /* 16-bit: lcms2 precomputes its curves into tables (float would
          * evaluate pow() per pixel), with precision to spare for 8-bit output. */
         cmsUInt32Number fmt = s == COLOR_GRAY  ? TYPE_GRAY_16

@@ -458,6 +458,71 @@ static void test_transform_cache(void **state)
         free(p.icc[i]);
 }
 
+/* An sRGB profile as other tools write it: sRGB's colorants (from lcms2's
+ * own) and its curve as a table of n entries rather than parametric. */
+static uint8_t *tabulated_srgb_profile(int n, size_t *len)
+{
+    cmsHPROFILE ref = cmsCreate_sRGBProfile();
+    cmsCIEXYZ *r = cmsReadTag(ref, cmsSigRedColorantTag), *g = cmsReadTag(ref, cmsSigGreenColorantTag),
+              *b = cmsReadTag(ref, cmsSigBlueColorantTag);
+    assert_true(r && g && b);
+    cmsUInt16Number *tab = malloc((size_t)n * sizeof *tab);
+    for (int i = 0; i < n; i++) {
+        double v = (double)i / (n - 1);
+        double lin = v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+        tab[i] = (cmsUInt16Number)(lin * 65535.0 + 0.5);
+    }
+    cmsToneCurve *c = cmsBuildTabulatedToneCurve16(NULL, (cmsUInt32Number)n, tab);
+    cmsHPROFILE h = cmsCreateProfilePlaceholder(NULL);
+    cmsSetDeviceClass(h, cmsSigDisplayClass);
+    cmsSetColorSpace(h, cmsSigRgbData);
+    cmsSetPCS(h, cmsSigXYZData);
+    assert_true(cmsWriteTag(h, cmsSigRedColorantTag, r) && cmsWriteTag(h, cmsSigGreenColorantTag, g) &&
+                cmsWriteTag(h, cmsSigBlueColorantTag, b) && cmsWriteTag(h, cmsSigRedTRCTag, c) &&
+                cmsWriteTag(h, cmsSigGreenTRCTag, c) && cmsWriteTag(h, cmsSigBlueTRCTag, c) &&
+                cmsWriteTag(h, cmsSigMediaWhitePointTag, cmsD50_XYZ()));
+    uint8_t *bytes = profile_bytes(h, len);
+    cmsCloseProfile(h);
+    cmsCloseProfile(ref);
+    cmsFreeToneCurve(c);
+    free(tab);
+    return bytes;
+}
+
+/* An sRGB profile, lcms2's own or tabulated like many in the wild, leaves
+ * RGB pixels exactly as they are (no conversion runs); a profile that only
+ * looks close (sRGB's primaries, a pure 2.2 gamma) is converted. */
+static void test_srgb_profile_skipped(void **state)
+{
+    (void)state;
+    const float px[4 * 3] = {3, 40, 250, 128, 128, 128, 17, 200, 90, 255, 0, 1};
+    size_t len[3];
+    cmsHPROFILE ref = cmsCreate_sRGBProfile();
+    uint8_t *icc[3] = {profile_bytes(ref, &len[0]), tabulated_srgb_profile(1024, &len[1]),
+                       gamma_rgb_profile(2.2, 0, &len[2])};
+    cmsCloseProfile(ref);
+    for (int k = 0; k < 3; k++) {
+        image_f img = make_img(4, 1, 3, -1, px);
+        char err[TD_ERRLEN];
+        assert_int_equal(color_to_srgb(&img, COLOR_RGB, icc[k], len[k], err), TD_OK);
+        bool same = !memcmp(img.px, px, sizeof px);
+        if (k < 2 && !same)
+            fail_msg("profile %d (sRGB) changed the pixels", k);
+        if (k == 2) {
+            assert_false(same);
+            for (int i = 0; i < 4; i++) {
+                float want[3];
+                lcms_predict(icc[k], len[k], TYPE_RGB_FLT, 3, &px[i * 3], want);
+                for (int ch = 0; ch < 3; ch++) /* the coarse grid: 1.2 off at level 3 */
+                    NEAR(&img, i, ch, want[ch], 1.5);
+            }
+        }
+        image_free(&img);
+        free(icc[k]);
+    }
+    color_thread_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_garbage_profile_ignored),
         cmocka_unit_test(test_channel_mismatch_rejected),
         cmocka_unit_test(test_transform_cache),
+        cmocka_unit_test(test_srgb_profile_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
