@@ -103,9 +103,10 @@ static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t le
 }
 
 /* Transforms are cached per thread: building one costs about 1.4 ms (an
- * sRGB profile, coarse grid), as much as decoding an 800x600 JPEG, and a
- * batch's images mostly carry one of a few profiles (a camera's, sRGB,
- * Display P3). Profiles over CACHE_MAX_ICC are not kept: a hostile file's
+ * RGB matrix-shaper, coarse grid), as much as decoding an 800x600 JPEG,
+ * and a batch's images mostly carry one of a few profiles (a camera's,
+ * Display P3; sRGB is cached too, as "nothing to do", which spares its
+ * check). Profiles over CACHE_MAX_ICC are not kept: a hostile file's
  * 4 MiB profile would otherwise stay in memory, outside --max-memory. */
 enum { CACHE_N = 4, CACHE_MAX_ICC = 256 << 10 };
 
