@@ -67,13 +67,11 @@ static bool is_srgb(cmsHPROFILE in, cmsHPROFILE srgb)
            same_curve(in, srgb, cmsSigBlueTRCTag);
 }
 
-/* Builds an lcms transform from the embedded profile to sRGB, or NULL when
- * the profile is absent, broken, of another colour space, or (RGB) sRGB
- * already. */
+/* Builds an lcms transform from the embedded profile (at least a header's
+ * 128 bytes: get_transform checks) to sRGB, or NULL when the profile is
+ * broken, of another colour space, or (RGB) sRGB already. */
 static cmsHTRANSFORM make_transform(color_space s, const uint8_t *icc, size_t len)
 {
-    if (!icc || len < 128)
-        return NULL;
     cmsHPROFILE in = cmsOpenProfileFromMem(icc, (cmsUInt32Number)len);
     if (!in)
         return NULL;

@@ -367,6 +367,17 @@ static td_status feed(pngdec *d, png_structp png, png_infop pi, uint8_t *p, size
     while (n > 0 && !d->done) {
         size_t take;
         td_status st = TD_OK;
+        /* A chunk for libpng (not image data) that does not end in this
+         * feed: gather it, see CF_HOLD. */
+        if (cf->state == CF_PASS && cf->left > n && memcmp(cf->hdr + 4, "IDAT", 4)) {
+            if (cf->left > (uint64_t)cf->max_chunk + 4) /* libpng refuses it too */
+                return td_fail(d->err, TD_EINPUT, "corrupt PNG: %.4s chunk of %llu bytes",
+                               (const char *)cf->hdr + 4, (unsigned long long)cf->left - 4);
+            if (!(cf->held = malloc((size_t)cf->left)))
+                return td_fail(d->err, TD_ENOMEM, "out of memory holding a PNG chunk");
+            cf->held_len = 0;
+            cf->state = CF_HOLD;
+        }
         switch (cf->state) {
         case CF_SIGNATURE:
             take = 8 - cf->have < n ? 8 - cf->have : n;
@@ -382,22 +393,6 @@ static td_status feed(pngdec *d, png_structp png, png_infop pi, uint8_t *p, size
             if ((cf->have += take) == 8)
                 st = chunk_header(d, png, pi);
             break;
-        case CF_PASS:
-            if (cf->left > n && memcmp(cf->hdr + 4, "IDAT", 4)) {
-                if (cf->left > (uint64_t)cf->max_chunk + 4) /* libpng refuses it too */
-                    return td_fail(d->err, TD_EINPUT, "corrupt PNG: %.4s chunk of %llu bytes",
-                                   (const char *)cf->hdr + 4, (unsigned long long)cf->left - 4);
-                if (!(cf->held = malloc((size_t)cf->left)))
-                    return td_fail(d->err, TD_ENOMEM, "out of memory holding a PNG chunk");
-                cf->held_len = 0;
-                cf->state = CF_HOLD;
-                continue;
-            }
-            take = cf->left < n ? (size_t)cf->left : n;
-            png_process_data(png, pi, p, take);
-            if ((cf->left -= take) == 0)
-                cf->state = CF_HEADER;
-            break;
         case CF_HOLD:
             take = cf->left < n ? (size_t)cf->left : n;
             memcpy(cf->held + cf->held_len, p, take);
@@ -409,9 +404,11 @@ static td_status feed(pngdec *d, png_structp png, png_infop pi, uint8_t *p, size
                 cf->state = CF_HEADER;
             }
             break;
-        default: /* CF_SKIP, CF_IDAT */
+        default:
             take = cf->left < n ? (size_t)cf->left : n;
-            if (cf->state == CF_IDAT)
+            if (cf->state == CF_PASS)
+                png_process_data(png, pi, p, take);
+            else if (cf->state == CF_IDAT)
                 st = idat_bytes(d, p, take);
             if ((cf->left -= take) == 0)
                 cf->state = CF_HEADER;

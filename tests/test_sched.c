@@ -583,8 +583,8 @@ static int thread_nice(const char *task_dir, const char *tid)
 
 /* --nice: the running process (every thread) has nice 10 at least. Seen
  * from /proc while a --max-rate keeps it busy for a second or so, once its
- * threads exist (the main thread lowers its priority before it starts
- * any: just after exec it is still at 0). */
+ * main thread is niced (it lowers its priority before it starts any
+ * thread: just after exec it is still at 0). */
 static void test_nice(void **state)
 {
     (void)state;
