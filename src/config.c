@@ -56,7 +56,11 @@ static const char usage_text[] =
     "      --no-memo            stat every thumbnail instead of trusting the memos in\n"
     "                           OUT_DIR/.thumbd.memo (file systems whose directories'\n"
     "                           ctime does not change with their entries)\n"
-    "      --prune              remove thumbnails whose source is gone\n"
+    "      --retry-failed       decode again the sources that failed for good before\n"
+    "                           and are unchanged (known bad)\n"
+    "      --prune              remove the thumbnails thumbd made whose source is gone\n"
+    "      --max-prune N|P%|all refuse to prune more than N thumbnails, or P% of those\n"
+    "                           thumbd recorded in OUT_DIR (default 10%, at least 20)\n"
     "      --files-from FILE    only these paths, relative to IN_DIR, one per line\n"
     "                           ('-': stdin); a line '!path' goes before the others\n"
     "  -0, --null               --files-from paths are NUL-separated\n"
@@ -101,6 +105,8 @@ void config_defaults(thumbd_config *cfg)
     cfg->shutdown_timeout = 10.0;
     cfg->order = ORDER_PATH;
     cfg->retries = 2;
+    cfg->max_prune = -1;
+    cfg->max_prune_pct = 10.0;
     cfg->retry_backoff = 0.2;
 }
 
@@ -145,6 +151,31 @@ bool config_parse_count(const char *s, unsigned base, uint64_t *out)
     if (v > UINT64_MAX / mul)
         return false;
     *out = v * mul;
+    return true;
+}
+
+bool config_parse_max_prune(const char *s, int64_t *count, double *pct)
+{
+    char *end;
+    if (!strcmp(s, "all")) {
+        *count = -1;
+        *pct = 100.0;
+        return true;
+    }
+    errno = 0;
+    if (strchr(s, '%')) {
+        double v = strtod(s, &end);
+        if (errno || end == s || strcmp(end, "%") || !(v >= 0 && v <= 100))
+            return false;
+        *count = -1;
+        *pct = v;
+        return true;
+    }
+    uint64_t n;
+    if (!config_parse_count(s, 1000, &n) || n > INT64_MAX)
+        return false;
+    *count = (int64_t)n;
+    *pct = -1;
     return true;
 }
 
@@ -222,7 +253,7 @@ enum {
     OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
     OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
     OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES, OPT_ORDER, OPT_RETRIES, OPT_RETRY_BACKOFF,
-    OPT_MAX_RATE, OPT_NICE, OPT_NO_MEMO,
+    OPT_MAX_RATE, OPT_NICE, OPT_NO_MEMO, OPT_RETRY_FAILED, OPT_MAX_PRUNE,
 };
 
 static const struct option long_opts[] = {
@@ -258,6 +289,8 @@ static const struct option long_opts[] = {
     {"files-from", required_argument, NULL, OPT_FILES_FROM},
     {"null", no_argument, NULL, '0'},
     {"prune", no_argument, NULL, OPT_PRUNE},
+    {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
+    {"max-prune", required_argument, NULL, OPT_MAX_PRUNE},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -390,6 +423,13 @@ static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *q
     case OPT_FORCE: cfg->force = true; return true;
     case OPT_NO_MEMO: cfg->no_memo = true; return true;
     case OPT_PRUNE: cfg->prune = true; return true;
+    case OPT_RETRY_FAILED: cfg->retry_failed = true; return true;
+    case OPT_MAX_PRUNE:
+        if (config_parse_max_prune(arg, &cfg->max_prune, &cfg->max_prune_pct))
+            return true;
+        td_fail(err, TD_EUSAGE, "--max-prune: expected a count, a percentage (10%%) or 'all', got '%s'",
+                arg);
+        return false;
     case '0': cfg->files_null = true; return true;
     case 'v': cfg->verbose = true; return true;
     case OPT_FILES_FROM: cfg->files_from = arg; return true;

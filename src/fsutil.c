@@ -14,7 +14,7 @@
  * root_fd, one component at a time with O_NOFOLLOW: a symlink planted in
  * OUT_DIR cannot redirect the write. *base points into rel. */
 static td_status open_parent(int root_fd, const char *rel, int *dir_fd, const char **base,
-                             char *err)
+                             fs_mkdir_fn on_mkdir, void *ctx, char *err)
 {
     int fd = dup(root_fd);
     if (fd < 0)
@@ -35,7 +35,12 @@ static td_status open_parent(int root_fd, const char *rel, int *dir_fd, const ch
         char comp[256];
         memcpy(comp, p, n);
         comp[n] = '\0';
-        if (mkdirat(fd, comp, 0755) != 0 && errno != EEXIST) {
+        if (mkdirat(fd, comp, 0755) == 0) {
+            char *made = on_mkdir ? strndup(rel, (size_t)(slash - rel)) : NULL;
+            if (made)
+                on_mkdir(made, ctx);
+            free(made);
+        } else if (errno != EEXIST) {
             int e = errno;
             close(fd);
             return td_fail(err, TD_EIO, "cannot create output directory for '%s': %s", rel,
@@ -59,7 +64,7 @@ td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN])
 {
     int fd;
     const char *base;
-    td_status st = open_parent(root_fd, rel, &fd, &base, err);
+    td_status st = open_parent(root_fd, rel, &fd, &base, NULL, NULL, err);
     if (st == TD_OK)
         close(fd);
     return st;
@@ -82,6 +87,9 @@ static int open_unnamed(int dir_fd)
     return openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 }
 
+static td_status begin(fs_atomic *a, int root_fd, const char *rel, int flags, fs_mkdir_fn on_mkdir,
+                       void *ctx, char *err);
+
 td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN])
 {
     return fs_atomic_begin_flags(a, root_fd, rel, 0, err);
@@ -90,10 +98,22 @@ td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[T
 td_status fs_atomic_begin_flags(fs_atomic *a, int root_fd, const char *rel, int flags,
                                 char err[TD_ERRLEN])
 {
+    return begin(a, root_fd, rel, flags, NULL, NULL, err);
+}
+
+td_status fs_atomic_begin_noted(fs_atomic *a, int root_fd, const char *rel, fs_mkdir_fn on_mkdir,
+                                void *ctx, char err[TD_ERRLEN])
+{
+    return begin(a, root_fd, rel, 0, on_mkdir, ctx, err);
+}
+
+static td_status begin(fs_atomic *a, int root_fd, const char *rel, int flags, fs_mkdir_fn on_mkdir,
+                       void *ctx, char *err)
+{
     memset(a, 0, sizeof *a);
     a->dir_fd = -1;
     const char *base;
-    td_status st = open_parent(root_fd, rel, &a->dir_fd, &base, err);
+    td_status st = open_parent(root_fd, rel, &a->dir_fd, &base, on_mkdir, ctx, err);
     if (st != TD_OK) {
         a->sys_errno = errno; /* open_parent's last call was the failing one */
         return st;
@@ -159,6 +179,8 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
         struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, *a->mtime};
         futimens(fd, ts);
     }
+    struct stat sb;
+    a->ino = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
     bool at_final = false;
     if (a->unnamed && link_unnamed(a, fd, &at_final) != 0)
         return commit_failed(a, "cannot move thumbnail into place", err);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "thumbd/fsutil.h"
+#include "thumbd/hash.h"
 
 /* The file, little-endian: magic, options hash, the twin's device, inode,
  * ctime (s, ns), shard and directory (u32 length + bytes each), u32 count,
@@ -53,22 +54,12 @@ struct memo_dir {
     bool oom;                  /* a note was lost: write nothing */
 };
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
-#define FNV0 0xcbf29ce484222325ULL
-
 void memo_run_init(memo_run *r, int out_fd, const char *fingerprint, int shard_index,
                    int shard_count, const struct timespec *start)
 {
     memset(r, 0, sizeof *r);
     r->out_fd = out_fd;
-    r->options = fnv(FNV0, fingerprint, strlen(fingerprint));
+    r->options = hash_fnv1a(HASH_FNV0, fingerprint, strlen(fingerprint));
     if (shard_count > 1)
         snprintf(r->shard, sizeof r->shard, "%d/%d", shard_index, shard_count);
     r->start = *start;
@@ -88,8 +79,8 @@ void memo_run_end(memo_run *r)
 /* The name of rel_dir's memo file in MEMO_DIR. */
 static void memo_name(const memo_run *r, const char *rel_dir, char *buf, size_t len)
 {
-    uint64_t h = fnv(FNV0, r->shard, strlen(r->shard) + 1);
-    h = fnv(h, rel_dir, strlen(rel_dir));
+    uint64_t h = hash_fnv1a(HASH_FNV0, r->shard, strlen(r->shard) + 1);
+    h = hash_fnv1a(h, rel_dir, strlen(rel_dir));
     snprintf(buf, len, "%016llx", (unsigned long long)h);
 }
 
@@ -211,7 +202,7 @@ static bool sound(const unsigned char *file, size_t len)
     uint64_t sum = 0;
     for (int i = 0; i < 8; i++)
         sum |= (uint64_t)file[len - 8 + (size_t)i] << (8 * i);
-    return sum == fnv(FNV0, file, len - 8);
+    return sum == hash_fnv1a(HASH_FNV0, file, len - 8);
 }
 
 /* Parses m->file (len bytes): true if it is this directory's memo, for
@@ -362,7 +353,7 @@ static void encode(const memo_dir *m, const mentry *v, writer *w)
         put(w, (uint64_t)e->sec, 8);
         put(w, e->nsec, 4);
     }
-    put(w, w->bad ? 0 : fnv(FNV0, w->b, w->len), 8);
+    put(w, w->bad ? 0 : hash_fnv1a(HASH_FNV0, w->b, w->len), 8);
 }
 
 /* Writes the notes as the directory's memo, atomically; on any failure

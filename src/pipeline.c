@@ -18,6 +18,7 @@
 #include "thumbd/resize.h"
 #include "thumbd/retry.h"
 #include "thumbd/shrink.h"
+#include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
 /* State shared by the decoder callbacks of one task. */
@@ -362,7 +363,8 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;
-    td_status st = fs_atomic_begin(&a, env->out_fd, t->res.out_rel, err);
+    td_status st = fs_atomic_begin_noted(&a, env->out_fd, t->res.out_rel, uptodate_note_mkdir, env->ut,
+                                         err);
     if (st != TD_OK) {
         *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
         return st;
@@ -377,32 +379,8 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     st = fs_atomic_commit(&a, &bytes, err);
     *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
     t->res.out_bytes = bytes;
+    t->res.out_ino = a.ino;
     return st;
-}
-
-char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirfd, const char *name,
-                          const struct timespec *mtime)
-{
-    /* Looked up in rel's directory when it is open: the output name keeps
-     * rel's directory part, so its last component starts at the same place. */
-    bool in_dir = out_dirfd >= 0 && name;
-    int dfd = in_dir ? out_dirfd : env->out_fd;
-    size_t dir_len = in_dir ? strlen(rel) - strlen(name) : 0;
-    /* auto: the thumbnail is a JPEG or a PNG, as the source has alpha. */
-    pipeline_thumb jpeg = {.alpha = false}, png = {.alpha = true};
-    char fmts[2] = {pipeline_format(env->cfg, &jpeg), pipeline_format(env->cfg, &png)};
-    for (int i = 0; i < 2; i++) {
-        char f = fmts[i];
-        if (i == 1 && f == fmts[0])
-            break;
-        char *out = pipeline_out_name(rel, f);
-        struct stat sb;
-        if (out && fstatat(dfd, out + dir_len, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-            sb.st_mtim.tv_sec == mtime->tv_sec && sb.st_mtim.tv_nsec == mtime->tv_nsec)
-            return out;
-        free(out);
-    }
-    return NULL;
 }
 
 /* *transient: a failure is worth retrying (I/O errors, a file changing
@@ -414,8 +392,13 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     if (t->preset_error)
         return td_fail(err, TD_EINPUT, "%s", t->preset_error);
     FILE *f;
-    struct stat sb;
+    struct stat sb = {0};
     td_status st = open_source(env->cfg, env->in_fd, t->rel, &f, &sb, transient, err);
+    if (st == TD_OK || ((st == TD_ELIMIT || st == TD_EINPUT) && S_ISREG(sb.st_mode))) {
+        r->read_size = (int64_t)sb.st_size;
+        r->read_mtime = sb.st_mtim;
+        r->lasting = true; /* if it fails by its content from here on */
+    }
     if (st != TD_OK)
         return st;
     pipeline_thumb th;
@@ -469,7 +452,8 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     double t0 = cancel_now();
     task_result *r = &t->res;
     free(r->out_rel); /* a retry starts from a clean result */
-    *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0};
+    *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0,
+                       .read_size = t->size, .read_mtime = t->mtime};
     char err[TD_ERRLEN] = "";
     bool transient = false;
     td_status st = process(env, t, tok, &transient, err);
@@ -483,6 +467,8 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     if (st == TD_OK) {
         r->status = TASK_OK;
         r->error[0] = '\0';
+        if (env->ut)
+            uptodate_note_result(env->ut, t);
         return;
     }
     if (st == TD_ECANCEL) {
@@ -496,8 +482,11 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     } else {
         r->status = TASK_FAILED;
         r->transient = transient;
+        r->lasting = r->lasting && !transient && (st == TD_EINPUT || st == TD_ELIMIT);
         snprintf(r->error, sizeof r->error, "%s", err);
     }
     free(r->out_rel);
     r->out_rel = NULL;
+    if (env->ut)
+        uptodate_note_result(env->ut, t);
 }

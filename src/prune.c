@@ -3,7 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,156 +11,270 @@
 #include <unistd.h>
 
 #include "thumbd/fsutil.h"
-#include "thumbd/scan.h"
 
-typedef struct names {
-    char **v;
-    size_t n, cap;
-} names;
+typedef struct pruner {
+    const prune_opts *o;
+    prune_result *res;
+    bool apply;                /* false: only count */
+    uint64_t bound;            /* with apply: remove no more than this */
+    char path[4096];           /* the directory being pruned, relative */
+} pruner;
 
-static void names_free(names *s)
+/* A source directory as prune sees it: open, or why not (ENOENT: gone). */
+typedef struct in_twin {
+    int fd;
+    int err;
+    bool unsure;               /* the scan could not read it (or above) completely */
+} in_twin;
+
+typedef enum { SRC_PRESENT, SRC_GONE, SRC_UNKNOWN } src_state;
+
+static src_state source_state(const pruner *p, in_twin in, const char *name, size_t plen)
 {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
+    if (in.unsure)
+        return SRC_UNKNOWN;
+    char rel[4096];
+    int n = snprintf(rel, sizeof rel, "%.*s%s%s", (int)plen, p->path, plen ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof rel || (p->o->unsure && p->o->unsure(rel, p->o->unsure_ctx)))
+        return SRC_UNKNOWN;
+    struct stat sb;
+    int e = in.fd < 0 ? in.err : fstatat(in.fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+    return e == 0 ? SRC_PRESENT : e == ENOENT ? SRC_GONE : SRC_UNKNOWN;
 }
 
-/* The stem ("a" of "a.JPEG") of every image name in the directory at fd. */
-static void image_stems(int fd, bool vips_formats, names *out)
+/* The thumbnail e recorded is still the file thumbd wrote. */
+static bool still_ours(int out_fd, const ledger_entry *e, bool *missing)
 {
-    DIR *d = fs_opendir_at(fd);
-    if (!d)
+    struct stat sb;
+    *missing = fstatat(out_fd, e->out, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+    return !*missing && S_ISREG(sb.st_mode) && (uint64_t)sb.st_ino == e->ino &&
+           sb.st_mtim.tv_sec == e->mtime.tv_sec && sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
+}
+
+static void emit_pruned(pruner *p, const char *out, size_t plen)
+{
+    char rel[4096];
+    snprintf(rel, sizeof rel, "%.*s%s%s", (int)plen, p->path, plen ? "/" : "", out);
+    thumbd_task *t = task_new((*p->o->next_id)++, rel, 0, (struct timespec){0, 0});
+    if (!t)
         return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!scan_is_image_name(de->d_name) && !(vips_formats && scan_is_vips_name(de->d_name)))
-            continue;
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 32;
-            char **nv = realloc(out->v, cap * sizeof *nv);
-            if (!nv)
-                break;
-            out->v = nv;
-            out->cap = cap;
-        }
-        char *s = strdup(de->d_name);
-        if (!s)
-            break;
-        *strrchr(s, '.') = '\0';
-        out->v[out->n++] = s;
-    }
-    closedir(d);
+    t->res.status = TASK_PRUNED;
+    t->res.out_rel = strdup(rel);
+    t->res.worker = -1;
+    p->o->emit(t, p->o->ctx);
 }
 
-static bool has_stem(const names *s, const char *name, size_t stem_len)
+/* A thumbnail's record: counted, and with p->apply removed when its source
+ * is gone. false: the record no longer counts (removed, or stale). */
+static bool prune_thumb(pruner *p, int out_fd, in_twin in, const ledger_entry *e, size_t plen)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strlen(s->v[i]) == stem_len && !strncmp(s->v[i], name, stem_len))
+    p->res->recorded++;
+    src_state s = source_state(p, in, e->src, plen);
+    if (s == SRC_UNKNOWN)
+        p->res->unsure++;
+    if (s != SRC_GONE)
+        return true;
+    bool missing;
+    if (!still_ours(out_fd, e, &missing))
+        return false; /* gone already, or someone else's file now: not ours to remove */
+    p->res->gone++;
+    if (!p->apply || p->res->removed >= p->bound)
+        return true;
+    if (unlinkat(out_fd, e->out, 0) != 0)
+        return true;
+    p->res->removed++;
+    emit_pruned(p, e->out, plen);
+    return false;
+}
+
+/* True if d records that thumbd created the subdirectory name. */
+static bool created(const ledger_dir *d, const char *name)
+{
+    for (size_t i = 0; d && i < d->n; i++)
+        if (d->v[i].kind == 'D' && !strcmp(d->v[i].src, name))
             return true;
     return false;
 }
 
-/* What thumbd writes: a lower-case .jpg or .png. */
-static bool thumbnail_name(const char *name)
+/* The records of the directory at p->path (its twin in OUT_DIR open at
+ * out_fd): counted, and with p->apply pruned, the ledger rewritten. */
+static void prune_records(pruner *p, int out_fd, in_twin in, size_t plen, const ledger_dir *d)
 {
-    const char *dot = strrchr(name, '.');
-    return dot && dot != name &&
-           (!strcmp(dot, ".jpg") || !strcmp(dot, ".png") || !strcmp(dot, ".webp") || !strcmp(dot, ".avif"));
+    bool *keep = d ? malloc(d->n ? d->n * sizeof *keep : 1) : NULL;
+    if (!keep)
+        return;
+    size_t live = ledger_live(d, keep), kept = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const ledger_entry *e = &d->v[i];
+        if (!keep[i])
+            continue;
+        if (e->kind == 'T')
+            keep[i] = prune_thumb(p, out_fd, in, e, plen);
+        else if (e->kind == 'D') /* the subdirectory is still there */
+            keep[i] = !p->apply || faccessat(out_fd, e->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+                      errno != ENOENT;
+        else if (p->apply) /* a failure of a source that is gone is forgotten */
+            keep[i] = source_state(p, in, e->src, plen) != SRC_GONE;
+        kept += keep[i];
+    }
+    char err[TD_ERRLEN];
+    if (p->apply && (kept != live || live != d->lines))
+        ledger_rewrite(p->o->ledger, p->path, d, keep, err); /* kept as it is if it fails */
+    free(keep);
 }
 
-typedef struct pruner {
-    prune_emit_fn emit;
-    void *ctx;
-    uint64_t *next_id;
-    uint64_t removed;
-    bool vips_formats;
-    char path[4096];
-} pruner;
+static void prune_dir(pruner *p, int out_fd, in_twin in, size_t plen);
 
-static void prune_dir(pruner *p, int out_fd, int in_fd, size_t plen);
-
-static void visit(pruner *p, int out_fd, int in_fd, const names *stems, const char *name,
-                  size_t plen)
+/* Descends into the subdirectory name of the directory at p->path (whose
+ * ledger is d); with p->apply removes it afterwards if thumbd created it
+ * and it is empty, once this prune removed something in it or its source
+ * directory is gone. */
+static void descend(pruner *p, int out_fd, in_twin in, const char *name, size_t plen,
+                    const ledger_dir *d)
 {
     int n = snprintf(p->path + plen, sizeof p->path - plen, "%s%s", plen ? "/" : "", name);
-    if (n < 0 || (size_t)n >= sizeof p->path - plen)
-        return;
-    struct stat sb;
-    if (fstatat(out_fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-        return;
-    if (S_ISDIR(sb.st_mode)) {
-        int sub_out = openat(out_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int sub_in = in_fd >= 0 ? openat(in_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-        uint64_t before = p->removed;
-        if (sub_out >= 0) {
-            prune_dir(p, sub_out, sub_in, plen + (size_t)n);
-            close(sub_out);
-        }
-        if (sub_in >= 0)
-            close(sub_in);
-        if (p->removed > before)
-            unlinkat(out_fd, name, AT_REMOVEDIR); /* only succeeds if now empty */
+    if (n < 0 || (size_t)n >= sizeof p->path - plen) {
+        p->path[plen] = '\0';
         return;
     }
-    if (!S_ISREG(sb.st_mode) || !thumbnail_name(name))
-        return;
-    if (has_stem(stems, name, (size_t)(strrchr(name, '.') - name)))
-        return;
-    if (unlinkat(out_fd, name, 0) != 0)
-        return;
-    p->removed++;
-    thumbd_task *t = task_new((*p->next_id)++, p->path, 0, (struct timespec){0, 0});
-    if (!t)
-        return;
-    t->res.status = TASK_PRUNED;
-    t->res.out_rel = strdup(p->path);
-    p->emit(t, p->ctx);
-}
-
-static void prune_dir(pruner *p, int out_fd, int in_fd, size_t plen)
-{
-    names stems = {0}, entries = {0};
-    image_stems(in_fd, p->vips_formats, &stems);
-    /* Read the whole listing first: we remove entries as we go. */
-    DIR *d = fs_opendir_at(out_fd);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strncmp(de->d_name, ".thumbd", 7))
-                continue;
-            if (entries.n == entries.cap) {
-                size_t cap = entries.cap ? entries.cap * 2 : 32;
-                char **nv = realloc(entries.v, cap * sizeof *nv);
-                if (!nv)
-                    break;
-                entries.v = nv;
-                entries.cap = cap;
-            }
-            if (!(entries.v[entries.n] = strdup(de->d_name)))
-                break;
-            entries.n++;
-        }
-        closedir(d);
+    int sub = openat(out_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    in_twin sub_in = {.fd = -1, .err = in.err, .unsure = in.unsure};
+    if (!sub_in.unsure && p->o->unsure)
+        sub_in.unsure = p->o->unsure(p->path, p->o->unsure_ctx);
+    if (in.fd >= 0) {
+        sub_in.fd = openat(in.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        sub_in.err = sub_in.fd < 0 ? errno : 0;
     }
-    for (size_t i = 0; i < entries.n; i++)
-        visit(p, out_fd, in_fd, &stems, entries.v[i], plen);
+    uint64_t before = p->res->removed;
+    if (sub >= 0) {
+        prune_dir(p, sub, sub_in, plen + (size_t)n);
+        close(sub);
+    }
+    bool gone = sub_in.fd < 0 && sub_in.err == ENOENT && !sub_in.unsure;
+    if (sub_in.fd >= 0)
+        close(sub_in.fd);
+    if (p->apply && (p->res->removed > before || gone) && created(d, name) &&
+        unlinkat(out_fd, name, AT_REMOVEDIR) == 0) /* only if empty: what is left is not ours */
+        ledger_remove(p->o->ledger, p->path);
     p->path[plen] = '\0';
-    names_free(&entries);
-    names_free(&stems);
 }
 
-uint64_t prune_run(int in_fd, int out_fd, bool vips_formats, uint64_t *next_id, prune_emit_fn emit,
-                   void *ctx)
+/* Post-order: a directory's subdirectories are pruned before its own
+ * records, so that a subdirectory emptied there can go. */
+static void prune_dir(pruner *p, int out_fd, in_twin in, size_t plen)
 {
+    ledger_dir *ld = ledger_load(p->o->ledger, p->path);
+    DIR *d = fs_opendir_at(out_fd);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            (!plen && !strncmp(de->d_name, ".thumbd", 7)))
+            continue;
+        struct stat sb;
+        if (de->d_type == DT_DIR ||
+            (de->d_type == DT_UNKNOWN && fstatat(out_fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(sb.st_mode)))
+            descend(p, out_fd, in, de->d_name, plen, ld);
+    }
+    if (d)
+        closedir(d);
+    prune_records(p, out_fd, in, plen, ld);
+    ledger_dir_free(ld);
+}
+
+static uint64_t bound_of(const prune_opts *o, uint64_t recorded)
+{
+    if (o->max_count >= 0)
+        return (uint64_t)o->max_count;
+    if (o->max_pct >= 100.0)
+        return UINT64_MAX;
+    uint64_t b = (uint64_t)floor((double)recorded * o->max_pct / 100.0);
+    return b < PRUNE_MIN ? PRUNE_MIN : b;
+}
+
+td_status prune_run(const prune_opts *o, prune_result *res, char err[TD_ERRLEN])
+{
+    memset(res, 0, sizeof *res);
     pruner *p = calloc(1, sizeof *p);
     if (!p)
-        return 0;
-    p->emit = emit;
-    p->ctx = ctx;
-    p->next_id = next_id;
-    p->vips_formats = vips_formats;
-    prune_dir(p, out_fd, in_fd, 0);
-    uint64_t n = p->removed;
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    p->o = o;
+    p->res = res;
+    in_twin in = {.fd = o->in_fd, .unsure = o->unsure && o->unsure("", o->unsure_ctx)};
+    prune_dir(p, o->out_fd, in, 0); /* counts only */
+    res->bound = bound_of(o, res->recorded);
+    res->refused = res->gone > res->bound;
+    if (!res->refused) {
+        /* The tree may change between the passes: the bound holds in the
+         * second one too. */
+        p->apply = true;
+        p->bound = res->bound;
+        *res = (prune_result){.bound = p->bound};
+        prune_dir(p, o->out_fd, in, 0);
+    }
     free(p);
-    return n;
+    return TD_OK;
+}
+
+void prune_unsure_add(prune_unsure *u, const char *rel)
+{
+    if (u->all)
+        return;
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 16;
+        char **nv = cap <= PRUNE_UNSURE_MAX ? realloc(u->v, cap * sizeof *nv) : NULL;
+        if (!nv) {
+            u->all = true;
+            return;
+        }
+        u->v = nv;
+        u->cap = cap;
+    }
+    if (!(u->v[u->n] = strdup(rel)))
+        u->all = true;
+    else
+        u->n++;
+}
+
+bool prune_unsure_has(const char *rel, void *vu)
+{
+    const prune_unsure *u = vu;
+    if (u->all)
+        return true;
+    for (size_t i = 0; i < u->n; i++) {
+        size_t l = strlen(u->v[i]);
+        if (!strncmp(rel, u->v[i], l) && (rel[l] == '\0' || rel[l] == '/'))
+            return true;
+    }
+    return false;
+}
+
+void prune_unsure_free(prune_unsure *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free(u->v[i]);
+    free(u->v);
+    *u = (prune_unsure){0};
+}
+
+void prune_explain(const prune_result *res, const prune_opts *o, bool quiet)
+{
+    if (res->refused) {
+        char bound[64];
+        if (o->max_count >= 0)
+            snprintf(bound, sizeof bound, "--max-prune %llu", (unsigned long long)res->bound);
+        else
+            snprintf(bound, sizeof bound, "--max-prune %g%% (%llu of %llu, at least %d)", o->max_pct,
+                     (unsigned long long)res->bound, (unsigned long long)res->recorded, PRUNE_MIN);
+        fprintf(stderr,
+                "thumbd: --prune refused: %llu thumbnails would be removed, more than %s allows; "
+                "nothing was removed. Is IN_DIR empty or not mounted? If its sources are really "
+                "gone, run again with --max-prune %llu (or all)\n",
+                (unsigned long long)res->gone, bound, (unsigned long long)res->gone);
+        return;
+    }
+    if (res->unsure && !quiet)
+        fprintf(stderr, "thumbd: --prune kept %llu thumbnail%s whose source could not be checked "
+                        "(a directory that could not be read)\n",
+                (unsigned long long)res->unsure, res->unsure == 1 ? "" : "s");
 }

@@ -108,9 +108,10 @@ void report_format_record(FILE *f, const thumbd_task *t)
     json_opt_string(f, "decoder", r->decoder);
     fprintf(f,
             ",\"queue_ms\":%.3f,\"decode_ms\":%.3f,\"resize_ms\":%.3f,"
-            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d,\"deferrals\":%d}",
+            "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d,\"deferrals\":%d,"
+            "\"known_bad\":%s}",
             r->queue_ms, r->decode_ms, r->resize_ms, r->encode_ms, r->total_ms, r->worker,
-            t->attempts, t->deferrals);
+            t->attempts, t->deferrals, t->known_bad ? "true" : "false");
 }
 
 static int bucket_of(double ms)
@@ -130,6 +131,8 @@ static void account(report *r, const thumbd_task *t)
 {
     const task_result *res = &t->res;
     r->counts.by_status[res->status]++;
+    if (res->status == TASK_FAILED && t->known_bad)
+        r->counts.known_bad++;
     if (res->status == TASK_CANCELLED)
         r->counts.cancelled_by[res->why]++;
     if (res->worker >= 0 && res->status != TASK_SKIPPED) {
@@ -308,6 +311,10 @@ void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
             (unsigned long long)n[TASK_FAILED], (unsigned long long)n[TASK_SKIPPED],
             (unsigned long long)n[TASK_CANCELLED], (unsigned long long)ignored,
             ignored == 1 ? "" : "s");
+    if (r->counts.known_bad)
+        fprintf(to, "thumbd: %llu of the failed are known bad: unchanged since they failed in an earlier "
+                    "run, not decoded again (--retry-failed decodes them)\n",
+                (unsigned long long)r->counts.known_bad);
     if (n[TASK_PRUNED])
         fprintf(to, "thumbd: pruned %llu thumbnail%s whose source is gone\n",
                 (unsigned long long)n[TASK_PRUNED], n[TASK_PRUNED] == 1 ? "" : "s");
@@ -355,7 +362,8 @@ td_status report_write_metrics(const report *r, const char *path, double elapsed
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     double t = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-    double last_ok = exit_code == 0 ? t : previous_success(path);
+    /* Known-bad files alone do not keep a run from counting as a success. */
+    double last_ok = exit_code == 0 || exit_code == 4 ? t : previous_success(path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return td_fail(err, TD_EIO, "metrics path too long");
@@ -370,6 +378,15 @@ td_status report_write_metrics(const report *r, const char *path, double elapsed
         fprintf(f, "thumbd_images{status=\"%s\"} %llu\n", task_status_name((task_status)s),
                 (unsigned long long)n[s]);
     fprintf(f,
+            "# HELP thumbd_known_bad Failed images of the last run that had failed before, unchanged.\n"
+            "# TYPE thumbd_known_bad gauge\n"
+            "thumbd_known_bad %llu\n"
+            "# HELP thumbd_new_failures Failed images of the last run that were not known bad.\n"
+            "# TYPE thumbd_new_failures gauge\n"
+            "thumbd_new_failures %llu\n",
+            (unsigned long long)r->counts.known_bad,
+            (unsigned long long)(n[TASK_FAILED] - r->counts.known_bad));
+    fprintf(f,
             "# HELP thumbd_run_duration_seconds Wall time of the last run.\n"
             "# TYPE thumbd_run_duration_seconds gauge\n"
             "thumbd_run_duration_seconds %.3f\n"
@@ -382,7 +399,8 @@ td_status report_write_metrics(const report *r, const char *path, double elapsed
             "# HELP thumbd_last_run_timestamp_seconds When the last run ended.\n"
             "# TYPE thumbd_last_run_timestamp_seconds gauge\n"
             "thumbd_last_run_timestamp_seconds %.3f\n"
-            "# HELP thumbd_last_success_timestamp_seconds When the last run that exited 0 ended.\n"
+            "# HELP thumbd_last_success_timestamp_seconds When the last run that exited 0 or 4 "
+            "(only known-bad failures) ended.\n"
             "# TYPE thumbd_last_success_timestamp_seconds gauge\n"
             "thumbd_last_success_timestamp_seconds %.3f\n",
             elapsed_s, elapsed_s > 0 ? (double)images / elapsed_s : 0.0, exit_code, t, last_ok);

@@ -16,7 +16,6 @@
 
 #include "thumbd/adapt.h"
 #include "thumbd/fsutil.h"
-#include "thumbd/memo.h"
 #include "thumbd/order.h"
 #include "thumbd/pipeline.h"
 #include "thumbd/pool.h"
@@ -26,6 +25,7 @@
 #include "thumbd/retry.h"
 #include "thumbd/scan.h"
 #include "thumbd/state.h"
+#include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
 /* After cancelling, how long running tasks get to notice before they are
@@ -62,7 +62,8 @@ typedef struct run_ctx {
     state_handle state;
     bool locked;
     char fingerprint[256];     /* of the options that shape thumbnails */
-    memo_run memo;             /* incremental runs: the directories' memos */
+    uptodate ut;               /* what earlier runs did, and notes for the next */
+    prune_unsure unsure;       /* --prune: what the scan could not read */
     pool *pool;
     report *rep;
     atomic_bool stop_scan;
@@ -81,6 +82,7 @@ typedef struct run_ctx {
     adapt_run *adapt;          /* NULL: a fixed worker count */
     pthread_t supervisor;      /* the main thread, woken with SIGRTMIN */
     bool progress;             /* a live progress line on stderr */
+    bool prune_refused;        /* --prune would have removed more than --max-prune */
 } run_ctx;
 
 /* Wakes supervise() at once instead of at its next tick: the end of a run is
@@ -241,11 +243,25 @@ static bool dispatch(run_ctx *rc, thumbd_task *t)
     return false;
 }
 
+/* --prune: a path the scan could not read is unknown, not gone; its
+ * record says so. */
+static void note_unsure(run_ctx *rc, thumbd_task *t)
+{
+    prune_unsure_add(&rc->unsure, t->rel);
+    char *e = NULL;
+    if (asprintf(&e, "%s (--prune removes nothing of it)", t->preset_error) >= 0) {
+        free(t->preset_error);
+        t->preset_error = e;
+    }
+}
+
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
     t->t_queued = cancel_now();
     atomic_fetch_add(&rc->found, 1);
+    if (rc->cfg->prune && t->preset_error && !t->known_bad)
+        note_unsure(rc, t);
     /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
      * costs a stat of the thumbnail, not a trip through the pool. */
     if (t->res.status == TASK_SKIPPED) {
@@ -289,29 +305,21 @@ static void emit_listing(run_ctx *rc)
     rc->listing = NULL;
 }
 
-/* The memo of the directory vouches for an image, or a stat of its
- * thumbnail does (and is noted for the next run's memo). */
 static char *scan_fresh(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
-                        void *dir, void *vctx)
+                        void *dir, void *vctx, char **known_bad)
 {
-    char fmt = name ? memo_lookup(dir, name, &sb->st_mtim) : 0;
-    if (fmt)
-        return pipeline_out_name(rel, fmt);
-    char *out = pipeline_up_to_date(&((run_ctx *)vctx)->env, rel, out_dirfd, name, &sb->st_mtim);
-    if (out && name)
-        memo_note(dir, name, &sb->st_mtim, pipeline_out_format(out));
-    return out;
+    return uptodate_fresh(&((run_ctx *)vctx)->ut, rel, out_dirfd, name, sb, dir, known_bad);
 }
 
 static void *scan_dir_begin(const char *rel_dir, int twin_fd, void *vctx)
 {
-    return memo_begin(&((run_ctx *)vctx)->memo, rel_dir, twin_fd);
+    return uptodate_dir_begin(&((run_ctx *)vctx)->ut, rel_dir, twin_fd);
 }
 
 static void scan_dir_end(void *dir, bool complete, void *vctx)
 {
     (void)vctx;
-    memo_end(dir, complete);
+    uptodate_dir_end(dir, complete);
 }
 
 static bool scan_should_stop(void *vctx)
@@ -324,6 +332,23 @@ static void prune_emit(thumbd_task *t, void *vctx)
     report_submit(((run_ctx *)vctx)->rep, t);
 }
 
+/* --prune, after the scan and every task. */
+static void run_prune(run_ctx *rc)
+{
+    uint64_t next_id = atomic_load(&rc->found) + 1;
+    prune_opts o = {.in_fd = rc->in_fd, .out_fd = rc->out_fd, .ledger = &rc->ut.ledger,
+                    .max_count = rc->cfg->max_prune, .max_pct = rc->cfg->max_prune_pct,
+                    .unsure = prune_unsure_has, .unsure_ctx = &rc->unsure, .emit = prune_emit,
+                    .ctx = rc, .next_id = &next_id};
+    prune_result res;
+    char err[TD_ERRLEN];
+    if (prune_run(&o, &res, err) != TD_OK)
+        fprintf(stderr, "thumbd: --prune: %s\n", err);
+    prune_explain(&res, &o, rc->cfg->quiet);
+    rc->prune_refused = res.refused;
+    memo_prune(&rc->ut.memo); /* after prune_run: the directories it emptied are gone */
+}
+
 static void *scan_main(void *arg)
 {
     run_ctx *rc = arg;
@@ -332,8 +357,7 @@ static void *scan_main(void *arg)
                    .force_format = rc->cfg->format != FORMAT_AUTO,
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
                    .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
-                   .fresh = rc->env.incremental ? scan_fresh : NULL,
-                   .dir_begin = rc->cfg->no_memo ? NULL : scan_dir_begin, .dir_end = scan_dir_end,
+                   .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
     const char *list = rc->cfg->files_from;
@@ -501,10 +525,10 @@ static int open_dirs(run_ctx *rc)
      * would only be refused. */
     if (!same && state_forget_others(rc->out_fd, rc->fingerprint))
         memo_forget(rc->out_fd);
-    rc->env.incremental = !cfg->force && same;
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);
-    memo_run_init(&rc->memo, rc->out_fd, rc->fingerprint, cfg->shard_index, cfg->shard_count, &start);
+    uptodate_init(&rc->ut, cfg, rc->out_fd, rc->fingerprint, &start);
+    rc->env.ut = &rc->ut;
     return 0;
 }
 
@@ -635,9 +659,11 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
         return EXIT_FATAL; /* records were lost: the report cannot be trusted */
     if (sd->active && sd->why == CANCEL_DEADLINE)
         return EXIT_DEADLINE;
-    if (c->by_status[TASK_FAILED] || c->cancelled_by[CANCEL_TIMEOUT])
+    if (c->by_status[TASK_FAILED] > c->known_bad || c->cancelled_by[CANCEL_TIMEOUT])
         return EXIT_SOME_FAILED;
-    return EXIT_ALL_OK;
+    if (rc->prune_refused)
+        return EXIT_FATAL;
+    return c->known_bad ? EXIT_KNOWN_BAD : EXIT_ALL_OK;
 }
 
 int run_thumbd(const thumbd_config *cfg)
@@ -658,7 +684,7 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->nice)
         be_nice();
 
-    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .memo.dir_fd = -1, .supervisor = pthread_self()};
+    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .ut.memo.dir_fd = -1, .ut.ledger.dir_fd = -1, .supervisor = pthread_self()};
     double t0 = cancel_now();
     int code = open_dirs(&rc);
     if (code)
@@ -706,11 +732,8 @@ int run_thumbd(const thumbd_config *cfg)
     pool_stop(rc.pool, (cancel_reason)atomic_load(&rc.stop_why)); /* settles anything left */
     pthread_join(scan_th, NULL);
     int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
-    if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck) {
-        uint64_t next_id = atomic_load(&rc.found) + 1;
-        prune_run(rc.in_fd, rc.out_fd, cfg->engine != ENGINE_NATIVE, &next_id, prune_emit, &rc);
-        memo_prune(&rc.memo); /* after prune_run: the directories it emptied are gone */
-    }
+    if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck)
+        run_prune(&rc);
     pool_destroy(rc.pool);
     if (!stuck)
         memgate_destroy(rc.env.gate); /* an abandoned worker may still use it */
@@ -739,7 +762,8 @@ int run_thumbd(const thumbd_config *cfg)
     state_release(rc.out_fd, &rc.state, !stuck);
     rc.locked = false;
 close_fds:
-    memo_run_end(&rc.memo);
+    uptodate_end(&rc.ut);
+    prune_unsure_free(&rc.unsure);
     if (rc.locked)
         state_release(rc.out_fd, &rc.state, true);
     if (rc.in_fd >= 0)

@@ -30,6 +30,7 @@ typedef struct probe {
     int err;              /* errno of fstatat, 0 when it worked */
     struct stat sb;
     char *fresh;          /* opts->fresh's answer for an image (owned) */
+    char *known;          /* and why it is known bad (owned) */
 } probe;
 
 struct walker;
@@ -102,6 +103,7 @@ typedef struct walker {
     char *probe_buf;      /* the walking thread's join_rel buffer */
     size_t probe_cap;
     bool urgent;          /* the listed path being visited had a '!' */
+    bool known;           /* the task being emitted is known bad */
 } walker;
 
 static const char *ext_of(const char *name)
@@ -230,9 +232,23 @@ static bool in_shard(const walker *w, const char *rel)
     return w->o->shard_count <= 1 || scan_shard_of(rel, w->o->shard_count) == w->o->shard_index;
 }
 
-/* Emits the task of w->path. fresh (owned) is opts->fresh's answer: the
- * task is then already settled as skipped. */
-static bool emit_task(walker *w, const struct stat *sb, const char *preset, char *fresh)
+static bool emit_one(walker *w, const struct stat *sb, const char *preset, char *fresh);
+
+/* Emits the task of w->path. fresh and known (owned) are opts->fresh's
+ * answers: the task is then already settled as skipped, or known bad. */
+static bool emit_task(walker *w, const struct stat *sb, const char *preset, char *fresh, char *known)
+{
+    if (known && !preset) {
+        preset = known;
+        w->known = true;
+    }
+    bool ok = emit_one(w, sb, preset, fresh);
+    w->known = false;
+    free(known);
+    return ok;
+}
+
+static bool emit_one(walker *w, const struct stat *sb, const char *preset, char *fresh)
 {
     if (!in_shard(w, w->path)) {
         free(fresh);
@@ -253,8 +269,10 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset, char
     thumbd_task *t = task_new(++w->next_id, w->path, size, mt);
     if (t && preset)
         t->preset_error = strdup(preset);
-    if (t)
+    if (t) {
         t->urgent = w->urgent;
+        t->known_bad = w->known;
+    }
     if (!t || (preset && !t->preset_error)) {
         free(fresh);
         task_free(t);
@@ -308,15 +326,15 @@ static void probe_one(const probe_job *j, size_t i, char **buf, size_t *cap)
     const entry *e = &j->v[i];
     probe *p = &j->p[i];
     p->err = 0;
-    p->fresh = NULL;
+    p->fresh = p->known = NULL;
     if (wants_stat(w, e)) {
         int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
         p->err = fstatat(j->fd, e->name, &p->sb, flags) ? errno : 0;
-        if (!p->err && w->o->fresh && !j->no_out && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
+        if (!p->err && w->o->fresh && S_ISREG(p->sb.st_mode) && is_source(w, e->name)) {
             const char *rel = join_rel(j->dir, e->name, buf, cap);
             if (rel && in_shard(w, rel))
                 p->fresh = w->o->fresh(rel, j->out_fd, j->out_fd >= 0 ? e->name : NULL, &p->sb,
-                                       j->dir_ctx, w->ctx);
+                                       j->dir_ctx, w->ctx, &p->known);
         }
     }
     p->done = true;
@@ -497,7 +515,7 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
         if (is_source(w, name)) {
             char msg[TD_ERRLEN];
             snprintf(msg, sizeof msg, "cannot stat: %s", strerror(p->err));
-            emit_task(w, NULL, msg, NULL);
+            emit_task(w, NULL, msg, NULL, NULL);
         }
     } else if (S_ISDIR(sb->st_mode)) {
         if (w->have_out && sb->st_dev == w->out.dev && sb->st_ino == w->out.ino) {
@@ -510,11 +528,11 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
             if (cfd < 0) {
                 char msg[TD_ERRLEN];
                 snprintf(msg, sizeof msg, "cannot open directory: %s", strerror(errno));
-                emit_task(w, NULL, msg, NULL);
+                emit_task(w, NULL, msg, NULL, NULL);
             } else {
                 char err[TD_ERRLEN];
                 if (walk_dir(w, cfd, sb, err) != TD_OK)
-                    emit_task(w, NULL, err, NULL);
+                    emit_task(w, NULL, err, NULL, NULL);
                 close(cfd);
             }
         }
@@ -526,8 +544,8 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
             char msg[TD_ERRLEN];
             if (first != name)
                 collision_message(msg, first, name);
-            emit_task(w, sb, first != name ? msg : NULL, p->fresh);
-            p->fresh = NULL;
+            emit_task(w, sb, first != name ? msg : NULL, p->fresh, p->known);
+            p->fresh = p->known = NULL;
         }
     } else {
         w->st->special++; /* FIFOs, sockets, devices: never opened */
@@ -537,8 +555,10 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
 
 static void drop_fresh(probe *p, size_t from, size_t n)
 {
-    for (size_t i = from; i < n; i++)
+    for (size_t i = from; i < n; i++) {
         free(p[i].fresh);
+        free(p[i].known);
+    }
 }
 
 /* Visits v[0, n) a window at a time (a stop request or a huge directory does
@@ -609,7 +629,7 @@ static out_dir out_dir_enter(walker *w)
                                     : dup(w->out_root);
         w->dir_no_out = w->dir_out_fd < 0 && errno == ENOENT;
     }
-    if (w->dir_out_fd >= 0 && w->o->dir_begin)
+    if (w->o->dir_begin)
         w->dir_ctx = w->o->dir_begin(w->path, w->dir_out_fd, w->ctx);
     return parent;
 }
@@ -793,12 +813,12 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
     int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
     char msg[TD_ERRLEN];
     if (!stays_inside(rel)) {
-        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read", NULL);
+        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read", NULL, NULL);
     } else if (!is_source(w, rel)) {
         w->st->ignored++;
     } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
         snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));
-        emit_task(w, NULL, msg, NULL);
+        emit_task(w, NULL, msg, NULL, NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;
     } else {
@@ -807,8 +827,9 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
         bool collides = first && strcmp(first, base);
         if (collides)
             collision_message(msg, first, base);
-        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, -1, NULL, &sb, NULL, w->ctx) : NULL;
-        emit_task(w, &sb, collides ? msg : NULL, fresh);
+        char *known = NULL;
+        char *fresh = !collides && w->o->fresh && in_shard(w, rel) ? w->o->fresh(rel, -1, NULL, &sb, NULL, w->ctx, &known) : NULL;
+        emit_task(w, &sb, collides ? msg : NULL, fresh, known);
     }
     pop_path(w, old);
 }

@@ -197,7 +197,8 @@ static int count_files(const char *dir, int *temps)
         if (lstat(p, &sb) != 0)
             continue;
         if (S_ISDIR(sb.st_mode)) {
-            n += count_files(p, temps);
+            if (strcmp(de->d_name, ".thumbd.ledger") && strcmp(de->d_name, ".thumbd.memo"))
+                n += count_files(p, temps); /* not thumbd's own bookkeeping */
         } else {
             if (!strncmp(de->d_name, ".thumbd-tmp-", 12))
                 (*temps)++;

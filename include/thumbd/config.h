@@ -45,6 +45,9 @@ typedef struct thumbd_config {
     const char *files_from;    /* NULL: walk IN_DIR; "-": stdin */
     bool files_null;           /* --files-from list is NUL-separated */
     bool prune;                /* remove thumbnails whose source is gone */
+    int64_t max_prune;         /* --max-prune N, or -1: by max_prune_pct */
+    double max_prune_pct;      /* --max-prune P% (100: all), or -1: by max_prune */
+    bool retry_failed;         /* decode known-bad sources again */
     const char *metrics_path;  /* Prometheus textfile, or NULL */
     bool verbose;              /* a line per file on stderr */
     bool quiet;
@@ -81,6 +84,10 @@ bool config_parse_count(const char *s, unsigned base, uint64_t *out);
 
 /* "2", "0.5" -> seconds >= 0. */
 bool config_parse_seconds(const char *s, double *out);
+
+/* --max-prune: "N" (*count = N, *pct = -1), "P%" (0..100: *count = -1,
+ * *pct = P) or "all" (*count = -1, *pct = 100). */
+bool config_parse_max_prune(const char *s, int64_t *count, double *pct);
 
 /* "2/8" -> 2, 8 (0 <= K < N). */
 bool config_parse_shard(const char *s, int *k, int *n);

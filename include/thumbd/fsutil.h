@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -20,7 +21,11 @@ typedef struct fs_atomic {
     FILE *f;
     const struct timespec *mtime;  /* if set, the file's mtime at commit */
     int sys_errno;             /* after a failed begin or commit: why (0: not a system error) */
+    uint64_t ino;              /* after a commit: the file's inode */
 } fs_atomic;
+
+/* Told that a directory rel_dir (relative to the root) was created. */
+typedef void (*fs_mkdir_fn)(const char *rel_dir, void *ctx);
 
 /* fs_atomic_begin_flags: a named temporary file even where the file system
  * could make an unnamed one (what file systems without O_TMPFILE get). */
@@ -44,6 +49,11 @@ td_status fs_mkparents(int root_fd, const char *rel, char err[TD_ERRLEN]);
 td_status fs_atomic_begin(fs_atomic *a, int root_fd, const char *rel, char err[TD_ERRLEN]);
 td_status fs_atomic_begin_flags(fs_atomic *a, int root_fd, const char *rel, int flags,
                                 char err[TD_ERRLEN]);
+
+/* fs_atomic_begin that tells on_mkdir(rel_dir, ctx) of each directory it
+ * creates. */
+td_status fs_atomic_begin_noted(fs_atomic *a, int root_fd, const char *rel, fs_mkdir_fn on_mkdir,
+                                void *ctx, char err[TD_ERRLEN]);
 
 /* Flushes and closes the temporary file and puts it at its final name in
  * one step: linked there (an unnamed file, when the name is free), else

@@ -17,7 +17,7 @@ typedef struct pipeline_env {
     const thumbd_config *cfg;
     int in_fd, out_fd;         /* open directories IN_DIR and OUT_DIR */
     memgate *gate;             /* decoder memory budget */
-    bool incremental;          /* the scanner skips up-to-date sources */
+    struct uptodate *ut;       /* notes what each task made or failed at (NULL: nothing) */
     /* Optional: asked before a task's decode whether, should the memory
      * budget be busy, the task may be given back (res.deferred) rather than
      * wait in it; with defer_ctx. */
@@ -29,7 +29,8 @@ typedef struct pipeline_env {
  * it is transient: an I/O error or a file that changed while read, worth
  * another attempt, unlike a corrupt file). Never exits, never
  * leaves a partial file at a final name. A thumbnail gets its source's
- * mtime (the scanner skips up-to-date sources: pipeline_up_to_date). */
+ * mtime (how the next run tells it is up to date: uptodate.h). Notes what it
+ * made or failed at in env->ut. */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
 /* Frees the calling thread's read buffer (kept from task to task): call it
@@ -64,16 +65,6 @@ td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *ou
                           char err[TD_ERRLEN]);
 
 void pipeline_thumb_free(pipeline_thumb *th);
-
-/* The thumbnail of the source rel if it is up to date: a regular file at one
- * of the names rel can map to, with the source's mtime as the scan saw it
- * (thumbd gives each thumbnail its source's mtime, so any change of the
- * source, even to an older file, shows). Returns its malloc'd path or NULL.
- * With out_dirfd >= 0 (rel's directory in OUT_DIR, open) and name (rel's
- * last component), the thumbnail is looked up there. Thread-safe. Ignores
- * env->incremental: the caller decides. */
-char *pipeline_up_to_date(const pipeline_env *env, const char *rel, int out_dirfd, const char *name,
-                          const struct timespec *mtime);
 
 /* The output path for src_rel with the extension of the format
  * ('j' -> .jpg, 'p' -> .png); malloc'd. */

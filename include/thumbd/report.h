@@ -15,6 +15,7 @@ typedef struct report report;
 typedef struct report_counts {
     uint64_t by_status[TASK_NSTATUS];
     uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
+    uint64_t known_bad;        /* of the failed, those known bad from earlier runs */
     bool write_failed;         /* some records could not be written */
 } report_counts;
 
@@ -43,8 +44,8 @@ void report_finish(report *r, report_counts *counts);
 
 /* Writes a Prometheus textfile (node_exporter textfile collector format)
  * atomically: counts per status, duration, throughput, exit code, the time
- * of this run and of the last successful one (exit 0; kept from the old
- * file otherwise). */
+ * of this run and of the last successful one (exit 0, or 4: only known-bad
+ * failures; kept from the old file otherwise), failures known bad and new. */
 td_status report_write_metrics(const report *r, const char *path, double elapsed_s, int exit_code,
                                char err[TD_ERRLEN]);
 

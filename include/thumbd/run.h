@@ -9,6 +9,7 @@ enum {
     EXIT_SOME_FAILED = 1,
     EXIT_USAGE = 2,
     EXIT_FATAL = 3,
+    EXIT_KNOWN_BAD = 4,        /* finished; the only failures are known-bad files */
     EXIT_LOCKED = 75,          /* EX_TEMPFAIL: another run holds OUT_DIR */
     EXIT_DEADLINE = 124,
     EXIT_SIGNAL_BASE = 128,

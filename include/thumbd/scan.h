@@ -24,12 +24,13 @@ typedef struct scan_opts {
      * -1 (and name NULL) when the walk has no such descriptor. Called with
      * the walk's ctx, from the walking thread or a helper thread, possibly
      * at the same time: it must be thread-safe. An image it finds up to date
-     * is emitted with res.status TASK_SKIPPED and res.out_rel set. Not
-     * called at all in a directory that out_dir lacks. */
+     * is emitted with res.status TASK_SKIPPED and res.out_rel set. An image
+     * for which it sets *known_bad (malloc'd: why) is emitted with that as
+     * its preset_error and task->known_bad set. */
     char *(*fresh)(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
-                   void *dir, void *ctx);
-    /* Optional, with fresh: called as the walk enters a directory whose twin
-     * in out_dir is open at twin_fd, and as it leaves it (after its
+                   void *dir, void *ctx, char **known_bad);
+    /* Optional, with fresh: called as the walk enters a directory (twin_fd:
+     * its twin in out_dir, open, or -1 when out_dir lacks it), and as it leaves it (after its
      * subdirectories), from the walking thread. dir_begin's answer goes to
      * every fresh call for the directory's own entries (fresh gets NULL
      * elsewhere) and then to dir_end, complete when every entry was

@@ -32,6 +32,11 @@ typedef struct task_result {
     cancel_reason why;         /* for TASK_CANCELLED */
     bool transient;            /* TASK_FAILED by an error worth retrying */
     bool deferred;             /* given back before decoding: the memory budget was busy */
+    bool lasting;              /* TASK_FAILED by the file itself (corrupt, over a limit):
+                                * it fails again while the file is unchanged */
+    int64_t read_size;         /* the source as it was read (else as the scan saw it) */
+    struct timespec read_mtime;
+    uint64_t out_ino;          /* the thumbnail's inode */
 } task_result;
 
 typedef struct thumbd_task {
@@ -42,6 +47,7 @@ typedef struct thumbd_task {
     double t_queued;           /* cancel_now() at submission */
     char *preset_error;        /* owned: the scanner already knows it fails */
     bool urgent;               /* listed with '!' in --files-from: goes first */
+    bool known_bad;            /* preset_error: it failed before and is unchanged */
     _Atomic int attempts;      /* runs so far (retries of transient failures); atomic:
                                 * an abandoned task's copy reads it during the run */
     int deferrals;             /* times given back for the memory budget */

@@ -1,0 +1,179 @@
+#include "thumbd/uptodate.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thumbd/hash.h"
+#include "thumbd/pipeline.h"
+
+/* A directory's context for the scanner: its ledger and its memo. */
+typedef struct uptodate_dir {
+    ledger_dir *ledger;
+    memo_dir *memo;            /* NULL: no memo (no twin, --no-memo, out of memory) */
+} uptodate_dir;
+
+/* Rewrite a ledger once most of its lines no longer count. */
+enum { REWRITE_MIN_LINES = 64 };
+
+void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char *fingerprint,
+                   const struct timespec *start)
+{
+    memset(u, 0, sizeof *u);
+    u->cfg = cfg;
+    u->out_fd = out_fd;
+    ledger_open(&u->ledger, out_fd, true);
+    memo_run_init(&u->memo, out_fd, fingerprint, cfg->shard_index, cfg->shard_count, start);
+    u->fp_thumb = hash_str(fingerprint);
+    char limits[256];
+    snprintf(limits, sizeof limits, " max_pixels=%llu max_dimension=%d max_scans=%d max_frames=%d "
+             "max_file_size=%llu max_memory=%llu",
+             (unsigned long long)cfg->max_pixels, cfg->max_dimension, cfg->max_scans, cfg->max_frames,
+             (unsigned long long)cfg->max_file_size, (unsigned long long)cfg->max_memory);
+    u->fp_fail = hash_fnv1a(u->fp_thumb, limits, strlen(limits));
+}
+
+void uptodate_end(uptodate *u)
+{
+    memo_run_end(&u->memo);
+    ledger_close(&u->ledger);
+    ledger_dir_free(u->list_ledger);
+    free(u->list_dir);
+    u->list_ledger = NULL;
+    u->list_dir = NULL;
+}
+
+/* Rewrites d when most of its lines are records that no longer count. */
+static void compact(const uptodate *u, const char *rel_dir, ledger_dir *d)
+{
+    if (d->lines < REWRITE_MIN_LINES)
+        return;
+    bool *keep = malloc(d->n ? d->n * sizeof *keep : 1);
+    char err[TD_ERRLEN];
+    if (keep && ledger_live(d, keep) * 2 < d->lines)
+        ledger_rewrite(&u->ledger, rel_dir, d, keep, err); /* on failure it stays as it is */
+    free(keep);
+}
+
+void *uptodate_dir_begin(uptodate *u, const char *rel_dir, int twin_fd)
+{
+    uptodate_dir *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->ledger = ledger_load(&u->ledger, rel_dir);
+    if (!d->ledger) {
+        free(d);
+        return NULL;
+    }
+    compact(u, rel_dir, d->ledger);
+    if (twin_fd >= 0 && !u->cfg->no_memo)
+        d->memo = memo_begin(&u->memo, rel_dir, twin_fd);
+    return d;
+}
+
+void uptodate_dir_end(void *dir, bool complete)
+{
+    uptodate_dir *d = dir;
+    if (!d)
+        return;
+    memo_end(d->memo, complete);
+    ledger_dir_free(d->ledger);
+    free(d);
+}
+
+/* --files-from: the ledger of rel's directory, loaded once for a run of
+ * paths in one directory. */
+static const ledger_dir *list_ledger(uptodate *u, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t n = slash ? (size_t)(slash - rel) : 0;
+    if (u->list_dir && strlen(u->list_dir) == n && !strncmp(u->list_dir, rel, n))
+        return u->list_ledger;
+    ledger_dir_free(u->list_ledger);
+    free(u->list_dir);
+    u->list_dir = strndup(rel, n);
+    u->list_ledger = u->list_dir ? ledger_load(&u->ledger, u->list_dir) : NULL;
+    return u->list_ledger;
+}
+
+/* The thumbnail e names, at path out (relative to OUT_DIR; its last
+ * component at out + base when looked up in out_dirfd), is in place. */
+static bool thumb_in_place(const uptodate *u, const ledger_entry *e, const char *out, int out_dirfd,
+                           size_t base)
+{
+    struct stat sb;
+    int dfd = out_dirfd >= 0 ? out_dirfd : u->out_fd;
+    const char *path = out_dirfd >= 0 ? out + base : out;
+    return fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+           (uint64_t)sb.st_ino == e->ino && sb.st_mtim.tv_sec == e->mtime.tv_sec &&
+           sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
+}
+
+char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,
+                     const struct stat *sb, void *dir, char **known_bad)
+{
+    *known_bad = NULL;
+    uptodate_dir *d = dir;
+    const ledger_dir *ld = d ? d->ledger : list_ledger(u, rel);
+    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    const ledger_entry *e = ld ? ledger_latest(ld, base) : NULL;
+    if (!e || u->cfg->force || !ledger_same_source(e, (int64_t)sb->st_size, &sb->st_mtim))
+        return NULL;
+    if (e->kind == 'F') {
+        if (e->fp == u->fp_fail && !u->cfg->retry_failed &&
+            asprintf(known_bad, "known bad, unchanged since it failed: %s", e->out) < 0)
+            *known_bad = NULL;
+        return NULL;
+    }
+    if (e->fp != u->fp_thumb)
+        return NULL;
+    size_t dl = (size_t)(base - rel);
+    char *out = malloc(dl + strlen(e->out) + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, rel, dl);
+    strcpy(out + dl, e->out);
+    char fmt = d && d->memo && name ? memo_lookup(d->memo, name, &sb->st_mtim) : 0;
+    if (fmt && fmt == pipeline_out_format(out))
+        return out;
+    if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl)) {
+        if (d && d->memo && name)
+            memo_note(d->memo, name, &sb->st_mtim, pipeline_out_format(out));
+        return out;
+    }
+    free(out);
+    return NULL;
+}
+
+static void warn_once(uptodate *u, const char *err)
+{
+    if (!atomic_exchange(&u->warned, true))
+        fprintf(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does again "
+                        "what is not recorded; further such warnings are not shown)\n", LEDGER_DIR, err);
+}
+
+void uptodate_note_result(uptodate *u, const thumbd_task *t)
+{
+    const task_result *r = &t->res;
+    char err[TD_ERRLEN];
+    td_status st = TD_OK;
+    if (r->status == TASK_OK && r->out_rel)
+        st = ledger_note_thumb(&u->ledger, t->rel, r->out_rel, u->fp_thumb, r->read_size,
+                               &r->read_mtime, r->out_ino, err);
+    else if (r->status == TASK_FAILED && r->lasting && !t->preset_error)
+        st = ledger_note_failure(&u->ledger, t->rel, u->fp_fail, r->read_size, &r->read_mtime,
+                                 r->error, err);
+    if (st != TD_OK)
+        warn_once(u, err);
+}
+
+void uptodate_note_mkdir(const char *rel_dir, void *ctx)
+{
+    uptodate *u = ctx;
+    char err[TD_ERRLEN];
+    if (ledger_note_mkdir(&u->ledger, rel_dir, err) != TD_OK)
+        warn_once(u, err);
+}
