@@ -99,17 +99,28 @@ static const ledger_dir *list_ledger(uptodate *u, const char *rel)
     return u->list_ledger;
 }
 
-/* The thumbnail e names, at path out (relative to OUT_DIR; its last
- * component at out + base when looked up in out_dirfd), is in place. */
+/* Whether the thumbnail e names, at path out (relative to OUT_DIR; its
+ * last component at out + base when looked up in out_dirfd), is in place:
+ * a regular file with the source's mtime (which thumbd gives each
+ * thumbnail, to the nanosecond). *ino: its inode, which differs from the
+ * ledger's when OUT_DIR was copied or restored from a backup. */
 static bool thumb_in_place(const uptodate *u, const ledger_entry *e, const char *out, int out_dirfd,
-                           size_t base)
+                           size_t base, uint64_t *ino)
 {
     struct stat sb;
     int dfd = out_dirfd >= 0 ? out_dirfd : u->out_fd;
     const char *path = out_dirfd >= 0 ? out + base : out;
-    return fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-           (uint64_t)sb.st_ino == e->ino && sb.st_mtim.tv_sec == e->mtime.tv_sec &&
-           sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
+    bool ok = fstatat(dfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+              sb.st_mtim.tv_sec == e->mtime.tv_sec && sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
+    *ino = ok ? (uint64_t)sb.st_ino : 0;
+    return ok;
+}
+
+static void warn_once(uptodate *u, const char *err)
+{
+    if (!atomic_exchange(&u->warned, true))
+        fprintf(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does again "
+                        "what is not recorded; further such warnings are not shown)\n", LEDGER_DIR, err);
 }
 
 char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,
@@ -139,20 +150,18 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
     char fmt = d && d->memo && name ? memo_lookup(d->memo, name, &sb->st_mtim) : 0;
     if (fmt && fmt == pipeline_out_format(out))
         return out;
-    if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl)) {
+    uint64_t ino;
+    if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
         if (d && d->memo && name)
             memo_note(d->memo, name, &sb->st_mtim, pipeline_out_format(out));
+        char err[TD_ERRLEN];
+        if (ino != e->ino && /* copied or restored: the ledger follows, for --prune */
+            ledger_note_thumb(&u->ledger, rel, out, e->fp, e->size, &e->mtime, ino, err) != TD_OK)
+            warn_once(u, err);
         return out;
     }
     free(out);
     return NULL;
-}
-
-static void warn_once(uptodate *u, const char *err)
-{
-    if (!atomic_exchange(&u->warned, true))
-        fprintf(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does again "
-                        "what is not recorded; further such warnings are not shown)\n", LEDGER_DIR, err);
 }
 
 void uptodate_note_result(uptodate *u, const thumbd_task *t)

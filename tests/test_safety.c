@@ -11,7 +11,9 @@
  *   - a known-bad source is not decoded again, and exit 4 / the metrics
  *     tell it from a new failure; --retry-failed and a changed file undo
  *     that;
- *   - a source whose size changed behind a restored mtime is redone.
+ *   - a source whose size changed behind a restored mtime is redone;
+ *   - a copied or restored OUT_DIR (new inodes) is up to date, and --prune
+ *     knows its thumbnails.
  *
  *   test_safety THUMBD_BIN
  *
@@ -567,6 +569,36 @@ static void test_size_change_with_restored_mtime(void **state)
     recs_free(&r);
 }
 
+/* OUT_DIR copied to another directory (new inodes, mtimes kept, as a
+ * restore from a backup): up to date there, and --prune there knows its
+ * thumbnails once a run has seen them. */
+static void test_restored_out_dir(void **state)
+{
+    (void)state;
+    char in[300], out[300], out2[300], rep[300], cmd[1000], p[600];
+    dir_at(in, sizeof in, "rs-in");
+    dir_at(out, sizeof out, "rs-out");
+    pathf(out2, sizeof out2, "%s/rs-out2", g_root);
+    rm_tree(out2);
+    pathf(rep, sizeof rep, "%s/rs.jsonl", g_root);
+    jpeg_at(in, "a.jpg", 64, 48, 1);
+    jpeg_at(in, "sub/b.jpg", 64, 48, 2);
+    expect_code(THUMBD(in, out), 0);
+    pathf(cmd, sizeof cmd, "cp -a '%s' '%s'", out, out2);
+    assert_int_equal(system(cmd), 0);
+    expect_code(THUMBD("-r", rep, in, out2), 0);
+    recs r = load(rep);
+    assert_int_equal(count(&r, "skipped"), 2);
+    recs_free(&r);
+    pathf(p, sizeof p, "%s/sub/b.jpg", in);
+    assert_int_equal(unlink(p), 0);
+    expect_code(THUMBD("--prune", "-r", rep, in, out2), 0);
+    r = load(rep);
+    assert_int_equal(count(&r, "pruned"), 1);
+    recs_free(&r);
+    assert_false(exists(out2, "sub/b.jpg"));
+}
+
 static int remove_root(void **state)
 {
     (void)state;
@@ -594,6 +626,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_deadline_runs_converge),
         cmocka_unit_test(test_known_bad),
         cmocka_unit_test(test_size_change_with_restored_mtime),
+        cmocka_unit_test(test_restored_out_dir),
     };
     return cmocka_run_group_tests(tests, NULL, remove_root);
 }

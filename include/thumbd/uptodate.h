@@ -6,8 +6,10 @@
  *
  * A source's thumbnail is up to date when the source's last ledger record
  * is a thumbnail made with these options from a source of the same size
- * and mtime, and that thumbnail is still in place (the same inode, with
- * the source's mtime: thumbd gives each thumbnail its source's mtime). The
+ * and mtime, and that thumbnail is still in place: a regular file with the
+ * source's mtime (thumbd gives each thumbnail its source's mtime, to the
+ * nanosecond). One found under another inode (OUT_DIR copied or restored)
+ * is recorded again under it, so that --prune knows it. The
  * directory's memo (memo.h) vouches for the thumbnail without a stat when
  * it can. A source is known bad when its last record is a failure with the
  * same size, mtime and decoding options: it is not decoded again (unless
