@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "thumbd/cancel.h"
+#include "thumbd/escape.h"
 #include "thumbd/queue.h"
 
 /* Task times go into logarithmic buckets (about 1% wide) so that p50/p95
@@ -61,18 +62,10 @@ void report_json_string(FILE *f, const char *s)
             putc((int)c, f);
             p++;
         } else {
-            /* A well-formed UTF-8 sequence (no overlongs, no surrogates, at
-             * most U+10FFFF) is copied; any other byte becomes \udcXX. */
-            int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                    : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-            bool ok = len > 0;
-            for (int i = 1; ok && i < len; i++)
-                ok = (p[i] & 0xC0) == 0x80;
-            if (ok && len == 3)
-                ok = !(c == 0xE0 && p[1] < 0xA0) && !(c == 0xED && p[1] >= 0xA0);
-            if (ok && len == 4)
-                ok = !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] >= 0x90);
-            if (ok) {
+            /* A well-formed UTF-8 sequence is copied; any other byte
+             * becomes \udcXX. */
+            int len = escape_utf8_len(p);
+            if (len) {
                 fwrite(p, 1, (size_t)len, f);
                 p += len;
             } else {
@@ -166,11 +159,16 @@ static void verbose_line(report *r, const thumbd_task *t)
 {
     const task_result *res = &t->res;
     clear_progress(r);
-    fprintf(r->console, "%-9s %s", task_status_name(res->status), t->rel);
-    if (res->out_rel && res->status != TASK_PRUNED)
-        fprintf(r->console, " -> %s", res->out_rel);
-    if (res->error[0])
-        fprintf(r->console, ": %s", res->error);
+    fprintf(r->console, "%-9s ", task_status_name(res->status));
+    escape_fputs(t->rel, r->console);
+    if (res->out_rel && res->status != TASK_PRUNED) {
+        fputs(" -> ", r->console);
+        escape_fputs(res->out_rel, r->console);
+    }
+    if (res->error[0]) {
+        fputs(": ", r->console);
+        escape_fputs(res->error, r->console);
+    }
     if (res->worker >= 0 && res->status == TASK_OK)
         fprintf(r->console, " (%.1f ms)", res->total_ms);
     fputc('\n', r->console);

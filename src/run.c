@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "thumbd/adapt.h"
+#include "thumbd/escape.h"
 #include "thumbd/fsutil.h"
 #include "thumbd/order.h"
 #include "thumbd/pipeline.h"
@@ -483,11 +484,9 @@ static int mkdir_p(const char *path)
     return rc;
 }
 
-static int fatal(const char *fmt, const char *arg, int e)
+static int fatal(const char *what, const char *path, int e)
 {
-    fprintf(stderr, "thumbd: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, ": %s\n", strerror(e));
+    escape_line(stderr, "thumbd: cannot %s directory '%s': %s", what, path, strerror(e));
     return EXIT_FATAL;
 }
 
@@ -498,24 +497,24 @@ static int open_dirs(run_ctx *rc)
     const thumbd_config *cfg = rc->cfg;
     rc->in_fd = open(cfg->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->in_fd < 0)
-        return fatal("cannot open input directory '%s'", cfg->in_dir, errno);
+        return fatal("open input", cfg->in_dir, errno);
     if (mkdir_p(cfg->out_dir) != 0)
-        return fatal("cannot create output directory '%s'", cfg->out_dir, errno);
+        return fatal("create output", cfg->out_dir, errno);
     rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->out_fd < 0)
-        return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
+        return fatal("open output", cfg->out_dir, errno);
     struct stat in_sb, out_sb;
     if (fstat(rc->in_fd, &in_sb) == 0 && fstat(rc->out_fd, &out_sb) == 0 &&
         in_sb.st_dev == out_sb.st_dev && in_sb.st_ino == out_sb.st_ino) {
         /* The next run would take the thumbnails for sources. */
-        fprintf(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of their "
-                        "own (it may lie inside IN_DIR)\n", cfg->out_dir);
+        escape_line(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of "
+                            "their own (it may lie inside IN_DIR)", cfg->out_dir);
         return EXIT_USAGE;
     }
     char err[TD_ERRLEN];
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
-        fprintf(stderr, "thumbd: %s: %s\n", cfg->out_dir, err);
+        escape_line(stderr, "thumbd: %s: %s", cfg->out_dir, err);
         return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
     }
     rc->locked = true;
@@ -692,7 +691,7 @@ int run_thumbd(const thumbd_config *cfg)
     char err[TD_ERRLEN];
     rc.rep = report_open(cfg->report_path, cfg->queue_cap + (size_t)cfg->workers, err);
     if (!rc.rep) {
-        fprintf(stderr, "thumbd: %s\n", err);
+        escape_line(stderr, "thumbd: %s", err);
         code = EXIT_FATAL;
         goto close_fds;
     }
@@ -741,7 +740,7 @@ int run_thumbd(const thumbd_config *cfg)
     report_counts counts;
     report_finish(rc.rep, &counts);
     if (rc.scan_st != TD_OK)
-        fprintf(stderr, "thumbd: %s\n", rc.scan_err);
+        escape_line(stderr, "thumbd: %s", rc.scan_err);
     if (!cfg->quiet)
         report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
     if (!cfg->quiet && rc.adapt)
@@ -749,7 +748,7 @@ int run_thumbd(const thumbd_config *cfg)
     end_scheduling(&rc);
     code = exit_code(&rc, &sd, &counts);
     if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, cancel_now() - t0, code, err) != TD_OK)
-        fprintf(stderr, "thumbd: warning: %s\n", err);
+        escape_line(stderr, "thumbd: warning: %s", err);
     report_free(rc.rep);
     if (stuck)
         fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
@@ -757,7 +756,7 @@ int run_thumbd(const thumbd_config *cfg)
      * saw only a list of files. */
     if (!sd.active && rc.scan_st == TD_OK && !stuck && !cfg->files_from) {
         if (state_save(rc.out_fd, &rc.state, rc.fingerprint, err) != TD_OK)
-            fprintf(stderr, "thumbd: warning: %s\n", err);
+            escape_line(stderr, "thumbd: warning: %s", err);
     }
     state_release(rc.out_fd, &rc.state, !stuck);
     rc.locked = false;
