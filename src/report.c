@@ -174,6 +174,14 @@ static void verbose_line(report *r, const thumbd_task *t)
     fputc('\n', r->console);
 }
 
+/* Images settled so far, up-to-date ones without a record included. */
+static uint64_t done_count(report *r, uint64_t *skipped)
+{
+    const uint64_t *n = r->counts.by_status;
+    *skipped = n[TASK_SKIPPED] + atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
+    return n[TASK_OK] + n[TASK_FAILED] + n[TASK_CANCELLED] + *skipped;
+}
+
 static void progress_line(report *r)
 {
     double now = cancel_now();
@@ -181,8 +189,7 @@ static void progress_line(report *r)
         return;
     r->t_drawn = now;
     const uint64_t *n = r->counts.by_status;
-    uint64_t done = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED] +
-                    atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
+    uint64_t skipped, done = done_count(r, &skipped);
     uint64_t found = r->found ? atomic_load(r->found) : done;
     bool scanned = r->scan_done && atomic_load(r->scan_done);
     double rate = now > r->t_start ? (double)done / (now - r->t_start) : 0;
@@ -196,11 +203,45 @@ static void progress_line(report *r)
     r->line_shown = true;
 }
 
+/* Queued by report_request_status: not a task. */
+static char status_request;
+
+/* The counts so far, on a line of their own (the progress line, if any, is
+ * drawn again with the next record). */
+static void status_line(report *r)
+{
+    if (!r->console)
+        return;
+    clear_progress(r);
+    const uint64_t *n = r->counts.by_status;
+    uint64_t skipped, done = done_count(r, &skipped);
+    uint64_t found = r->found ? atomic_load(r->found) : done;
+    bool scanned = r->scan_done && atomic_load(r->scan_done);
+    double secs = cancel_now() - r->t_start;
+    fprintf(r->console,
+            "thumbd: so far %llu of %llu images%s in %.2f s (%.1f images/s): %llu ok, %llu failed, "
+            "%llu skipped, %llu cancelled\n",
+            (unsigned long long)done, (unsigned long long)found, scanned ? "" : " (still scanning)", secs,
+            secs > 0 ? (double)done / secs : 0.0, (unsigned long long)n[TASK_OK],
+            (unsigned long long)n[TASK_FAILED], (unsigned long long)skipped,
+            (unsigned long long)n[TASK_CANCELLED]);
+    fflush(r->console);
+}
+
+void report_request_status(report *r)
+{
+    queue_defer(r->q, &status_request, 0); /* out of memory: no line, no harm */
+}
+
 static void *writer_main(void *arg)
 {
     report *r = arg;
     void *item;
     while (queue_pop(r->q, &item, 0) == QUEUE_OK) {
+        if (item == &status_request) {
+            status_line(r);
+            continue;
+        }
         thumbd_task *t = item;
         account(r, t);
         if (r->console && r->verbose)

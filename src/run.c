@@ -25,6 +25,7 @@
 #include "thumbd/report.h"
 #include "thumbd/retry.h"
 #include "thumbd/scan.h"
+#include "thumbd/signals.h"
 #include "thumbd/state.h"
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
@@ -626,8 +627,11 @@ static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
             wait = 0.0005;
         struct timespec ts = {0, (long)(wait * 1e9)};
         int sig = sigtimedwait(sigs, NULL, &ts);
-        if (sig > 0 && sig != SIGRTMIN)
+        signals_action act = sig > 0 ? signals_action_of(sig) : SIGNALS_NONE;
+        if (act == SIGNALS_STOP)
             begin_shutdown(rc, sd, CANCEL_SHUTDOWN, sig);
+        else if (act == SIGNALS_STATUS)
+            report_request_status(rc->rep);
         double now = cancel_now();
         if (run_deadline && now >= run_deadline && !sd->active)
             begin_shutdown(rc, sd, CANCEL_DEADLINE, 0);
@@ -667,18 +671,10 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
 
 int run_thumbd(const thumbd_config *cfg)
 {
-    /* Termination signals are handled synchronously by supervise(); every
-     * thread created from here on inherits this mask. */
+    /* Signals are handled synchronously by supervise(); every thread
+     * created from here on inherits this mask. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGRTMIN); /* wake_supervisor() */
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    /* A closed report pipe or a file-size limit are errors of one write,
-     * reported where they happen, not reasons to die. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
+    signals_setup(&sigs, SIGRTMIN); /* SIGRTMIN: wake_supervisor() */
     raise_fd_limit();
     if (cfg->nice)
         be_nice();
