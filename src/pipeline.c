@@ -376,6 +376,11 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     }
     st = pipeline_encode(env->cfg, th, a.f, err);
     if (st != TD_OK) {
+        /* A write of the thumbnail failed (a full disk, a quota, EIO): as
+         * worth retrying as a failed commit. The encoder's own errors leave
+         * the stream clean. */
+        int e = errno;
+        *transient = ferror(a.f) && retry_errno_transient(e ? e : EIO, true);
         fs_atomic_abort(&a);
         return st;
     }

@@ -1,11 +1,14 @@
 /* End-to-end tests of transient failures that the next attempt gets past:
  * a source rewritten in place while it is read (native and libvips
- * engines, caught by its size or by its ctime alone).
+ * engines, caught by its size or by its ctime alone), and a full disk while
+ * a thumbnail is encoded (JPEG, PNG, WebP). Also what a run says when the
+ * full disk keeps it from saving its state file.
  *
  *   test_transient THUMBD_BIN REWRITE_SHIM
  *
  * The shim (tests/rewrite_shim.c) rewrites a file named *rewrite-* right
- * after thumbd's first read of it.
+ * after thumbd's first read of it. The full disk is a tmpfs mounted here
+ * (root needed: the test fails, it does not skip, without it).
  * THUMBD_TRANSIENT_KEEP=1 keeps the directory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +32,7 @@
 
 static const char *g_bin, *g_shim;
 static char g_root[256];
+static char g_mounted[400]; /* a tmpfs this test mounted, until it is gone */
 
 static void noise_row(uint8_t *row, int w, int y, void *ctx)
 {
@@ -57,6 +62,8 @@ static int setup_all(void **state)
 static int teardown_all(void **state)
 {
     (void)state;
+    if (g_mounted[0])
+        umount2(g_mounted, MNT_DETACH);
     keep_or_remove("THUMBD_TRANSIENT_KEEP", g_root, rm_tree);
     return 0;
 }
@@ -215,6 +222,77 @@ static void test_rewrite_seen_by_ctime_vips(void **state)
     check_ctime_only("vips");
 }
 
+/* Fills the file system of dir: a file grown until ENOSPC. */
+static void fill_up(const char *dir)
+{
+    char p[400];
+    pathf(p, sizeof p, "%s/filler", dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    static char block[4096];
+    while (write(fd, block, sizeof block) > 0)
+        ;
+    int e = errno;
+    close(fd);
+    assert_int_equal(e, ENOSPC);
+}
+
+/* OUT_DIR on a full tmpfs: every write of a thumbnail fails with ENOSPC
+ * inside the encoder (the thumbnails of noise are larger than a stdio
+ * buffer), and each is retried; the state file cannot be saved either, and
+ * the warning says so. */
+static void test_full_disk_is_retried(void **state)
+{
+    (void)state;
+    begin_checks();
+    char dir[300], p[400], in[400], full[400];
+    new_case(dir, sizeof dir, "full");
+    pathf(p, sizeof p, "%s/in/noise.jpg", dir);
+    put_noise(p, 800, 600, 5);
+    pathf(in, sizeof in, "%s/in", dir);
+    pathf(full, sizeof full, "%s/full", dir);
+    assert_int_equal(mkdir(full, 0755), 0);
+    if (mount("tmpfs", full, "tmpfs", 0, "size=256k") != 0)
+        fail_msg("cannot mount a tmpfs on %s (%s): this test needs root", full, strerror(errno));
+    pathf(g_mounted, sizeof g_mounted, "%s", full);
+    fill_up(full);
+    const char *formats[] = {"jpeg", "png", "webp"};
+    for (int i = 0; i < 3; i++) {
+        char out[450], rep[400], log[400];
+        pathf(out, sizeof out, "%s/%s", full, formats[i]);
+        pathf(rep, sizeof rep, "%s/report.jsonl", dir);
+        const char *args[] = {"--format", formats[i], "--retries", "2", "--retry-backoff", "0.01",
+                              "--report", rep, in, out, NULL};
+        int code = run(dir, false, args);
+        CHECK(code == 1, "%s: exit %d, expected 1", formats[i], code);
+        rec r = record_of(dir, "noise.jpg");
+        CHECK(!strcmp(r.status, "failed") && r.attempts == 3,
+              "%s: %s after %d attempts; expected failed after 3 (1 + --retries 2)", formats[i],
+              r.status, r.attempts);
+        CHECK(strstr(r.error, "cannot write thumbnail: No space left on device") &&
+                  strstr(r.error, "gave up after 3 attempts"),
+              "%s: error: %s", formats[i], r.error);
+        pathf(log, sizeof log, "%s/log", dir);
+        uint8_t *data;
+        size_t len;
+        assert_int_equal(read_file(log, &data, &len), 0);
+        char *text = malloc(len + 1);
+        assert_non_null(text);
+        memcpy(text, data, len);
+        text[len] = '\0';
+        free(data);
+        CHECK(strstr(text, "thumbd: warning: cannot save the state file .thumbd.state") &&
+                  strstr(text, "No space left on device") && strstr(text, "the next run"),
+              "%s: the warning does not say the state file was not saved:\n%s", formats[i], text);
+        CHECK(!strstr(text, "cannot write thumbnail"), "%s: the state file taken for a thumbnail:\n%s",
+              formats[i], text);
+        free(text);
+    }
+    umount2(full, MNT_DETACH);
+    g_mounted[0] = '\0';
+    end_checks();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -227,6 +305,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rewritten_source_is_retried),
         cmocka_unit_test(test_rewrite_seen_by_ctime_native),
         cmocka_unit_test(test_rewrite_seen_by_ctime_vips),
+        cmocka_unit_test(test_full_disk_is_retried),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
