@@ -345,7 +345,7 @@ static void run_prune(run_ctx *rc)
     prune_result res;
     char err[TD_ERRLEN];
     if (prune_run(&o, &res, err) != TD_OK)
-        fprintf(stderr, "thumbd: --prune: %s\n", err);
+        escape_line(stderr, "thumbd: --prune: %s", err);
     prune_explain(&res, &o, rc->cfg->quiet);
     rc->prune_refused = res.refused;
     memo_prune(&rc->ut.memo); /* after prune_run: the directories it emptied are gone */

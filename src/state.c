@@ -201,7 +201,8 @@ td_status state_save(int out_fd, const state_handle *h, const char *fingerprint,
         st = fs_atomic_commit(&a, NULL, why);
     }
     if (st != TD_OK)
-        td_fail(err, st, "cannot save the state file %s (%.120s): the next run cannot tell which "
-                         "thumbnails are up to date and makes them all again", h->state_name, why);
+        td_fail(err, st, "cannot save the state file %s (%.100s): no thumbnail or progress is lost "
+                         "(the ledger keeps them), but memos made with other options may stay",
+                h->state_name, why);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "thumbd/escape.h"
 #include "thumbd/hash.h"
 #include "thumbd/pipeline.h"
 
@@ -151,8 +152,9 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
 static void warn_once(uptodate *u, const char *err)
 {
     if (!atomic_exchange(&u->warned, true))
-        fprintf(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does again "
-                        "what is not recorded; further such warnings are not shown)\n", LEDGER_DIR, err);
+        escape_line(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does "
+                            "again what is not recorded; further such warnings are not shown)",
+                    LEDGER_DIR, err);
 }
 
 void uptodate_note_result(uptodate *u, const thumbd_task *t)
