@@ -50,8 +50,9 @@ static const char usage_text[] =
     "      --follow-symlinks    follow symbolic links\n"
     "      --task-timeout S     cancel a task running longer than S seconds\n"
     "      --deadline S         stop the whole run after S seconds\n"
-    "      --shutdown-timeout S on SIGTERM/SIGINT/deadline, let running tasks\n"
-    "                           finish for S seconds, then cancel them (default 10)\n"
+    "      --shutdown-timeout S on SIGTERM, SIGINT, SIGHUP, SIGQUIT or the deadline,\n"
+    "                           let running tasks finish for S seconds, then cancel\n"
+    "                           them (default 10)\n"
     "      --force              redo thumbnails that are up to date\n"
     "      --no-memo            stat every thumbnail instead of trusting the memos in\n"
     "                           OUT_DIR/.thumbd.memo (file systems whose directories'\n"
@@ -80,7 +81,8 @@ static const char usage_text[] =
     "Exit codes: 0 all images done, 1 some images failed, 2 usage error,\n"
     "3 fatal error (IN_DIR unreadable, OUT_DIR or report not writable),\n"
     "75 another run holds OUT_DIR (try again later), 124 deadline reached,\n"
-    "128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n";
+    "128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM).\n"
+    "SIGUSR1 prints the counts so far on stderr; SIGUSR2 and SIGPIPE are ignored.\n";
 
 const char *config_usage(void)
 {

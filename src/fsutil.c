@@ -161,18 +161,22 @@ static int link_unnamed(fs_atomic *a, int fd, bool *at_final)
     return -1;
 }
 
-static td_status commit_failed(fs_atomic *a, const char *what, char *err)
+/* The commit failed: writing the file (its data, at the flush or close)
+ * or, moving, putting it at its name. */
+static td_status commit_failed(fs_atomic *a, bool moving, char *err)
 {
     int e = errno;
+    td_fail(err, TD_EIO, moving ? "cannot move '%s' into place: %s" : "cannot write '%s': %s",
+            a->final_name, strerror(e));
     fs_atomic_abort(a);
     a->sys_errno = e;
-    return td_fail(err, TD_EIO, "%s: %s", what, strerror(e));
+    return TD_EIO;
 }
 
 td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
 {
     if (fflush(a->f) != 0 || ferror(a->f))
-        return commit_failed(a, "cannot write thumbnail", err);
+        return commit_failed(a, false, err);
     long n = ftell(a->f);
     int fd = fileno(a->f);
     if (a->mtime) {
@@ -183,7 +187,7 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
     a->ino = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
     bool at_final = false;
     if (a->unnamed && link_unnamed(a, fd, &at_final) != 0)
-        return commit_failed(a, "cannot move thumbnail into place", err);
+        return commit_failed(a, true, err);
     FILE *f = a->f;
     a->f = NULL;
     if (fclose(f) != 0) {
@@ -191,10 +195,10 @@ td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN])
         if (at_final) /* the name was free: free it again */
             unlinkat(a->dir_fd, a->final_name, 0);
         errno = e;
-        return commit_failed(a, "cannot write thumbnail", err);
+        return commit_failed(a, false, err);
     }
     if (!at_final && renameat(a->dir_fd, a->tmp_name, a->dir_fd, a->final_name) != 0)
-        return commit_failed(a, "cannot move thumbnail into place", err);
+        return commit_failed(a, true, err);
     a->tmp_name[0] = '\0';
     if (bytes)
         *bytes = n;

@@ -411,8 +411,11 @@ td_status jpeg_encode(FILE *f, const uint8_t *px, int w, int h, int c, int quali
     e.pub.error_exit = on_encode_error;
     if (setjmp(e.jb)) {
         jpeg_destroy_compress(&cj);
-        if (ferror(f) && e.sys_errno) /* the system says why better than libjpeg */
-            return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
+        if (ferror(f) && e.sys_errno) { /* the system says why better than libjpeg */
+            td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
+            errno = e.sys_errno;
+            return TD_EIO;
+        }
         return td_fail(err, TD_EIO, "JPEG encoder: %s", e.msg);
     }
     jpeg_create_compress(&cj);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "thumbd/config.h"
+#include "thumbd/escape.h"
 #include "thumbd/run.h"
 
 /* Fresh pages are the dearest memory on a virtual machine: each first touch
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
         printf("thumbd %s\n", THUMBD_VERSION);
         return EXIT_ALL_OK;
     case CONFIG_ERROR:
-        fprintf(stderr, "thumbd: %s\n", err);
+        escape_line(stderr, "thumbd: %s", err); /* it may quote an argument */
         return EXIT_USAGE;
     case CONFIG_RUN:
         break;

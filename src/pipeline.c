@@ -344,14 +344,19 @@ void pipeline_thumb_free(pipeline_thumb *th)
     th->px = NULL;
 }
 
-/* True if the open file is not what it was when opened (written to,
- * truncated or replaced in place). */
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* True if the open file is not what it was when opened: written to,
+ * truncated or rewritten in place. The ctime catches a rewrite that kept
+ * the size and put the old mtime back (cp -p, rsync --inplace, touch -r). */
 static bool changed_since(int fd, const struct stat *before)
 {
     struct stat now;
     return fstat(fd, &now) != 0 || now.st_size != before->st_size ||
-           now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-           now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+           !same_time(&now.st_mtim, &before->st_mtim) || !same_time(&now.st_ctim, &before->st_ctim);
 }
 
 /* Encodes th next to its final name and renames it into place.
@@ -371,6 +376,11 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     }
     st = pipeline_encode(env->cfg, th, a.f, err);
     if (st != TD_OK) {
+        /* A write of the thumbnail failed (a full disk, a quota, EIO): as
+         * worth retrying as a failed commit. The encoder's own errors leave
+         * the stream clean. */
+        int e = errno;
+        *transient = ferror(a.f) && retry_errno_transient(e ? e : EIO, true);
         fs_atomic_abort(&a);
         return st;
     }
@@ -411,10 +421,16 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
         st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
     }
-    if (st == TD_OK && changed_since(fileno(f), &sb)) {
+    /* A file rewritten while it was read looks corrupt or truncated to the
+     * decoder, or decodes into a mix of old and new: whatever the decode
+     * said, the next attempt reads it whole. */
+    if (st != TD_ECANCEL && st != TD_EBUSY && changed_since(fileno(f), &sb)) {
         pipeline_thumb_free(&th);
         *transient = true;
-        st = td_fail(err, TD_EIO, "the file changed while it was read");
+        char why[TD_ERRLEN] = "";
+        if (st != TD_OK)
+            snprintf(why, sizeof why, " (%.180s)", err);
+        st = td_fail(err, TD_EIO, "the file changed while it was read%s", why);
     } else if (st != TD_OK && st != TD_ECANCEL && ferror(f)) {
         *transient = true; /* a read error, which a decoder takes for the end of the data */
     }

@@ -513,8 +513,11 @@ td_status png_encode(FILE *f, const uint8_t *px, int w, int h, int c, char err[T
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &pi);
-        if (ferror(f) && e.sys_errno)
-            return td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
+        if (ferror(f) && e.sys_errno) {
+            td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e.sys_errno));
+            errno = e.sys_errno;
+            return TD_EIO;
+        }
         return td_fail(err, TD_EIO, "PNG encoder: %s", e.msg);
     }
     png_init_io(png, f);

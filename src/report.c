@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "thumbd/cancel.h"
+#include "thumbd/escape.h"
 #include "thumbd/queue.h"
 
 /* Task times go into logarithmic buckets (about 1% wide) so that p50/p95
@@ -61,18 +62,10 @@ void report_json_string(FILE *f, const char *s)
             putc((int)c, f);
             p++;
         } else {
-            /* A well-formed UTF-8 sequence (no overlongs, no surrogates, at
-             * most U+10FFFF) is copied; any other byte becomes \udcXX. */
-            int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                    : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-            bool ok = len > 0;
-            for (int i = 1; ok && i < len; i++)
-                ok = (p[i] & 0xC0) == 0x80;
-            if (ok && len == 3)
-                ok = !(c == 0xE0 && p[1] < 0xA0) && !(c == 0xED && p[1] >= 0xA0);
-            if (ok && len == 4)
-                ok = !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] >= 0x90);
-            if (ok) {
+            /* A well-formed UTF-8 sequence is copied; any other byte
+             * becomes \udcXX. */
+            int len = escape_utf8_len(p);
+            if (len) {
                 fwrite(p, 1, (size_t)len, f);
                 p += len;
             } else {
@@ -166,14 +159,27 @@ static void verbose_line(report *r, const thumbd_task *t)
 {
     const task_result *res = &t->res;
     clear_progress(r);
-    fprintf(r->console, "%-9s %s", task_status_name(res->status), t->rel);
-    if (res->out_rel && res->status != TASK_PRUNED)
-        fprintf(r->console, " -> %s", res->out_rel);
-    if (res->error[0])
-        fprintf(r->console, ": %s", res->error);
+    fprintf(r->console, "%-9s ", task_status_name(res->status));
+    escape_fputs(t->rel, r->console);
+    if (res->out_rel && res->status != TASK_PRUNED) {
+        fputs(" -> ", r->console);
+        escape_fputs(res->out_rel, r->console);
+    }
+    if (res->error[0]) {
+        fputs(": ", r->console);
+        escape_fputs(res->error, r->console);
+    }
     if (res->worker >= 0 && res->status == TASK_OK)
         fprintf(r->console, " (%.1f ms)", res->total_ms);
     fputc('\n', r->console);
+}
+
+/* Images settled so far, up-to-date ones without a record included. */
+static uint64_t done_count(report *r, uint64_t *skipped)
+{
+    const uint64_t *n = r->counts.by_status;
+    *skipped = n[TASK_SKIPPED] + atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
+    return n[TASK_OK] + n[TASK_FAILED] + n[TASK_CANCELLED] + *skipped;
 }
 
 static void progress_line(report *r)
@@ -183,8 +189,7 @@ static void progress_line(report *r)
         return;
     r->t_drawn = now;
     const uint64_t *n = r->counts.by_status;
-    uint64_t done = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED] +
-                    atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
+    uint64_t skipped, done = done_count(r, &skipped);
     uint64_t found = r->found ? atomic_load(r->found) : done;
     bool scanned = r->scan_done && atomic_load(r->scan_done);
     double rate = now > r->t_start ? (double)done / (now - r->t_start) : 0;
@@ -198,11 +203,45 @@ static void progress_line(report *r)
     r->line_shown = true;
 }
 
+/* Queued by report_request_status: not a task. */
+static char status_request;
+
+/* The counts so far, on a line of their own (the progress line, if any, is
+ * drawn again with the next record). */
+static void status_line(report *r)
+{
+    if (!r->console)
+        return;
+    clear_progress(r);
+    const uint64_t *n = r->counts.by_status;
+    uint64_t skipped, done = done_count(r, &skipped);
+    uint64_t found = r->found ? atomic_load(r->found) : done;
+    bool scanned = r->scan_done && atomic_load(r->scan_done);
+    double secs = cancel_now() - r->t_start;
+    fprintf(r->console,
+            "thumbd: so far %llu of %llu images%s in %.2f s (%.1f images/s): %llu ok, %llu failed, "
+            "%llu skipped, %llu cancelled\n",
+            (unsigned long long)done, (unsigned long long)found, scanned ? "" : " (still scanning)", secs,
+            secs > 0 ? (double)done / secs : 0.0, (unsigned long long)n[TASK_OK],
+            (unsigned long long)n[TASK_FAILED], (unsigned long long)skipped,
+            (unsigned long long)n[TASK_CANCELLED]);
+    fflush(r->console);
+}
+
+void report_request_status(report *r)
+{
+    queue_defer(r->q, &status_request, 0); /* out of memory: no line, no harm */
+}
+
 static void *writer_main(void *arg)
 {
     report *r = arg;
     void *item;
     while (queue_pop(r->q, &item, 0) == QUEUE_OK) {
+        if (item == &status_request) {
+            status_line(r);
+            continue;
+        }
         thumbd_task *t = item;
         account(r, t);
         if (r->console && r->verbose)

@@ -12,6 +12,7 @@ bool retry_errno_transient(int e, bool output)
     case ESTALE:
         return true;
     case ENOSPC:
+    case EDQUOT:
         return output;
     default:
         return false;

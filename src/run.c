@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "thumbd/adapt.h"
+#include "thumbd/escape.h"
 #include "thumbd/fsutil.h"
 #include "thumbd/order.h"
 #include "thumbd/pipeline.h"
@@ -24,6 +25,7 @@
 #include "thumbd/report.h"
 #include "thumbd/retry.h"
 #include "thumbd/scan.h"
+#include "thumbd/signals.h"
 #include "thumbd/state.h"
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
@@ -343,7 +345,7 @@ static void run_prune(run_ctx *rc)
     prune_result res;
     char err[TD_ERRLEN];
     if (prune_run(&o, &res, err) != TD_OK)
-        fprintf(stderr, "thumbd: --prune: %s\n", err);
+        escape_line(stderr, "thumbd: --prune: %s", err);
     prune_explain(&res, &o, rc->cfg->quiet);
     rc->prune_refused = res.refused;
     memo_prune(&rc->ut.memo); /* after prune_run: the directories it emptied are gone */
@@ -483,11 +485,9 @@ static int mkdir_p(const char *path)
     return rc;
 }
 
-static int fatal(const char *fmt, const char *arg, int e)
+static int fatal(const char *what, const char *path, int e)
 {
-    fprintf(stderr, "thumbd: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, ": %s\n", strerror(e));
+    escape_line(stderr, "thumbd: cannot %s directory '%s': %s", what, path, strerror(e));
     return EXIT_FATAL;
 }
 
@@ -498,24 +498,24 @@ static int open_dirs(run_ctx *rc)
     const thumbd_config *cfg = rc->cfg;
     rc->in_fd = open(cfg->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->in_fd < 0)
-        return fatal("cannot open input directory '%s'", cfg->in_dir, errno);
+        return fatal("open input", cfg->in_dir, errno);
     if (mkdir_p(cfg->out_dir) != 0)
-        return fatal("cannot create output directory '%s'", cfg->out_dir, errno);
+        return fatal("create output", cfg->out_dir, errno);
     rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rc->out_fd < 0)
-        return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
+        return fatal("open output", cfg->out_dir, errno);
     struct stat in_sb, out_sb;
     if (fstat(rc->in_fd, &in_sb) == 0 && fstat(rc->out_fd, &out_sb) == 0 &&
         in_sb.st_dev == out_sb.st_dev && in_sb.st_ino == out_sb.st_ino) {
         /* The next run would take the thumbnails for sources. */
-        fprintf(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of their "
-                        "own (it may lie inside IN_DIR)\n", cfg->out_dir);
+        escape_line(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of "
+                            "their own (it may lie inside IN_DIR)", cfg->out_dir);
         return EXIT_USAGE;
     }
     char err[TD_ERRLEN];
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
-        fprintf(stderr, "thumbd: %s: %s\n", cfg->out_dir, err);
+        escape_line(stderr, "thumbd: %s: %s", cfg->out_dir, err);
         return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
     }
     rc->locked = true;
@@ -627,8 +627,11 @@ static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
             wait = 0.0005;
         struct timespec ts = {0, (long)(wait * 1e9)};
         int sig = sigtimedwait(sigs, NULL, &ts);
-        if (sig > 0 && sig != SIGRTMIN)
+        signals_action act = sig > 0 ? signals_action_of(sig) : SIGNALS_NONE;
+        if (act == SIGNALS_STOP)
             begin_shutdown(rc, sd, CANCEL_SHUTDOWN, sig);
+        else if (act == SIGNALS_STATUS)
+            report_request_status(rc->rep);
         double now = cancel_now();
         if (run_deadline && now >= run_deadline && !sd->active)
             begin_shutdown(rc, sd, CANCEL_DEADLINE, 0);
@@ -668,18 +671,10 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
 
 int run_thumbd(const thumbd_config *cfg)
 {
-    /* Termination signals are handled synchronously by supervise(); every
-     * thread created from here on inherits this mask. */
+    /* Signals are handled synchronously by supervise(); every thread
+     * created from here on inherits this mask. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGRTMIN); /* wake_supervisor() */
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    /* A closed report pipe or a file-size limit are errors of one write,
-     * reported where they happen, not reasons to die. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
+    signals_setup(&sigs, SIGRTMIN); /* SIGRTMIN: wake_supervisor() */
     raise_fd_limit();
     if (cfg->nice)
         be_nice();
@@ -692,7 +687,7 @@ int run_thumbd(const thumbd_config *cfg)
     char err[TD_ERRLEN];
     rc.rep = report_open(cfg->report_path, cfg->queue_cap + (size_t)cfg->workers, err);
     if (!rc.rep) {
-        fprintf(stderr, "thumbd: %s\n", err);
+        escape_line(stderr, "thumbd: %s", err);
         code = EXIT_FATAL;
         goto close_fds;
     }
@@ -741,7 +736,7 @@ int run_thumbd(const thumbd_config *cfg)
     report_counts counts;
     report_finish(rc.rep, &counts);
     if (rc.scan_st != TD_OK)
-        fprintf(stderr, "thumbd: %s\n", rc.scan_err);
+        escape_line(stderr, "thumbd: %s", rc.scan_err);
     if (!cfg->quiet)
         report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
     if (!cfg->quiet && rc.adapt)
@@ -749,7 +744,7 @@ int run_thumbd(const thumbd_config *cfg)
     end_scheduling(&rc);
     code = exit_code(&rc, &sd, &counts);
     if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, cancel_now() - t0, code, err) != TD_OK)
-        fprintf(stderr, "thumbd: warning: %s\n", err);
+        escape_line(stderr, "thumbd: warning: %s", err);
     report_free(rc.rep);
     if (stuck)
         fs_sweep_temps(rc.out_fd); /* abandoned workers may have left some */
@@ -757,7 +752,7 @@ int run_thumbd(const thumbd_config *cfg)
      * saw only a list of files. */
     if (!sd.active && rc.scan_st == TD_OK && !stuck && !cfg->files_from) {
         if (state_save(rc.out_fd, &rc.state, rc.fingerprint, err) != TD_OK)
-            fprintf(stderr, "thumbd: warning: %s\n", err);
+            escape_line(stderr, "thumbd: warning: %s", err);
     }
     state_release(rc.out_fd, &rc.state, !stuck);
     rc.locked = false;

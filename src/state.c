@@ -194,9 +194,15 @@ td_status state_save(int out_fd, const state_handle *h, const char *fingerprint,
     if (state_matches(out_fd, h, fingerprint))
         return TD_OK; /* rewriting it would change OUT_DIR's ctime (see MARKER_DIR) */
     fs_atomic a;
-    td_status st = fs_atomic_begin(&a, out_fd, h->state_name, err);
+    char why[TD_ERRLEN];
+    td_status st = fs_atomic_begin(&a, out_fd, h->state_name, why);
+    if (st == TD_OK) {
+        fputs(fingerprint, a.f);
+        st = fs_atomic_commit(&a, NULL, why);
+    }
     if (st != TD_OK)
-        return st;
-    fputs(fingerprint, a.f);
-    return fs_atomic_commit(&a, NULL, err);
+        td_fail(err, st, "cannot save the state file %s (%.100s): no thumbnail or progress is lost "
+                         "(the ledger keeps them), but memos made with other options may stay",
+                h->state_name, why);
+    return st;
 }

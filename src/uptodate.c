@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "thumbd/escape.h"
 #include "thumbd/hash.h"
 #include "thumbd/pipeline.h"
 
@@ -119,8 +120,9 @@ static bool thumb_in_place(const uptodate *u, const ledger_entry *e, const char 
 static void warn_once(uptodate *u, const char *err)
 {
     if (!atomic_exchange(&u->warned, true))
-        fprintf(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does again "
-                        "what is not recorded; further such warnings are not shown)\n", LEDGER_DIR, err);
+        escape_line(stderr, "thumbd: warning: cannot record progress in %s: %s (the next run does "
+                            "again what is not recorded; further such warnings are not shown)",
+                    LEDGER_DIR, err);
 }
 
 char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,

@@ -3,6 +3,7 @@
  * libraries, about 23 MB of RSS, into every run. See vipsengine.h. */
 #include "thumbd/vipsengine.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -361,8 +362,11 @@ td_status vipsmod_encode(const pipeline_thumb *th, char format, int quality, FIL
         return vips_fail(err, TD_EIO, format == 'w' ? "WebP encoder" : "AVIF encoder");
     if (format == 'w')
         len = webp_strip(buf, len);
-    td_status st = fwrite(buf, 1, len, out) == len ? TD_OK : td_fail(err, TD_EIO, "cannot write thumbnail");
+    size_t n = fwrite(buf, 1, len, out);
+    int e = errno;
+    td_status st = n == len ? TD_OK : td_fail(err, TD_EIO, "cannot write thumbnail: %s", strerror(e));
     g_free(buf);
+    errno = e; /* the write's, for the caller (vipsengine.h) */
     return st;
 }
 

@@ -18,9 +18,11 @@ static void test_transient_errors(void **state)
         assert_true(retry_errno_transient(transient[i], false));
         assert_true(retry_errno_transient(transient[i], true));
     }
-    /* A full disk may be freed: retried for output, never for input. */
+    /* A full disk or quota may be freed: retried for output, never for input. */
     assert_true(retry_errno_transient(ENOSPC, true));
     assert_false(retry_errno_transient(ENOSPC, false));
+    assert_true(retry_errno_transient(EDQUOT, true));
+    assert_false(retry_errno_transient(EDQUOT, false));
     int permanent[] = {0, ENOENT, EACCES, EPERM, ELOOP, EISDIR, ENAMETOOLONG, EINVAL, ENOMEM};
     for (size_t i = 0; i < sizeof permanent / sizeof *permanent; i++) {
         assert_false(retry_errno_transient(permanent[i], false));

@@ -57,7 +57,8 @@ td_status fs_atomic_begin_noted(fs_atomic *a, int root_fd, const char *rel, fs_m
 
 /* Flushes and closes the temporary file and puts it at its final name in
  * one step: linked there (an unnamed file, when the name is free), else
- * renamed over what is there. */
+ * renamed over what is there. A failure's message names the file (its
+ * final name), and sys_errno says why. */
 td_status fs_atomic_commit(fs_atomic *a, long *bytes, char err[TD_ERRLEN]);
 
 /* Closes and removes the temporary file. Safe to call after commit. */

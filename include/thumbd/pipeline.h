@@ -60,7 +60,8 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
 char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
 
 /* Encodes th to out in pipeline_format (a JPEG of an image with alpha is
- * composited on white, in place). No metadata is written. */
+ * composited on white, in place). No metadata is written. A failed write of
+ * out: TD_EIO, ferror(out) set and errno as the write left it. */
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out,
                           char err[TD_ERRLEN]);
 

@@ -35,6 +35,11 @@ void report_set_console(report *r, FILE *console, bool verbose, bool progress,
  * Thread-safe. */
 void report_skip_unrecorded(report *r, uint64_t n);
 
+/* Asks the writer to print on the console, as soon as it is free, one line
+ * with the counts so far (done / found, time, images/s, per status). Never
+ * blocks; thread-safe. */
+void report_request_status(report *r);
+
 /* Hands a finished task to the writer, which frees it. Thread-safe. */
 void report_submit(report *r, thumbd_task *t);
 

@@ -14,8 +14,8 @@ typedef struct retry_policy {
 } retry_policy;
 
 /* True for errno values that say "try again" rather than "this file is
- * bad": EINTR, EAGAIN, EIO, ESTALE, and ENOSPC on output (space may be
- * freed) but not on input. */
+ * bad": EINTR, EAGAIN, EIO, ESTALE, and on output (space may be freed)
+ * but not on input ENOSPC and EDQUOT. */
 bool retry_errno_transient(int e, bool output);
 
 /* True if a task that failed transiently on attempt `attempt` (1-based)

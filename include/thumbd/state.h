@@ -44,7 +44,8 @@ bool state_matches(int out_fd, const state_handle *h, const char *fingerprint);
 bool state_forget_others(int out_fd, const char *fingerprint);
 
 /* Records the fingerprint, atomically. Call after a run that covered its
- * whole tree (or shard) without being interrupted. */
+ * whole tree (or shard) without being interrupted. The failure message
+ * says what the missing state costs. */
 td_status state_save(int out_fd, const state_handle *h, const char *fingerprint,
                      char err[TD_ERRLEN]);
 

@@ -23,7 +23,9 @@
 td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
                           char err[TD_ERRLEN]);
 
-/* Encodes th as WebP ('w') or AVIF ('a') into out, without metadata. */
+/* Encodes th as WebP ('w') or AVIF ('a') into out, without metadata. A
+ * failed write of out: TD_EIO, ferror(out) set and errno as the write left
+ * it. */
 td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
                             char err[TD_ERRLEN]);
 
