@@ -24,6 +24,7 @@
 #include "thumbd/ratelimit.h"
 #include "thumbd/report.h"
 #include "thumbd/retry.h"
+#include "thumbd/rundirs.h"
 #include "thumbd/scan.h"
 #include "thumbd/state.h"
 #include "thumbd/vipsengine.h"
@@ -58,6 +59,7 @@ typedef struct adapt_run {
 typedef struct run_ctx {
     const thumbd_config *cfg;
     int in_fd, out_fd;
+    int list_fd;               /* the --files-from list, or -1 */
     pipeline_env env;
     state_handle state;
     bool locked;
@@ -336,17 +338,9 @@ static void *scan_main(void *arg)
                    .dir_begin = rc->cfg->no_memo ? NULL : scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
-    const char *list = rc->cfg->files_from;
-    if (list) {
-        int fd = strcmp(list, "-") ? open(list, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-        if (fd < 0)
-            rc->scan_st = td_fail(rc->scan_err, TD_EIO, "cannot open the --files-from list '%s': %s",
-                                  list, strerror(errno));
-        else
-            rc->scan_st = scan_list(&o, fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
-                                    &rc->stats, rc->scan_err);
-        if (fd >= 0 && fd != STDIN_FILENO)
-            close(fd);
+    if (rc->list_fd >= 0) {
+        rc->scan_st = scan_list(&o, rc->list_fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
+                                &rc->stats, rc->scan_err);
     } else {
         rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     }
@@ -438,56 +432,15 @@ static void end_scheduling(run_ctx *rc)
     free(rc->adapt);
 }
 
-/* mkdir -p for the user's OUT_DIR path (symlinks in it are the user's). */
-static int mkdir_p(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
-static int fatal(const char *fmt, const char *arg, int e)
-{
-    fprintf(stderr, "thumbd: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, ": %s\n", strerror(e));
-    return EXIT_FATAL;
-}
-
-/* Opens IN_DIR and OUT_DIR (creating it) and takes OUT_DIR's lock, which
- * also sweeps a killed run's temporary files. Returns 0 or an exit code. */
+/* Opens IN_DIR, the list and OUT_DIR after their checks (rundirs_open) and
+ * takes OUT_DIR's lock, which also sweeps a killed run's temporary files.
+ * Returns 0 or an exit code. */
 static int open_dirs(run_ctx *rc)
 {
     const thumbd_config *cfg = rc->cfg;
-    rc->in_fd = open(cfg->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rc->in_fd < 0)
-        return fatal("cannot open input directory '%s'", cfg->in_dir, errno);
-    if (mkdir_p(cfg->out_dir) != 0)
-        return fatal("cannot create output directory '%s'", cfg->out_dir, errno);
-    rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rc->out_fd < 0)
-        return fatal("cannot open output directory '%s'", cfg->out_dir, errno);
-    struct stat in_sb, out_sb;
-    if (fstat(rc->in_fd, &in_sb) == 0 && fstat(rc->out_fd, &out_sb) == 0 &&
-        in_sb.st_dev == out_sb.st_dev && in_sb.st_ino == out_sb.st_ino) {
-        /* The next run would take the thumbnails for sources. */
-        fprintf(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of their "
-                        "own (it may lie inside IN_DIR)\n", cfg->out_dir);
-        return EXIT_USAGE;
-    }
+    int code = rundirs_open(cfg, &rc->in_fd, &rc->out_fd, &rc->list_fd);
+    if (code)
+        return code;
     char err[TD_ERRLEN];
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
@@ -658,7 +611,7 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->nice)
         be_nice();
 
-    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .memo.dir_fd = -1, .supervisor = pthread_self()};
+    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .list_fd = -1, .memo.dir_fd = -1, .supervisor = pthread_self()};
     double t0 = cancel_now();
     int code = open_dirs(&rc);
     if (code)
@@ -746,5 +699,7 @@ close_fds:
         close(rc.in_fd);
     if (rc.out_fd >= 0)
         close(rc.out_fd);
+    if (rc.list_fd >= 0 && rc.list_fd != STDIN_FILENO)
+        close(rc.list_fd);
     return code;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/confine.h"
 #include "thumbd/fsutil.h"
 #include "thumbd/listread.h"
 
@@ -728,21 +729,6 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop, 
     return TD_OK;
 }
 
-/* A listed path must stay below IN_DIR: relative, without ".." parts. */
-static bool stays_inside(const char *rel)
-{
-    if (rel[0] == '/')
-        return false;
-    for (const char *p = rel; *p;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return false;
-        p += n + (slash ? 1 : 0);
-    }
-    return true;
-}
-
 static void forget_list_dir(walker *w)
 {
     free_entries(w->list_v, w->list_n);
@@ -764,7 +750,9 @@ static const char *listed_first(walker *w, int in_fd, const char *rel)
     if (!w->list_dir || strlen(w->list_dir) != dlen || strncmp(w->list_dir, rel, dlen)) {
         forget_list_dir(w);
         w->list_dir = strndup(rel, dlen);
-        int dfd = openat(in_fd, dlen ? w->list_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *d = dlen ? w->list_dir : ".";
+        int dfd = !d ? -1 : w->o->follow_symlinks ? openat(in_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                                  : confine_open(in_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char err[TD_ERRLEN];
         bool ok = w->list_dir && dfd >= 0 && read_entries(dfd, &w->list_v, &w->list_n, err) == TD_OK &&
                   stem_set_init(&w->list_stems, w->list_n);
@@ -790,14 +778,13 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
 {
     size_t old = push_path(w, rel);
     struct stat sb;
-    int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
     char msg[TD_ERRLEN];
-    if (!stays_inside(rel)) {
-        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read", NULL);
-    } else if (!is_source(w, rel)) {
+    if (!is_source(w, rel)) {
         w->st->ignored++;
-    } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
-        snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));
+    } else if (confine_stat(in_fd, rel, &sb, w->o->follow_symlinks) != 0) {
+        snprintf(msg, sizeof msg, errno == EXDEV ? "listed path leaves IN_DIR (absolute or with '..'): not read"
+                                  : errno == ELOOP ? "listed path lies under a symbolic link: not read"
+                                  : "listed in --files-from but cannot be found: %s", strerror(errno));
         emit_task(w, NULL, msg, NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;
