@@ -246,6 +246,10 @@ static bool dispatch(run_ctx *rc, thumbd_task *t)
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
+    if (t->dir) { /* a directory the scan could not read: settled, and no image */
+        report_submit(rc->rep, t);
+        return !atomic_load(&rc->stop_scan);
+    }
     t->t_queued = cancel_now();
     atomic_fetch_add(&rc->found, 1);
     /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
@@ -588,7 +592,7 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
         return EXIT_FATAL; /* records were lost: the report cannot be trusted */
     if (sd->active && sd->why == CANCEL_DEADLINE)
         return EXIT_DEADLINE;
-    if (c->by_status[TASK_FAILED] || c->cancelled_by[CANCEL_TIMEOUT])
+    if (c->by_status[TASK_FAILED] || c->dirs_unreadable || c->cancelled_by[CANCEL_TIMEOUT])
         return EXIT_SOME_FAILED;
     return EXIT_ALL_OK;
 }

@@ -103,6 +103,7 @@ typedef struct walker {
     char *probe_buf;      /* the walking thread's join_rel buffer */
     size_t probe_cap;
     bool urgent;          /* the listed path being visited had a '!' */
+    bool dir_error;       /* the path being emitted is a directory that cannot be read */
 } walker;
 
 static const char *ext_of(const char *name)
@@ -254,8 +255,10 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset, char
     thumbd_task *t = task_new(++w->next_id, w->path, size, mt);
     if (t && preset)
         t->preset_error = strdup(preset);
-    if (t)
+    if (t) {
         t->urgent = w->urgent;
+        t->dir = w->dir_error;
+    }
     if (!t || (preset && !t->preset_error)) {
         free(fresh);
         task_free(t);
@@ -267,6 +270,10 @@ static bool emit_task(walker *w, const struct stat *sb, const char *preset, char
         t->res.out_rel = fresh;
     } else {
         free(fresh);
+    }
+    if (t->dir) { /* settled: there is nothing for a worker to do */
+        t->res.status = TASK_FAILED;
+        snprintf(t->res.error, sizeof t->res.error, "%s", preset);
     }
     w->st->found++;
     if (!w->emit(t, w->ctx))
@@ -482,6 +489,15 @@ static void collision_message(char *msg, const char *first, const char *name)
              first, name, first);
 }
 
+/* A directory the walk cannot read: a failed record of its own, counted
+ * apart from the images (task.dir). */
+static void emit_dir_error(walker *w, const char *msg)
+{
+    w->dir_error = true;
+    emit_task(w, NULL, msg, NULL);
+    w->dir_error = false;
+}
+
 static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
 {
     const char *name = e->name;
@@ -508,16 +524,13 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
         } else {
             int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
                                            (w->o->follow_symlinks ? 0 : O_NOFOLLOW));
-            if (cfd < 0) {
-                char msg[TD_ERRLEN];
+            char msg[TD_ERRLEN];
+            if (cfd < 0)
                 snprintf(msg, sizeof msg, "cannot open directory: %s", strerror(errno));
-                emit_task(w, NULL, msg, NULL);
-            } else {
-                char err[TD_ERRLEN];
-                if (walk_dir(w, cfd, sb, err) != TD_OK)
-                    emit_task(w, NULL, err, NULL);
+            if (cfd < 0 || walk_dir(w, cfd, sb, msg) != TD_OK)
+                emit_dir_error(w, msg);
+            if (cfd >= 0)
                 close(cfd);
-            }
         }
     } else if (S_ISREG(sb->st_mode)) {
         if (!is_source(w, name)) {

@@ -8,6 +8,8 @@
  *     strace's syscall fault injection);
  *   - a missing --files-from list or an unwritable --report is found before
  *     OUT_DIR is created;
+ *   - a directory thumbd cannot read (as nobody, through setpriv) gets a
+ *     failed record and its own line in the summary, apart from the images.
  * A tool this needs (strace, setpriv, mount rights) that is missing fails
  * the test: it never skips.
  * argv[1]: the thumbd binary. THUMBD_TEST_KEEP=1 keeps the temporary tree. */
@@ -393,7 +395,7 @@ static void test_beneath_without_openat2(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* 13. Checks before OUT_DIR is created                                      */
+/* 13. Checks before OUT_DIR is created; unreadable directories              */
 
 /* Fails the test unless setpriv can run thumbd as nobody. */
 static void need_setpriv(void)
@@ -467,6 +469,40 @@ static void test_checked_before_out_dir(void **state)
     end_checks();
 }
 
+static void test_unreadable_directory_in_summary(void **state)
+{
+    (void)state;
+    begin_checks();
+    need_setpriv();
+    char base[128], in[160], outroot[160], out[192], rep[192], met[192], p[512];
+    pathf(base, sizeof base, "%s/unreadable", g_root);
+    pathf(in, sizeof in, "%s/in", base);
+    pathf(outroot, sizeof outroot, "%s/outroot", base);
+    pathf(out, sizeof out, "%s/out", outroot);
+    pathf(rep, sizeof rep, "%s/r.jsonl", outroot);
+    pathf(met, sizeof met, "%s/thumbd.prom", outroot);
+    mkdirs(in, "locked");
+    mkdirs(outroot, "");
+    jpeg(in, "a.jpg");
+    jpeg(in, "locked/b.jpg");
+    assert_int_equal(chown(outroot, NOBODY, NOBODY), 0);
+    pathf(p, sizeof p, "%s/locked", in);
+    assert_int_equal(chmod(p, 0), 0);
+
+    int code = run(SETPRIV, "-r", rep, "--metrics", met, in, out, NULL);
+    assert_int_equal(chmod(p, 0755), 0);
+    CHECK(code == 1, "exit %d, want 1 (a directory could not be read)", code);
+    CHECK(strstr(g_err, "thumbd: 1 image in") != NULL, "the summary does not count 1 image");
+    CHECK(strstr(g_err, "1 ok, 0 failed") != NULL, "the summary does not say 1 ok, 0 failed");
+    CHECK(strstr(g_err, "1 directory could not be read") != NULL,
+          "the summary has no line for the unreadable directory");
+    check_record(rep, "locked", "failed", "Permission denied", "record");
+    check_record(rep, "a.jpg", "ok", NULL, "record");
+    CHECK(file_has(met, "thumbd_unreadable_directories 1\n"), "metrics: no unreadable directory");
+    CHECK(file_has(met, "thumbd_images{status=\"failed\"} 0\n"), "metrics: the directory counted as an image");
+    end_checks();
+}
+
 static void remove_root(const char *dir)
 {
     char cmd[128];
@@ -496,6 +532,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_in_dir_inside_out_dir),
         cmocka_unit_test(test_beneath_without_openat2),
         cmocka_unit_test(test_checked_before_out_dir),
+        cmocka_unit_test(test_unreadable_directory_in_summary),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     keep_or_remove("THUMBD_TEST_KEEP", g_root, remove_root);
