@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
   libjpeg-turbo-progs
+  strace
 )
 
 missing=()

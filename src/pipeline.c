@@ -5,13 +5,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "thumbd/codec.h"
 #include "thumbd/color.h"
+#include "thumbd/confine.h"
 #include "thumbd/fsutil.h"
 #include "thumbd/geometry.h"
 #include "thumbd/orient.h"
@@ -142,22 +141,12 @@ char pipeline_out_format(const char *out_name)
 }
 
 /* Opens rel under in_fd. Unless symlinks are followed, no component of the
- * path may be one (openat2 RESOLVE_NO_SYMLINKS: a directory swapped for a
- * link since the scan cannot lead outside IN_DIR); kernels before 5.6 only
- * get O_NOFOLLOW on the last component. */
+ * path may be one, on every kernel (confine_open): a directory swapped for a
+ * link since the scan cannot lead outside IN_DIR. */
 static int open_beneath(int in_fd, const char *rel, bool follow)
 {
     int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
-    if (follow)
-        return openat(in_fd, rel, flags);
-#ifdef SYS_openat2
-    struct open_how how = {.flags = (uint64_t)flags,
-                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
-    int fd = (int)syscall(SYS_openat2, in_fd, rel, &how, sizeof how);
-    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-        return fd;
-#endif
-    return openat(in_fd, rel, flags | O_NOFOLLOW);
+    return follow ? openat(in_fd, rel, flags) : confine_open(in_fd, rel, flags);
 }
 
 enum { READ_BUF = 64 * 1024 };
@@ -173,7 +162,9 @@ static td_status open_source(const thumbd_config *cfg, int in_fd, const char *re
     if (fd < 0 && (*transient = retry_errno_transient(errno, false)))
         return td_fail(err, TD_EIO, "cannot open: %s", strerror(errno));
     if (fd < 0)
-        return td_fail(err, TD_EIO, "cannot open: %s", errno == ELOOP ? "it is (or lies under) a symbolic link" : strerror(errno));
+        return td_fail(err, TD_EIO, "cannot open: %s", errno == ELOOP ? "it is (or lies under) a symbolic link"
+                                                        : errno == EXDEV ? "the path leads outside IN_DIR"
+                                                        : strerror(errno));
     if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
         close(fd);
         return td_fail(err, TD_EINPUT, "not a regular file any more");

@@ -123,6 +123,10 @@ static double bucket_ms(int b)
 static void account(report *r, const thumbd_task *t)
 {
     const task_result *res = &t->res;
+    if (t->dir) {
+        r->counts.dirs_unreadable++;
+        return;
+    }
     r->counts.by_status[res->status]++;
     if (res->status == TASK_FAILED && t->known_bad)
         r->counts.known_bad++;
@@ -354,6 +358,11 @@ void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
         fprintf(to, "thumbd: %llu of the failed are known bad: unchanged since they failed in an earlier "
                     "run, not decoded again (--retry-failed decodes them)\n",
                 (unsigned long long)r->counts.known_bad);
+    uint64_t d = r->counts.dirs_unreadable;
+    if (d)
+        fprintf(to, "thumbd: %llu director%s could not be read (see the failed record%s): the images "
+                    "in %s are not counted above\n", (unsigned long long)d, d == 1 ? "y" : "ies",
+                d == 1 ? "" : "s", d == 1 ? "it" : "them");
     if (n[TASK_PRUNED])
         fprintf(to, "thumbd: pruned %llu thumbnail%s whose source is gone\n",
                 (unsigned long long)n[TASK_PRUNED], n[TASK_PRUNED] == 1 ? "" : "s");
@@ -441,8 +450,12 @@ td_status report_write_metrics(const report *r, const char *path, double elapsed
             "# HELP thumbd_last_success_timestamp_seconds When the last run that exited 0 or 4 "
             "(only known-bad failures) ended.\n"
             "# TYPE thumbd_last_success_timestamp_seconds gauge\n"
-            "thumbd_last_success_timestamp_seconds %.3f\n",
-            elapsed_s, elapsed_s > 0 ? (double)images / elapsed_s : 0.0, exit_code, t, last_ok);
+            "thumbd_last_success_timestamp_seconds %.3f\n"
+            "# HELP thumbd_unreadable_directories Directories the last run could not read.\n"
+            "# TYPE thumbd_unreadable_directories gauge\n"
+            "thumbd_unreadable_directories %llu\n",
+            elapsed_s, elapsed_s > 0 ? (double)images / elapsed_s : 0.0, exit_code, t, last_ok,
+            (unsigned long long)r->counts.dirs_unreadable);
     bool bad = ferror(f) != 0;
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         int e = errno;

@@ -24,6 +24,7 @@
 #include "thumbd/ratelimit.h"
 #include "thumbd/report.h"
 #include "thumbd/retry.h"
+#include "thumbd/rundirs.h"
 #include "thumbd/scan.h"
 #include "thumbd/signals.h"
 #include "thumbd/state.h"
@@ -60,6 +61,7 @@ typedef struct adapt_run {
 typedef struct run_ctx {
     const thumbd_config *cfg;
     int in_fd, out_fd;
+    int list_fd;               /* the --files-from list, or -1 */
     pipeline_env env;
     state_handle state;
     bool locked;
@@ -254,16 +256,22 @@ static void note_unsure(run_ctx *rc, thumbd_task *t)
     if (asprintf(&e, "%s (--prune removes nothing of it)", t->preset_error) >= 0) {
         free(t->preset_error);
         t->preset_error = e;
+        if (t->dir) /* already settled by the scanner */
+            snprintf(t->res.error, sizeof t->res.error, "%s", e);
     }
 }
 
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
-    t->t_queued = cancel_now();
-    atomic_fetch_add(&rc->found, 1);
     if (rc->cfg->prune && t->preset_error && !t->known_bad)
         note_unsure(rc, t);
+    if (t->dir) { /* a directory the scan could not read: settled, and no image */
+        report_submit(rc->rep, t);
+        return !atomic_load(&rc->stop_scan);
+    }
+    t->t_queued = cancel_now();
+    atomic_fetch_add(&rc->found, 1);
     /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
      * costs a stat of the thumbnail, not a trip through the pool. */
     if (t->res.status == TASK_SKIPPED) {
@@ -362,17 +370,9 @@ static void *scan_main(void *arg)
                    .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
-    const char *list = rc->cfg->files_from;
-    if (list) {
-        int fd = strcmp(list, "-") ? open(list, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-        if (fd < 0)
-            rc->scan_st = td_fail(rc->scan_err, TD_EIO, "cannot open the --files-from list '%s': %s",
-                                  list, strerror(errno));
-        else
-            rc->scan_st = scan_list(&o, fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
-                                    &rc->stats, rc->scan_err);
-        if (fd >= 0 && fd != STDIN_FILENO)
-            close(fd);
+    if (rc->list_fd >= 0) {
+        rc->scan_st = scan_list(&o, rc->list_fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
+                                &rc->stats, rc->scan_err);
     } else {
         rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
     }
@@ -464,54 +464,15 @@ static void end_scheduling(run_ctx *rc)
     free(rc->adapt);
 }
 
-/* mkdir -p for the user's OUT_DIR path (symlinks in it are the user's). */
-static int mkdir_p(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
-static int fatal(const char *what, const char *path, int e)
-{
-    escape_line(stderr, "thumbd: cannot %s directory '%s': %s", what, path, strerror(e));
-    return EXIT_FATAL;
-}
-
-/* Opens IN_DIR and OUT_DIR (creating it) and takes OUT_DIR's lock, which
- * also sweeps a killed run's temporary files. Returns 0 or an exit code. */
+/* Opens IN_DIR, the list and OUT_DIR after their checks (rundirs_open) and
+ * takes OUT_DIR's lock, which also sweeps a killed run's temporary files.
+ * Returns 0 or an exit code. */
 static int open_dirs(run_ctx *rc)
 {
     const thumbd_config *cfg = rc->cfg;
-    rc->in_fd = open(cfg->in_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rc->in_fd < 0)
-        return fatal("open input", cfg->in_dir, errno);
-    if (mkdir_p(cfg->out_dir) != 0)
-        return fatal("create output", cfg->out_dir, errno);
-    rc->out_fd = open(cfg->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rc->out_fd < 0)
-        return fatal("open output", cfg->out_dir, errno);
-    struct stat in_sb, out_sb;
-    if (fstat(rc->in_fd, &in_sb) == 0 && fstat(rc->out_fd, &out_sb) == 0 &&
-        in_sb.st_dev == out_sb.st_dev && in_sb.st_ino == out_sb.st_ino) {
-        /* The next run would take the thumbnails for sources. */
-        escape_line(stderr, "thumbd: OUT_DIR is IN_DIR ('%s'): give the thumbnails a directory of "
-                            "their own (it may lie inside IN_DIR)", cfg->out_dir);
-        return EXIT_USAGE;
-    }
+    int code = rundirs_open(cfg, &rc->in_fd, &rc->out_fd, &rc->list_fd);
+    if (code)
+        return code;
     char err[TD_ERRLEN];
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
@@ -662,7 +623,7 @@ static int exit_code(const run_ctx *rc, const shutdown_state *sd, const report_c
         return EXIT_FATAL; /* records were lost: the report cannot be trusted */
     if (sd->active && sd->why == CANCEL_DEADLINE)
         return EXIT_DEADLINE;
-    if (c->by_status[TASK_FAILED] > c->known_bad || c->cancelled_by[CANCEL_TIMEOUT])
+    if (c->by_status[TASK_FAILED] > c->known_bad || c->dirs_unreadable || c->cancelled_by[CANCEL_TIMEOUT])
         return EXIT_SOME_FAILED;
     if (rc->prune_refused)
         return EXIT_FATAL;
@@ -679,7 +640,8 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->nice)
         be_nice();
 
-    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .ut.memo.dir_fd = -1, .ut.ledger.dir_fd = -1, .supervisor = pthread_self()};
+    run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .list_fd = -1, .ut.memo.dir_fd = -1,
+                  .ut.ledger.dir_fd = -1, .supervisor = pthread_self()};
     double t0 = cancel_now();
     int code = open_dirs(&rc);
     if (code)
@@ -765,5 +727,7 @@ close_fds:
         close(rc.in_fd);
     if (rc.out_fd >= 0)
         close(rc.out_fd);
+    if (rc.list_fd >= 0 && rc.list_fd != STDIN_FILENO)
+        close(rc.list_fd);
     return code;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/confine.h"
 #include "thumbd/fsutil.h"
 #include "thumbd/listread.h"
 
@@ -104,6 +105,7 @@ typedef struct walker {
     size_t probe_cap;
     bool urgent;          /* the listed path being visited had a '!' */
     bool known;           /* the task being emitted is known bad */
+    bool dir_error;       /* the path being emitted is a directory that cannot be read */
 } walker;
 
 static const char *ext_of(const char *name)
@@ -272,6 +274,7 @@ static bool emit_one(walker *w, const struct stat *sb, const char *preset, char 
     if (t) {
         t->urgent = w->urgent;
         t->known_bad = w->known;
+        t->dir = w->dir_error;
     }
     if (!t || (preset && !t->preset_error)) {
         free(fresh);
@@ -284,6 +287,10 @@ static bool emit_one(walker *w, const struct stat *sb, const char *preset, char 
         t->res.out_rel = fresh;
     } else {
         free(fresh);
+    }
+    if (t->dir) { /* settled: there is nothing for a worker to do */
+        t->res.status = TASK_FAILED;
+        snprintf(t->res.error, sizeof t->res.error, "%s", preset);
     }
     w->st->found++;
     if (!w->emit(t, w->ctx))
@@ -499,6 +506,15 @@ static void collision_message(char *msg, const char *first, const char *name)
              first, name, first);
 }
 
+/* A directory the walk cannot read: a failed record of its own, counted
+ * apart from the images (task.dir). */
+static void emit_dir_error(walker *w, const char *msg)
+{
+    w->dir_error = true;
+    emit_task(w, NULL, msg, NULL, NULL);
+    w->dir_error = false;
+}
+
 static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
 {
     const char *name = e->name;
@@ -525,16 +541,13 @@ static void visit(walker *w, int fd, const entry *e, probe *p, stem_set *stems)
         } else {
             int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
                                            (w->o->follow_symlinks ? 0 : O_NOFOLLOW));
-            if (cfd < 0) {
-                char msg[TD_ERRLEN];
+            char msg[TD_ERRLEN];
+            if (cfd < 0)
                 snprintf(msg, sizeof msg, "cannot open directory: %s", strerror(errno));
-                emit_task(w, NULL, msg, NULL, NULL);
-            } else {
-                char err[TD_ERRLEN];
-                if (walk_dir(w, cfd, sb, err) != TD_OK)
-                    emit_task(w, NULL, err, NULL, NULL);
+            if (cfd < 0 || walk_dir(w, cfd, sb, msg) != TD_OK)
+                emit_dir_error(w, msg);
+            if (cfd >= 0)
                 close(cfd);
-            }
         }
     } else if (S_ISREG(sb->st_mode)) {
         if (!is_source(w, name)) {
@@ -748,21 +761,6 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop, 
     return TD_OK;
 }
 
-/* A listed path must stay below IN_DIR: relative, without ".." parts. */
-static bool stays_inside(const char *rel)
-{
-    if (rel[0] == '/')
-        return false;
-    for (const char *p = rel; *p;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return false;
-        p += n + (slash ? 1 : 0);
-    }
-    return true;
-}
-
 static void forget_list_dir(walker *w)
 {
     free_entries(w->list_v, w->list_n);
@@ -784,7 +782,9 @@ static const char *listed_first(walker *w, int in_fd, const char *rel)
     if (!w->list_dir || strlen(w->list_dir) != dlen || strncmp(w->list_dir, rel, dlen)) {
         forget_list_dir(w);
         w->list_dir = strndup(rel, dlen);
-        int dfd = openat(in_fd, dlen ? w->list_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *d = dlen ? w->list_dir : ".";
+        int dfd = !d ? -1 : w->o->follow_symlinks ? openat(in_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                                  : confine_open(in_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char err[TD_ERRLEN];
         bool ok = w->list_dir && dfd >= 0 && read_entries(dfd, &w->list_v, &w->list_n, err) == TD_OK &&
                   stem_set_init(&w->list_stems, w->list_n);
@@ -810,14 +810,13 @@ static void visit_listed(walker *w, int in_fd, const char *rel)
 {
     size_t old = push_path(w, rel);
     struct stat sb;
-    int flags = w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
     char msg[TD_ERRLEN];
-    if (!stays_inside(rel)) {
-        emit_task(w, NULL, "listed path leaves IN_DIR (absolute or with '..'): not read", NULL, NULL);
-    } else if (!is_source(w, rel)) {
+    if (!is_source(w, rel)) {
         w->st->ignored++;
-    } else if (fstatat(in_fd, rel, &sb, flags) != 0) {
-        snprintf(msg, sizeof msg, "listed in --files-from but cannot be found: %s", strerror(errno));
+    } else if (confine_stat(in_fd, rel, &sb, w->o->follow_symlinks) != 0) {
+        snprintf(msg, sizeof msg, errno == EXDEV ? "listed path leaves IN_DIR (absolute or with '..'): not read"
+                                  : errno == ELOOP ? "listed path lies under a symbolic link: not read"
+                                  : "listed in --files-from but cannot be found: %s", strerror(errno));
         emit_task(w, NULL, msg, NULL, NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;

@@ -444,6 +444,37 @@ static void test_writer_without_file_counts(void **state)
     report_free(r);
 }
 
+/* A directory the scan could not read: a failure, but no image. */
+static void test_directory_counted_apart(void **state)
+{
+    (void)state;
+    char err[TD_ERRLEN] = "";
+    report *r = report_open(NULL, 2, err);
+    assert_non_null(r);
+    struct timespec mt = {0, 0};
+    for (int i = 1; i <= 3; i++) {
+        thumbd_task *t = task_new((uint64_t)i, i == 2 ? "locked" : "x.jpg", 1, mt);
+        t->dir = i == 2;
+        t->res.status = i == 2 ? TASK_FAILED : TASK_OK;
+        report_submit(r, t);
+    }
+    report_counts counts;
+    report_finish(r, &counts);
+    assert_int_equal(counts.by_status[TASK_OK], 2);
+    assert_int_equal(counts.by_status[TASK_FAILED], 0);
+    assert_int_equal(counts.dirs_unreadable, 1);
+    char *sum = NULL;
+    size_t slen = 0;
+    FILE *m = open_memstream(&sum, &slen);
+    report_summary(r, m, 1.0, 0);
+    fclose(m);
+    assert_non_null(strstr(sum, "thumbd: 2 images in"));
+    assert_non_null(strstr(sum, "2 ok, 0 failed"));
+    assert_non_null(strstr(sum, "\nthumbd: 1 directory could not be read"));
+    free(sum);
+    report_free(r);
+}
+
 static void test_open_unwritable(void **state)
 {
     (void)state;
@@ -464,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_format_record_failed_with_odd_names),
         cmocka_unit_test(test_writer_round_trip),
         cmocka_unit_test(test_writer_without_file_counts),
+        cmocka_unit_test(test_directory_counted_apart),
         cmocka_unit_test(test_open_unwritable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,8 @@ typedef struct report_counts {
     uint64_t by_status[TASK_NSTATUS];
     uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
     uint64_t known_bad;        /* of the failed, those known bad from earlier runs */
+    uint64_t dirs_unreadable;  /* records of directories the scan could not read (task.dir):
+                                * failures, but no images, so in no by_status count */
     bool write_failed;         /* some records could not be written */
 } report_counts;
 
@@ -54,7 +56,8 @@ void report_finish(report *r, report_counts *counts);
 td_status report_write_metrics(const report *r, const char *path, double elapsed_s, int exit_code,
                                char err[TD_ERRLEN]);
 
-/* Prints the summary (counts, images/s, p50/p95/max task time). */
+/* Prints the summary (counts, images/s, p50/p95/max task time; the
+ * directories that could not be read on a line of their own). */
 void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored);
 void report_free(report *r);
 

@@ -48,6 +48,8 @@ typedef struct thumbd_task {
     char *preset_error;        /* owned: the scanner already knows it fails */
     bool urgent;               /* listed with '!' in --files-from: goes first */
     bool known_bad;            /* preset_error: it failed before and is unchanged */
+    bool dir;                  /* not an image: a directory the scan could not read, settled
+                                * by the scanner as failed and counted apart */
     _Atomic int attempts;      /* runs so far (retries of transient failures); atomic:
                                 * an abandoned task's copy reads it during the run */
     int deferrals;             /* times given back for the memory budget */
