@@ -9,8 +9,9 @@ packages=(
   build-essential cmake pkg-config
   libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
   libjpeg-turbo-progs
-  # tests/test_deploy_jobs.sh: PyYAML for the Kubernetes Job
-  python3-yaml
+  # tests/test_deploy_*.sh: systemd-analyze verify (and man, for the units'
+  # Documentation=), PyYAML for the Kubernetes Job
+  systemd man-db python3-yaml
 )
 
 missing=()
