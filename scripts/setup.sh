@@ -9,7 +9,10 @@ packages=(
   build-essential cmake pkg-config
   libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
   libjpeg-turbo-progs
-  strace
+  # tests: strace (openat2 refused: tests/test_paths.c); systemd-analyze verify
+  # (and man, for the units' Documentation=), PyYAML for the Kubernetes Job
+  # (tests/test_deploy_*.sh)
+  strace systemd man-db python3-yaml
 )
 
 missing=()
