@@ -17,8 +17,8 @@
 /* The file, little-endian: magic, options hash, the twin's device, inode,
  * ctime (s, ns), shard and directory (u32 length + bytes each), u32 count,
  * count entries (u8 name length, name, u8 format, i64 mtime s, u32 mtime
- * ns) in strcmp order of their names, and an FNV-1a hash of all that. */
-static const char MAGIC[8] = {'T', 'H', 'D', 'M', 'E', 'M', 'O', '1'};
+ * ns, i64 size) in strcmp order of their names, and an FNV-1a hash of all that. */
+static const char MAGIC[8] = {'T', 'H', 'D', 'M', 'E', 'M', 'O', '2'};
 enum { MAX_FILE = 256 << 20 };
 
 typedef struct mentry {
@@ -27,6 +27,7 @@ typedef struct mentry {
     char fmt;
     int64_t sec;
     uint32_t nsec;
+    int64_t size;
 } mentry;
 
 /* A name found up to date by a stat; the name is in the arena at off. */
@@ -35,6 +36,7 @@ typedef struct note {
     char fmt;
     int64_t sec;
     uint32_t nsec;
+    int64_t size;
 } note;
 
 struct memo_dir {
@@ -231,6 +233,7 @@ static bool parse(memo_dir *m, size_t len)
         e->fmt = (char)get(&r, 1);
         e->sec = (int64_t)get(&r, 8);
         e->nsec = (uint32_t)get(&r, 4);
+        e->size = (int64_t)get(&r, 8);
         if (!r.bad && (e->len == 0 || !e->fmt || memchr(e->name, '\0', e->len) ||
                        (i && name_cmp(e[-1].name, e[-1].len, e->name, e->len) >= 0)))
             r.bad = true;
@@ -271,7 +274,7 @@ memo_dir *memo_begin(const memo_run *r, const char *rel_dir, int twin_fd)
     return m;
 }
 
-char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime)
+char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size)
 {
     if (!m || !m->valid)
         return 0;
@@ -281,7 +284,8 @@ char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mti
         const mentry *e = &m->e[mid];
         int c = name_cmp(e->name, e->len, name, len);
         if (c == 0)
-            return e->sec == (int64_t)mtime->tv_sec && e->nsec == (uint32_t)mtime->tv_nsec ? e->fmt : 0;
+            return e->sec == (int64_t)mtime->tv_sec && e->nsec == (uint32_t)mtime->tv_nsec &&
+                           e->size == size ? e->fmt : 0;
         if (c < 0)
             lo = mid + 1;
         else
@@ -292,7 +296,7 @@ char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mti
 
 /* ---- writing --------------------------------------------------------------- */
 
-void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, char fmt)
+void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, char fmt)
 {
     size_t len = strlen(name);
     if (!m || m->valid || m->racy || len == 0 || len > 255 || !fmt)
@@ -319,7 +323,8 @@ void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, char
     if (m->nnotes < m->notes_cap && m->arena_len + len <= m->arena_cap) {
         memcpy(m->arena + m->arena_len, name, len);
         m->notes[m->nnotes++] = (note){.off = m->arena_len, .len = len, .fmt = fmt,
-                                       .sec = mtime->tv_sec, .nsec = (uint32_t)mtime->tv_nsec};
+                                       .sec = mtime->tv_sec, .nsec = (uint32_t)mtime->tv_nsec,
+                                       .size = size};
         m->arena_len += len;
     } else {
         m->oom = true;
@@ -352,6 +357,7 @@ static void encode(const memo_dir *m, const mentry *v, writer *w)
         put(w, (unsigned char)e->fmt, 1);
         put(w, (uint64_t)e->sec, 8);
         put(w, e->nsec, 4);
+        put(w, (uint64_t)e->size, 8);
     }
     put(w, w->bad ? 0 : hash_fnv1a(HASH_FNV0, w->b, w->len), 8);
 }
@@ -365,7 +371,7 @@ static void write_notes(memo_dir *m)
         return;
     for (size_t i = 0; i < m->nnotes; i++) {
         const note *o = &m->notes[i];
-        v[i] = (mentry){m->arena + o->off, o->len, o->fmt, o->sec, o->nsec};
+        v[i] = (mentry){m->arena + o->off, o->len, o->fmt, o->sec, o->nsec, o->size};
     }
     qsort(v, m->nnotes, sizeof *v, entry_cmp);
     writer w = {0};

@@ -1,6 +1,7 @@
 #include "thumbd/uptodate.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,16 @@
 #include "thumbd/hash.h"
 #include "thumbd/pipeline.h"
 
-/* A directory's context for the scanner: its ledger and its memo. */
+/* A directory's context for the scanner: its memo, and its ledger, read
+ * at the first source the memo does not vouch for (a no-op re-run over a
+ * tree whose memos hold reads no ledger). */
 typedef struct uptodate_dir {
-    ledger_dir *ledger;
+    uptodate *u;
+    char *rel_dir;
     memo_dir *memo;            /* NULL: no memo (no twin, --no-memo, out of memory) */
+    pthread_mutex_t mu;        /* guards the loading */
+    _Atomic(ledger_dir *) ledger;
+    bool load_failed;          /* out of memory: nothing is up to date */
 } uptodate_dir;
 
 /* Rewrite a ledger once most of its lines no longer count. */
@@ -62,14 +69,13 @@ static void compact(const uptodate *u, const char *rel_dir, ledger_dir *d)
 void *uptodate_dir_begin(uptodate *u, const char *rel_dir, int twin_fd)
 {
     uptodate_dir *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->ledger = ledger_load(&u->ledger, rel_dir);
-    if (!d->ledger) {
+    if (!d || !(d->rel_dir = strdup(rel_dir)) || pthread_mutex_init(&d->mu, NULL) != 0) {
+        if (d)
+            free(d->rel_dir);
         free(d);
         return NULL;
     }
-    compact(u, rel_dir, d->ledger);
+    d->u = u;
     if (twin_fd >= 0 && !u->cfg->no_memo)
         d->memo = memo_begin(&u->memo, rel_dir, twin_fd);
     return d;
@@ -81,8 +87,30 @@ void uptodate_dir_end(void *dir, bool complete)
     if (!d)
         return;
     memo_end(d->memo, complete);
-    ledger_dir_free(d->ledger);
+    ledger_dir_free(atomic_load(&d->ledger));
+    pthread_mutex_destroy(&d->mu);
+    free(d->rel_dir);
     free(d);
+}
+
+/* d's ledger, read (and compacted) by the first caller. NULL when out of
+ * memory. Thread-safe. */
+static const ledger_dir *dir_ledger(uptodate_dir *d)
+{
+    ledger_dir *l = atomic_load(&d->ledger);
+    if (l)
+        return l;
+    pthread_mutex_lock(&d->mu);
+    l = atomic_load(&d->ledger);
+    if (!l && !d->load_failed) {
+        l = ledger_load(&d->u->ledger, d->rel_dir);
+        d->load_failed = !l;
+        if (l)
+            compact(d->u, d->rel_dir, l);
+        atomic_store(&d->ledger, l);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return l;
 }
 
 /* --files-from: the ledger of rel's directory, loaded once for a run of
@@ -130,10 +158,16 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
 {
     *known_bad = NULL;
     uptodate_dir *d = dir;
-    const ledger_dir *ld = d ? d->ledger : list_ledger(u, rel);
+    if (u->cfg->force)
+        return NULL;
+    /* The memo holds only what this check found up to date before. */
+    char fmt = d && d->memo && name ? memo_lookup(d->memo, name, &sb->st_mtim, sb->st_size) : 0;
+    if (fmt)
+        return pipeline_out_name(rel, fmt);
+    const ledger_dir *ld = d ? dir_ledger(d) : list_ledger(u, rel);
     const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
     const ledger_entry *e = ld ? ledger_latest(ld, base) : NULL;
-    if (!e || u->cfg->force || !ledger_same_source(e, (int64_t)sb->st_size, &sb->st_mtim))
+    if (!e || !ledger_same_source(e, (int64_t)sb->st_size, &sb->st_mtim))
         return NULL;
     if (e->kind == 'F') {
         if (e->fp == u->fp_fail && !u->cfg->retry_failed &&
@@ -149,13 +183,10 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
         return NULL;
     memcpy(out, rel, dl);
     strcpy(out + dl, e->out);
-    char fmt = d && d->memo && name ? memo_lookup(d->memo, name, &sb->st_mtim) : 0;
-    if (fmt && fmt == pipeline_out_format(out))
-        return out;
     uint64_t ino;
     if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
         if (d && d->memo && name)
-            memo_note(d->memo, name, &sb->st_mtim, pipeline_out_format(out));
+            memo_note(d->memo, name, &sb->st_mtim, sb->st_size, pipeline_out_format(out));
         char err[TD_ERRLEN];
         if (ino != e->ino && /* copied or restored: the ledger follows, for --prune */
             ledger_note_thumb(&u->ledger, rel, out, e->fp, e->size, &e->mtime, ino, err) != TD_OK)

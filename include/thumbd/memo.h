@@ -4,10 +4,10 @@
  *
  * A memo, one file in OUT_DIR/.thumbd.memo/ per directory of the tree (and
  * shard), lists the sources whose thumbnails a stat found up to date: name,
- * the source's mtime, the thumbnail's format. It also holds the identity of
+ * the source's mtime and size, the thumbnail's format. It also holds the identity of
  * the directory's twin in OUT_DIR (device, inode, ctime) as it was before
  * those stats. It vouches for a source only while the twin's ctime is
- * unchanged and the source's mtime is the one listed: creating, removing or
+ * unchanged and the source's mtime and size are the ones listed: creating, removing or
  * renaming any entry of the twin changes its ctime, so a thumbnail deleted,
  * replaced or added since is noticed. An in-place edit of a thumbnail (its
  * name kept) is not: --force redoes everything.
@@ -59,12 +59,12 @@ void memo_run_end(memo_run *r);
 memo_dir *memo_begin(const memo_run *r, const char *rel_dir, int twin_fd);
 
 /* The format ('j', 'p', ...) of name's thumbnail if the memo vouches that it
- * is up to date with a source of this mtime, else 0. Thread-safe. */
-char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime);
+ * is up to date with a source of this mtime and size, else 0. Thread-safe. */
+char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size);
 
-/* Notes that a stat found name's thumbnail (format fmt) up to date with a
- * source of this mtime. Thread-safe. */
-void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, char fmt);
+/* Notes that name's thumbnail (format fmt) was found up to date with a
+ * source of this mtime and size. Thread-safe. */
+void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, char fmt);
 
 /* Ends the visit: complete says every entry of the directory was checked.
  * Writes the notes as the directory's new memo when the old one was not
