@@ -91,14 +91,18 @@ static bool unescape(char *s)
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* Splits line into at most max space-separated fields; returns how many. */
+/* Splits line into its space-separated fields (at most max); returns how
+ * many, or max + 1 when there are more. */
 static int split(char *line, char **f, int max)
 {
     int n = 0;
     char *save = NULL;
-    for (char *t = strtok_r(line, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
+    for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (n == max)
+            return max + 1;
         f[n++] = t;
-    return strtok_r(NULL, " ", &save) ? max + 1 : n;
+    }
+    return n;
 }
 
 static bool parse_num(const char *s, int64_t *v)
@@ -108,6 +112,12 @@ static bool parse_num(const char *s, int64_t *v)
     long long x = strtoll(s, &end, 10);
     *v = x;
     return !errno && end != s && !*end;
+}
+
+static void entry_free(ledger_entry *e)
+{
+    free(e->src);
+    free(e->out);
 }
 
 /* One record line (no newline) into e; false if it is not one. */
@@ -120,31 +130,34 @@ static bool parse_line(char *line, ledger_entry *e)
         e->kind = 'D';
         return unescape(f[1]) && (e->src = strdup(f[1])) != NULL;
     }
-    int64_t sec, nsec, ino = 0;
+    int64_t sec, nsec;
     bool t = n == 8 && !strcmp(f[0], "T"), fl = n == 7 && !strcmp(f[0], "F");
     char *end;
     if ((!t && !fl) || strlen(f[1]) != 16)
         return false;
     e->fp = strtoull(f[1], &end, 16);
     if (*end || !parse_num(f[2], &e->size) || !parse_num(f[3], &sec) || !parse_num(f[4], &nsec) ||
-        nsec < 0 || nsec > 999999999 || (t && !parse_num(f[5], &ino)))
+        nsec < 0 || nsec > 999999999)
         return false;
+    if (t) { /* inodes use all 64 bits on some file systems */
+        errno = 0;
+        e->ino = strtoull(f[5], &end, 10);
+        if (errno || *end || end == f[5])
+            return false;
+    }
     e->kind = t ? 'T' : 'F';
     e->mtime = (struct timespec){(time_t)sec, (long)nsec};
-    e->ino = (uint64_t)ino;
     char *src = f[t ? 6 : 5], *out = f[t ? 7 : 6];
     if (!unescape(src) || !unescape(out))
         return false;
     e->src = strdup(src);
     e->out = strdup(out);
-    return e->src && e->out;
+    if (e->src && e->out)
+        return true;
+    entry_free(e);
+    return false;
 }
 
-static void entry_free(ledger_entry *e)
-{
-    free(e->src);
-    free(e->out);
-}
 
 static size_t slot_of(const ledger_dir *d, const char *src)
 {

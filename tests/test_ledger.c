@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,12 +155,16 @@ static void test_damage_is_skipped(void **state)
     char err[TD_ERRLEN], p[300];
     ledger_note_thumb(&f->l, "d/a.jpg", "d/a.jpg", 1, 10, &T1, 5, err);
     ledger_path(f, "d", p, sizeof p);
-    append_raw(p, "T zz 1 2 3 4 x y\nnonsense\nF 0000000000000001 1 2 3 b.jpg %ZZ\n");
+    append_raw(p, "T zz 1 2 3 4 x y\nnonsense\nF 0000000000000001 1 2 3 b.jpg %ZZ\n"
+                  "T 0000000000000001 10 1 2 5 e.jpg e.jpg extra\n"
+                  "T 0000000000000001 10 1 2 18446744073709551615 big.jpg big.jpg\n");
     append_raw(p, "T 0000000000000001 10 1 2 5 c.jpg c.jpg"); /* cut short by a kill */
     ledger_dir *d = ledger_load(&f->l, "d");
-    assert_int_equal(d->n, 1);
+    assert_int_equal(d->n, 2);
     assert_non_null(ledger_latest(d, "a.jpg"));
     assert_null(ledger_latest(d, "c.jpg"));
+    assert_null(ledger_latest(d, "e.jpg")); /* a field too many */
+    assert_true(ledger_latest(d, "big.jpg")->ino == UINT64_MAX); /* 64-bit inodes */
     ledger_dir_free(d);
 
     /* A file at d's name whose header names another directory (a hash
