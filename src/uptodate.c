@@ -36,11 +36,13 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
     ledger_open(&u->ledger, out_fd, true);
     memo_run_init(&u->memo, out_fd, fingerprint, cfg->shard_index, cfg->shard_count, start);
     u->fp_thumb = hash_str(fingerprint);
+    /* A verdict holds for these limits and this thumbd: another version may
+     * read what this one cannot, so it decodes known-bad sources once. */
     char limits[256];
     snprintf(limits, sizeof limits, " max_pixels=%llu max_dimension=%d max_scans=%d max_frames=%d "
-             "max_file_size=%llu max_memory=%llu",
+             "max_file_size=%llu max_memory=%llu version=%s",
              (unsigned long long)cfg->max_pixels, cfg->max_dimension, cfg->max_scans, cfg->max_frames,
-             (unsigned long long)cfg->max_file_size, (unsigned long long)cfg->max_memory);
+             (unsigned long long)cfg->max_file_size, (unsigned long long)cfg->max_memory, THUMBD_VERSION);
     u->fp_fail = hash_fnv1a(u->fp_thumb, limits, strlen(limits));
 }
 

@@ -76,7 +76,7 @@ static bool loaded(char *err)
 {
     pthread_once(&once, load);
     if (!mod.make && err)
-        td_fail(err, TD_EINPUT, "%s", mod.why);
+        td_fail(err, TD_EIO, "%s", mod.why); /* the installation's fault, not the file's */
     return mod.make != NULL;
 }
 
@@ -84,7 +84,7 @@ td_status vipsengine_make(const thumbd_config *cfg, int fd, cancel_token *tok, p
                           char err[TD_ERRLEN])
 {
     memset(th, 0, sizeof *th);
-    return loaded(err) ? mod.make(cfg, fd, tok, th, err) : TD_EINPUT;
+    return loaded(err) ? mod.make(cfg, fd, tok, th, err) : TD_EIO;
 }
 
 td_status vipsengine_encode(const pipeline_thumb *th, char format, int quality, FILE *out,
