@@ -34,8 +34,15 @@ int exif_orientation(const uint8_t *d, size_t len)
         const uint8_t *e = d + ifd + 2 + (size_t)i * 12;
         if (rd16(e, le) != 0x0112)
             continue;
+        /* SHORT by the standard; any integer type as exiftool and libexif
+         * read it (gdk-pixbuf's test files use SLONG): BYTE, SBYTE; SHORT,
+         * SSHORT; LONG, SLONG. A value that is negative as signed is out of
+         * range either way. */
         unsigned type = rd16(e + 2, le);
-        unsigned v = type == 3 ? rd16(e + 8, le) : type == 4 ? (unsigned)rd32(e + 8, le) : 0;
+        uint32_t v = type == 1 || type == 6   ? e[8]
+                     : type == 3 || type == 8 ? rd16(e + 8, le)
+                     : type == 4 || type == 9 ? rd32(e + 8, le)
+                                              : 0;
         return v >= 1 && v <= 8 ? (int)v : 1;
     }
     return 1;

@@ -13,7 +13,8 @@
 
 #include "thumbd/exif.h"
 
-enum { T_BYTE = 1, T_ASCII = 2, T_SHORT = 3, T_LONG = 4 };
+enum { T_BYTE = 1, T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_SBYTE = 6, T_SSHORT = 8, T_SLONG = 9,
+       T_FLOAT = 11 };
 
 typedef struct ent {
     uint16_t tag, type;
@@ -62,7 +63,9 @@ static void build(blk *k, bool le, uint32_t ifd_off, const ent *e, int n, unsign
         put16(k, at, e[i].tag);
         put16(k, at + 2, e[i].type);
         put32(k, at + 4, e[i].count);
-        if (e[i].type == T_SHORT) {
+        if (e[i].type == T_BYTE || e[i].type == T_SBYTE) {
+            k->b[at + 8] = (uint8_t)e[i].value;
+        } else if (e[i].type == T_SHORT || e[i].type == T_SSHORT) {
             put16(k, at + 8, e[i].value);
             put16(k, at + 10, e[i].pad);
         } else {
@@ -106,6 +109,32 @@ static void test_short_and_long_both_orders(void **state)
                 fail_msg("%s LONG %u: got %d", le ? "II" : "MM", o, orient_of(k.b, k.len));
         }
     }
+}
+
+/* Orientation stored with another integer type (gdk-pixbuf's test files
+ * use SLONG): read as exiftool and libexif read it. */
+static void test_other_integer_types(void **state)
+{
+    (void)state;
+    static const uint16_t types[] = {T_BYTE, T_SBYTE, T_SSHORT, T_SLONG};
+    for (int le = 0; le <= 1; le++)
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+            for (uint32_t o = 1; o <= 8; o++) {
+                blk k;
+                ent e[1] = {{0x0112, types[t], 1, o, 0xFFFF}};
+                build(&k, le, 8, e, 1, 1);
+                if (orient_of(k.b, k.len) != (int)o)
+                    fail_msg("%s type %u value %u: got %d", le ? "II" : "MM", types[t], o,
+                             orient_of(k.b, k.len));
+            }
+    /* Negative as signed, and a non-integer type: not an orientation. */
+    blk k;
+    ent neg[1] = {{0x0112, T_SLONG, 1, 0xFFFFFFFAu, 0}};
+    build(&k, true, 8, neg, 1, 1);
+    assert_int_equal(orient_of(k.b, k.len), 1);
+    ent fl[1] = {{0x0112, T_FLOAT, 1, 6, 0}};
+    build(&k, true, 8, fl, 1, 1);
+    assert_int_equal(orient_of(k.b, k.len), 1);
 }
 
 static void test_among_other_tags_and_offset_ifd(void **state)
@@ -284,6 +313,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_and_long_both_orders),
+        cmocka_unit_test(test_other_integer_types),
         cmocka_unit_test(test_among_other_tags_and_offset_ifd),
         cmocka_unit_test(test_out_of_range_values),
         cmocka_unit_test(test_bad_headers),
