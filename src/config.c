@@ -29,6 +29,7 @@ static const char usage_tail[] =
     "\n"
     "Exit codes: 0 all images done, 1 some images failed, 2 usage error,\n"
     "3 fatal error (IN_DIR unreadable, OUT_DIR or report not writable),\n"
+    "4 the only failures are known-bad files, unchanged since they failed,\n"
     "75 another run holds OUT_DIR (try again later), 124 deadline reached,\n"
     "128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM).\n"
     "SIGUSR1 prints the counts so far on stderr; SIGUSR2 and SIGPIPE are ignored.\n";
@@ -40,8 +41,8 @@ const char *config_usage(void)
         size_t n = sizeof usage_head - 1;
         memcpy(text, usage_head, n);
         n += options_help(text + n, sizeof text - n);
-        if (n < sizeof text)
-            snprintf(text + n, sizeof text - n, "%s", usage_tail);
+        if (n + sizeof usage_tail <= sizeof text)
+            memcpy(text + n, usage_tail, sizeof usage_tail);
     }
     return text;
 }

@@ -184,7 +184,8 @@ static bool is_alias(const options_entry *e, const options_choice *c)
     return false;
 }
 
-/* "a|b|c" (sep "|", last "|") or "a, b or c" (sep ", ", last " or "). */
+/* "a|b|c" (sep "|", last "|") or "a, b or c" (sep ", ", last " or "),
+ * cut at a whole name if len is short. */
 static void join_choices(const options_entry *e, const char *sep, const char *last, char *buf,
                          size_t len)
 {
@@ -192,12 +193,16 @@ static void join_choices(const options_entry *e, const char *sep, const char *la
     for (const options_choice *c = e->choices; c->name; c++)
         total += !is_alias(e, c);
     buf[0] = '\0';
-    for (const options_choice *c = e->choices; c->name && at < len; c++) {
+    for (const options_choice *c = e->choices; c->name; c++) {
         if (is_alias(e, c))
             continue;
         const char *s = n == 0 ? "" : n + 1 == total ? last : sep;
-        int w = snprintf(buf + at, len - at, "%s%s", s, c->name);
-        at += w > 0 ? (size_t)w : 0;
+        size_t ls = strlen(s), lc = strlen(c->name);
+        if (at + ls + lc >= len)
+            break;
+        memcpy(buf + at, s, ls);
+        memcpy(buf + at + ls, c->name, lc + 1);
+        at += ls + lc;
         n++;
     }
 }
