@@ -10,106 +10,49 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const char usage_text[] =
+#include "thumbd/escape.h"
+#include "thumbd/options.h"
+
+static const char usage_head[] =
     "usage: thumbd [options] IN_DIR OUT_DIR\n"
     "\n"
     "Writes a thumbnail of every JPEG and PNG image under IN_DIR into the same\n"
     "relative path under OUT_DIR.\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
-    "  -s, --size WxH           thumbnail box (default 200x200)\n"
-    "      --fit cover|inside   cover: exactly WxH, centre-cropped (default);\n"
-    "                           inside: whole image, aspect kept\n"
-    "      --enlarge            scale up images smaller than the box\n"
-    "  -f, --format auto|jpeg|png|webp|avif\n"
-    "                           auto: PNG for images with alpha, else JPEG\n"
-    "      --engine auto|native|vips  auto: our own JPEG/PNG path, libvips for\n"
-    "                           every other format (WebP, TIFF, GIF, HEIF/AVIF...)\n"
-    "  -q, --quality N          JPEG quality 1-100 (default 85)\n"
-    "  -j, --workers N|auto|MIN:MAX  worker threads (default: online CPUs);\n"
-    "                           auto or MIN:MAX: grow and shrink the pool with\n"
-    "                           the measured throughput (auto: 1 to 4 x CPUs, >= 32)\n"
-    "      --queue N            task queue capacity (default 2 x workers, or 2 x MAX)\n"
-    "      --order ORDER        path (default, streams), newest, oldest, largest,\n"
-    "                           smallest: the others list the whole tree first\n"
-    "      --retries N          retries of a transient I/O error (default 2)\n"
-    "      --retry-backoff S    delay before the first retry, doubled for each next\n"
-    "                           one, with jitter (default 0.2)\n"
-    "      --max-rate N         start at most N files per second (bursts up to\n"
-    "                           the worker count)\n"
-    "      --nice               lower CPU priority (nice 10) and I/O priority\n"
-    "                           (best-effort, level 7)\n"
-    "  -r, --report FILE        JSON Lines report, one record per image ('-': stdout)\n"
-    "      --max-pixels N       refuse images with more pixels (default 100M)\n"
-    "      --max-file-size N    refuse larger files, 0 = no limit (default 1G)\n"
-    "      --max-dimension N    refuse images wider or taller (default 32768)\n"
-    "      --max-scans N        refuse JPEGs of more scans (default 100)\n"
-    "      --max-frames N       refuse files of more pages/frames (libvips; 1000)\n"
-    "      --max-memory N       decoder memory shared by all workers (default 40M);\n"
-    "                           an image that does not fit waits (its worker runs\n"
-    "                           other images meanwhile), a larger one runs alone\n"
-    "      --follow-symlinks    follow symbolic links\n"
-    "      --task-timeout S     cancel a task running longer than S seconds\n"
-    "      --deadline S         stop the whole run after S seconds\n"
-    "      --shutdown-timeout S on SIGTERM, SIGINT, SIGHUP, SIGQUIT or the deadline,\n"
-    "                           let running tasks finish for S seconds, then cancel\n"
-    "                           them (default 10)\n"
-    "      --force              redo thumbnails that are up to date\n"
-    "      --no-memo            stat every thumbnail instead of trusting the memos in\n"
-    "                           OUT_DIR/.thumbd.memo (file systems whose directories'\n"
-    "                           ctime does not change with their entries)\n"
-    "      --retry-failed       decode again the sources that failed for good before\n"
-    "                           and are unchanged (known bad)\n"
-    "      --prune              remove the thumbnails thumbd made whose source is gone\n"
-    "      --max-prune N|P%|all refuse to prune more than N thumbnails, or P% of those\n"
-    "                           thumbd recorded in OUT_DIR (default 10%, at least 20)\n"
-    "      --files-from FILE    only these paths, relative to IN_DIR, one per line\n"
-    "                           ('-': stdin); a line '!path' goes before the others\n"
-    "  -0, --null               --files-from paths are NUL-separated\n"
-    "      --shard K/N          only shard K (0-based) of N: a stable hash of the path\n"
-    "                           (default: JOB_COMPLETION_INDEX or\n"
-    "                           AWS_BATCH_JOB_ARRAY_INDEX with THUMBD_SHARDS=N)\n"
-    "      --wait-lock S        wait up to S seconds for another run on OUT_DIR\n"
-    "      --metrics FILE       write a Prometheus textfile at the end\n"
-    "  -v, --verbose            one line per file on stderr\n"
-    "      --quiet              no summary and no progress line on stderr\n"
-    "  -h, --help               this text\n"
-    "  -V, --version            the version\n"
-    "\n"
-    "Every option can also be set as THUMBD_<OPTION> (THUMBD_MAX_PIXELS=50M,\n"
-    "THUMBD_FORCE=1); flags win.\n"
+    "Every flag has a --no- form that turns it off (--no-force; --memo for\n"
+    "--no-memo). Every option can also be set as THUMBD_<OPTION>\n"
+    "(THUMBD_MAX_PIXELS=50M, THUMBD_FORCE=1; an empty one is unset); the command\n"
+    "line wins. An unknown THUMBD_ variable is warned about.\n"
     "\n"
     "Exit codes: 0 all images done, 1 some images failed, 2 usage error,\n"
     "3 fatal error (IN_DIR unreadable, OUT_DIR or report not writable),\n"
+    "4 the only failures are known-bad files, unchanged since they failed,\n"
     "75 another run holds OUT_DIR (try again later), 124 deadline reached,\n"
     "128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM).\n"
     "SIGUSR1 prints the counts so far on stderr; SIGUSR2 and SIGPIPE are ignored.\n";
 
 const char *config_usage(void)
 {
-    return usage_text;
+    static char text[8192];
+    if (!text[0]) {
+        size_t n = sizeof usage_head - 1;
+        memcpy(text, usage_head, n);
+        n += options_help(text + n, sizeof text - n);
+        if (n + sizeof usage_tail <= sizeof text)
+            memcpy(text + n, usage_tail, sizeof usage_tail);
+    }
+    return text;
 }
 
 void config_defaults(thumbd_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->width = cfg->height = 200;
-    cfg->fit = FIT_COVER;
-    cfg->format = FORMAT_AUTO;
-    cfg->quality = 85;
+    options_defaults(cfg);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
-    cfg->max_pixels = 100000000ULL;
-    cfg->max_dimension = 32768;
-    cfg->max_scans = 100;
-    cfg->max_frames = 1000;
-    cfg->max_file_size = 1ULL << 30;
-    cfg->max_memory = 40ULL << 20;
-    cfg->shutdown_timeout = 10.0;
-    cfg->order = ORDER_PATH;
-    cfg->retries = 2;
-    cfg->max_prune = -1;
-    cfg->max_prune_pct = 10.0;
-    cfg->retry_backoff = 0.2;
 }
 
 bool config_parse_size(const char *s, int *w, int *h)
@@ -192,7 +135,7 @@ bool config_parse_seconds(const char *s, double *out)
     return true;
 }
 
-static bool parse_int(const char *s, int lo, int hi, int *out)
+bool config_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
@@ -217,10 +160,10 @@ bool config_parse_workers(const char *s, long cpus, int *n, int *min, int *max)
             return false;
         memcpy(buf, s, (size_t)(colon - s));
         buf[colon - s] = '\0';
-        if (!parse_int(buf, 1, MAX_WORKERS, &lo) || !parse_int(colon + 1, 1, MAX_WORKERS, &hi) || lo > hi)
+        if (!config_parse_int(buf, 1, MAX_WORKERS, &lo) || !config_parse_int(colon + 1, 1, MAX_WORKERS, &hi) || lo > hi)
             return false;
     } else {
-        if (!parse_int(s, 1, MAX_WORKERS, n))
+        if (!config_parse_int(s, 1, MAX_WORKERS, n))
             return false;
         *min = *max = 0;
         return true;
@@ -243,257 +186,46 @@ bool config_parse_shard(const char *s, int *k, int *n)
     memcpy(buf, s, (size_t)(slash - s));
     buf[slash - s] = '\0';
     int a, b;
-    if (!parse_int(buf, 0, 1 << 20, &a) || !parse_int(slash + 1, 1, 1 << 20, &b) || a >= b)
+    if (!config_parse_int(buf, 0, 1 << 20, &a) || !config_parse_int(slash + 1, 1, 1 << 20, &b) || a >= b)
         return false;
     *k = a;
     *n = b;
     return true;
 }
 
-enum {
-    OPT_FIT = 256, OPT_ENLARGE, OPT_QUEUE, OPT_MAX_PIXELS, OPT_MAX_FILE_SIZE,
-    OPT_MAX_MEMORY, OPT_MAX_DIMENSION, OPT_MAX_SCANS, OPT_FOLLOW, OPT_QUIET, OPT_TASK_TIMEOUT,
-    OPT_DEADLINE, OPT_SHUTDOWN_TIMEOUT, OPT_FORCE, OPT_WAIT_LOCK, OPT_SHARD, OPT_FILES_FROM,
-    OPT_PRUNE, OPT_METRICS, OPT_ENGINE, OPT_MAX_FRAMES, OPT_ORDER, OPT_RETRIES, OPT_RETRY_BACKOFF,
-    OPT_MAX_RATE, OPT_NICE, OPT_NO_MEMO, OPT_RETRY_FAILED, OPT_MAX_PRUNE,
-};
-
-static const struct option long_opts[] = {
-    {"size", required_argument, NULL, 's'},
-    {"fit", required_argument, NULL, OPT_FIT},
-    {"enlarge", no_argument, NULL, OPT_ENLARGE},
-    {"format", required_argument, NULL, 'f'},
-    {"quality", required_argument, NULL, 'q'},
-    {"workers", required_argument, NULL, 'j'},
-    {"queue", required_argument, NULL, OPT_QUEUE},
-    {"order", required_argument, NULL, OPT_ORDER},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
-    {"max-rate", required_argument, NULL, OPT_MAX_RATE},
-    {"nice", no_argument, NULL, OPT_NICE},
-    {"report", required_argument, NULL, 'r'},
-    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
-    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
-    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-    {"max-dimension", required_argument, NULL, OPT_MAX_DIMENSION},
-    {"max-scans", required_argument, NULL, OPT_MAX_SCANS},
-    {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
-    {"engine", required_argument, NULL, OPT_ENGINE},
-    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
-    {"deadline", required_argument, NULL, OPT_DEADLINE},
-    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"no-memo", no_argument, NULL, OPT_NO_MEMO},
-    {"wait-lock", required_argument, NULL, OPT_WAIT_LOCK},
-    {"shard", required_argument, NULL, OPT_SHARD},
-    {"files-from", required_argument, NULL, OPT_FILES_FROM},
-    {"null", no_argument, NULL, '0'},
-    {"prune", no_argument, NULL, OPT_PRUNE},
-    {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
-    {"max-prune", required_argument, NULL, OPT_MAX_PRUNE},
-    {"metrics", required_argument, NULL, OPT_METRICS},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-/* Applies one option; false with err on a bad value. */
-static bool apply(thumbd_config *cfg, int c, const char *arg, char *err, bool *queue_set)
+static bool parse_bool(const char *v, bool *on)
 {
-    uint64_t n;
-    switch (c) {
-    case 's':
-        if (config_parse_size(arg, &cfg->width, &cfg->height))
-            return true;
-        td_fail(err, TD_EUSAGE, "--size: expected WxH with 1..16384, e.g. 200x200, got '%s'", arg);
-        return false;
-    case OPT_FIT:
-        if (!strcmp(arg, "cover") || !strcmp(arg, "inside")) {
-            cfg->fit = arg[0] == 'c' ? FIT_COVER : FIT_INSIDE;
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
+            *on = !strcasecmp(v, yes[i]);
             return true;
         }
-        td_fail(err, TD_EUSAGE, "--fit: expected cover or inside, got '%s'", arg);
-        return false;
-    case OPT_ENLARGE: cfg->enlarge = true; return true;
-    case 'f':
-        if (!strcmp(arg, "auto")) cfg->format = FORMAT_AUTO;
-        else if (!strcmp(arg, "jpeg") || !strcmp(arg, "jpg")) cfg->format = FORMAT_JPEG;
-        else if (!strcmp(arg, "png")) cfg->format = FORMAT_PNG;
-        else if (!strcmp(arg, "webp")) cfg->format = FORMAT_WEBP;
-        else if (!strcmp(arg, "avif")) cfg->format = FORMAT_AVIF;
-        else {
-            td_fail(err, TD_EUSAGE, "--format: expected auto, jpeg, png, webp or avif, got '%s'", arg);
-            return false;
-        }
-        return true;
-    case OPT_ENGINE:
-        if (!strcmp(arg, "auto")) cfg->engine = ENGINE_AUTO;
-        else if (!strcmp(arg, "native")) cfg->engine = ENGINE_NATIVE;
-        else if (!strcmp(arg, "vips")) cfg->engine = ENGINE_VIPS;
-        else {
-            td_fail(err, TD_EUSAGE, "--engine: expected auto, native or vips, got '%s'", arg);
-            return false;
-        }
-        return true;
-    case OPT_MAX_FRAMES:
-        if (parse_int(arg, 1, 1 << 30, &cfg->max_frames))
-            return true;
-        td_fail(err, TD_EUSAGE, "--max-frames: expected a positive count, got '%s'", arg);
-        return false;
-    case 'q':
-        if (parse_int(arg, 1, 100, &cfg->quality))
-            return true;
-        td_fail(err, TD_EUSAGE, "--quality: expected 1..100, got '%s'", arg);
-        return false;
-    case 'j': {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        if (config_parse_workers(arg, cpus > 0 ? cpus : 1, &cfg->workers, &cfg->workers_min,
-                                 &cfg->workers_max))
-            return true;
-        td_fail(err, TD_EUSAGE, "--workers: expected 1..1024, auto, or MIN:MAX like 2:16, got '%s'", arg);
-        return false;
-    }
-    case OPT_ORDER:
-        if (order_parse(arg, &cfg->order))
-            return true;
-        td_fail(err, TD_EUSAGE, "--order: expected path, newest, oldest, largest or smallest, got '%s'",
-                arg);
-        return false;
-    case OPT_RETRIES:
-        if (parse_int(arg, 0, 100, &cfg->retries))
-            return true;
-        td_fail(err, TD_EUSAGE, "--retries: expected 0..100, got '%s'", arg);
-        return false;
-    case OPT_RETRY_BACKOFF:
-        if (config_parse_seconds(arg, &cfg->retry_backoff) && cfg->retry_backoff <= 3600)
-            return true;
-        td_fail(err, TD_EUSAGE, "--retry-backoff: expected seconds 0..3600 (fractions allowed), got '%s'", arg);
-        return false;
-    case OPT_MAX_RATE:
-        if (config_parse_seconds(arg, &cfg->max_rate) && cfg->max_rate <= 1e6)
-            return true;
-        td_fail(err, TD_EUSAGE, "--max-rate: expected files per second, 0..1000000 (0 = no limit), got '%s'",
-                arg);
-        return false;
-    case OPT_NICE: cfg->nice = true; return true;
-    case OPT_QUEUE: {
-        int q;
-        if (parse_int(arg, 1, 1 << 20, &q)) {
-            cfg->queue_cap = (size_t)q;
-            *queue_set = true;
-            return true;
-        }
-        td_fail(err, TD_EUSAGE, "--queue: expected 1..1048576, got '%s'", arg);
-        return false;
-    }
-    case 'r': cfg->report_path = arg; return true;
-    case OPT_MAX_PIXELS:
-        if (config_parse_count(arg, 1000, &n) && n > 0) {
-            cfg->max_pixels = n;
-            return true;
-        }
-        td_fail(err, TD_EUSAGE, "--max-pixels: expected a positive count like 50M, got '%s'", arg);
-        return false;
-    case OPT_MAX_FILE_SIZE:
-        if (config_parse_count(arg, 1024, &n)) {
-            cfg->max_file_size = n;
-            return true;
-        }
-        td_fail(err, TD_EUSAGE, "--max-file-size: expected a size like 200M (0 = no limit), got '%s'", arg);
-        return false;
-    case OPT_MAX_MEMORY:
-        if (config_parse_count(arg, 1024, &n)) {
-            cfg->max_memory = n;
-            return true;
-        }
-        td_fail(err, TD_EUSAGE, "--max-memory: expected a size like 64M (0 = no limit), got '%s'", arg);
-        return false;
-    case OPT_MAX_DIMENSION:
-        if (parse_int(arg, 1, 1 << 30, &cfg->max_dimension))
-            return true;
-        td_fail(err, TD_EUSAGE, "--max-dimension: expected a positive number of pixels, got '%s'", arg);
-        return false;
-    case OPT_MAX_SCANS:
-        if (parse_int(arg, 1, 1000000, &cfg->max_scans))
-            return true;
-        td_fail(err, TD_EUSAGE, "--max-scans: expected a positive count, got '%s'", arg);
-        return false;
-    case OPT_FOLLOW: cfg->follow_symlinks = true; return true;
-    case OPT_FORCE: cfg->force = true; return true;
-    case OPT_NO_MEMO: cfg->no_memo = true; return true;
-    case OPT_PRUNE: cfg->prune = true; return true;
-    case OPT_RETRY_FAILED: cfg->retry_failed = true; return true;
-    case OPT_MAX_PRUNE:
-        if (config_parse_max_prune(arg, &cfg->max_prune, &cfg->max_prune_pct))
-            return true;
-        td_fail(err, TD_EUSAGE, "--max-prune: expected a count, a percentage (10%%) or 'all', got '%s'",
-                arg);
-        return false;
-    case '0': cfg->files_null = true; return true;
-    case 'v': cfg->verbose = true; return true;
-    case OPT_FILES_FROM: cfg->files_from = arg; return true;
-    case OPT_METRICS: cfg->metrics_path = arg; return true;
-    case OPT_WAIT_LOCK:
-        if (config_parse_seconds(arg, &cfg->wait_lock))
-            return true;
-        td_fail(err, TD_EUSAGE, "--wait-lock: expected seconds >= 0, got '%s'", arg);
-        return false;
-    case OPT_SHARD:
-        if (config_parse_shard(arg, &cfg->shard_index, &cfg->shard_count))
-            return true;
-        td_fail(err, TD_EUSAGE, "--shard: expected K/N with 0 <= K < N, e.g. 0/4, got '%s'", arg);
-        return false;
-    case OPT_QUIET: cfg->quiet = true; return true;
-    case OPT_TASK_TIMEOUT:
-    case OPT_DEADLINE:
-    case OPT_SHUTDOWN_TIMEOUT: {
-        double *dst = c == OPT_TASK_TIMEOUT ? &cfg->task_timeout
-                    : c == OPT_DEADLINE    ? &cfg->deadline
-                                           : &cfg->shutdown_timeout;
-        if (config_parse_seconds(arg, dst))
-            return true;
-        td_fail(err, TD_EUSAGE, "--%s: expected seconds >= 0 (fractions allowed), got '%s'",
-                c == OPT_TASK_TIMEOUT ? "task-timeout" : c == OPT_DEADLINE ? "deadline" : "shutdown-timeout",
-                arg);
-        return false;
-    }
     }
     return false;
 }
 
-/* THUMBD_MAX_PIXELS for max-pixels. */
-static void env_name(const char *opt, char *buf, size_t len)
+/* The THUMBD_<OPTION> variables, in the table's order; an empty one is
+ * unset. */
+static bool apply_env(thumbd_config *cfg, char *err)
 {
-    size_t i = (size_t)snprintf(buf, len, "THUMBD_");
-    for (; *opt && i + 1 < len; opt++)
-        buf[i++] = *opt == '-' ? '_' : (char)(*opt >= 'a' && *opt <= 'z' ? *opt - 32 : *opt);
-    buf[i] = '\0';
-}
-
-static bool apply_env(thumbd_config *cfg, char *err, bool *queue_set)
-{
-    for (const struct option *o = long_opts; o->name; o++) {
-        if (o->val == 'h' || o->val == 'V')
-            continue;
+    for (size_t i = 0; i < options_count; i++) {
+        const options_entry *e = &options_table[i];
         char name[64];
-        env_name(o->name, name, sizeof name);
-        const char *v = getenv(name);
-        if (!v)
+        if (!options_env_name(e, name, sizeof name))
             continue;
-        if (o->has_arg == no_argument) {
-            if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on")) {
-                apply(cfg, o->val, NULL, err, queue_set);
-                continue;
+        const char *v = getenv(name);
+        if (!v || !*v)
+            continue;
+        bool on;
+        if (e->kind == OPTIONS_FLAG) {
+            if (!parse_bool(v, &on)) {
+                td_fail(err, TD_EUSAGE, "%s: expected 1 or 0, got '%s'", name, v);
+                return false;
             }
-            if (!*v || !strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
-                continue;
-            td_fail(err, TD_EUSAGE, "%s: expected 1 or 0, got '%s'", name, v);
-            return false;
-        }
-        if (!apply(cfg, o->val, v, err, queue_set)) {
+            options_set_flag(e, cfg, on);
+        } else if (!options_apply(e, cfg, v, err)) {
             char msg[TD_ERRLEN];
             snprintf(msg, sizeof msg, "%s", err);
             td_fail(err, TD_EUSAGE, "%s (from %s)", msg, name);
@@ -501,6 +233,81 @@ static bool apply_env(thumbd_config *cfg, char *err, bool *queue_set)
         }
     }
     return true;
+}
+
+/* Levenshtein distance of a[0..an) and b, both at most 63 bytes. */
+static size_t edit_distance(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b), row[64];
+    for (size_t j = 0; j <= bn; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= an; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= bn; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            best = up + 1 < best ? up + 1 : best;
+            row[j] = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            diag = up;
+        }
+    }
+    return row[bn];
+}
+
+/* The nearest known variable so far, for a name that is none of them. */
+typedef struct env_match {
+    const char *name;  /* the variable's name, not NUL-terminated */
+    size_t n;
+    bool known;
+    size_t best;       /* edits to near */
+    char near[64];
+} env_match;
+
+static void match_env(env_match *m, const char *known)
+{
+    if (strlen(known) == m->n && !strncmp(known, m->name, m->n))
+        m->known = true;
+    size_t d = m->n < 64 && strlen(known) < 64 ? edit_distance(m->name, m->n, known) : m->best;
+    if (d < m->best) {
+        m->best = d;
+        snprintf(m->near, sizeof m->near, "%s", known);
+    }
+}
+
+/* Whether name[0..n) is a variable thumbd reads; if not, near holds the
+ * one within 2 edits of it (THUMBD_SIZE for THUMBD_SIZES), or "". */
+static bool known_env(const char *name, size_t n, char near[64])
+{
+    env_match m = {.name = name, .n = n, .best = 3};
+    for (size_t i = 0; i < options_count; i++) {
+        char buf[64];
+        if (options_env_name(&options_table[i], buf, sizeof buf))
+            match_env(&m, buf);
+    }
+    for (const char *const *v = options_other_env; *v; v++)
+        match_env(&m, *v);
+    snprintf(near, 64, "%s", m.near);
+    return m.known;
+}
+
+extern char **environ;
+
+/* A THUMBD_ variable thumbd does not read is most likely a typo
+ * (THUMBD_SIZES): one warning each, naming it. */
+static void warn_unknown_env(void)
+{
+    for (char **p = environ; p && *p; p++) {
+        const char *eq = strchr(*p, '=');
+        if (strncmp(*p, "THUMBD_", 7) || !eq || !eq[1])
+            continue;
+        size_t n = (size_t)(eq - *p);
+        char near[64];
+        if (known_env(*p, n, near))
+            continue;
+        escape_line(stderr, "thumbd: warning: %.*s is not a thumbd variable: ignored%s%s%s",
+                    (int)n, *p, *near ? " (did you mean " : "", near, *near ? "?)" : "");
+    }
 }
 
 /* Kubernetes Indexed Jobs and AWS Batch array jobs give each copy an index;
@@ -511,10 +318,10 @@ static bool shard_from_env(thumbd_config *cfg, char *err)
     if (!idx)
         idx = getenv("AWS_BATCH_JOB_ARRAY_INDEX");
     const char *count = getenv("THUMBD_SHARDS");
-    if (!idx || !count)
+    if (!idx || !count || !*count)
         return true;
     int k, n;
-    if (!parse_int(count, 1, 1 << 20, &n) || !parse_int(idx, 0, n - 1, &k)) {
+    if (!config_parse_int(count, 1, 1 << 20, &n) || !config_parse_int(idx, 0, n - 1, &k)) {
         td_fail(err, TD_EUSAGE, "THUMBD_SHARDS=%s with job index %s: expected 0 <= index < count",
                 count, idx);
         return false;
@@ -524,38 +331,102 @@ static bool shard_from_env(thumbd_config *cfg, char *err)
     return true;
 }
 
-config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN])
+/* getopt_long's view of the table: option i is LONG_BASE + i, its --no-
+ * form NEG_BASE + i, its short form the character itself. */
+enum { LONG_BASE = 256, NEG_BASE = LONG_BASE + OPTIONS_MAX };
+
+typedef struct getopt_spec {
+    struct option longs[2 * OPTIONS_MAX + 1];
+    char negations[OPTIONS_MAX][40];
+    char shorts[2 * OPTIONS_MAX + 2];
+} getopt_spec;
+
+static void build_spec(getopt_spec *g)
 {
-    bool queue_set = false;
-    err[0] = '\0';
-    if (!apply_env(cfg, err, &queue_set))
-        return CONFIG_ERROR;
-    bool shard_given = cfg->shard_count > 1;
+    size_t n = 0, s = 0;
+    g->shorts[s++] = ':'; /* a missing value returns ':', not '?' */
+    for (size_t i = 0; i < options_count; i++) {
+        const options_entry *e = &options_table[i];
+        bool value = e->kind != OPTIONS_FLAG && e->kind != OPTIONS_ACTION;
+        g->longs[n++] = (struct option){e->name, value ? required_argument : no_argument, NULL,
+                                        LONG_BASE + (int)i};
+        if (e->kind == OPTIONS_FLAG) {
+            options_negation(e, g->negations[i], sizeof g->negations[i]);
+            g->longs[n++] = (struct option){g->negations[i], no_argument, NULL, NEG_BASE + (int)i};
+        }
+        if (e->short_name) {
+            g->shorts[s++] = e->short_name;
+            if (value)
+                g->shorts[s++] = ':';
+        }
+    }
+    g->longs[n] = (struct option){0};
+    g->shorts[s] = '\0';
+}
+
+/* The row of getopt's answer c. */
+static const options_entry *entry_of(int c)
+{
+    if (c >= NEG_BASE)
+        return &options_table[c - NEG_BASE];
+    if (c >= LONG_BASE)
+        return &options_table[c - LONG_BASE];
+    for (size_t i = 0; i < options_count; i++)
+        if (options_table[i].short_name == c)
+            return &options_table[i];
+    return NULL;
+}
+
+/* getopt's '?' or ':' as a message. */
+static void getopt_error(int c, char **argv, char *err)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        td_fail(err, TD_EUSAGE, "option '%s' needs a value (see --help)", arg);
+    else if (optopt > 0 && optopt < 128 && arg[1] != '-')
+        td_fail(err, TD_EUSAGE, "unknown option '-%c' (see --help)", optopt);
+    else if (optopt)
+        td_fail(err, TD_EUSAGE, "option '%s' takes no value (see --help)", arg);
+    else
+        td_fail(err, TD_EUSAGE, "unknown option '%s' (see --help)", arg);
+}
+
+/* argv's options over cfg; CONFIG_RUN when they are all applied. */
+static config_result apply_argv(thumbd_config *cfg, int argc, char **argv, char *err,
+                                bool *shard_given)
+{
+    getopt_spec g;
+    build_spec(&g);
     optind = 0; /* 0, not 1: glibc then also forgets a half-parsed argv */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":s:f:q:j:r:0vhV", long_opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': return CONFIG_HELP;
-        case 'V': return CONFIG_VERSION;
-        case '?':
-            if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
-                td_fail(err, TD_EUSAGE, "unknown option '-%c' (see --help)", optopt);
-            else if (optopt)
-                td_fail(err, TD_EUSAGE, "option '%s' takes no value (see --help)", argv[optind - 1]);
-            else
-                td_fail(err, TD_EUSAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+    while ((c = getopt_long(argc, argv, g.shorts, g.longs, NULL)) != -1) {
+        const options_entry *e = c == '?' || c == ':' ? NULL : entry_of(c);
+        if (!e) {
+            getopt_error(c, argv, err);
             return CONFIG_ERROR;
-        case ':':
-            td_fail(err, TD_EUSAGE, "option '%s' needs a value (see --help)", argv[optind - 1]);
-            return CONFIG_ERROR;
-        default:
-            if (c == OPT_SHARD)
-                shard_given = true;
-            if (!apply(cfg, c, optarg, err, &queue_set))
-                return CONFIG_ERROR;
         }
+        if (e->kind == OPTIONS_ACTION)
+            return !strcmp(e->name, "help") ? CONFIG_HELP : CONFIG_VERSION;
+        if (e->kind == OPTIONS_FLAG)
+            options_set_flag(e, cfg, c < NEG_BASE);
+        else if (!options_apply(e, cfg, optarg, err))
+            return CONFIG_ERROR;
+        *shard_given |= !strcmp(e->name, "shard");
     }
+    return CONFIG_RUN;
+}
+
+config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN])
+{
+    err[0] = '\0';
+    warn_unknown_env();
+    if (!apply_env(cfg, err))
+        return CONFIG_ERROR;
+    bool shard_given = cfg->shard_count > 1;
+    config_result r = apply_argv(cfg, argc, argv, err, &shard_given);
+    if (r != CONFIG_RUN)
+        return r;
     if (!shard_given && !shard_from_env(cfg, err))
         return CONFIG_ERROR;
     if (cfg->prune && (cfg->files_from || cfg->shard_count > 1)) {
@@ -569,7 +440,7 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
     }
     cfg->in_dir = argv[optind];
     cfg->out_dir = argv[optind + 1];
-    if (!queue_set)
+    if (!cfg->queue_cap) /* --queue takes 1 and more: 0 is "not given" */
         cfg->queue_cap = 2 * (size_t)(cfg->workers_max ? cfg->workers_max : cfg->workers);
     return CONFIG_RUN;
 }

@@ -63,17 +63,21 @@ typedef enum config_result {
     CONFIG_ERROR,     /* err says what is wrong: exit 2 */
 } config_result;
 
-/* Fills cfg with defaults. */
+/* Fills cfg with defaults: each option's own (options.h), the online CPU
+ * count for workers. */
 void config_defaults(thumbd_config *cfg);
 
 /* Parses the THUMBD_<OPTION> environment variables (THUMBD_MAX_PIXELS for
- * --max-pixels; flags take 1/0, true/false, yes/no), then argv over them
- * (flags win), then picks the shard from JOB_COMPLETION_INDEX or
+ * --max-pixels; flags take 1/0, true/false, yes/no, on/off; an empty one is
+ * unset), then argv over them (the command line wins; a flag's --no- form
+ * turns it off), then picks the shard from JOB_COMPLETION_INDEX or
  * AWS_BATCH_JOB_ARRAY_INDEX with THUMBD_SHARDS when --shard is absent.
- * Strings in cfg point into argv or the environment. */
+ * Writes one warning line on stderr for each non-empty THUMBD_ variable
+ * that thumbd does not read (a typo). Strings in cfg point into argv or the
+ * environment. */
 config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[TD_ERRLEN]);
 
-/* The --help text. */
+/* The --help text, made from the option table (options.h). */
 const char *config_usage(void);
 
 /* "200x200" -> 200, 200. Exposed for tests. */
@@ -88,6 +92,9 @@ bool config_parse_seconds(const char *s, double *out);
 /* --max-prune: "N" (*count = N, *pct = -1), "P%" (0..100: *count = -1,
  * *pct = P) or "all" (*count = -1, *pct = 100). */
 bool config_parse_max_prune(const char *s, int64_t *count, double *pct);
+
+/* A decimal integer in lo..hi, nothing around it. */
+bool config_parse_int(const char *s, int lo, int hi, int *out);
 
 /* "2/8" -> 2, 8 (0 <= K < N). */
 bool config_parse_shard(const char *s, int *k, int *n);

@@ -1,0 +1,242 @@
+/* Unit tests for the option table (src/options.c) and what config_parse
+ * makes of it: --no- forms, THUMBD_ variables (empty, unknown), --help, the
+ * wording of the errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thumbd/config.h"
+#include "thumbd/options.h"
+
+#define ARGV(...) ((char *[]){"thumbd", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){"thumbd", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cfg, err, ...) parse(cfg, err, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static config_result parse(thumbd_config *cfg, char *err, int argc, char **argv)
+{
+    config_defaults(cfg);
+    err[0] = '\0';
+    return config_parse(cfg, argc, argv, err);
+}
+
+/* Every table row is sound: its default parses, its names and variable are
+ * unique, and --help shows it within 79 columns. */
+static void test_option_table(void **state)
+{
+    (void)state;
+    char err[TD_ERRLEN], a[64], b[64];
+    const char *u = config_usage();
+    for (size_t i = 0; i < options_count; i++) {
+        const options_entry *e = &options_table[i];
+        thumbd_config c;
+        config_defaults(&c);
+        if (e->def && !options_apply(e, &c, e->def, err))
+            fail_msg("--%s: its default '%s' does not parse: %s", e->name, e->def, err);
+        snprintf(a, sizeof a, "--%s", e->name);
+        if (!strstr(u, a))
+            fail_msg("--help does not show %s", a);
+        for (size_t j = 0; j < i; j++) {
+            const options_entry *f = &options_table[j];
+            assert_true(strcmp(e->name, f->name));
+            assert_true(!e->short_name || e->short_name != f->short_name);
+            if (options_env_name(e, a, sizeof a) && options_env_name(f, b, sizeof b))
+                assert_true(strcmp(a, b));
+        }
+        if (e->kind != OPTIONS_FLAG)
+            continue;
+        options_negation(e, a, sizeof a);
+        for (size_t j = 0; j < options_count; j++)
+            if (!strcmp(a, options_table[j].name))
+                fail_msg("--%s's negation --%s is an option itself", e->name, a);
+    }
+    for (const char *line = u; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (n > 79)
+            fail_msg("--help line over 79 columns: %.*s", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+    assert_non_null(strstr(u, "SIGUSR2 and SIGPIPE are ignored.\n")); /* not cut */
+}
+
+/* Error messages made from the table keep their wording. */
+static void test_option_errors(void **state)
+{
+    (void)state;
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "-f", "gif", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--format: expected auto, jpeg, png, webp or avif, got 'gif'");
+    assert_int_equal(PARSE(&c, err, "--fit", "x", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--fit: expected cover or inside, got 'x'");
+    assert_int_equal(PARSE(&c, err, "-q", "101", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--quality: expected 1..100, got '101'");
+    assert_int_equal(PARSE(&c, err, "--max-prune", "x", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--max-prune: expected a count, a percentage (10%) or 'all', got 'x'");
+    assert_int_equal(PARSE(&c, err, "--max-rate", "1000001", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--max-rate: expected files per second, 0..1000000 (0 = no limit), got "
+                             "'1000001'");
+    assert_int_equal(PARSE(&c, err, "--no-force=1", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "option '--no-force=1' takes no value (see --help)");
+    setenv("THUMBD_MAX_PIXELS", "0", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--max-pixels: expected a positive count like 50M, got '0' (from "
+                             "THUMBD_MAX_PIXELS)");
+    unsetenv("THUMBD_MAX_PIXELS");
+}
+
+/* Unsets every THUMBD_ variable: the test's own environment must not warn. */
+static void clear_thumbd_env(void)
+{
+    extern char **environ;
+    for (bool again = true; again;) {
+        again = false;
+        for (char **p = environ; *p && !again; p++) {
+            char name[256];
+            size_t n = strcspn(*p, "=");
+            if (strncmp(*p, "THUMBD_", 7) || n >= sizeof name)
+                continue;
+            memcpy(name, *p, n);
+            name[n] = '\0';
+            unsetenv(name);
+            again = true;
+        }
+    }
+}
+
+/* Every flag: THUMBD_<FLAG>=1 sets it, --no-FLAG clears it again, and the
+ * last of --FLAG and --no-FLAG wins. */
+static void test_flag_negations(void **state)
+{
+    (void)state;
+    clear_thumbd_env();
+    int flags = 0;
+    for (size_t i = 0; i < options_count; i++) {
+        const options_entry *e = &options_table[i];
+        if (e->kind != OPTIONS_FLAG)
+            continue;
+        flags++;
+        char env[64], pos[64], neg[64], err[TD_ERRLEN];
+        options_env_name(e, env, sizeof env);
+        snprintf(pos, sizeof pos, "--%s", e->name);
+        char *p = stpcpy(neg, "--");
+        options_negation(e, p, sizeof neg - 2);
+        thumbd_config c;
+        const bool *field = (const bool *)(const void *)((const char *)&c + e->field);
+        setenv(env, "1", 1);
+        assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+        if (!*field)
+            fail_msg("%s=1 did not set %s", env, pos);
+        assert_int_equal(PARSE(&c, err, neg, "in", "out"), CONFIG_RUN);
+        if (*field)
+            fail_msg("%s did not override %s=1", neg, env);
+        unsetenv(env);
+        assert_int_equal(PARSE(&c, err, neg, pos, "in", "out"), CONFIG_RUN);
+        assert_true(*field);
+        assert_int_equal(PARSE(&c, err, pos, neg, "in", "out"), CONFIG_RUN);
+        assert_false(*field);
+    }
+    assert_int_equal(flags, 10);
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    setenv("THUMBD_NO_MEMO", "1", 1);
+    assert_int_equal(PARSE(&c, err, "--memo", "in", "out"), CONFIG_RUN);
+    assert_false(c.no_memo);
+    unsetenv("THUMBD_NO_MEMO");
+    setenv("THUMBD_PRUNE", "1", 1); /* --no-prune lifts --prune's conflict with --shard */
+    assert_int_equal(PARSE(&c, err, "--shard", "0/2", "--no-prune", "in", "out"), CONFIG_RUN);
+    unsetenv("THUMBD_PRUNE");
+}
+
+/* An empty THUMBD_ variable is unset, for every option and THUMBD_SHARDS. */
+static void test_env_empty_is_unset(void **state)
+{
+    (void)state;
+    clear_thumbd_env();
+    thumbd_config want, c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&want, err, "in", "out"), CONFIG_RUN);
+    char names[OPTIONS_MAX][64];
+    for (size_t i = 0; i < options_count; i++)
+        if (options_env_name(&options_table[i], names[i], sizeof names[i]))
+            setenv(names[i], "", 1);
+    setenv("THUMBD_SHARDS", "", 1);
+    setenv("JOB_COMPLETION_INDEX", "1", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_memory_equal(&c, &want, sizeof c);
+    for (size_t i = 0; i < options_count; i++)
+        if (names[i][0])
+            unsetenv(names[i]);
+    unsetenv("THUMBD_SHARDS");
+    unsetenv("JOB_COMPLETION_INDEX");
+}
+
+/* What config_parse writes on stderr for argv "in out", into buf. */
+static void parse_stderr(char *buf, size_t len)
+{
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0 && dup2(fileno(tmp), 2) == 2);
+    config_result r = PARSE(&c, err, "in", "out");
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    assert_int_equal(r, CONFIG_RUN);
+    rewind(tmp);
+    size_t n = fread(buf, 1, len - 1, tmp);
+    buf[n] = '\0';
+    fclose(tmp);
+}
+
+/* A THUMBD_ variable thumbd does not read gets one warning naming it (and
+ * the nearest known one); known, empty and other variables get none. */
+static void test_env_unknown_warns(void **state)
+{
+    (void)state;
+    clear_thumbd_env();
+    char out[1024];
+    setenv("THUMBD_QUALITY", "50", 1);
+    setenv("THUMBD_SHARDS", "2", 1);
+    setenv("THUMBD_VIPS_MODULE", "/nonexistent.so", 1);
+    setenv("THUMBD_EMPTY_TYPO", "", 1);
+    setenv("THUMBDSIZE", "1", 1);
+    parse_stderr(out, sizeof out);
+    assert_string_equal(out, "");
+    setenv("THUMBD_SIZES", "320x320", 1);
+    parse_stderr(out, sizeof out);
+    assert_string_equal(out, "thumbd: warning: THUMBD_SIZES is not a thumbd variable: ignored "
+                             "(did you mean THUMBD_SIZE?)\n");
+    unsetenv("THUMBD_SIZES");
+    setenv("THUMBD_\x1b[2J", "1", 1); /* escaped, and nothing near it */
+    parse_stderr(out, sizeof out);
+    assert_string_equal(out, "thumbd: warning: THUMBD_\\x1b[2J is not a thumbd variable: ignored\n");
+    unsetenv("THUMBD_\x1b[2J");
+    unsetenv("THUMBD_QUALITY");
+    unsetenv("THUMBD_SHARDS");
+    unsetenv("THUMBD_VIPS_MODULE");
+    unsetenv("THUMBD_EMPTY_TYPO");
+    unsetenv("THUMBDSIZE");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_option_table),
+        cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_flag_negations),
+        cmocka_unit_test(test_env_empty_is_unset),
+        cmocka_unit_test(test_env_unknown_warns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
