@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include <vips/vips.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool started;
+/* Set once by start_vips; read by workers that end without having used
+ * libvips while another starts it (atomic: no lock orders the two). */
+static atomic_bool started;
 
 /* Started lazily: a run over JPEGs and PNGs alone never pays for libvips's
  * start-up (its modules, its thread pool). */
@@ -44,15 +47,16 @@ static void start_vips(void)
     vips_cache_set_max(0);   /* a batch never asks for the same thing twice */
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
-    started = true;
+    atomic_store(&started, true);
 }
 
 static bool ensure_started(char *err)
 {
     pthread_once(&once, start_vips);
-    if (!started)
+    bool ok = atomic_load(&started);
+    if (!ok)
         td_fail(err, TD_EIO, "libvips failed to start");
-    return started;
+    return ok;
 }
 
 /* The last message in libvips's error buffer. In libvips 8.14 the buffer is
@@ -372,6 +376,6 @@ td_status vipsmod_encode(const pipeline_thumb *th, char format, int quality, FIL
 
 void vipsmod_thread_end(void)
 {
-    if (started)
+    if (atomic_load(&started))
         vips_thread_shutdown();
 }

@@ -451,7 +451,7 @@ static void test_deadline_runs_converge(void **state)
     dir_at(in, sizeof in, "c-in");
     dir_at(out, sizeof out, "c-out");
     pathf(rep, sizeof rep, "%s/c.jsonl", g_root);
-    enum { N = 60 };
+    enum { N = 40 };
     big_tree(in, N);
     int made = 0;
     int runs = deadline_runs(in, out, rep, "85", &made);
