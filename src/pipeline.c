@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/clock.h"
 #include "thumbd/codec.h"
 #include "thumbd/color.h"
 #include "thumbd/confine.h"
@@ -38,7 +39,7 @@ typedef struct decode_ctx {
 
 static double ms_since(double t0)
 {
-    return (cancel_now() - t0) * 1000.0;
+    return (clock_now_s() - t0) * 1000.0;
 }
 
 static td_status on_header(void *vctx, const codec_info *info, int *scale_num, char *err)
@@ -296,7 +297,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     memset(th, 0, sizeof *th);
     decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
     image_f img = {0};
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     td_status st = decode(cfg, in, &c, tok, &img, err);
     memgate_release(c.gate, c.reserved_decoder); /* the decoder's buffers are gone */
     th->decode_ms = ms_since(t0);
@@ -305,7 +306,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     th->decoder = c.decoder;
     if (st == TD_OK)
         st = cancelled(tok, err);
-    t0 = cancel_now();
+    t0 = clock_now_s();
     if (st == TD_OK)
         st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
     if (st == TD_OK)
@@ -433,7 +434,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     r->decoder = th.decoder;
     if (st != TD_OK)
         return st;
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
@@ -456,7 +457,7 @@ static void timeout_message(char *buf, double t)
 void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_token *tok)
 {
     const thumbd_config *cfg = env->cfg;
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     task_result *r = &t->res;
     free(r->out_rel); /* a retry starts from a clean result */
     *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0,
