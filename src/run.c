@@ -477,7 +477,7 @@ static int open_dirs(run_ctx *rc)
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
         escape_line(stderr, "thumbd: %s: %s", cfg->out_dir, err);
-        return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
+        return st == TD_ELOCKED ? EXIT_LOCKED : EXIT_FATAL;
     }
     rc->locked = true;
     state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);

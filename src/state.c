@@ -108,7 +108,7 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
     }
     if (!ok) {
         state_release(out_fd, h, false);
-        return td_fail(err, TD_EBUSY,
+        return td_fail(err, TD_ELOCKED,
                        "another thumbd is writing this output directory (%s is locked); try again "
                        "later, or wait for it with --wait-lock SECONDS",
                        sharded(cfg) ? "the shard" : STATE_LOCK_FILE);
