@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "thumbd/clock.h"
+
 struct memgate {
     pthread_mutex_t mu;
     pthread_cond_t freed;
@@ -21,7 +23,7 @@ memgate *memgate_create(size_t budget)
         return NULL;
     g->budget = budget;
     pthread_mutex_init(&g->mu, NULL);
-    cancel_cond_init(&g->freed);
+    clock_cond_init(&g->freed);
     return g;
 }
 
@@ -50,7 +52,7 @@ td_status memgate_acquire(memgate *g, size_t bytes, bool may_defer, cancel_token
             pthread_mutex_unlock(&g->mu);
             return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
         }
-        struct timespec ts = cancel_abstime(cancel_now() + POLL_S);
+        struct timespec ts = clock_abstime(clock_now_s() + POLL_S);
         pthread_cond_timedwait(&g->freed, &g->mu, &ts);
     }
     g->used += bytes;

@@ -16,7 +16,7 @@
 
 /* The file, little-endian: magic, options hash, the twin's device, inode,
  * ctime (s, ns), shard and directory (u32 length + bytes each), u32 count,
- * count entries (u8 name length, name, u8 format, i64 mtime s, u32 mtime
+ * count entries (u8 name length, name, u8 format (outname_code), i64 mtime s, u32 mtime
  * ns, i64 size) in strcmp order of their names, and an FNV-1a hash of all that. */
 static const char MAGIC[8] = {'T', 'H', 'D', 'M', 'E', 'M', 'O', '2'};
 enum { MAX_FILE = 256 << 20 };
@@ -274,10 +274,11 @@ memo_dir *memo_begin(const memo_run *r, const char *rel_dir, int twin_fd)
     return m;
 }
 
-char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size)
+bool memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size,
+                 out_kind *kind)
 {
     if (!m || !m->valid)
-        return 0;
+        return false;
     size_t len = strlen(name), lo = 0, hi = m->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -285,21 +286,22 @@ char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mti
         int c = name_cmp(e->name, e->len, name, len);
         if (c == 0)
             return e->sec == (int64_t)mtime->tv_sec && e->nsec == (uint32_t)mtime->tv_nsec &&
-                           e->size == size ? e->fmt : 0;
+                   e->size == size && outname_from_code(e->fmt, kind);
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0;
+    return false;
 }
 
 /* ---- writing --------------------------------------------------------------- */
 
-void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, char fmt)
+void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, out_kind kind)
 {
     size_t len = strlen(name);
-    if (!m || m->valid || m->racy || len == 0 || len > 255 || !fmt)
+    char fmt = outname_code(kind); /* what the file stores */
+    if (!m || m->valid || m->racy || len == 0 || len > 255)
         return;
     pthread_mutex_lock(&m->mu);
     if (m->nnotes == m->notes_cap) {

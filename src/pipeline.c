@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/clock.h"
 #include "thumbd/codec.h"
 #include "thumbd/color.h"
 #include "thumbd/confine.h"
@@ -38,7 +39,7 @@ typedef struct decode_ctx {
 
 static double ms_since(double t0)
 {
-    return (cancel_now() - t0) * 1000.0;
+    return (clock_now_s() - t0) * 1000.0;
 }
 
 static td_status on_header(void *vctx, const codec_info *info, int *scale_num, char *err)
@@ -117,27 +118,6 @@ static bool on_row(void *vctx, int y, const uint8_t *px)
     decode_ctx *c = vctx;
     shrink_row(&c->sh, y, px);
     return !shrink_done(&c->sh, y + 1);
-}
-
-char *pipeline_out_name(const char *src_rel, char format)
-{
-    const char *slash = strrchr(src_rel, '/');
-    const char *dot = strrchr(src_rel, '.');
-    size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - src_rel) : strlen(src_rel);
-    char *out = malloc(stem + 6);
-    if (!out)
-        return NULL;
-    memcpy(out, src_rel, stem);
-    const char *ext = format == 'p' ? ".png" : format == 'w' ? ".webp" : format == 'a' ? ".avif" : ".jpg";
-    memcpy(out + stem, ext, strlen(ext) + 1);
-    return out;
-}
-
-char pipeline_out_format(const char *out_name)
-{
-    const char *dot = strrchr(out_name, '.');
-    const char *ext = dot ? dot + 1 : "";
-    return !strcmp(ext, "png") ? 'p' : !strcmp(ext, "webp") ? 'w' : !strcmp(ext, "avif") ? 'a' : 'j';
 }
 
 /* Opens rel under in_fd. Unless symlinks are followed, no component of the
@@ -258,30 +238,32 @@ static void flatten(uint8_t *px, int w, int h)
     }
 }
 
-char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
+out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
 {
     switch (cfg->format) {
-    case FORMAT_JPEG: return 'j';
-    case FORMAT_PNG: return 'p';
-    case FORMAT_WEBP: return 'w';
-    case FORMAT_AVIF: return 'a';
-    default: return th->alpha ? 'p' : 'j';
+    case FORMAT_JPEG: return OUT_JPEG;
+    case FORMAT_PNG: return OUT_PNG;
+    case FORMAT_WEBP: return OUT_WEBP;
+    case FORMAT_AVIF: return OUT_AVIF;
+    default: return th->alpha ? OUT_PNG : OUT_JPEG;
     }
 }
 
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
 {
-    char fmt = pipeline_format(cfg, th);
-    if (fmt == 'w' || fmt == 'a')
-        return vipsengine_encode(th, fmt, cfg->quality, out, err);
+    out_kind fmt = pipeline_format(cfg, th);
+    if (fmt == OUT_WEBP || fmt == OUT_AVIF) {
+        vipsengine_thumb vt = {.px = th->px, .w = th->w, .h = th->h, .alpha = th->alpha};
+        return vipsengine_encode(&vt, fmt, cfg->quality, out, err);
+    }
     int c = th->alpha ? 4 : 3;
-    if (fmt == 'j' && th->alpha) {
+    if (fmt == OUT_JPEG && th->alpha) {
         flatten(th->px, th->w, th->h);
         th->alpha = false;
         c = 3;
     }
-    return fmt == 'j' ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
-                      : png_encode(out, th->px, th->w, th->h, c, err);
+    return fmt == OUT_JPEG ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
+                          : png_encode(out, th->px, th->w, th->h, c, err);
 }
 
 static td_status cancelled(cancel_token *tok, char *err)
@@ -296,7 +278,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     memset(th, 0, sizeof *th);
     decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
     image_f img = {0};
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     td_status st = decode(cfg, in, &c, tok, &img, err);
     memgate_release(c.gate, c.reserved_decoder); /* the decoder's buffers are gone */
     th->decode_ms = ms_since(t0);
@@ -305,7 +287,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     th->decoder = c.decoder;
     if (st == TD_OK)
         st = cancelled(tok, err);
-    t0 = cancel_now();
+    t0 = clock_now_s();
     if (st == TD_OK)
         st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
     if (st == TD_OK)
@@ -350,12 +332,27 @@ static bool changed_since(int fd, const struct stat *before)
            !same_time(&now.st_mtim, &before->st_mtim) || !same_time(&now.st_ctim, &before->st_ctim);
 }
 
+/* The libvips engine's thumbnail of the image open at fd, as the native
+ * path's (pipeline_make) would be given. */
+static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
+                           char *err)
+{
+    vipsengine_params p = {.box_w = cfg->width, .box_h = cfg->height, .fit = cfg->fit,
+                           .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
+                           .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames};
+    vipsengine_thumb vt;
+    td_status st = vipsengine_make(&p, fd, tok, &vt, err);
+    *th = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha, .src_w = vt.src_w,
+                           .src_h = vt.src_h, .decoder = "vips", .decode_ms = vt.decode_ms};
+    return st;
+}
+
 /* Encodes th next to its final name and renames it into place.
  * *transient: it failed in a way worth retrying (a full disk, EIO...). */
 static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
                            const struct timespec *mtime, bool *transient, char *err)
 {
-    t->res.out_rel = pipeline_out_name(t->rel, pipeline_format(env->cfg, th));
+    t->res.out_rel = outname_for(t->rel, pipeline_format(env->cfg, th));
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;
@@ -406,8 +403,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
     if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO)) {
-        st = vipsengine_make(cfg, fileno(f), tok, &th, err);
-        th.decoder = "vips";
+        st = vips_make(cfg, fileno(f), tok, &th, err);
     } else {
         bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
         st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
@@ -433,7 +429,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     r->decoder = th.decoder;
     if (st != TD_OK)
         return st;
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
@@ -456,7 +452,7 @@ static void timeout_message(char *buf, double t)
 void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_token *tok)
 {
     const thumbd_config *cfg = env->cfg;
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     task_result *r = &t->res;
     free(r->out_rel); /* a retry starts from a clean result */
     *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0,

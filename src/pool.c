@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "thumbd/clock.h"
 #include "thumbd/queue.h"
 
 typedef struct slot {
@@ -80,7 +81,7 @@ static void *worker_main(void *arg)
             admitted = true;
         }
         void *item;
-        queue_status qs = queue_pop(p->q, &item, cancel_now() + IDLE_CHECK_S);
+        queue_status qs = queue_pop(p->q, &item, clock_now_s() + IDLE_CHECK_S);
         if (qs == QUEUE_TIMEOUT)
             continue;
         if (qs != QUEUE_OK)
@@ -94,7 +95,7 @@ static void *worker_main(void *arg)
             continue;
         }
         s->item = item;
-        cancel_init(&s->tok, p->ops.task_timeout > 0 ? cancel_now() + p->ops.task_timeout : 0);
+        cancel_init(&s->tok, p->ops.task_timeout > 0 ? clock_now_s() + p->ops.task_timeout : 0);
         pthread_mutex_unlock(&p->mu);
 
         p->ops.run(item, s->id, &s->tok, p->ops.ctx);
@@ -175,7 +176,7 @@ pool *pool_create(int workers, size_t queue_cap, const pool_ops *ops)
     }
     p->ops = *ops;
     pthread_mutex_init(&p->mu, NULL);
-    cancel_cond_init(&p->changed);
+    clock_cond_init(&p->changed);
     pthread_mutex_lock(&p->mu);
     p->target = workers;
     for (int i = 0; i < workers; i++) {
@@ -264,7 +265,7 @@ void pool_cancel_running(pool *p, cancel_reason why)
 
 bool pool_wait(pool *p, double deadline)
 {
-    struct timespec ts = cancel_abstime(deadline);
+    struct timespec ts = clock_abstime(deadline);
     pthread_mutex_lock(&p->mu);
     while (p->live > 0) {
         if (deadline <= 0)
@@ -313,7 +314,7 @@ int pool_abandon_running(pool *p, cancel_reason why)
 int pool_reap_overdue(pool *p, double grace)
 {
     int n = 0;
-    double now = cancel_now();
+    double now = clock_now_s();
     for (;;) {
         void *item = NULL;
         cancel_reason r = CANCEL_TIMEOUT;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "thumbd/cancel.h"
+#include "thumbd/clock.h"
 
 /* A deferred item; the deferred ones form a binary min-heap on not_before. */
 typedef struct deferred {
@@ -39,8 +39,8 @@ queue *queue_create(size_t cap)
     }
     q->cap = cap;
     pthread_mutex_init(&q->mu, NULL);
-    cancel_cond_init(&q->not_empty);
-    cancel_cond_init(&q->not_full);
+    clock_cond_init(&q->not_empty);
+    clock_cond_init(&q->not_full);
     return q;
 }
 
@@ -148,7 +148,7 @@ queue_status queue_pop(queue *q, void **item, double deadline)
 {
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        double now = cancel_now();
+        double now = clock_now_s();
         if (ready_locked(q, now, item))
             break;
         if (q->closed && q->nheap == 0) {
@@ -166,7 +166,7 @@ queue_status queue_pop(queue *q, void **item, double deadline)
         if (until <= 0) {
             pthread_cond_wait(&q->not_empty, &q->mu);
         } else {
-            struct timespec ts = cancel_abstime(until);
+            struct timespec ts = clock_abstime(until);
             pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
         }
     }
@@ -177,7 +177,7 @@ queue_status queue_pop(queue *q, void **item, double deadline)
 queue_status queue_try_pop(queue *q, void **item)
 {
     pthread_mutex_lock(&q->mu);
-    queue_status st = ready_locked(q, cancel_now(), item) ? QUEUE_OK : QUEUE_TIMEOUT;
+    queue_status st = ready_locked(q, clock_now_s(), item) ? QUEUE_OK : QUEUE_TIMEOUT;
     pthread_mutex_unlock(&q->mu);
     return st;
 }

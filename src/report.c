@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "thumbd/cancel.h"
+#include "thumbd/clock.h"
 #include "thumbd/escape.h"
 #include "thumbd/queue.h"
 
@@ -148,7 +149,7 @@ void report_set_console(report *r, FILE *console, bool verbose, bool progress,
     r->progress = progress;
     r->found = found;
     r->scan_done = scan_done;
-    r->t_start = cancel_now();
+    r->t_start = clock_now_s();
 }
 
 static void clear_progress(report *r)
@@ -188,7 +189,7 @@ static uint64_t done_count(report *r, uint64_t *skipped)
 
 static void progress_line(report *r)
 {
-    double now = cancel_now();
+    double now = clock_now_s();
     if (now - r->t_drawn < 0.25)
         return;
     r->t_drawn = now;
@@ -221,7 +222,7 @@ static void status_line(report *r)
     uint64_t skipped, done = done_count(r, &skipped);
     uint64_t found = r->found ? atomic_load(r->found) : done;
     bool scanned = r->scan_done && atomic_load(r->scan_done);
-    double secs = cancel_now() - r->t_start;
+    double secs = clock_now_s() - r->t_start;
     fprintf(r->console,
             "thumbd: so far %llu of %llu images%s in %.2f s (%.1f images/s): %llu ok, %llu failed, "
             "%llu skipped, %llu cancelled\n",

@@ -136,7 +136,7 @@ static void task_admit(void *vctx)
 {
     run_ctx *rc = vctx;
     for (;;) {
-        double wait = ratelimit_take(&rc->limiter, cancel_now());
+        double wait = ratelimit_take(&rc->limiter, clock_now_s());
         if (wait <= 0 || atomic_load(&rc->stop_scan) || all_taken(rc))
             return;
         sleep_s(wait < TICK_S ? wait : TICK_S); /* short naps: a shutdown is noticed */
@@ -152,7 +152,7 @@ static double task_retry(void *item, void *vctx)
     if (t->res.deferred) { /* not an attempt; back once another task had a go */
         t->attempts--;
         t->deferrals++;
-        return cancel_now() + DEFER_S;
+        return clock_now_s() + DEFER_S;
     }
     if (t->res.status != TASK_FAILED || !t->res.transient)
         return 0;
@@ -166,7 +166,7 @@ static double task_retry(void *item, void *vctx)
     }
     /* Seeded per task and attempt: reproducible, yet spread out. */
     uint64_t rng = t->id * 0x9E3779B97F4A7C15ULL ^ (uint64_t)t->attempts;
-    double now = cancel_now();
+    double now = clock_now_s();
     t->t_queued = now;
     return retry_not_before(&rc->retry, t->attempts, now, &rng);
 }
@@ -214,7 +214,7 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         if (!copy)
             return;
         copy->attempts = atomic_load(&t->attempts);
-        double secs = cancel_now() - t->t_queued;
+        double secs = clock_now_s() - t->t_queued;
         copy->res.worker = -1;
         mark_cancelled(copy, why, "%s after %.1f s; the worker did not stop (blocked in I/O?) "
                                   "and was abandoned", secs);
@@ -239,7 +239,7 @@ static void task_release(void *item, void *vctx)
 /* Hands t to the pool; false (t settled as not started) once it stops. */
 static bool dispatch(run_ctx *rc, thumbd_task *t)
 {
-    t->t_queued = cancel_now();
+    t->t_queued = clock_now_s();
     if (pool_submit(rc->pool, t))
         return true;
     mark_cancelled(t, stop_reason(rc), "not started: %s", 0);
@@ -270,7 +270,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
         report_submit(rc->rep, t);
         return !atomic_load(&rc->stop_scan);
     }
-    t->t_queued = cancel_now();
+    t->t_queued = clock_now_s();
     atomic_fetch_add(&rc->found, 1);
     /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
      * costs a stat of the thumbnail, not a trip through the pool. */
@@ -435,7 +435,7 @@ static bool setup_scheduling(run_ctx *rc)
     rc->retry = (retry_policy){.retries = cfg->retries, .base_s = cfg->retry_backoff, .max_s = RETRY_MAX_S};
     if (cfg->max_rate > 0) {
         int burst = cfg->workers_max ? cfg->workers_max : cfg->workers;
-        ratelimit_init(&rc->limiter, cfg->max_rate, burst, cancel_now());
+        ratelimit_init(&rc->limiter, cfg->max_rate, burst, clock_now_s());
         rc->limited = true;
     }
     /* (--files-from puts its '!' lines first itself: scan_list.) */
@@ -449,7 +449,7 @@ static bool setup_scheduling(run_ctx *rc)
         adapt_init(&rc->adapt->ctl, &p, cfg->workers);
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         rc->adapt->cpus = cpus > 0 ? cpus : 1;
-        rc->adapt->t0 = rc->adapt->t_last = cancel_now();
+        rc->adapt->t0 = rc->adapt->t_last = clock_now_s();
         rc->adapt->cpu_last = process_cpu_s();
         adapt_record(rc->adapt, rc->adapt->t0, rc->adapt->ctl.n);
     }
@@ -477,7 +477,7 @@ static int open_dirs(run_ctx *rc)
     td_status st = state_acquire(rc->out_fd, cfg, cfg->wait_lock, &rc->state, err);
     if (st != TD_OK) {
         escape_line(stderr, "thumbd: %s: %s", cfg->out_dir, err);
-        return st == TD_EBUSY ? EXIT_LOCKED : EXIT_FATAL;
+        return st == TD_ELOCKED ? EXIT_LOCKED : EXIT_FATAL;
     }
     rc->locked = true;
     state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);
@@ -553,7 +553,7 @@ typedef struct shutdown_state {
 
 static void begin_shutdown(run_ctx *rc, shutdown_state *sd, cancel_reason why, int signo)
 {
-    double now = cancel_now();
+    double now = clock_now_s();
     if (sd->active) {
         /* A second signal: cancel what is running now. */
         if (signo && !sd->cancelled) {
@@ -576,10 +576,10 @@ static void begin_shutdown(run_ctx *rc, shutdown_state *sd, cancel_reason why, i
 static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
 {
     const thumbd_config *cfg = rc->cfg;
-    double run_deadline = cfg->deadline > 0 ? cancel_now() + cfg->deadline : 0;
+    double run_deadline = cfg->deadline > 0 ? clock_now_s() + cfg->deadline : 0;
     for (;;) {
         /* Wake at the next deadline, or after a tick to look at the pool. */
-        double wait = TICK_S, t = cancel_now();
+        double wait = TICK_S, t = clock_now_s();
         if (run_deadline && !sd->active && run_deadline - t < wait)
             wait = run_deadline - t;
         if (sd->active && !sd->cancelled && sd->started + cfg->shutdown_timeout - t < wait)
@@ -593,7 +593,7 @@ static void supervise(run_ctx *rc, const sigset_t *sigs, shutdown_state *sd)
             begin_shutdown(rc, sd, CANCEL_SHUTDOWN, sig);
         else if (act == SIGNALS_STATUS)
             report_request_status(rc->rep);
-        double now = cancel_now();
+        double now = clock_now_s();
         if (run_deadline && now >= run_deadline && !sd->active)
             begin_shutdown(rc, sd, CANCEL_DEADLINE, 0);
         if (cfg->task_timeout > 0)
@@ -642,7 +642,7 @@ int run_thumbd(const thumbd_config *cfg)
 
     run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .list_fd = -1, .ut.memo.dir_fd = -1,
                   .ut.ledger.dir_fd = -1, .supervisor = pthread_self()};
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     int code = open_dirs(&rc);
     if (code)
         goto close_fds;
@@ -688,7 +688,7 @@ int run_thumbd(const thumbd_config *cfg)
     atomic_store(&rc.stop_scan, true);
     pool_stop(rc.pool, (cancel_reason)atomic_load(&rc.stop_why)); /* settles anything left */
     pthread_join(scan_th, NULL);
-    int stuck = pool_wait(rc.pool, cancel_now() + 0.001) ? 0 : 1;
+    int stuck = pool_wait(rc.pool, clock_now_s() + 0.001) ? 0 : 1;
     if (cfg->prune && !sd.active && rc.scan_st == TD_OK && !stuck)
         run_prune(&rc);
     pool_destroy(rc.pool);
@@ -700,12 +700,12 @@ int run_thumbd(const thumbd_config *cfg)
     if (rc.scan_st != TD_OK)
         escape_line(stderr, "thumbd: %s", rc.scan_err);
     if (!cfg->quiet)
-        report_summary(rc.rep, stderr, cancel_now() - t0, rc.stats.ignored);
+        report_summary(rc.rep, stderr, clock_now_s() - t0, rc.stats.ignored);
     if (!cfg->quiet && rc.adapt)
         adapt_summary(rc.adapt, stderr, cfg);
     end_scheduling(&rc);
     code = exit_code(&rc, &sd, &counts);
-    if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, cancel_now() - t0, code, err) != TD_OK)
+    if (cfg->metrics_path && report_write_metrics(rc.rep, cfg->metrics_path, clock_now_s() - t0, code, err) != TD_OK)
         escape_line(stderr, "thumbd: warning: %s", err);
     report_free(rc.rep);
     if (stuck)

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "thumbd/cancel.h"
+#include "thumbd/clock.h"
 #include "thumbd/fsutil.h"
 
 /* Running markers start with the temporary prefix, so a sweep removes them.
@@ -32,7 +32,7 @@ static bool lock_until(int fd, int op, double deadline)
             return true;
         if (errno != EWOULDBLOCK && errno != EINTR)
             return false;
-        if (cancel_now() >= deadline)
+        if (clock_now_s() >= deadline)
             return false;
         usleep(50 * 1000);
     }
@@ -79,7 +79,7 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
     /* A shard starting beside others may find the lock held exclusively for
      * the instant another shard looks for a killed run's marker: shards wait
      * at least a moment for it. */
-    double deadline = cancel_now() + (sharded(cfg) && wait_s < 2.0 ? 2.0 : wait_s);
+    double deadline = clock_now_s() + (sharded(cfg) && wait_s < 2.0 ? 2.0 : wait_s);
     if (sharded(cfg)) {
         snprintf(h->marker, sizeof h->marker, MARKER_PREFIX "-shard-%d-of-%d", cfg->shard_index,
                  cfg->shard_count);
@@ -108,7 +108,7 @@ td_status state_acquire(int out_fd, const thumbd_config *cfg, double wait_s, sta
     }
     if (!ok) {
         state_release(out_fd, h, false);
-        return td_fail(err, TD_EBUSY,
+        return td_fail(err, TD_ELOCKED,
                        "another thumbd is writing this output directory (%s is locked); try again "
                        "later, or wait for it with --wait-lock SECONDS",
                        sharded(cfg) ? "the shard" : STATE_LOCK_FILE);

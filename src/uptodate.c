@@ -10,7 +10,7 @@
 
 #include "thumbd/escape.h"
 #include "thumbd/hash.h"
-#include "thumbd/pipeline.h"
+#include "thumbd/outname.h"
 
 /* A directory's context for the scanner: its memo, and its ledger, read
  * at the first source the memo does not vouch for (a no-op re-run over a
@@ -163,9 +163,9 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
     if (u->cfg->force)
         return NULL;
     /* The memo holds only what this check found up to date before. */
-    char fmt = d && d->memo && name ? memo_lookup(d->memo, name, &sb->st_mtim, sb->st_size) : 0;
-    if (fmt)
-        return pipeline_out_name(rel, fmt);
+    out_kind kind;
+    if (d && d->memo && name && memo_lookup(d->memo, name, &sb->st_mtim, sb->st_size, &kind))
+        return outname_for(rel, kind);
     const ledger_dir *ld = d ? dir_ledger(d) : list_ledger(u, rel);
     const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
     const ledger_entry *e = ld ? ledger_latest(ld, base) : NULL;
@@ -187,8 +187,8 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
     strcpy(out + dl, e->out);
     uint64_t ino;
     if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
-        if (d && d->memo && name)
-            memo_note(d->memo, name, &sb->st_mtim, sb->st_size, pipeline_out_format(out));
+        if (d && d->memo && name && outname_kind(out, &kind))
+            memo_note(d->memo, name, &sb->st_mtim, sb->st_size, kind);
         char err[TD_ERRLEN];
         if (ino != e->ino && /* copied or restored: the ledger follows, for --prune */
             ledger_note_thumb(&u->ledger, rel, out, e->fp, e->size, &e->mtime, ino, err) != TD_OK)

@@ -221,8 +221,14 @@ static void test_rewrite_races_appends(void **state)
         pthread_join(th[i], NULL);
     ledger_dir *d = ledger_load(&f->l, "r");
     assert_int_equal(d->n, RACERS * PER_RACER + 1);
+    /* Alone, a rewrite goes through (how many did during the appends
+     * depends on the machine's load: any number keeps every record). */
+    assert_int_equal(ledger_rewrite(&f->l, "r", d, NULL, err), TD_OK);
     ledger_dir_free(d);
-    assert_true(rewrites > 0);
+    d = ledger_load(&f->l, "r");
+    assert_int_equal(d->n, RACERS * PER_RACER + 1);
+    ledger_dir_free(d);
+    printf("  %d of 200 rewrites went through during the appends\n", rewrites);
 }
 
 int main(void)

@@ -70,6 +70,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* memo_lookup as the code of the format it vouches for ('j', 'p'...), or 0. */
+static char look(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size)
+{
+    out_kind kind;
+    return memo_lookup(m, name, mtime, size, &kind) ? outname_code(kind) : 0;
+}
+
 static int memo_files(const fixture *f)
 {
     char path[128];
@@ -100,9 +107,9 @@ static void write_memo(fixture *f, const memo_run *r)
 {
     memo_dir *m = memo_begin(r, "a", f->twin_fd);
     assert_non_null(m);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0); /* nothing yet */
-    memo_note(m, "y.png", &T1, 1000, 'p');
-    memo_note(m, "x.jpg", &T1, 1000, 'j');
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0); /* nothing yet */
+    memo_note(m, "y.png", &T1, 1000, OUT_PNG);
+    memo_note(m, "x.jpg", &T1, 1000, OUT_JPEG);
     memo_end(m, true);
     next_run(f);
 }
@@ -120,13 +127,13 @@ static void test_round_trip(void **state)
     write_memo(f, &f->run);
     assert_int_equal(memo_files(f), 1);
     memo_dir *m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 'j');
-    assert_int_equal(memo_lookup(m, "y.png", &T1, 1000), 'p');
-    assert_int_equal(memo_lookup(m, "x.jpg", &T2, 1000), 0);  /* the source changed */
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1001), 0);  /* behind a restored mtime */
-    assert_int_equal(memo_lookup(m, "z.jpg", &T1, 1000), 0);  /* never noted */
-    assert_int_equal(memo_lookup(m, "x.jp", &T1, 1000), 0);
-    assert_int_equal(memo_lookup(NULL, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 'j');
+    assert_int_equal(look(m, "y.png", &T1, 1000), 'p');
+    assert_int_equal(look(m, "x.jpg", &T2, 1000), 0);  /* the source changed */
+    assert_int_equal(look(m, "x.jpg", &T1, 1001), 0);  /* behind a restored mtime */
+    assert_int_equal(look(m, "z.jpg", &T1, 1000), 0);  /* never noted */
+    assert_int_equal(look(m, "x.jp", &T1, 1000), 0);
+    assert_int_equal(look(NULL, "x.jpg", &T1, 1000), 0);
     memo_end(m, true);
     /* A valid memo is not written again. */
     struct stat before, after;
@@ -135,7 +142,7 @@ static void test_round_trip(void **state)
     assert_int_equal(stat(path, &before), 0);
     tick();
     m = memo_begin(&f->run, "a", f->twin_fd);
-    memo_note(m, "x.jpg", &T1, 1000, 'j');
+    memo_note(m, "x.jpg", &T1, 1000, OUT_JPEG);
     memo_end(m, true);
     assert_int_equal(stat(path, &after), 0);
     assert_true(before.st_ctim.tv_sec == after.st_ctim.tv_sec && before.st_ctim.tv_nsec == after.st_ctim.tv_nsec);
@@ -152,17 +159,17 @@ static void test_twin_changes_void_it(void **state)
     assert_true(fd >= 0);
     close(fd);
     memo_dir *m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, false);
 
     write_memo(f, &f->run); /* a new one, for the twin as it is now */
     m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 'j');
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 'j');
     memo_end(m, true);
     tick();
     assert_int_equal(unlinkat(f->twin_fd, "new.jpg", 0), 0);
     m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, true);
 
     /* The twin replaced by another directory of the same name. */
@@ -171,7 +178,7 @@ static void test_twin_changes_void_it(void **state)
     assert_int_equal(mkdirat(f->root_fd, "a", 0755), 0);
     int other = openat(f->root_fd, "a", O_RDONLY | O_DIRECTORY);
     m = memo_begin(&f->run, "a", other);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, true);
     close(other);
 }
@@ -188,7 +195,7 @@ static void test_racy_twin_not_memoised(void **state)
     assert_int_equal(memo_files(f), 0);
     /* ... nor when the visit was cut short, or nothing was noted */
     memo_dir *m = memo_begin(&f->run, "a", f->twin_fd);
-    memo_note(m, "x.jpg", &T1, 1000, 'j');
+    memo_note(m, "x.jpg", &T1, 1000, OUT_JPEG);
     memo_end(m, false);
     m = memo_begin(&f->run, "a", f->twin_fd);
     memo_end(m, true);
@@ -203,18 +210,18 @@ static void test_keys(void **state)
     memo_run other;
     memo_run_init(&other, f->root_fd, FP_OTHER, 0, 0, &f->run.start);
     memo_dir *m = memo_begin(&other, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, false);
     memo_run shard;
     memo_run_init(&shard, f->root_fd, FP, 1, 2, &f->run.start);
     m = memo_begin(&shard, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, false);
     m = memo_begin(&f->run, "b", f->twin_fd); /* the same twin under another name */
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, false);
     m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 'j');
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 'j');
     memo_end(m, false);
     memo_run_end(&other);
     memo_run_end(&shard);
@@ -229,7 +236,7 @@ static void test_memo_dir_symlink_ignored(void **state)
     assert_int_equal(symlinkat("elsewhere", f->root_fd, MEMO_DIR), 0);
     next_run(f);
     memo_dir *m = memo_begin(&f->run, "a", f->twin_fd);
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 0);
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 0);
     memo_end(m, false);
 }
 
@@ -266,7 +273,7 @@ static void test_damaged_file_refused(void **state)
         assert_int_equal(fwrite(bad, 1, n, fp), n);
         fclose(fp);
         memo_dir *m = memo_begin(&f->run, "a", f->twin_fd);
-        assert_false(memo_lookup(m, "x.jpg", &T1, 1000) == 'j' && memo_lookup(m, "y.png", &T1, 1000) == 'p');
+        assert_false(look(m, "x.jpg", &T1, 1000) == 'j' && look(m, "y.png", &T1, 1000) == 'p');
         memo_end(m, false);
     }
 }
@@ -282,7 +289,7 @@ static void *note_many(void *arg)
     char name[32];
     for (int i = n->first; i < 4000; i += 2) {
         snprintf(name, sizeof name, "f%05d.jpg", i);
-        memo_note(n->m, name, &T1, 1000, 'j');
+        memo_note(n->m, name, &T1, 1000, OUT_JPEG);
     }
     return NULL;
 }
@@ -304,7 +311,7 @@ static void test_notes_from_two_threads(void **state)
     char name[32];
     for (int i = 0; i < 4000; i++) {
         snprintf(name, sizeof name, "f%05d.jpg", i);
-        assert_int_equal(memo_lookup(m, name, &T1, 1000), 'j');
+        assert_int_equal(look(m, name, &T1, 1000), 'j');
     }
     memo_end(m, false);
 }
@@ -328,13 +335,13 @@ static void test_prune(void **state)
     assert_int_equal(mkdirat(f->root_fd, "b", 0755), 0);
     int b_fd = openat(f->root_fd, "b", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     memo_dir *m = memo_begin(&f->run, "b", b_fd);     /* "b": its twin goes */
-    memo_note(m, "x.jpg", &T1, 1000, 'j');
+    memo_note(m, "x.jpg", &T1, 1000, OUT_JPEG);
     memo_end(m, true);
     close(b_fd);
     memo_run other;                                   /* shard 1/2's memo of "a" */
     memo_run_init(&other, f->root_fd, FP, 1, 2, &f->run.start);
     m = memo_begin(&other, "a", f->twin_fd);
-    memo_note(m, "x.jpg", &T1, 1000, 'j');
+    memo_note(m, "x.jpg", &T1, 1000, OUT_JPEG);
     memo_end(m, true);
     memo_run_end(&other);
     char path[160];
@@ -349,7 +356,7 @@ static void test_prune(void **state)
     assert_int_equal(memo_prune(&f->run), 2);         /* b's and junk */
     assert_int_equal(memo_files(f), 2);
     m = memo_begin(&f->run, "a", f->twin_fd);         /* a's still vouches */
-    assert_int_equal(memo_lookup(m, "x.jpg", &T1, 1000), 'j');
+    assert_int_equal(look(m, "x.jpg", &T1, 1000), 'j');
     memo_end(m, true);
     /* "a" replaced by another directory of the same name: its memos go. */
     assert_int_equal(renameat(f->root_fd, "a", f->root_fd, "old"), 0);

@@ -51,9 +51,9 @@ static bool sem_wait_for(sem_t *s, double secs)
 
 static bool wait_flag(atomic_int *flag, double limit)
 {
-    double end = cancel_now() + limit;
+    double end = clock_now_s() + limit;
     while (!atomic_load(flag)) {
-        if (cancel_now() > end)
+        if (clock_now_s() > end)
             return false;
         sleep_s(0.001);
     }
@@ -99,7 +99,7 @@ static void t_run(void *item, int worker, cancel_token *tok, void *ctx)
     atomic_fetch_add(&it->runs, 1);
     atomic_fetch_add(&cx->total_runs, 1);
     atomic_store(&it->worker, worker);
-    it->t_start = cancel_now();
+    it->t_start = clock_now_s();
     int now = atomic_fetch_add(&cx->in_flight, 1) + 1;
     int max = atomic_load(&cx->max_in_flight);
     while (now > max && !atomic_compare_exchange_weak(&cx->max_in_flight, &max, now)) {
@@ -110,8 +110,8 @@ static void t_run(void *item, int worker, cancel_token *tok, void *ctx)
     case M_QUICK:
         break;
     case M_WAIT_N: {
-        double end = cancel_now() + 5.0;
-        while (!atomic_load(&cx->reached) && cancel_now() < end)
+        double end = clock_now_s() + 5.0;
+        while (!atomic_load(&cx->reached) && clock_now_s() < end)
             sleep_s(0.0005);
         break;
     }
@@ -122,14 +122,14 @@ static void t_run(void *item, int worker, cancel_token *tok, void *ctx)
         break;
     case M_POLL: {
         sem_post(&cx->started);
-        double end = cancel_now() + 10.0; /* a safety net, far beyond any test */
-        while (cancel_check(tok) == CANCEL_NONE && cancel_now() < end)
+        double end = clock_now_s() + 10.0; /* a safety net, far beyond any test */
+        while (cancel_check(tok) == CANCEL_NONE && clock_now_s() < end)
             sleep_s(0.001);
         break;
     }
     }
     atomic_store(&it->seen, (int)cancel_check(tok));
-    it->t_end = cancel_now();
+    it->t_end = clock_now_s();
     atomic_fetch_sub(&cx->in_flight, 1);
 }
 
@@ -160,7 +160,7 @@ static double t_retry(void *item, void *ctx)
     if (atomic_load(&it->retries_wanted) <= 0)
         return 0;
     atomic_fetch_sub(&it->retries_wanted, 1);
-    return cancel_now() + it->retry_delay;
+    return clock_now_s() + it->retry_delay;
 }
 
 static tctx *ctx_new(void)
@@ -271,7 +271,7 @@ static void test_bounded_in_flight_exactly_once(void **state)
     for (int i = 0; i < N; i++)
         assert_true(pool_submit(p, &v[i]));
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 30));
+    assert_true(pool_wait(p, clock_now_s() + 30));
     assert_int_equal(pool_pending(p), 0);
     pool_destroy(p);
 
@@ -328,7 +328,7 @@ static void test_many_producers_exactly_once(void **state)
         assert_int_equal(atomic_load(&m[i].refused), 0);
     }
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 30));
+    assert_true(pool_wait(p, clock_now_s() + 30));
     pool_destroy(p);
     assert_true(atomic_load(&cx->max_in_flight) <= W);
     assert_int_equal(atomic_load(&cx->total_dones), PRODUCERS * PER);
@@ -370,7 +370,7 @@ static void test_submit_blocks_when_busy_and_full(void **state)
 
     sem_post(&cx->gate);
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     assert_int_equal(pool_pending(p), 0);
     pool_destroy(p);
     for (int i = 0; i < 5; i++) {
@@ -415,7 +415,7 @@ static void test_stop_settles_queued_running_continue(void **state)
 
     sem_post(&cx->gate);
     sem_post(&cx->gate);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     assert_int_equal(pool_pending(p), 0);
     pool_destroy(p);
 
@@ -439,7 +439,7 @@ static void test_submit_after_close_refused(void **state)
     assert_true(pool_submit(p, &v[0]));
     pool_close(p);
     assert_false(pool_submit(p, &v[1]));
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     assert_int_equal(pool_pending(p), 0);
     pool_destroy(p);
     expect_settled(&v[0], POOL_RAN, CANCEL_NONE);
@@ -463,11 +463,11 @@ static void test_cancel_running_trips_tokens(void **state)
     sleep_s(0.05);
     assert_int_equal(atomic_load(&cx->total_dones), 0); /* pollers really wait */
 
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     pool_cancel_running(p, CANCEL_DEADLINE);
     pool_close(p);
     assert_true(pool_wait(p, t0 + 5));
-    assert_true(cancel_now() - t0 < 1.0);
+    assert_true(clock_now_s() - t0 < 1.0);
     pool_destroy(p);
 
     for (int i = 0; i < 3; i++) {
@@ -504,9 +504,9 @@ static void test_shutdown_timeout_then_abandon(void **state)
 
     pool_stop(p, CANCEL_SHUTDOWN);
     pool_cancel_running(p, CANCEL_DEADLINE);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_false(pool_wait(p, t0 + 0.3));
-    double el = cancel_now() - t0;
+    double el = clock_now_s() - t0;
     assert_true(el >= 0.29);
     assert_true(el <= 0.3 + 0.25);
 
@@ -522,7 +522,7 @@ static void test_shutdown_timeout_then_abandon(void **state)
         expect_settled(&v[i], POOL_RAN, CANCEL_NONE); /* not reported again */
     assert_int_equal(pool_abandon_running(p, CANCEL_SHUTDOWN), 0);
     assert_int_equal(pool_pending(p), 0);
-    assert_true(pool_wait(p, cancel_now() + 1));
+    assert_true(pool_wait(p, clock_now_s() + 1));
 
     /* The stuck runs return at last: release(), and no second done(). */
     sem_post(&cx->gate);
@@ -554,7 +554,7 @@ static void test_abandon_uses_given_reason_without_token_reason(void **state)
     pool_stop(p, CANCEL_SHUTDOWN);
     assert_int_equal(pool_abandon_running(p, CANCEL_SHUTDOWN), 1);
     expect_settled(&v[0], POOL_ABANDONED, CANCEL_SHUTDOWN);
-    assert_true(pool_wait(p, cancel_now() + 1));
+    assert_true(pool_wait(p, clock_now_s() + 1));
     sem_post(&cx->gate);
     assert_true(sem_wait_for(&cx->release_sem, 5));
     assert_int_equal(atomic_load(&v[0].releases), 1);
@@ -590,7 +590,7 @@ static void test_stop_releases_blocked_producer(void **state)
     assert_int_equal(pool_pending(p), 1);
 
     sem_post(&cx->gate);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     pool_destroy(p);
     expect_settled(&v[0], POOL_RAN, CANCEL_NONE);
     assert_int_equal(atomic_load(&v[1].runs), 0);
@@ -609,7 +609,7 @@ static void test_task_timeout_sets_deadline(void **state)
     assert_true(pool_submit(p, &v[0]));
     assert_true(pool_submit(p, &v[1]));
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     pool_destroy(p);
 
     assert_int_equal(atomic_load(&v[0].seen), CANCEL_TIMEOUT);
@@ -633,7 +633,7 @@ static void test_reap_overdue_replaces_worker(void **state)
     pool *p = make_pool(1, 4, cx, 0.1);
     assert_true(pool_submit(p, &v[0]));
     assert_true(sem_wait_for(&cx->started, 5));
-    double t_started = cancel_now();
+    double t_started = clock_now_s();
     assert_true(pool_submit(p, &v[1]));
     assert_true(pool_submit(p, &v[2]));
 
@@ -645,7 +645,7 @@ static void test_reap_overdue_replaces_worker(void **state)
     assert_int_equal(atomic_load(&v[1].runs), 0);   /* the only worker is stuck */
 
     double until = t_started + 0.1 + 0.2 + 0.1;
-    double now = cancel_now();
+    double now = clock_now_s();
     if (now < until)
         sleep_s(until - now);
     assert_int_equal(pool_reap_overdue(p, 0.2), 1);
@@ -673,7 +673,7 @@ static void test_reap_overdue_replaces_worker(void **state)
     /* Later tasks still run. */
     assert_true(pool_submit(p, &v[3]));
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     assert_int_equal(pool_pending(p), 0);
     expect_settled(&v[3], POOL_RAN, CANCEL_NONE);
     assert_int_equal(atomic_load(&cx->total_dones), 4);
@@ -697,18 +697,18 @@ static void test_retry_waits_without_holding_worker(void **state)
     pool_ops ops = {.run = t_run, .done = t_done, .retry = t_retry, .ctx = cx};
     pool *p = pool_create(1, 4, &ops);
     assert_non_null(p);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_true(pool_submit(p, &v[0]));
     assert_true(pool_submit(p, &v[1]));
     pool_close(p);
     assert_true(sem_wait_for(&cx->done_sem, 5));
     assert_int_equal(atomic_load(&v[1].dones), 1); /* v[1] first: v[0] was waiting */
     assert_int_equal(atomic_load(&v[0].dones), 0);
-    double end = cancel_now() + 5; /* done() comes before the count drops */
-    while (pool_pending(p) != 1 && cancel_now() < end)
+    double end = clock_now_s() + 5; /* done() comes before the count drops */
+    while (pool_pending(p) != 1 && clock_now_s() < end)
         sleep_s(0.001);
     assert_int_equal(pool_pending(p), 1);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     assert_int_equal(atomic_load(&v[0].runs), 2);
     expect_settled(&v[0], POOL_RAN, CANCEL_NONE);
     assert_true(v[0].t_start >= t0 + 0.3);
@@ -732,16 +732,16 @@ static void test_stop_settles_task_waiting_to_retry(void **state)
     pool *p = pool_create(2, 4, &ops);
     assert_non_null(p);
     assert_true(pool_submit(p, &v[0]));
-    double end = cancel_now() + 5;
-    while (atomic_load(&v[0].retries_wanted) != 0 && cancel_now() < end)
+    double end = clock_now_s() + 5;
+    while (atomic_load(&v[0].retries_wanted) != 0 && clock_now_s() < end)
         sleep_s(0.001);
     assert_int_equal(atomic_load(&v[0].runs), 1);
     assert_int_equal(atomic_load(&v[0].dones), 0);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     pool_stop(p, CANCEL_SHUTDOWN);
     expect_settled(&v[0], POOL_NOT_STARTED, CANCEL_SHUTDOWN);
-    assert_true(pool_wait(p, cancel_now() + 2));
-    assert_true(cancel_now() - t0 < 1.0);
+    assert_true(pool_wait(p, clock_now_s() + 2));
+    assert_true(clock_now_s() - t0 < 1.0);
     assert_int_equal(atomic_load(&v[0].runs), 1);
     pool_destroy(p);
     free(v);
@@ -770,14 +770,14 @@ static void test_resize_grows_and_shrinks(void **state)
     assert_int_equal(atomic_load(&cx->max_in_flight), 4);
 
     assert_int_equal(pool_resize(p, 2), 2);
-    double end = cancel_now() + 2;
-    while (pool_workers(p) != 2 && cancel_now() < end)
+    double end = clock_now_s() + 2;
+    while (pool_workers(p) != 2 && clock_now_s() < end)
         sleep_s(0.005);
     assert_int_equal(pool_workers(p), 2);
     for (int i = 4; i < N; i++)
         assert_true(pool_submit(p, &v[i]));
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 10));
+    assert_true(pool_wait(p, clock_now_s() + 10));
     for (int i = 0; i < N; i++)
         expect_settled(&v[i], POOL_RAN, CANCEL_NONE);
     assert_int_equal(pool_pending(p), 0);
@@ -808,7 +808,7 @@ static void test_admit_once_per_task(void **state)
     for (int i = 0; i < N; i++)
         assert_true(pool_submit(p, &v[i]));
     pool_close(p);
-    assert_true(pool_wait(p, cancel_now() + 5));
+    assert_true(pool_wait(p, clock_now_s() + 5));
     /* N tasks, plus the one each worker was admitted for when it found the
      * queue closed. */
     assert_int_equal(atomic_load(&cx->total_runs), N);

@@ -30,9 +30,9 @@ static void sleep_s(double s)
 /* Polls flag until it becomes non-zero or `limit` seconds pass. */
 static bool wait_flag(atomic_int *flag, double limit)
 {
-    double end = cancel_now() + limit;
+    double end = clock_now_s() + limit;
     while (!atomic_load(flag)) {
-        if (cancel_now() > end)
+        if (clock_now_s() > end)
             return false;
         sleep_s(0.001);
     }
@@ -56,7 +56,7 @@ static void *op_main(void *arg)
 {
     op_thread *o = arg;
     queue_status st = o->is_pop ? queue_pop(o->q, &o->item, o->deadline) : queue_push(o->q, o->item);
-    o->t_returned = cancel_now();
+    o->t_returned = clock_now_s();
     atomic_store(&o->status, (int)st);
     atomic_store(&o->returned, 1);
     return NULL;
@@ -130,7 +130,7 @@ static void test_producer_blocks_when_full(void **state)
     assert_int_equal(queue_len(q), 2);
 
     void *p = NULL;
-    double t_pop = cancel_now();
+    double t_pop = clock_now_s();
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
     assert_int_equal(VAL(p), 1);
     assert_true(wait_flag(&o.returned, 5));
@@ -152,27 +152,27 @@ static void test_pop_deadline_times_out(void **state)
     queue *q = queue_create(3);
     void *p = ITEM(777);
 
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_int_equal(queue_pop(q, &p, t0 + 0.2), QUEUE_TIMEOUT);
-    double el = cancel_now() - t0;
+    double el = clock_now_s() - t0;
     assert_true(el >= 0.19);
     assert_true(el < 0.2 + 0.25);
     assert_int_equal(VAL(p), 777);
 
     /* A deadline already in the past: immediate timeout. */
-    t0 = cancel_now();
+    t0 = clock_now_s();
     assert_int_equal(queue_pop(q, &p, t0 - 1.0), QUEUE_TIMEOUT);
-    assert_true(cancel_now() - t0 < 0.1);
+    assert_true(clock_now_s() - t0 < 0.1);
 
     /* A deadline with a fractional part near a second boundary. */
-    t0 = cancel_now();
+    t0 = clock_now_s();
     assert_int_equal(queue_pop(q, &p, t0 + 0.05), QUEUE_TIMEOUT);
-    el = cancel_now() - t0;
+    el = clock_now_s() - t0;
     assert_true(el >= 0.045 && el < 0.05 + 0.25);
 
     /* An item that is already there is returned even with a past deadline. */
     assert_int_equal(queue_push(q, ITEM(5)), QUEUE_OK);
-    assert_int_equal(queue_pop(q, &p, cancel_now() - 1.0), QUEUE_OK);
+    assert_int_equal(queue_pop(q, &p, clock_now_s() - 1.0), QUEUE_OK);
     assert_int_equal(VAL(p), 5);
     queue_destroy(q);
 }
@@ -182,7 +182,7 @@ static void test_pop_deadline_gets_late_item(void **state)
     (void)state;
     queue *q = queue_create(3);
     op_thread o;
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     op_start(&o, q, true, NULL, t0 + 5.0);
     sleep_s(0.05);
     assert_int_equal(atomic_load(&o.returned), 0);
@@ -225,12 +225,12 @@ static void test_close_wakes_blocked_consumers(void **state)
     queue *q = queue_create(4);
     op_thread forever, timed;
     op_start(&forever, q, true, ITEM(111), 0);
-    op_start(&timed, q, true, ITEM(222), cancel_now() + 10.0);
+    op_start(&timed, q, true, ITEM(222), clock_now_s() + 10.0);
     sleep_s(0.1);
     assert_int_equal(atomic_load(&forever.returned), 0);
     assert_int_equal(atomic_load(&timed.returned), 0);
 
-    double t_close = cancel_now();
+    double t_close = clock_now_s();
     queue_close(q);
     assert_true(wait_flag(&forever.returned, 2));
     assert_true(wait_flag(&timed.returned, 2));
@@ -261,14 +261,14 @@ static void test_close_drains_then_closed(void **state)
     assert_int_equal(VAL(p), 1);
     assert_int_equal(queue_try_pop(q, &p), QUEUE_OK);
     assert_int_equal(VAL(p), 2);
-    assert_int_equal(queue_pop(q, &p, cancel_now() + 5), QUEUE_OK);
+    assert_int_equal(queue_pop(q, &p, clock_now_s() + 5), QUEUE_OK);
     assert_int_equal(VAL(p), 3);
 
     p = ITEM(555);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_CLOSED);
     assert_int_equal(queue_pop(q, &p, t0 + 5), QUEUE_CLOSED);
-    assert_true(cancel_now() - t0 < 1.0); /* closed and empty: no waiting */
+    assert_true(clock_now_s() - t0 < 1.0); /* closed and empty: no waiting */
     assert_int_equal(queue_try_pop(q, &p), QUEUE_TIMEOUT);
     assert_int_equal(VAL(p), 555);
     queue_destroy(q);
@@ -384,7 +384,7 @@ static void test_defer_waits_for_its_time(void **state)
     (void)state;
     queue *q = queue_create(1);
     assert_non_null(q);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_true(queue_defer(q, ITEM(2), t0 + 0.20));
     assert_true(queue_defer(q, ITEM(1), t0 + 0.10));
     assert_int_equal(queue_push(q, ITEM(9)), QUEUE_OK); /* cap 1: still room */
@@ -396,10 +396,10 @@ static void test_defer_waits_for_its_time(void **state)
     assert_int_equal(queue_pop(q, &p, t0 + 0.05), QUEUE_TIMEOUT);
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
     assert_int_equal(VAL(p), 1);
-    assert_true(cancel_now() >= t0 + 0.10);
+    assert_true(clock_now_s() >= t0 + 0.10);
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
     assert_int_equal(VAL(p), 2);
-    assert_true(cancel_now() >= t0 + 0.20);
+    assert_true(clock_now_s() >= t0 + 0.20);
     assert_int_equal(queue_len(q), 0);
     queue_destroy(q);
 }
@@ -414,7 +414,7 @@ static void test_defer_wakes_sleeping_consumer(void **state)
     op_thread o = {0};
     op_start(&o, q, true, NULL, 0);
     sleep_s(0.05);
-    double t0 = cancel_now();
+    double t0 = clock_now_s();
     assert_true(queue_defer(q, ITEM(5), t0 + 0.10));
     assert_true(wait_flag(&o.returned, 5));
     pthread_join(o.th, NULL);
@@ -422,7 +422,7 @@ static void test_defer_wakes_sleeping_consumer(void **state)
     assert_int_equal(VAL(o.item), 5);
     assert_true(o.t_returned >= t0 + 0.10);
 
-    assert_true(queue_defer(q, ITEM(6), cancel_now() - 1));
+    assert_true(queue_defer(q, ITEM(6), clock_now_s() - 1));
     assert_int_equal(queue_push(q, ITEM(7)), QUEUE_OK);
     void *p = NULL;
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
@@ -442,14 +442,14 @@ static void test_defer_after_close(void **state)
     assert_non_null(q);
     queue_close(q);
     assert_int_equal(queue_push(q, ITEM(1)), QUEUE_CLOSED);
-    assert_true(queue_defer(q, ITEM(2), cancel_now() + 0.05));
+    assert_true(queue_defer(q, ITEM(2), clock_now_s() + 0.05));
     void *p = NULL;
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_OK);
     assert_int_equal(VAL(p), 2);
     assert_int_equal(queue_pop(q, &p, 0), QUEUE_CLOSED);
 
-    assert_true(queue_defer(q, ITEM(3), cancel_now() + 3600));
-    assert_true(queue_defer(q, ITEM(4), cancel_now() + 7200));
+    assert_true(queue_defer(q, ITEM(3), clock_now_s() + 3600));
+    assert_true(queue_defer(q, ITEM(4), clock_now_s() + 7200));
     assert_int_equal(queue_try_pop(q, &p), QUEUE_TIMEOUT);
     assert_int_equal(queue_try_pop_any(q, &p), QUEUE_OK);
     assert_int_equal(VAL(p), 3);

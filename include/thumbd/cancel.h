@@ -2,9 +2,9 @@
 #ifndef THUMBD_CANCEL_H
 #define THUMBD_CANCEL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
+
+#include "thumbd/clock.h"
 
 typedef enum cancel_reason {
     CANCEL_NONE = 0,
@@ -15,11 +15,8 @@ typedef enum cancel_reason {
 
 typedef struct cancel_token {
     _Atomic int reason;   /* a cancel_reason; the first one set wins */
-    double deadline;      /* monotonic seconds; 0 = none. Trips CANCEL_TIMEOUT */
+    double deadline;      /* clock_now_s() seconds; 0 = none. Trips CANCEL_TIMEOUT */
 } cancel_token;
-
-/* Monotonic clock in seconds. */
-double cancel_now(void);
 
 void cancel_init(cancel_token *t, double deadline);
 
@@ -29,14 +26,6 @@ void cancel_request(cancel_token *t, cancel_reason why);
 /* Returns the reason the task must stop, or CANCEL_NONE. Cheap enough to call
  * once per decoded row (one vDSO clock read when a deadline is set). */
 cancel_reason cancel_check(cancel_token *t);
-
-/* Initialises cond to time its waits on the monotonic clock (the one
- * cancel_now reads), so that a change of the wall clock cannot stretch a
- * deadline. */
-void cancel_cond_init(pthread_cond_t *cond);
-
-/* A cancel_now() time as the absolute timespec pthread_cond_timedwait takes. */
-struct timespec cancel_abstime(double t);
 
 /* A short human phrase for a reason ("task timeout", "shutdown", ...). */
 const char *cancel_reason_name(cancel_reason why);

@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "thumbd/geometry.h"
 #include "thumbd/order.h"
 #include "thumbd/status.h"
 
-typedef enum fit_mode { FIT_COVER, FIT_INSIDE } fit_mode;
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
 

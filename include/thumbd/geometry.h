@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 
-#include "thumbd/config.h"
+/* --fit: cover fills the box exactly (cropping), inside keeps the whole
+ * image within it. */
+typedef enum fit_mode { FIT_COVER, FIT_INSIDE } fit_mode;
 
 typedef struct geom_plan {
     /* Region of the stored (not yet oriented) image to use. */

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "thumbd/outname.h"
+
 #define MEMO_DIR ".thumbd.memo"
 #define MEMO_RACY_S 1
 
@@ -58,13 +60,14 @@ void memo_run_end(memo_run *r);
  * NULL when out of memory or twin_fd cannot be stat'ed (check by stat). */
 memo_dir *memo_begin(const memo_run *r, const char *rel_dir, int twin_fd);
 
-/* The format ('j', 'p', ...) of name's thumbnail if the memo vouches that it
- * is up to date with a source of this mtime and size, else 0. Thread-safe. */
-char memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size);
+/* True, with the format of name's thumbnail in *kind, if the memo vouches
+ * that it is up to date with a source of this mtime and size. Thread-safe. */
+bool memo_lookup(const memo_dir *m, const char *name, const struct timespec *mtime, int64_t size,
+                 out_kind *kind);
 
-/* Notes that name's thumbnail (format fmt) was found up to date with a
+/* Notes that name's thumbnail (of format kind) was found up to date with a
  * source of this mtime and size. Thread-safe. */
-void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, char fmt);
+void memo_note(memo_dir *m, const char *name, const struct timespec *mtime, int64_t size, out_kind kind);
 
 /* Ends the visit: complete says every entry of the directory was checked.
  * Writes the notes as the directory's new memo when the old one was not

@@ -10,6 +10,7 @@
 #include "thumbd/cancel.h"
 #include "thumbd/config.h"
 #include "thumbd/memgate.h"
+#include "thumbd/outname.h"
 #include "thumbd/task.h"
 
 /* What every task of a run shares. */
@@ -56,8 +57,8 @@ typedef struct pipeline_thumb {
 td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
                         cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN]);
 
-/* The output format for th: 'j' or 'p' (--format, else PNG iff alpha). */
-char pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
+/* The output format for th: --format's, else PNG iff alpha, else JPEG. */
+out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
 
 /* Encodes th to out in pipeline_format (a JPEG of an image with alpha is
  * composited on white, in place). No metadata is written. A failed write of
@@ -66,12 +67,5 @@ td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *ou
                           char err[TD_ERRLEN]);
 
 void pipeline_thumb_free(pipeline_thumb *th);
-
-/* The output path for src_rel with the extension of the format
- * ('j' -> .jpg, 'p' -> .png); malloc'd. */
-char *pipeline_out_name(const char *src_rel, char format);
-
-/* The format of an output path pipeline_out_name made: its inverse. */
-char pipeline_out_format(const char *out_name);
 
 #endif

@@ -31,7 +31,7 @@ typedef struct pool_ops {
      * of libraries), not by abandoned ones. */
     void (*thread_end)(void *ctx);
     /* Optional: called after run() returned, unless the pool is stopping or
-     * the token tripped. Returns a monotonic time (cancel_now) to run the
+     * the token tripped. Returns a monotonic time (clock_now_s) to run the
      * item again no earlier than then, or 0 to settle it now. The item
      * waits in the queue, not in a worker. Called with the pool's lock held:
      * it must not call into the pool. */

@@ -24,7 +24,7 @@ void queue_destroy(queue *q);
 queue_status queue_push(queue *q, void *item);
 
 /* Adds item to be delivered no earlier than not_before (monotonic seconds,
- * cancel_now). Never blocks: deferred items do not count against cap, and a
+ * clock_now_s). Never blocks: deferred items do not count against cap, and a
  * closed queue takes them too (they were accepted once already; a consumer
  * still delivers them). Returns false only when out of memory. */
 bool queue_defer(queue *q, void *item, double not_before);
@@ -32,7 +32,7 @@ bool queue_defer(queue *q, void *item, double not_before);
 /* Removes the next ready item into *item: a deferred item whose time has
  * come, else the oldest pushed one. Blocks while none is ready and the queue
  * is open or still holds deferred items. deadline: monotonic seconds
- * (cancel_now) or 0 to wait forever. Returns QUEUE_OK, QUEUE_TIMEOUT, or
+ * (clock_now_s) or 0 to wait forever. Returns QUEUE_OK, QUEUE_TIMEOUT, or
  * QUEUE_CLOSED when closed AND empty (items pushed before the close, and
  * deferred items, are still delivered). */
 queue_status queue_pop(queue *q, void **item, double deadline);

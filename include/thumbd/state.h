@@ -20,7 +20,7 @@ typedef struct state_handle {
 } state_handle;
 
 /* Takes OUT_DIR for this run, waiting up to wait_s seconds (0: not at all)
- * while another run holds it: TD_EBUSY then. An unsharded run holds the lock
+ * while another run holds it: TD_ELOCKED then. An unsharded run holds the lock
  * alone; the shards of one split share it, each holding its own shard lock.
  * A run that holds the lock alone and finds a killed run's marker sweeps its
  * temporary files. flock: a killed run's lock is released by the kernel. */

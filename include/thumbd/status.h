@@ -14,7 +14,8 @@ typedef enum td_status {
     TD_ENOMEM,    /* out of memory */
     TD_ECANCEL,   /* the task's cancellation token tripped */
     TD_EUSAGE,    /* bad option or argument */
-    TD_EBUSY,     /* another run holds OUT_DIR; the memory budget is in use */
+    TD_EBUSY,     /* the decoder memory budget is in use (memgate.h) */
+    TD_ELOCKED,   /* another run holds OUT_DIR's lock (state.h) */
 } td_status;
 
 enum { TD_ERRLEN = 256 };

@@ -44,7 +44,7 @@ typedef struct thumbd_task {
     char *rel;                 /* owned: path relative to IN_DIR */
     int64_t size;              /* bytes, from the scan */
     struct timespec mtime;
-    double t_queued;           /* cancel_now() at submission */
+    double t_queued;           /* clock_now_s() at submission */
     char *preset_error;        /* owned: the scanner already knows it fails */
     bool urgent;               /* listed with '!' in --files-from: goes first */
     bool known_bad;            /* preset_error: it failed before and is unchanged */

@@ -144,13 +144,13 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
-static void check_output(const uint8_t *out, size_t n, char fmt)
+static void check_output(const uint8_t *out, size_t n, out_kind fmt)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (fmt == 'j' && (n < 4 || out[0] != 0xFF || out[1] != 0xD8 || out[n - 2] != 0xFF ||
-                       out[n - 1] != 0xD9))
+    if (fmt == OUT_JPEG && (n < 4 || out[0] != 0xFF || out[1] != 0xD8 || out[n - 2] != 0xFF ||
+                            out[n - 1] != 0xD9))
         fail("pipeline_encode wrote no complete JPEG", NULL);
-    if (fmt == 'p' && (n < 8 || memcmp(out, png_sig, 8) != 0))
+    if (fmt == OUT_PNG && (n < 8 || memcmp(out, png_sig, 8) != 0))
         fail("pipeline_encode wrote no PNG", NULL);
 }
 
@@ -234,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FILE *out = open_memstream(&buf, &len);
         if (!out)
             abort();
-        char fmt = pipeline_format(&cfg, &th);
+        out_kind fmt = pipeline_format(&cfg, &th);
         td_status est = pipeline_encode(&cfg, &th, out, err);
         if (fclose(out) != 0)
             abort();
