@@ -6,9 +6,10 @@
 # - README.md is a front page: at most 300 lines, with the quick start's two
 #   commands as they are, and an exit-status table with the same codes as
 #   the man page's EXIT STATUS section.
-# - every relative link in README.md, docs/*.md and bench/README.md names a
-#   file that exists, and a #fragment names a heading of the target (GitHub's
-#   anchors: lower case, punctuation dropped, spaces to hyphens).
+# - every relative link in README.md, docs/*.md, bench/README.md and
+#   bench/studies.md names a file that exists, and a #fragment names a
+#   heading of the target (GitHub's anchors: lower case, punctuation
+#   dropped, spaces to hyphens).
 # - README.md and docs/ state what is, not its history: none of "no longer",
 #   "used to", "before the fix", or "now" as a word (systemctl's --now aside).
 set -euo pipefail
@@ -58,7 +59,7 @@ def anchors(path):
                 out.add(t.replace(" ", "-"))
     return out
 
-docs = ["README.md", "bench/README.md"] + sorted(
+docs = ["README.md", "bench/README.md", "bench/studies.md"] + sorted(
     os.path.relpath(p, src) for p in glob.glob(os.path.join(src, "docs", "*.md")))
 for rel in docs:
     text = read(rel)
@@ -74,7 +75,7 @@ for rel in docs:
             errors.append(f"{rel}: link to a missing heading: {link}")
 
 history = re.compile(r"\bno longer\b|\bused to\b|\bbefore the fix\b|(?<!--)\bnow\b", re.I)
-for rel in [d for d in docs if d != "bench/README.md"]:
+for rel in [d for d in docs if not d.startswith("bench/")]:
     for n, line in enumerate(read(rel).splitlines(), 1):
         if history.search(line):
             errors.append(f"{rel}:{n}: history, not what is: {line.strip()}")
