@@ -1,7 +1,7 @@
-/* A whole run: it opens the directories, starts the scan, the pool and the
- * report, feeds the scan's tasks to the pool (in --order when asked), and
- * after the supervisor's loop (supervise.c) settles the outcome: --prune,
- * the summary, the state file and the exit code. */
+/* A whole run: it opens the directories, starts the report, the pool (whose
+ * callbacks are here) and the scan thread (runfeed.c), and after the
+ * supervisor's loop (supervise.c) settles the outcome: --prune, the
+ * summary, the state file and the exit code. */
 #include "thumbd/run.h"
 
 #include <errno.h>
@@ -25,8 +25,8 @@
 #include "thumbd/prune.h"
 #include "thumbd/ratelimit.h"
 #include "thumbd/report.h"
+#include "thumbd/runctx.h"
 #include "thumbd/rundirs.h"
-#include "thumbd/scan.h"
 #include "thumbd/signals.h"
 #include "thumbd/state.h"
 #include "thumbd/supervise.h"
@@ -34,41 +34,7 @@
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
-typedef struct run_ctx {
-    const thumbd_config *cfg;
-    int in_fd, out_fd;
-    int list_fd;               /* the --files-from list, or -1 */
-    pipeline_env env;
-    state_handle state;
-    bool locked;
-    char fingerprint[256];     /* of the options that shape thumbnails */
-    uptodate ut;               /* what earlier runs did, and notes for the next */
-    prune_unsure unsure;       /* --prune: what the scan could not read */
-    pool *pool;
-    report *rep;
-    atomic_bool stop_scan;
-    _Atomic int stop_why;      /* cancel_reason of the shutdown, once stopping */
-    _Atomic bool scan_done;
-    _Atomic uint64_t found;    /* tasks submitted so far, for the progress line */
-    scan_stats stats;
-    td_status scan_st;
-    char scan_err[TD_ERRLEN];
-    order_list *listing;       /* orders other than the walk's: the tree, listed */
-    retry_policy retry;
-    bool limited;              /* --max-rate */
-    ratelimit limiter;
-    _Atomic uint64_t ran;      /* tasks that ran to the end, for the adaptive pool */
-    _Atomic uint64_t ran_bytes;  /* and the bytes of their sources */
-    adaptrun *adapt;           /* NULL: a fixed worker count */
-    pthread_t supervisor;      /* the main thread, woken with SIGRTMIN */
-    bool progress;             /* a live progress line on stderr */
-    bool prune_refused;        /* --prune would have removed more than --max-prune */
-} run_ctx;
-
-/* Wakes supervise_run() at once instead of at its next tick: the end of a
- * run is seen without waiting up to SUPERVISE_TICK_S (a no-op re-run takes
- * ~0.1 s in all). */
-static void wake_supervisor(run_ctx *rc)
+void run_wake_supervisor(run_ctx *rc)
 {
     pthread_kill(rc->supervisor, SIGRTMIN);
 }
@@ -123,7 +89,7 @@ static double task_retry(void *item, void *vctx)
     return taskpolicy_retry(item, &((run_ctx *)vctx)->retry);
 }
 
-static cancel_reason stop_reason(run_ctx *rc)
+cancel_reason run_stop_reason(run_ctx *rc)
 {
     cancel_reason why = (cancel_reason)atomic_load(&rc->stop_why);
     return why != CANCEL_NONE ? why : CANCEL_SHUTDOWN;
@@ -132,7 +98,7 @@ static cancel_reason stop_reason(run_ctx *rc)
 static void task_done(void *item, pool_outcome how, cancel_reason why, void *vctx)
 {
     run_ctx *rc = vctx;
-    thumbd_task *t = taskpolicy_settle(item, how, why, stop_reason(rc));
+    thumbd_task *t = taskpolicy_settle(item, how, why, run_stop_reason(rc));
     if (t)
         report_submit(rc->rep, t);
 }
@@ -141,114 +107,13 @@ static void worker_end(void *vctx)
 {
     vipsengine_thread_end();
     pipeline_thread_end();
-    wake_supervisor(vctx);
+    run_wake_supervisor(vctx);
 }
 
 static void task_release(void *item, void *vctx)
 {
     (void)vctx;
     task_free(item);
-}
-
-/* Hands t to the pool; false (t settled as not started) once it stops. */
-static bool dispatch(run_ctx *rc, thumbd_task *t)
-{
-    t->t_queued = cancel_now();
-    if (pool_submit(rc->pool, t))
-        return true;
-    taskpolicy_not_started(t, stop_reason(rc));
-    report_submit(rc->rep, t);
-    return false;
-}
-
-/* --prune: a path the scan could not read is unknown, not gone; its
- * record says so. */
-static void note_unsure(run_ctx *rc, thumbd_task *t)
-{
-    prune_unsure_add(&rc->unsure, t->rel);
-    char *e = NULL;
-    if (asprintf(&e, "%s (--prune removes nothing of it)", t->preset_error) >= 0) {
-        free(t->preset_error);
-        t->preset_error = e;
-        if (t->dir) /* already settled by the scanner */
-            snprintf(t->res.error, sizeof t->res.error, "%s", e);
-    }
-}
-
-static bool scan_emit(thumbd_task *t, void *vctx)
-{
-    run_ctx *rc = vctx;
-    if (rc->cfg->prune && t->preset_error && !t->known_bad)
-        note_unsure(rc, t);
-    if (t->dir) { /* a directory the scan could not read: settled, and no image */
-        report_submit(rc->rep, t);
-        return !atomic_load(&rc->stop_scan);
-    }
-    t->t_queued = cancel_now();
-    atomic_fetch_add(&rc->found, 1);
-    /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
-     * costs a stat of the thumbnail, not a trip through the pool. */
-    if (t->res.status == TASK_SKIPPED) {
-        if (rc->cfg->report_path || rc->cfg->verbose) {
-            report_submit(rc->rep, t);
-        } else {
-            report_skip_unrecorded(rc->rep, 1); /* a record would go nowhere */
-            task_free(t);
-        }
-        return !atomic_load(&rc->stop_scan);
-    }
-    /* Listed for the order; a known failure needs no place in it. Out of
-     * memory, the rest goes in scan order rather than not at all. */
-    if (rc->listing && !t->preset_error && order_list_add(rc->listing, t)) {
-        task_free(t);
-        return !atomic_load(&rc->stop_scan);
-    }
-    return dispatch(rc, t) && !atomic_load(&rc->stop_scan);
-}
-
-/* Sorts the listing and submits it; what a stop leaves over is reported
- * as not started. */
-static void emit_listing(run_ctx *rc)
-{
-    order_list *l = rc->listing;
-    size_t n = order_list_len(l), i = 0;
-    order_list_sort(l, rc->cfg->order);
-    while (i < n && !atomic_load(&rc->stop_scan)) {
-        thumbd_task *t = order_list_task(l, i++);
-        if (t && !dispatch(rc, t))
-            break;
-    }
-    for (; i < n; i++) {
-        thumbd_task *t = order_list_task(l, i);
-        if (t) {
-            taskpolicy_not_started(t, stop_reason(rc));
-            report_submit(rc->rep, t);
-        }
-    }
-    order_list_free(l);
-    rc->listing = NULL;
-}
-
-static char *scan_fresh(const char *rel, int out_dirfd, const char *name, const struct stat *sb,
-                        void *dir, void *vctx, char **known_bad)
-{
-    return uptodate_fresh(&((run_ctx *)vctx)->ut, rel, out_dirfd, name, sb, dir, known_bad);
-}
-
-static void *scan_dir_begin(const char *rel_dir, int twin_fd, void *vctx)
-{
-    return uptodate_dir_begin(&((run_ctx *)vctx)->ut, rel_dir, twin_fd);
-}
-
-static void scan_dir_end(void *dir, bool complete, void *vctx)
-{
-    (void)vctx;
-    uptodate_dir_end(dir, complete);
-}
-
-static bool scan_should_stop(void *vctx)
-{
-    return atomic_load(&((run_ctx *)vctx)->stop_scan);
 }
 
 static void prune_emit(thumbd_task *t, void *vctx)
@@ -271,32 +136,6 @@ static void run_prune(run_ctx *rc)
     prune_explain(&res, &o, rc->cfg->quiet);
     rc->prune_refused = res.refused;
     memo_prune(&rc->ut.memo); /* after prune_run: the directories it emptied are gone */
-}
-
-static void *scan_main(void *arg)
-{
-    run_ctx *rc = arg;
-    scan_opts o = {.in_dir = rc->cfg->in_dir, .out_dir = rc->cfg->out_dir,
-                   .follow_symlinks = rc->cfg->follow_symlinks,
-                   .force_format = rc->cfg->format != FORMAT_AUTO,
-                   .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
-                   .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
-                   .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
-                   /* Nobody sees a record of an up-to-date image: count it, no more. */
-                   .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
-    if (rc->list_fd >= 0) {
-        rc->scan_st = scan_list(&o, rc->list_fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
-                                &rc->stats, rc->scan_err);
-    } else {
-        rc->scan_st = scan_run(&o, scan_emit, scan_should_stop, rc, &rc->stats, rc->scan_err);
-    }
-    report_skip_unrecorded(rc->rep, rc->stats.fresh);
-    if (rc->listing)
-        emit_listing(rc);
-    pool_close(rc->pool);
-    atomic_store(&rc->scan_done, true);
-    wake_supervisor(rc);
-    return NULL;
 }
 
 /* The scheduling parts of a run that cannot fail: retries, rate limit,
@@ -416,7 +255,7 @@ static int start_run(run_ctx *rc, pthread_t *scan_th)
                     .admit = rc->limited ? task_admit : NULL, .ctx = rc,
                     .task_timeout = cfg->task_timeout};
     rc->pool = sched_ok ? pool_create(cfg->workers, cfg->queue_cap, &ops) : NULL;
-    if (!rc->env.gate || !rc->pool || pthread_create(scan_th, NULL, scan_main, rc) != 0) {
+    if (!rc->env.gate || !rc->pool || pthread_create(scan_th, NULL, runfeed_main, rc) != 0) {
         fprintf(stderr, "thumbd: cannot start worker threads\n");
         pool_destroy(rc->pool);
         memgate_destroy(rc->env.gate);
@@ -476,7 +315,7 @@ int run_thumbd(const thumbd_config *cfg)
     /* Signals are handled synchronously by supervise_run(); every thread
      * created from here on inherits this mask. */
     sigset_t sigs;
-    signals_setup(&sigs, SIGRTMIN); /* SIGRTMIN: wake_supervisor() */
+    signals_setup(&sigs, SIGRTMIN); /* SIGRTMIN: run_wake_supervisor() */
     procenv_raise_fd_limit();
     if (cfg->nice)
         procenv_nice();
