@@ -264,6 +264,83 @@ static td_status consume_all(j_decompress_ptr d, int max_scans, cancel_token *to
     }
 }
 
+/* Sets the DCT scale num/8 and starts the decompression, reserving its
+ * memory with the sink. At scale 1/8 the DC-only decoder may do the whole
+ * decode (*finished), or leave it to libjpeg after all. Multi-scan input is
+ * consumed here, polling tok. libjpeg's errors longjmp to the caller's
+ * setjmp. */
+static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sink, const codec_limits *lim,
+                              cancel_token *tok, int num, bool *finished, char *err)
+{
+    td_status st;
+    d->scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
+    d->scale_denom = 8;
+    bool started = false;
+    if (num == 1 && dc_only_eligible(d)) {
+        bool fallback;
+        jpeg_calc_output_dimensions(d);
+        st = sink->start(sink->ctx, (int)d->output_width, (int)d->output_height, dc_only_bytes(d), err);
+        if (st != TD_OK)
+            return st;
+        jpeg_abort_decompress(d);
+        rewind(f);
+        tell_decoder(sink, "jpeg-dc-1/8");
+        st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
+        if (st != TD_OK || !fallback) {
+            *finished = true;
+            return st;
+        }
+        /* Something the DC decoder leaves to libjpeg: start over with it.
+         * (The memory reserved above understates this rare case.) */
+        rewind(f);
+        jpeg_stdio_src(d, f);
+        jpeg_read_header(d, TRUE);
+        set_out_color_space(d);
+        d->scale_num = 1;
+        d->scale_denom = 8;
+        started = true;
+    }
+    if (!started) {
+        jpeg_calc_output_dimensions(d);
+        st = sink->start(sink->ctx, (int)d->output_width, (int)d->output_height, work_bytes(d), err);
+        if (st != TD_OK)
+            return st;
+    }
+    tell_decoder(sink, scale_name(d->scale_num));
+    if (jpeg_has_multiple_scans(d)) {
+        /* A multi-scan file is consumed whole before the first row comes
+         * out; buffered-image mode lets us poll the token while it is. */
+        d->buffered_image = TRUE;
+        jpeg_start_decompress(d);
+        st = consume_all(d, lim->max_scans, tok, err);
+        if (st != TD_OK)
+            return st;
+        jpeg_start_output(d, d->input_scan_number);
+    } else {
+        jpeg_start_decompress(d);
+    }
+    return TD_OK;
+}
+
+/* Hands the rows to the sink, through row (one output row), until the last
+ * or until the sink needs no more; polls tok between rows. */
+static td_status read_rows(j_decompress_ptr d, jerr *e, const codec_sink *sink, JSAMPLE *row,
+                           cancel_token *tok, char *err)
+{
+    while (d->output_scanline < d->output_height) {
+        cancel_reason why = cancel_check(tok);
+        if (why != CANCEL_NONE)
+            return td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
+        int y = (int)d->output_scanline;
+        e->row = (int)((long)y * d->image_height / d->output_height);
+        JSAMPROW rp = row;
+        jpeg_read_scanlines(d, &rp, 1);
+        if (!sink->row(sink->ctx, y, row))
+            break; /* the rest of the image is not needed */
+    }
+    return TD_OK;
+}
+
 td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
                       char err[TD_ERRLEN])
 {
@@ -319,69 +396,17 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     st = sink->header(sink->ctx, &info, &num, err);
     if (st != TD_OK)
         goto out;
-    d.scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
-    d.scale_denom = 8;
     e.rows = (int)d.image_height;
-    bool started = false;
-    if (num == 1 && dc_only_eligible(&d)) {
-        bool fallback;
-        jpeg_calc_output_dimensions(&d);
-        st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, dc_only_bytes(&d), err);
-        if (st != TD_OK)
-            goto out;
-        jpeg_abort_decompress(&d);
-        rewind(f);
-        tell_decoder(sink, "jpeg-dc-1/8");
-        st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
-        if (st != TD_OK || !fallback)
-            goto out;
-        /* Something the DC decoder leaves to libjpeg: start over with it.
-         * (The memory reserved above understates this rare case.) */
-        rewind(f);
-        jpeg_stdio_src(&d, f);
-        jpeg_read_header(&d, TRUE);
-        set_out_color_space(&d);
-        d.scale_num = 1;
-        d.scale_denom = 8;
-        started = true;
-    }
-    if (!started) {
-        jpeg_calc_output_dimensions(&d);
-        st = sink->start(sink->ctx, (int)d.output_width, (int)d.output_height, work_bytes(&d), err);
-        if (st != TD_OK)
-            goto out;
-    }
-    tell_decoder(sink, scale_name(d.scale_num));
-    if (jpeg_has_multiple_scans(&d)) {
-        /* A multi-scan file is consumed whole before the first row comes
-         * out; buffered-image mode lets us poll the token while it is. */
-        d.buffered_image = TRUE;
-        jpeg_start_decompress(&d);
-        st = consume_all(&d, lim->max_scans, tok, err);
-        if (st != TD_OK)
-            goto out;
-        jpeg_start_output(&d, d.input_scan_number);
-    } else {
-        jpeg_start_decompress(&d);
-    }
+    bool finished = false;
+    st = start_output(&d, f, sink, lim, tok, num, &finished, err);
+    if (st != TD_OK || finished)
+        goto out;
     row = malloc((size_t)d.output_width * (size_t)d.output_components);
     if (!row) {
         st = td_fail(err, TD_ENOMEM, "out of memory for a %u-pixel row", d.output_width);
         goto out;
     }
-    while (d.output_scanline < d.output_height) {
-        cancel_reason why = cancel_check(tok);
-        if (why != CANCEL_NONE) {
-            st = td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
-            goto out;
-        }
-        int y = (int)d.output_scanline;
-        e.row = (int)((long)y * d.image_height / d.output_height);
-        JSAMPROW rp = row;
-        jpeg_read_scanlines(&d, &rp, 1);
-        if (!sink->row(sink->ctx, y, row))
-            break; /* the rest of the image is not needed */
-    }
+    st = read_rows(&d, &e, sink, row, tok, err);
 out:
     /* Abort rather than finish: the remaining data (rows not needed, trailing
      * markers) is never read. */
