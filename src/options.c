@@ -172,7 +172,7 @@ const options_entry options_table[] = {
 const size_t options_count = sizeof options_table / sizeof options_table[0];
 _Static_assert(sizeof options_table / sizeof options_table[0] <= OPTIONS_MAX, "OPTIONS_MAX");
 
-/* THUMBD_SHARDS: config.c (with a job index); THUMBD_VIPS_MODULE: vipsload.c. */
+/* THUMBD_SHARDS: config.c (with a job index); THUMBD_VIPS_MODULE: vipsengine.c. */
 const char *const options_other_env[] = {"THUMBD_SHARDS", "THUMBD_VIPS_MODULE", NULL};
 
 /* True if choice c repeats the value of an earlier one of e. */
