@@ -1,0 +1,358 @@
+/* The one runner of the end-to-end test programs: see e2e_util.h. */
+#include "e2e_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { ARGV_MAX = 96 };
+
+/* The strings a child needs, built before the fork (the child may then call
+ * only async-signal-safe functions). */
+typedef struct plan {
+    char *argv[ARGV_MAX + 1];
+    char **envp;          /* malloc'ed array */
+    char **owned;         /* malloc'ed strings of envp, freed with it */
+    int nowned;
+} plan;
+
+const char *e2e_setpriv_path(void)
+{
+    static const char *const cands[] = {"/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"};
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
+        if (access(cands[i], X_OK) == 0)
+            return cands[i];
+    return NULL;
+}
+
+static size_t count(const char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+static bool argv_build(const e2e_cmd *c, plan *p)
+{
+    int n = 0;
+    size_t want = count(c->prefix) + count(c->args) + 5;
+    if (want > ARGV_MAX) {
+        printf("  too many arguments (%zu) for %s\n", want, c->bin);
+        return false;
+    }
+    for (size_t i = 0; c->prefix && c->prefix[i]; i++)
+        p->argv[n++] = (char *)c->prefix[i];
+    if (c->as_nobody) {
+        const char *sp = e2e_setpriv_path();
+        if (!sp) {
+            printf("  setpriv (util-linux) not found: cannot run %s as nobody\n", c->bin);
+            return false;
+        }
+        p->argv[n++] = (char *)sp;
+        p->argv[n++] = "--reuid=65534";
+        p->argv[n++] = "--regid=65534";
+        p->argv[n++] = "--clear-groups";
+    }
+    p->argv[n++] = (char *)c->bin;
+    for (size_t i = 0; c->args && c->args[i]; i++)
+        p->argv[n++] = (char *)c->args[i];
+    p->argv[n] = NULL;
+    return true;
+}
+
+static bool name_is(const char *var, const char *name, size_t len)
+{
+    return !strncmp(var, name, len) && var[len] == '=';
+}
+
+/* Index of variable NAME (len bytes) in p->envp[0..n), or -1. */
+static int env_find(const plan *p, int n, const char *name, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (name_is(p->envp[i], name, len))
+            return i;
+    return -1;
+}
+
+static char *own(plan *p, char *s)
+{
+    if (s)
+        p->owned[p->nowned++] = s;
+    return s;
+}
+
+/* Sets NAME=VALUE (the whole string var) in p->envp[0..*n). */
+static void env_put(plan *p, int *n, const char *var)
+{
+    size_t len = strcspn(var, "=");
+    int i = env_find(p, *n, var, len);
+    if (i < 0)
+        i = (*n)++;
+    p->envp[i] = (char *)var;
+}
+
+/* Adds key=value to the colon-separated list in variable NAME unless the
+ * key is in it; entry is "NAME=key=value". */
+static void env_add_opt(plan *p, int *n, const char *entry)
+{
+    size_t len = strcspn(entry, "=");
+    if (!entry[len])
+        return;
+    const char *kv = entry + len + 1;
+    size_t klen = strcspn(kv, "=");
+    int i = env_find(p, *n, entry, len);
+    const char *old = i >= 0 ? p->envp[i] + len + 1 : "";
+    for (const char *o = old; *o; o += strcspn(o, ":"), o += *o == ':') 
+        if (!strncmp(o, kv, klen) && o[klen] == '=')
+            return;
+    size_t sz = len + strlen(old) + strlen(kv) + 3;
+    char *v = own(p, malloc(sz));
+    if (!v)
+        return;
+    snprintf(v, sz, "%.*s=%s%s%s", (int)len, entry, old, *old ? ":" : "", kv);
+    env_put(p, n, v);
+}
+
+static bool env_build(const e2e_cmd *c, plan *p)
+{
+    size_t total = count((const char *const *)environ) + count(c->env) + count(c->san_opts) + 4;
+    p->envp = calloc(total + 1, sizeof *p->envp);
+    p->owned = calloc(count(c->san_opts) + 4, sizeof *p->owned);
+    if (!p->envp || !p->owned)
+        return false;
+    int n = 0;
+    for (char **e = environ; *e; e++) {
+        bool drop = false;
+        for (size_t i = 0; c->unset && c->unset[i] && !drop; i++)
+            drop = !strncmp(*e, c->unset[i], strlen(c->unset[i]));
+        if (!drop)
+            p->envp[n++] = *e;
+    }
+    for (size_t i = 0; c->env && c->env[i]; i++)
+        env_put(p, &n, c->env[i]);
+    if (c->preload) {
+        size_t sz = strlen(c->preload) + 16;
+        char *v = own(p, malloc(sz));
+        if (!v)
+            return false;
+        snprintf(v, sz, "LD_PRELOAD=%s", c->preload);
+        env_put(p, &n, v);
+        env_add_opt(p, &n, "ASAN_OPTIONS=verify_asan_link_order=0");
+    }
+    for (size_t i = 0; c->san_opts && c->san_opts[i]; i++)
+        env_add_opt(p, &n, c->san_opts[i]);
+    p->envp[n] = NULL;
+    return true;
+}
+
+static void plan_free(plan *p)
+{
+    for (int i = 0; i < p->nowned; i++)
+        free(p->owned[i]);
+    free(p->owned);
+    free(p->envp);
+}
+
+/* In the child: descriptors, signals, limits, then exec. Async-signal-safe
+ * calls only. The errno of a failure goes to report_fd (close-on-exec). */
+static void child(const e2e_cmd *c, const plan *p, int report_fd)
+{
+    int in = open(c->in ? c->in : "/dev/null", O_RDONLY);
+    int out = c->out_fd > 2 ? c->out_fd
+              : open(c->out ? c->out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = c->err_fd > 2 ? c->err_fd
+              : c->err ? open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : out;
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        goto fail;
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    if (c->sighup_ignored)
+        signal(SIGHUP, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct rlimit core = {0, 0};
+    setrlimit(RLIMIT_CORE, &core);
+    if (c->fsize_limit > 0) {
+        struct rlimit fs = {(rlim_t)c->fsize_limit, (rlim_t)c->fsize_limit};
+        if (setrlimit(RLIMIT_FSIZE, &fs) != 0)
+            goto fail;
+    }
+    execve(p->argv[0], p->argv, p->envp);
+fail:;
+    int e = errno;
+    ssize_t w = write(report_fd, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+static void print_tag(const e2e_cmd *c)
+{
+    printf("  %s%s%s", c->tag ? "[" : "", c->tag ? c->tag : "", c->tag ? "] " : "");
+}
+
+bool e2e_start(const e2e_cmd *c, e2e_child *ch)
+{
+    ch->pid = -1;
+    ch->t0 = now_s();
+    plan p = {0};
+    int sync[2] = {-1, -1};
+    bool ok = argv_build(c, &p) && env_build(c, &p) && pipe2(sync, O_CLOEXEC) == 0;
+    if (ok && c->echo) {
+        print_tag(c);
+        printf("$");
+        for (int i = 0; p.argv[i]; i++)
+            printf(" %s", p.argv[i]);
+        printf("%s\n", c->fsize_limit > 0 ? "   (ulimit -f limited)" : "");
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = ok ? fork() : -1;
+    if (pid == 0) {
+        close(sync[0]);
+        child(c, &p, sync[1]);
+    }
+    int e = pid < 0 ? errno : 0;
+    if (sync[1] >= 0)
+        close(sync[1]);
+    if (pid > 0) {
+        ssize_t k;
+        while ((k = read(sync[0], &e, sizeof e)) < 0 && errno == EINTR)
+            ;
+        if (k == (ssize_t)sizeof e) {
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        } else {
+            e = 0;
+        }
+    }
+    if (sync[0] >= 0)
+        close(sync[0]);
+    plan_free(&p);
+    if (pid < 0) {
+        print_tag(c);
+        printf("cannot run %s: %s\n", p.argv[0] ? p.argv[0] : c->bin, e ? strerror(e) : "set-up failed");
+        fflush(stdout);
+        return false;
+    }
+    ch->pid = pid;
+    return true;
+}
+
+e2e_proc e2e_wait(e2e_child *ch, double timeout_s, long poll_ms)
+{
+    e2e_proc res = {.code = -1};
+    if (ch->pid <= 0)
+        return res;
+    if (poll_ms <= 0)
+        poll_ms = 2;
+    struct timespec nap = {poll_ms / 1000, (poll_ms % 1000) * 1000 * 1000};
+    for (;;) {
+        int status;
+        struct rusage ru;
+        pid_t w = wait4(ch->pid, &status, WNOHANG, &ru);
+        if (w == ch->pid) {
+            res.maxrss_kb = ru.ru_maxrss;
+            if (WIFEXITED(status)) {
+                res.code = WEXITSTATUS(status);
+            } else if (WIFSIGNALED(status)) {
+                res.signo = WTERMSIG(status);
+                res.code = 128 + res.signo;
+            }
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+        if (now_s() - ch->t0 > timeout_s) {
+            kill(ch->pid, SIGKILL);
+            waitpid(ch->pid, &status, 0);
+            printf("  pid %d timed out after %.0f s (killed)\n", ch->pid, timeout_s);
+            fflush(stdout);
+            res.code = -2;
+            break;
+        }
+        nanosleep(&nap, NULL);
+    }
+    res.wall_s = now_s() - ch->t0;
+    ch->pid = -1;
+    return res;
+}
+
+e2e_proc e2e_exec(const e2e_cmd *c, double timeout_s)
+{
+    e2e_child ch;
+    if (!e2e_start(c, &ch))
+        return (e2e_proc){.code = -1};
+    return e2e_wait(&ch, timeout_s, 2);
+}
+
+e2e_proc e2e_run(char *const argv[], char *const envp[], const char *out_path,
+                 const char *err_path, double timeout_s, long poll_ms, const char *tag)
+{
+    /* envp replaces the environment: every variable of ours unset, its own set */
+    static const char *const all[] = {"", NULL};
+    e2e_cmd c = {.bin = argv[0], .args = (const char *const *)argv + 1,
+                 .unset = envp ? all : NULL, .env = (const char *const *)envp,
+                 .out = out_path, .err = err_path, .tag = tag};
+    e2e_child ch;
+    if (!e2e_start(&c, &ch))
+        return (e2e_proc){.code = -1};
+    return e2e_wait(&ch, timeout_s, poll_ms);
+}
+
+char *e2e_slurp(const char *path, size_t *len)
+{
+    uint8_t *data;
+    size_t n;
+    if (read_file(path, &data, &n) != 0)
+        return NULL;
+    char *s = realloc(data, n + 1);
+    if (!s) {
+        free(data);
+        return NULL;
+    }
+    s[n] = '\0';
+    if (len)
+        *len = n;
+    return s;
+}
+
+bool e2e_file_has(const char *path, const char *needle)
+{
+    char *s = e2e_slurp(path, NULL);
+    bool hit = s && strstr(s, needle);
+    free(s);
+    return hit;
+}
+
+void e2e_print_tail(const char *path, int lines)
+{
+    char *s = e2e_slurp(path, NULL);
+    if (!s)
+        return;
+    size_t len = strlen(s);
+    char *from = s + len;
+    if (from > s && from[-1] == '\n')
+        from--;
+    for (int k = 0; from > s; from--)
+        if (from[-1] == '\n' && ++k == lines)
+            break;
+    for (char *line = from; *line;) {
+        size_t n = strcspn(line, "\n");
+        printf("    | %.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+    free(s);
+}
