@@ -1120,8 +1120,10 @@ static void test_special_files_not_opened(void **state)
     close(s);   /* the socket file stays */
     PF(p, "%s/dev.jpg", in);
     bool have_dev = mknod(p, S_IFCHR | 0644, makedev(1, 3)) == 0;
-    if (!have_dev)
+    if (!have_dev) {
         printf("  mknod not permitted here (%s): no device node in this test\n", strerror(errno));
+        assert_false(test_strict());
+    }
 
     char dev_real[PATH_MAX] = "", fifo_real[PATH_MAX] = "";
     if (have_dev)
@@ -1194,8 +1196,7 @@ static void test_unreadable_and_unwritable(void **state)
 {
     (void)state;
     if (geteuid() == 0 && !setpriv_path()) {
-        printf("  setpriv (util-linux) not found: cannot drop root\n");
-        skip();
+        test_skip("setpriv (util-linux) not found: cannot drop root");
     }
     begin_checks();
     char root[PATH_MAX], in[PATH_MAX], outroot[PATH_MAX], out[PATH_MAX], rep[PATH_MAX],
@@ -1241,8 +1242,7 @@ static void test_unreadable_and_unwritable(void **state)
         char plog[PATH_MAX];
         tpath(plog, sizeof plog, "d/probe.txt");
         if (run_thumbd(&o, plog, probe) != 0) {
-            printf("  setpriv cannot run thumbd as uid 65534 here: skipped\n");
-            skip();
+            test_skip("setpriv cannot run thumbd as uid 65534 here");
         }
     }
     const char *args[] = {"--report", rep, in, out, NULL};
@@ -1515,8 +1515,8 @@ static void test_disk_full_tmpfs(void **state)
     PF(out, "%s/out", mnt);
     mkdir_p(mnt, 0755);
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=200k,mode=0755") != 0) {
-        printf("  mount -t tmpfs not permitted here (%s): skipped\n", strerror(errno));
-        skip();
+        printf("  mount -t tmpfs: %s\n", strerror(errno));
+        test_skip("mount -t tmpfs not permitted here");
     }
     begin_checks();
     make_e_input(in);
@@ -1626,8 +1626,7 @@ static void test_changed_while_read(void **state)
         end_checks();
         return;
     }
-    printf("  could not catch thumbd reading the file: skipped\n");
-    skip();
+    test_skip("could not catch thumbd reading the file");
 }
 
 int main(int argc, char **argv)
