@@ -78,6 +78,15 @@ const e2e_jrec *e2e_report_find(const e2e_report *rep, const char *src, int *cou
     return hit;
 }
 
+const e2e_jrec *e2e_report_one(const e2e_report *rep, const char *src)
+{
+    int n;
+    const e2e_jrec *r = e2e_report_find(rep, src, &n);
+    if (n > 1)
+        fail_msg("%d records for '%s' (one expected)", n, src);
+    return r;
+}
+
 int e2e_report_count(const e2e_report *rep, const char *status)
 {
     int n = 0;

@@ -266,6 +266,10 @@ void e2e_report_free(e2e_report *rep);
  * how many records have that src. */
 const e2e_jrec *e2e_report_find(const e2e_report *rep, const char *src, int *count);
 
+/* The one record whose "src" is src, or NULL; fails the test when there
+ * are several. */
+const e2e_jrec *e2e_report_one(const e2e_report *rep, const char *src);
+
 /* How many records have "status" equal to status. */
 int e2e_report_count(const e2e_report *rep, const char *status);
 
