@@ -251,42 +251,49 @@ bool e2e_start(const e2e_cmd *c, e2e_child *ch)
     return true;
 }
 
+bool e2e_poll(e2e_child *ch, e2e_proc *res)
+{
+    *res = (e2e_proc){.code = -1};
+    if (ch->pid <= 0)
+        return true;
+    int status;
+    struct rusage ru;
+    pid_t w;
+    while ((w = wait4(ch->pid, &status, WNOHANG, &ru)) < 0 && errno == EINTR)
+        ;
+    if (w == 0)
+        return false;
+    if (w == ch->pid) {
+        res->maxrss_kb = ru.ru_maxrss;
+        if (WIFEXITED(status)) {
+            res->code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            res->signo = WTERMSIG(status);
+            res->code = 128 + res->signo;
+        }
+    }
+    res->wall_s = now_s() - ch->t0;
+    ch->pid = -1;
+    return true;
+}
+
 e2e_proc e2e_wait(e2e_child *ch, double timeout_s, long poll_ms)
 {
-    e2e_proc res = {.code = -1};
-    if (ch->pid <= 0)
-        return res;
+    e2e_proc res;
     if (poll_ms <= 0)
         poll_ms = 2;
     struct timespec nap = {poll_ms / 1000, (poll_ms % 1000) * 1000 * 1000};
-    for (;;) {
-        int status;
-        struct rusage ru;
-        pid_t w = wait4(ch->pid, &status, WNOHANG, &ru);
-        if (w == ch->pid) {
-            res.maxrss_kb = ru.ru_maxrss;
-            if (WIFEXITED(status)) {
-                res.code = WEXITSTATUS(status);
-            } else if (WIFSIGNALED(status)) {
-                res.signo = WTERMSIG(status);
-                res.code = 128 + res.signo;
-            }
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
+    while (!e2e_poll(ch, &res)) {
         if (now_s() - ch->t0 > timeout_s) {
             kill(ch->pid, SIGKILL);
-            waitpid(ch->pid, &status, 0);
+            waitpid(ch->pid, NULL, 0);
             printf("  pid %d timed out after %.0f s (killed)\n", ch->pid, timeout_s);
             fflush(stdout);
-            res.code = -2;
-            break;
+            ch->pid = -1;
+            return (e2e_proc){.code = -2, .wall_s = now_s() - ch->t0};
         }
         nanosleep(&nap, NULL);
     }
-    res.wall_s = now_s() - ch->t0;
-    ch->pid = -1;
     return res;
 }
 

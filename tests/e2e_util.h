@@ -164,6 +164,10 @@ bool e2e_start(const e2e_cmd *c, e2e_child *ch);
  * and the code is -2. */
 e2e_proc e2e_wait(e2e_child *ch, double timeout_s, long poll_ms);
 
+/* Without waiting: true (and *res filled as e2e_wait would) if the child
+ * has ended, which reaps it; false while it runs. */
+bool e2e_poll(e2e_child *ch, e2e_proc *res);
+
 /* e2e_start then e2e_wait: the program run to its end. */
 e2e_proc e2e_exec(const e2e_cmd *c, double timeout_s);
 
