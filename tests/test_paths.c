@@ -33,7 +33,6 @@
 
 #include "e2e_util.h"
 
-
 enum { NOBODY = 65534 };
 
 static const char *g_bin;
