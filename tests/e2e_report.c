@@ -30,9 +30,12 @@ bool e2e_report_load(const char *path, e2e_report *rep, unsigned flags)
         if (rep->n == cap_r) {
             cap_r = cap_r ? cap_r * 2 : 64;
             rep->v = realloc(rep->v, (size_t)cap_r * sizeof *rep->v);
-            assert_non_null(rep->v);
+            rep->line = realloc(rep->line, (size_t)cap_r * sizeof *rep->line);
+            assert_true(rep->v && rep->line);
         }
         if (e2e_jrec_parse(line, &rep->v[rep->n], E2E_JREC_MAX, lone_ok)) {
+            rep->line[rep->n] = strdup(line);
+            assert_non_null(rep->line[rep->n]);
             rep->n++;
         } else {
             e2e_jrec_free(&rep->v[rep->n]);
@@ -55,9 +58,12 @@ void e2e_report_must_load(const char *path, e2e_report *rep)
 
 void e2e_report_free(e2e_report *rep)
 {
-    for (int i = 0; i < rep->n; i++)
+    for (int i = 0; i < rep->n; i++) {
         e2e_jrec_free(&rep->v[i]);
+        free(rep->line[i]);
+    }
     free(rep->v);
+    free(rep->line);
     memset(rep, 0, sizeof *rep);
 }
 
@@ -85,6 +91,11 @@ const e2e_jrec *e2e_report_one(const e2e_report *rep, const char *src)
     if (n > 1)
         fail_msg("%d records for '%s' (one expected)", n, src);
     return r;
+}
+
+const char *e2e_report_text(const e2e_report *rep, const e2e_jrec *r)
+{
+    return r ? rep->line[r - rep->v] : "(no record)";
 }
 
 int e2e_report_count(const e2e_report *rep, const char *status)

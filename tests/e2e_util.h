@@ -244,6 +244,7 @@ const e2e_jfield *e2e_jrec_get(const e2e_jrec *r, const char *key);
 
 typedef struct e2e_report {
     e2e_jrec *v;          /* the records, in the report's order */
+    char **line;          /* line[i]: the text of v[i] (for messages) */
     int n;
     int bad;              /* non-empty lines that are not one flat JSON object */
     char first_bad[200];  /* the first of them (truncated) */
@@ -273,6 +274,10 @@ const e2e_jrec *e2e_report_find(const e2e_report *rep, const char *src, int *cou
 /* The one record whose "src" is src, or NULL; fails the test when there
  * are several. */
 const e2e_jrec *e2e_report_one(const e2e_report *rep, const char *src);
+
+/* The text of record r, which must be one of rep's (for messages), or
+ * "(no record)" when r is NULL. */
+const char *e2e_report_text(const e2e_report *rep, const e2e_jrec *r);
 
 /* How many records have "status" equal to status. */
 int e2e_report_count(const e2e_report *rep, const char *status);

@@ -175,6 +175,8 @@ static void test_report_loader(void **state)
     const e2e_jrec *a = e2e_report_find(&r, "a.jpg", &n);
     assert_int_equal(n, 2);
     assert_ptr_equal(a, &r.v[0]);
+    assert_string_equal(e2e_report_text(&r, a), "{\"src\":\"a.jpg\",\"status\":\"ok\",\"out_w\":64,\"error\":null}");
+    assert_string_equal(e2e_report_text(&r, NULL), "(no record)");
     assert_true(e2e_num(a, "out_w") == 64);
     assert_true(isnan(e2e_num(a, "src")));
     assert_true(e2e_is_null(a, "error"));
