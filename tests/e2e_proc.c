@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,7 @@ extern char **environ;
 
 enum { ARGV_MAX = 96 };
 
-/* The strings a child needs, built before the fork (the child may then call
- * only async-signal-safe functions). */
+/* The strings a child needs: its argv and environment. */
 typedef struct plan {
     char *argv[ARGV_MAX + 1];
     char **envp;          /* malloc'ed array */
@@ -164,38 +164,76 @@ static void plan_free(plan *p)
     free(p->envp);
 }
 
-/* In the child: descriptors, signals, limits, then exec. Async-signal-safe
- * calls only. The errno of a failure goes to report_fd (close-on-exec). */
-static void child(const e2e_cmd *c, const plan *p, int report_fd)
+/* The child's descriptors: stdin, stdout, stderr. */
+static void files_plan(const e2e_cmd *c, posix_spawn_file_actions_t *fa)
 {
-    int in = open(c->in ? c->in : "/dev/null", O_RDONLY);
-    int out = c->out_fd > 2 ? c->out_fd
-              : open(c->out ? c->out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = c->err_fd > 2 ? c->err_fd
-              : c->err ? open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : out;
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-        goto fail;
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    if (c->sighup_ignored)
-        signal(SIGHUP, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct rlimit core = {0, 0};
+    posix_spawn_file_actions_addopen(fa, 0, c->in ? c->in : "/dev/null", O_RDONLY, 0);
+    if (c->out_fd > 2)
+        posix_spawn_file_actions_adddup2(fa, c->out_fd, 1);
+    else
+        posix_spawn_file_actions_addopen(fa, 1, c->out ? c->out : "/dev/null",
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (c->err_fd > 2)
+        posix_spawn_file_actions_adddup2(fa, c->err_fd, 2);
+    else if (c->err)
+        posix_spawn_file_actions_addopen(fa, 2, c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    else
+        posix_spawn_file_actions_adddup2(fa, 1, 2);
+}
+
+/* Limits and SIGHUP's disposition the child inherits: set in this process
+ * around the spawn (posix_spawn has no attribute for them) and put back. */
+typedef struct inherit {
+    struct rlimit core, fsize;
+    struct sigaction hup;
+} inherit;
+
+static void inherit_set(const e2e_cmd *c, inherit *saved)
+{
+    getrlimit(RLIMIT_CORE, &saved->core);
+    getrlimit(RLIMIT_FSIZE, &saved->fsize);
+    struct rlimit core = {0, saved->core.rlim_max};
     setrlimit(RLIMIT_CORE, &core);
     if (c->fsize_limit > 0) {
-        struct rlimit fs = {(rlim_t)c->fsize_limit, (rlim_t)c->fsize_limit};
-        if (setrlimit(RLIMIT_FSIZE, &fs) != 0)
-            goto fail;
+        struct rlimit fs = {(rlim_t)c->fsize_limit, saved->fsize.rlim_max};
+        setrlimit(RLIMIT_FSIZE, &fs);
     }
-    execve(p->argv[0], p->argv, p->envp);
-fail:;
-    int e = errno;
-    ssize_t w = write(report_fd, &e, sizeof e);
-    (void)w;
-    _exit(127);
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGHUP, c->sighup_ignored ? &ign : NULL, &saved->hup);
+}
+
+static void inherit_restore(const inherit *saved)
+{
+    setrlimit(RLIMIT_CORE, &saved->core);
+    setrlimit(RLIMIT_FSIZE, &saved->fsize);
+    sigaction(SIGHUP, &saved->hup, NULL);
+}
+
+/* posix_spawn: the child's settings as attributes and file actions. */
+static int spawn(const e2e_cmd *c, const plan *p, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    files_plan(c, &fa);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t dflt, none;
+    sigfillset(&dflt);
+    sigdelset(&dflt, SIGKILL);
+    sigdelset(&dflt, SIGSTOP);
+    if (c->sighup_ignored)
+        sigdelset(&dflt, SIGHUP);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    inherit saved;
+    inherit_set(c, &saved);
+    int rc = posix_spawn(pid, p->argv[0], &fa, &at, p->argv, p->envp);
+    inherit_restore(&saved);
+    posix_spawnattr_destroy(&at);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
 }
 
 static void print_tag(const e2e_cmd *c)
@@ -208,8 +246,7 @@ bool e2e_start(const e2e_cmd *c, e2e_child *ch)
     ch->pid = -1;
     ch->t0 = now_s();
     plan p = {0};
-    int sync[2] = {-1, -1};
-    bool ok = argv_build(c, &p) && env_build(c, &p) && pipe2(sync, O_CLOEXEC) == 0;
+    bool ok = argv_build(c, &p) && env_build(c, &p);
     if (ok && c->echo) {
         print_tag(c);
         printf("$");
@@ -219,34 +256,17 @@ bool e2e_start(const e2e_cmd *c, e2e_child *ch)
     }
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = ok ? fork() : -1;
-    if (pid == 0) {
-        close(sync[0]);
-        child(c, &p, sync[1]);
-    }
-    int e = pid < 0 ? errno : 0;
-    if (sync[1] >= 0)
-        close(sync[1]);
-    if (pid > 0) {
-        ssize_t k;
-        while ((k = read(sync[0], &e, sizeof e)) < 0 && errno == EINTR)
-            ;
-        if (k == (ssize_t)sizeof e) {
-            waitpid(pid, NULL, 0);
-            pid = -1;
-        } else {
-            e = 0;
-        }
-    }
-    if (sync[0] >= 0)
-        close(sync[0]);
-    plan_free(&p);
-    if (pid < 0) {
+    pid_t pid = -1;
+    int rc = ok ? spawn(c, &p, &pid) : 0;
+    if (!ok || rc != 0) {
         print_tag(c);
-        printf("cannot run %s: %s\n", p.argv[0] ? p.argv[0] : c->bin, e ? strerror(e) : "set-up failed");
+        printf("cannot run %s: %s\n", p.argv[0] ? p.argv[0] : c->bin,
+               rc ? strerror(rc) : "set-up failed");
         fflush(stdout);
+        plan_free(&p);
         return false;
     }
+    plan_free(&p);
     ch->pid = pid;
     return true;
 }

@@ -109,7 +109,9 @@ typedef struct e2e_proc {
                       * waiting failed), -2: timed out (killed) */
     int signo;       /* the signal that ended it, or 0 */
     long maxrss_kb;  /* the child's peak RSS (wait4's ru_maxrss); 0 unless
-                      * it ended by itself */
+                      * it ended by itself. It counts this process's RSS
+                      * too (the child had it until its exec): measure from a
+                      * small process (test_hostile's launcher). */
     double wall_s;   /* from the start to its end */
 } e2e_proc;
 
@@ -152,10 +154,13 @@ typedef struct e2e_child {
     double t0;       /* now_s() at the start */
 } e2e_child;
 
-/* Starts c and returns once the child has exec'd the program (or failed to:
- * then the child is reaped, *ch->pid is -1 and false is returned, after a
- * "  cannot run ..." line). Safe in a process that is not inside a cmocka
- * test (it fails nothing). */
+/* Starts c with posix_spawn and returns once the child has exec'd the
+ * program (so it has opened its files: a FIFO as stdin waits for a writer
+ * first). If it cannot (the program is missing, setpriv is not there),
+ * ch->pid is -1 and false is returned, after a "  cannot run ..." line.
+ * The child's limits and SIGHUP disposition are set in this process for the
+ * moment of the spawn. Safe in a process that is not inside a cmocka test
+ * (it fails nothing). */
 bool e2e_start(const e2e_cmd *c, e2e_child *ch);
 
 /* Waits for the child to end, polling every poll_ms milliseconds (2 ms when
