@@ -160,11 +160,12 @@ static void test_report_loader(void **state)
     (void)state;
     char rep[320];
     pathf(rep, sizeof rep, "%s/r.jsonl", g_root);
-    const char *text = "{\"src\":\"a.jpg\",\"status\":\"ok\",\"out_w\":64,\"error\":null}\n"
-                       "\n"
-                       "{\"src\":\"b\\u00e9.png\",\"status\":\"failed\",\"error\":\"bad\",\"x\":{\"y\":[1]}}\n"
-                       "not json\n"
-                       "{\"src\":\"a.jpg\",\"status\":\"ok\",\"lone\":\"\\ud800\"}\n";
+    const char *text =
+        "{\"src\":\"a.jpg\",\"status\":\"ok\",\"out_w\":64,\"error\":null}\n"
+        "\n"
+        "{\"src\":\"b\\u00e9.png\",\"status\":\"failed\",\"error\":\"bad\",\"x\":{\"y\":[1]}}\n"
+        "not json\n"
+        "{\"src\":\"a.jpg\",\"status\":\"ok\",\"lone\":\"\\ud800\"}\n";
     write_file(rep, text, strlen(text));
     e2e_report r;
     assert_true(e2e_report_load(rep, &r, 0));
@@ -175,7 +176,8 @@ static void test_report_loader(void **state)
     const e2e_jrec *a = e2e_report_find(&r, "a.jpg", &n);
     assert_int_equal(n, 2);
     assert_ptr_equal(a, &r.v[0]);
-    assert_string_equal(e2e_report_text(&r, a), "{\"src\":\"a.jpg\",\"status\":\"ok\",\"out_w\":64,\"error\":null}");
+    assert_string_equal(e2e_report_text(&r, a),
+                        "{\"src\":\"a.jpg\",\"status\":\"ok\",\"out_w\":64,\"error\":null}");
     assert_string_equal(e2e_report_text(&r, NULL), "(no record)");
     assert_true(e2e_num(a, "out_w") == 64);
     assert_true(isnan(e2e_num(a, "src")));

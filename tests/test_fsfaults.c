@@ -393,7 +393,8 @@ typedef struct proc {
  * report exits 86. */
 static proc start(const spawn_opts *o, const char *log, const char *const *args)
 {
-    static const char *const san[] = {"ASAN_OPTIONS=exitcode=86", "UBSAN_OPTIONS=exitcode=86", NULL};
+    static const char *const san[] = {"ASAN_OPTIONS=exitcode=86", "UBSAN_OPTIONS=exitcode=86",
+                                      NULL};
     e2e_cmd c = {.bin = g_bin, .args = args, .out = log, .san_opts = san, .echo = true,
                  .as_nobody = o && o->as_nobody && geteuid() == 0,
                  .fsize_limit = o ? o->fsize_limit : 0};
@@ -624,7 +625,8 @@ static void test_out_dir_symlinks(void **state)
     report_load(rep, &r);
     CHECK(r.bad == 0 && r.n == 5, "%d records (%d bad lines), want 5", r.n, r.bad);
     const rec *c = e2e_report_find(&r, "c.jpg", NULL);
-    CHECK(e2e_is(c, "ok"), "c.jpg (no link in the way): %s %s", c ? e2e_str(c, "status") : "no record", errof(c));
+    CHECK(e2e_is(c, "ok"), "c.jpg (no link in the way): %s %s",
+          c ? e2e_str(c, "status") : "no record", errof(c));
     /* behind a directory link: refused, saying why (or the link replaced) */
     static const char *const under_dir_links[][2] = {{"sub/x.jpg", "sub"}, {"d1/d2/y.jpg", "d1/d2"}};
     for (int i = 0; i < 2; i++) {
@@ -639,7 +641,8 @@ static void test_out_dir_symlinks(void **state)
         } else {
             CHECK(e2e_is(x, "failed"), "%s: %s, want failed (or ok with the link replaced)", src,
                   x ? e2e_str(x, "status") : "no record");
-            CHECK(x && e2e_str(x, "error") && (strcasestr(e2e_str(x, "error"), "link") || strstr(e2e_str(x, "error"), dir)),
+            CHECK(x && e2e_str(x, "error") &&
+                      (strcasestr(e2e_str(x, "error"), "link") || strstr(e2e_str(x, "error"), dir)),
                   "%s: error \"%s\" says nothing of the symlink at %s", src, errof(x), dir);
             CHECK(!x || !e2e_str(x, "out"), "%s: failed with an output", src);
         }
@@ -657,8 +660,9 @@ static void test_out_dir_symlinks(void **state)
                   "%s: ok, but OUT_DIR/%s is not a regular file", file_links[i], file_links[i]);
             CHECK(complete_file(p, why, sizeof why), "%s: %s", file_links[i], why);
         } else {
-            CHECK(e2e_is(x, "failed") && e2e_str(x, "error") && *e2e_str(x, "error"), "%s: %s without a message",
-                  file_links[i], x ? e2e_str(x, "status") : "no record");
+            CHECK(e2e_is(x, "failed") && e2e_str(x, "error") && *e2e_str(x, "error"),
+                  "%s: %s without a message", file_links[i],
+                  x ? e2e_str(x, "status") : "no record");
         }
     }
     check_no_temps(out, "out-dir symlinks");
@@ -787,8 +791,8 @@ static void test_in_dir_symlinks_not_followed(void **state)
                                        "sub/inner.jpg"};
     for (int i = 0; i < 4; i++) {
         const rec *x = e2e_report_find(&r, srcs[i], NULL);
-        CHECK(!x || e2e_is(x, "skipped"), "%s (a symlink): %s %s, want no record or skipped", srcs[i],
-              e2e_str(x, "status"), errof(x));
+        CHECK(!x || e2e_is(x, "skipped"), "%s (a symlink): %s %s, want no record or skipped",
+              srcs[i], e2e_str(x, "status"), errof(x));
         PF(p, "%s/%s", out, srcs[i]);
         CHECK(access(p, F_OK) != 0, "OUT_DIR/%s exists: the link was followed", srcs[i]);
     }
@@ -855,11 +859,13 @@ static void test_follow_symlinks_loops_end(void **state)
     }
     for (int i = 0; i < r.n; i++) {
         const rec *x = &r.v[i];
-        CHECK(!strstr(e2e_str(x, "src"), "self/") && !strstr(e2e_str(x, "src"), "up/") && !strstr(e2e_str(x, "src"), "selfie"),
+        CHECK(!strstr(e2e_str(x, "src"), "self/") && !strstr(e2e_str(x, "src"), "up/") &&
+                  !strstr(e2e_str(x, "src"), "selfie"),
               "a record through a loop: %s", e2e_str(x, "src"));
         if (!strncmp(e2e_str(x, "src"), "cyc/", 4))
-            CHECK(e2e_is(x, "failed") && e2e_str(x, "error") && *e2e_str(x, "error"), "%s (a cycle of links): %s %s",
-                  e2e_str(x, "src"), e2e_str(x, "status"), errof(x));
+            CHECK(e2e_is(x, "failed") && e2e_str(x, "error") && *e2e_str(x, "error"),
+                  "%s (a cycle of links): %s %s", e2e_str(x, "src"), e2e_str(x, "status"),
+                  errof(x));
     }
     printf("  %d records\n", r.n);
     CHECK(r.n <= 10, "%d records for 5 images (a loop was walked)", r.n);
@@ -943,7 +949,8 @@ static void test_special_files_not_opened(void **state)
     static const char *const good[] = {"a_good.jpg", "z_good.jpg"};
     for (int i = 0; i < 2; i++) {
         const rec *x = e2e_report_find(&r, good[i], NULL);
-        CHECK(e2e_is(x, "ok"), "%s: %s %s", good[i], x ? e2e_str(x, "status") : "no record", errof(x));
+        CHECK(e2e_is(x, "ok"), "%s: %s %s", good[i], x ? e2e_str(x, "status") : "no record",
+              errof(x));
     }
     static const char *const special[] = {"fifo.jpg", "sock.png", "dev.jpg"};
     for (int i = 0; i < (have_dev ? 3 : 2); i++) {
@@ -1030,7 +1037,8 @@ static void test_unreadable_and_unwritable(void **state)
     static const char *const good[] = {"a_good.jpg", "e_sub/img.jpg", "z_last.jpg"};
     for (int i = 0; i < 3; i++) {
         const rec *x = e2e_report_find(&r, good[i], NULL);
-        CHECK(e2e_is(x, "ok"), "%s: %s %s", good[i], x ? e2e_str(x, "status") : "no record", errof(x));
+        CHECK(e2e_is(x, "ok"), "%s: %s %s", good[i], x ? e2e_str(x, "status") : "no record",
+              errof(x));
     }
     /* each denied thing: a failed record at the path or under it */
     static const char *const denied[] = {"b_secret.jpg", "c_locked", "d_noexec", "f_ro/img.jpg"};
@@ -1038,7 +1046,8 @@ static void test_unreadable_and_unwritable(void **state)
         const rec *hit = NULL;
         size_t k = strlen(denied[i]);
         for (int j = 0; j < r.n && !hit; j++)
-            if (!strncmp(e2e_str(&r.v[j], "src"), denied[i], k) && (!e2e_str(&r.v[j], "src")[k] || e2e_str(&r.v[j], "src")[k] == '/'))
+            if (!strncmp(e2e_str(&r.v[j], "src"), denied[i], k) &&
+                (!e2e_str(&r.v[j], "src")[k] || e2e_str(&r.v[j], "src")[k] == '/'))
                 hit = &r.v[j];
         printf("  %s: %s %s\n", denied[i], hit ? e2e_str(hit, "src") : "no record",
                hit ? errof(hit) : "");
@@ -1095,12 +1104,16 @@ static void check_after_write_faults(const char *what, const char *out, const ch
     *nfailed = 0;
     for (int i = 0; i < r.n; i++) {
         const rec *x = &r.v[i];
-        printf("  %s: %s %s\n", e2e_str(x, "src"), e2e_str(x, "status"), e2e_str(x, "error") ? e2e_str(x, "error") : "");
+        printf("  %s: %s %s\n", e2e_str(x, "src"), e2e_str(x, "status"),
+               e2e_str(x, "error") ? e2e_str(x, "error") : "");
         if (e2e_is(x, "failed")) {
             (*nfailed)++;
-            CHECK(e2e_str(x, "error") && (strcasestr(e2e_str(x, "error"), "space") || strcasestr(e2e_str(x, "error"), "large") ||
-                               strcasestr(e2e_str(x, "error"), "limit") || strcasestr(e2e_str(x, "error"), "write")),
-                  "%s: %s: error \"%s\" does not say the write failed", what, e2e_str(x, "src"), errof(x));
+            CHECK(e2e_str(x, "error") && (strcasestr(e2e_str(x, "error"), "space") ||
+                                          strcasestr(e2e_str(x, "error"), "large") ||
+                                          strcasestr(e2e_str(x, "error"), "limit") ||
+                                          strcasestr(e2e_str(x, "error"), "write")),
+                  "%s: %s: error \"%s\" does not say the write failed", what, e2e_str(x, "src"),
+                  errof(x));
         } else {
             CHECK(e2e_is(x, "ok"), "%s: %s: %s", what, e2e_str(x, "src"), e2e_str(x, "status"));
         }
@@ -1116,13 +1129,14 @@ static void check_after_write_faults(const char *what, const char *out, const ch
             char p[PATH_MAX * 2];
             PF(p, "%s/%s", out, earlier[k].rel);
             CHECK(same_bytes(p, earlier[k].d, earlier[k].n),
-                  "%s: %s failed, and its earlier thumbnail %s is not intact", what, e2e_str(x, "src"),
-                  earlier[k].rel);
+                  "%s: %s failed, and its earlier thumbnail %s is not intact", what,
+                  e2e_str(x, "src"), earlier[k].rel);
         }
         if (new_src && !strcmp(e2e_str(x, "src"), new_src) && e2e_is(x, "failed")) {
             char p[PATH_MAX * 2];
             PF(p, "%s/%s.jpg", out, stem);
-            CHECK(access(p, F_OK) != 0, "%s: %s failed, yet %s.jpg exists", what, e2e_str(x, "src"), stem);
+            CHECK(access(p, F_OK) != 0, "%s: %s failed, yet %s.jpg exists", what, e2e_str(x, "src"),
+                  stem);
         }
     }
     e2e_report_free(&r);
@@ -1388,7 +1402,9 @@ static void test_changed_while_read(void **state)
                errof(x));
         CHECK(e2e_is(x, "failed"), "big.png changed while read: %s, want failed",
               x ? e2e_str(x, "status") : "no record");
-        CHECK(x && e2e_str(x, "error") && (strcasestr(e2e_str(x, "error"), "chang") || strcasestr(e2e_str(x, "error"), "modif")),
+        CHECK(x && e2e_str(x, "error") &&
+                  (strcasestr(e2e_str(x, "error"), "chang") ||
+                   strcasestr(e2e_str(x, "error"), "modif")),
               "big.png: error \"%s\" does not say the file changed", errof(x));
         char o1[PATH_MAX + 16];
         PF(o1, "%s/big.jpg", out);

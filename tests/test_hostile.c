@@ -115,7 +115,8 @@ typedef e2e_proc proc_res;
 static proc_res spawn_wait(char *const argv[], const char *out_path, const char *err_path,
                            double timeout_s)
 {
-    static const char *const san[] = {"ASAN_OPTIONS=exitcode=86", "ASAN_OPTIONS=quarantine_size_mb=0",
+    static const char *const san[] = {"ASAN_OPTIONS=exitcode=86",
+                                      "ASAN_OPTIONS=quarantine_size_mb=0",
                                       "UBSAN_OPTIONS=exitcode=86", NULL};
     e2e_cmd c = {.bin = argv[0], .args = (const char *const *)argv + 1, .out = out_path,
                  .err = err_path, .san_opts = san};
@@ -642,7 +643,8 @@ static void check_ok(const run *ru, const rec *r, const char *src)
     bool good = complete_image(d, n, &w, &h, why, sizeof why);
     CHECK(good, "%s: thumbnail %s is not a complete image: %s", shown(src), shown(out), why);
     if (good)
-        CHECK((double)w == e2e_num(r, "out_w") && (double)h == e2e_num(r, "out_h") && w > 0 && h > 0,
+        CHECK((double)w == e2e_num(r, "out_w") && (double)h == e2e_num(r, "out_h") && w > 0 &&
+                  h > 0,
               "%s: thumbnail is %dx%d, the report says %.0fx%.0f", shown(src), w, h,
               e2e_num(r, "out_w"), e2e_num(r, "out_h"));
     CHECK((double)n == e2e_num(r, "out_bytes"), "%s: thumbnail has %zu bytes, report says %.0f",

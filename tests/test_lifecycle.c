@@ -59,7 +59,8 @@ static void make_tree(const char *dir, int n, int w, int h)
  * shim when with_shim. */
 static e2e_child start(bool with_shim, const char *log, const char *const *args)
 {
-    e2e_cmd c = {.bin = thumbd_bin, .args = args, .out = log, .preload = with_shim ? shim_lib : NULL};
+    e2e_cmd c = {
+        .bin = thumbd_bin, .args = args, .out = log, .preload = with_shim ? shim_lib : NULL};
     e2e_child ch;
     assert_true(e2e_start(&c, &ch));
     return ch;
@@ -160,7 +161,8 @@ static void test_task_timeout_cancels_big_image(void **state)
     write_noise_jpeg(p, 32, 24, 8); /* tiny: done well within 50 ms even under TSan */
 
     double el;
-    e2e_child ch = start(false, log, ARGS("-j", "2", "--task-timeout", "0.05", "--report", rep, in, out));
+    e2e_child ch =
+        start(false, log, ARGS("-j", "2", "--task-timeout", "0.05", "--report", rep, in, out));
     assert_int_equal(wait_exit(&ch, 20, &el), 1); /* a timed-out task is a failure */
     e2e_report r;
     e2e_report_must_load(rep, &r);
@@ -272,7 +274,8 @@ static void test_deadline_reports_everything(void **state)
     pathf(out, sizeof out, "%s/dl-out", root);
     pathf(rep, sizeof rep, "%s/dl.jsonl", root);
     pathf(log, sizeof log, "%s/dl.log", root);
-    e2e_child ch = start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out));
+    e2e_child ch =
+        start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out));
     assert_int_equal(wait_exit(&ch, 15, NULL), 124);
     e2e_report r;
     e2e_report_must_load(rep, &r);
@@ -336,7 +339,8 @@ static void test_blocked_read_cannot_hang_with_task_timeout(void **state)
     pathf(rep, sizeof rep, "%s/blk.jsonl", root);
     pathf(log, sizeof log, "%s/blk.log", root);
     double el;
-    e2e_child ch = start(true, log, ARGS("-j", "2", "--task-timeout", "0.3", "--report", rep, in, out));
+    e2e_child ch =
+        start(true, log, ARGS("-j", "2", "--task-timeout", "0.3", "--report", rep, in, out));
     assert_int_equal(wait_exit(&ch, 15, &el), 1);
     assert_true(el < 0.3 + 1.0 + 2.0);
     e2e_report r;
@@ -363,7 +367,8 @@ static void test_blocked_read_cannot_hang_shutdown(void **state)
     pathf(out, sizeof out, "%s/blk2-out", root);
     pathf(rep, sizeof rep, "%s/blk2.jsonl", root);
     pathf(log, sizeof log, "%s/blk2.log", root);
-    e2e_child ch = start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out));
+    e2e_child ch =
+        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out));
     usleep(300 * 1000);
     kill(ch.pid, SIGTERM);
     double el;
@@ -402,7 +407,8 @@ static void test_second_signal_cancels_now(void **state)
     pathf(out, sizeof out, "%s/blk3-out", root);
     pathf(rep, sizeof rep, "%s/blk3.jsonl", root);
     pathf(log, sizeof log, "%s/blk3.log", root);
-    e2e_child ch = start(true, log, ARGS("-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out));
+    e2e_child ch =
+        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out));
     usleep(300 * 1000);
     kill(ch.pid, SIGTERM);
     usleep(200 * 1000);

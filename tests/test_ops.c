@@ -409,7 +409,8 @@ static const e2e_jrec *expect_status(const e2e_report *r, const char *src, const
 {
     const e2e_jrec *x = must_rec(r, src);
     if (strcmp(str(x, "status"), status))
-        fail_msg("'%s': status '%s' (error '%s'), expected '%s'", src, str(x, "status"), str(x, "error"), status);
+        fail_msg("'%s': status '%s' (error '%s'), expected '%s'", src, str(x, "status"),
+                 str(x, "error"), status);
     return x;
 }
 
@@ -993,7 +994,8 @@ static void test_files_from_list(void **state)
     for (int i = 0; i < 4; i++) {
         x = expect_status(&r, leaving[i], "failed");
         if (!strstr(str(x, "error"), "leaves IN_DIR"))
-            fail_msg("%s: the error does not say it leaves IN_DIR: %s", leaving[i], str(x, "error"));
+            fail_msg("%s: the error does not say it leaves IN_DIR: %s", leaving[i],
+                     str(x, "error"));
         assert_string_equal(str(x, "out"), "");
     }
     assert_int_equal(r.n, 7); /* notes.txt, the directory, the empty line: none */
@@ -1073,8 +1075,8 @@ static strlist report_srcs(const char *rep, const char *status)
     strlist l = {0};
     for (int i = 0; i < r.n; i++) {
         if (status && strcmp(str(&r.v[i], "status"), status))
-            fail_msg("%s: '%s' is %s (%s), expected %s", rep, str(&r.v[i], "src"), str(&r.v[i], "status"),
-                     str(&r.v[i], "error"), status);
+            fail_msg("%s: '%s' is %s (%s), expected %s", rep, str(&r.v[i], "src"),
+                     str(&r.v[i], "status"), str(&r.v[i], "error"), status);
         if (strlist_has(&l, str(&r.v[i], "src")))
             fail_msg("%s: two records for '%s'", rep, str(&r.v[i], "src"));
         strlist_add(&l, str(&r.v[i], "src"));
@@ -1393,7 +1395,8 @@ static void check_metrics(const metrics *m, const char *rep, int code)
         pathf(key, sizeof key, "thumbd_images{status=\"%s\"}", statuses[i]);
         long got = atol(metric_value(m, key));
         if (got != e2e_report_count(&r, statuses[i]))
-            fail_msg("metrics: %s = %ld, the report has %d", key, got, e2e_report_count(&r, statuses[i]));
+            fail_msg("metrics: %s = %ld, the report has %d", key, got,
+                     e2e_report_count(&r, statuses[i]));
     }
     assert_int_equal(atoi(metric_value(m, "thumbd_run_exit_code")), code);
     e2e_report_free(&r);

@@ -94,9 +94,15 @@ static int run(const char *const *prefix, ...)
     char out[128], err[128];
     pathf(out, sizeof out, "%s/last.out", g_root);
     pathf(err, sizeof err, "%s/last.err", g_root);
-    e2e_cmd c = {.bin = g_bin, .args = args, .prefix = prefix, .out = out, .err = err,
-                 .unset = (const char *const[]){"THUMBD_", NULL}, .echo = true,
-                 .san_opts = traced ? (const char *const[]){"ASAN_OPTIONS=detect_leaks=0", NULL} : NULL};
+    e2e_cmd c = {.bin = g_bin,
+                 .args = args,
+                 .prefix = prefix,
+                 .out = out,
+                 .err = err,
+                 .unset = (const char *const[]){"THUMBD_", NULL},
+                 .echo = true,
+                 .san_opts =
+                     traced ? (const char *const[]){"ASAN_OPTIONS=detect_leaks=0", NULL} : NULL};
     e2e_proc p = e2e_exec(&c, 120);
     size_t len = 0;
     char *d = e2e_slurp(err, &len);

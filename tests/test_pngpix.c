@@ -406,8 +406,9 @@ static void check_same_as_written(const png_spec *s)
         assert_int_equal(c.info.alpha, ch == 2 || ch == 4 ? ch - 1 : -1);
         assert_int_equal(c.rows, s->h);
         if (memcmp(c.px, want, (size_t)s->w * (size_t)s->h * (size_t)ch))
-            fail_msg("%dx%d ct %d bd %d trns %d interlace %d whole %d: rows differ from the samples", s->w,
-                     s->h, s->ct, s->bd, s->trns, s->interlace, w);
+            fail_msg(
+                "%dx%d ct %d bd %d trns %d interlace %d whole %d: rows differ from the samples",
+                s->w, s->h, s->ct, s->bd, s->trns, s->interlace, w);
         works[w] = c.work;
         free(c.px);
         rewind(f);

@@ -243,7 +243,8 @@ static void test_prune_unreadable_source_dir(void **state)
     expect_code(code, 1); /* the unreadable directory is a failure */
     e2e_report r = load(rep);
     begin_checks();
-    CHECK(e2e_report_count(&r, "pruned") == 0, "%d thumbnails pruned", e2e_report_count(&r, "pruned"));
+    CHECK(e2e_report_count(&r, "pruned") == 0, "%d thumbnails pruned",
+          e2e_report_count(&r, "pruned"));
     CHECK(exists(out, "locked/x.jpg") && exists(out, "locked/deep/y.jpg"),
           "a thumbnail under the unreadable directory was pruned");
     const e2e_jrec *x = find(&r, "locked");
@@ -357,8 +358,10 @@ static void test_killed_first_run_keeps_progress(void **state)
     for (int i = 0; i < made.n; i++)
         CHECK(!strcmp(e2e_str_or(find(&r, made.v[i]), "status", ""), "skipped"),
               "%s, made by the killed run, was made again", made.v[i]);
-    CHECK(e2e_report_count(&r, "ok") + e2e_report_count(&r, "skipped") == N, "not every image has its thumbnail");
-    CHECK(e2e_report_count(&r, "ok") <= N - ok1, "%d made again", e2e_report_count(&r, "ok") - (N - ok1));
+    CHECK(e2e_report_count(&r, "ok") + e2e_report_count(&r, "skipped") == N,
+          "not every image has its thumbnail");
+    CHECK(e2e_report_count(&r, "ok") <= N - ok1, "%d made again",
+          e2e_report_count(&r, "ok") - (N - ok1));
     end_checks();
     e2e_report_free(&r);
     strlist_free(&made);
@@ -455,11 +458,13 @@ static void test_known_bad(void **state)
     r = load(rep);
     begin_checks();
     CHECK(known(&r, "bad.jpg") && known(&r, "trunc.jpg"), "not marked known_bad");
-    CHECK(!strcmp(e2e_str_or(find(&r, "trunc.jpg"), "status", ""), "failed"), "trunc.jpg is not failed");
+    CHECK(!strcmp(e2e_str_or(find(&r, "trunc.jpg"), "status", ""), "failed"),
+          "trunc.jpg is not failed");
     const char *e = e2e_str_or(find(&r, "trunc.jpg"), "error", "");
     CHECK(strstr(e, "known bad") && strstr(e, first_error), "the error does not give the earlier "
           "reason: %s", e);
-    CHECK(!strcmp(e2e_str_or(find(&r, "good.jpg"), "status", ""), "skipped"), "good.jpg not skipped");
+    CHECK(!strcmp(e2e_str_or(find(&r, "good.jpg"), "status", ""), "skipped"),
+          "good.jpg not skipped");
     CHECK(metric(met, "thumbd_known_bad") == 2, "thumbd_known_bad is not 2");
     CHECK(metric(met, "thumbd_new_failures") == 0, "thumbd_new_failures is not 0");
     CHECK(metric(met, "thumbd_last_success_timestamp_seconds") > 0, "no last success");

@@ -158,7 +158,8 @@ static void load_report(const char *dir, report *r)
         rec *y = &r->v[i];
         assert_true(e2e_str(x, "src") && e2e_str(x, "status"));
         if (isnan(e2e_num(x, "attempts")) || isnan(e2e_num(x, "deferrals")))
-            fail_msg("%s: a record without a numeric \"attempts\" or \"deferrals\"", e2e_str(x, "src"));
+            fail_msg("%s: a record without a numeric \"attempts\" or \"deferrals\"",
+                     e2e_str(x, "src"));
         snprintf(y->src, sizeof y->src, "%s", e2e_str(x, "src"));
         snprintf(y->status, sizeof y->status, "%s", e2e_str(x, "status"));
         snprintf(y->error, sizeof y->error, "%s", e2e_str_or(x, "error", ""));
@@ -376,7 +377,8 @@ static void test_memory_budget_defers(void **state)
     enum { M = 32 };
     put_jpegs(dir, M, 1200);
     double t0 = now_s();
-    e2e_child ch = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--max-memory", "1", "-r", rep, in, out));
+    e2e_child ch =
+        spawn(dir, false, -1, NULL, ARGS("-j", "2", "--max-memory", "1", "-r", rep, in, out));
     pathf(p, sizeof p, "%s/f000.jpg", out);
     while (file_size(p) <= 0 && now_s() - t0 < 20)
         usleep(2000);
@@ -417,7 +419,8 @@ static void test_cancel_during_backoff(void **state)
     put_jpeg(dir, "good.jpg", 64, 1600000000);
     begin_checks();
     double t0 = now_s();
-    e2e_child ch = spawn(dir, true, 100, NULL, ARGS("-j", "2", "--retry-backoff", "60", "-r", rep, in, out));
+    e2e_child ch =
+        spawn(dir, true, 100, NULL, ARGS("-j", "2", "--retry-backoff", "60", "-r", rep, in, out));
     /* good.jpg's record shows the run got going; flaky.jpg failed by then
      * or soon after: give it a moment. */
     char p[800];
@@ -545,7 +548,8 @@ static void test_nice(void **state)
     put_jpegs(dir, 12, 16);
     begin_checks();
     double t0 = now_s();
-    e2e_child ch = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
+    e2e_child ch =
+        spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
     pid_t pid = ch.pid;
     int seen = 0, low = 0, code = -1;
     e2e_proc ended;

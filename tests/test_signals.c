@@ -170,7 +170,8 @@ static tally read_report(const char *path)
         }
         if (e2e_is(x, "ok"))
             t.ok++;
-        else if (e2e_is(x, "cancelled") && strstr(e2e_str_or(x, "error", ""), "not started: shutdown"))
+        else if (e2e_is(x, "cancelled") &&
+                 strstr(e2e_str_or(x, "error", ""), "not started: shutdown"))
             t.not_started++;
         else
             t.other++;
