@@ -102,20 +102,16 @@ static void env_put(plan *p, int *n, const char *var)
     p->envp[i] = (char *)var;
 }
 
-/* Adds key=value to the colon-separated list in variable NAME unless the
- * key is in it; entry is "NAME=key=value". */
+/* Appends key=value to the colon-separated list in variable NAME (entry is
+ * "NAME=key=value"): a sanitizer takes the last value of a key. */
 static void env_add_opt(plan *p, int *n, const char *entry)
 {
     size_t len = strcspn(entry, "=");
     if (!entry[len])
         return;
     const char *kv = entry + len + 1;
-    size_t klen = strcspn(kv, "=");
     int i = env_find(p, *n, entry, len);
     const char *old = i >= 0 ? p->envp[i] + len + 1 : "";
-    for (const char *o = old; *o; o += strcspn(o, ":"), o += *o == ':') 
-        if (!strncmp(o, kv, klen) && o[klen] == '=')
-            return;
     size_t sz = len + strlen(old) + strlen(kv) + 3;
     char *v = own(p, malloc(sz));
     if (!v)

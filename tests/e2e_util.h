@@ -122,8 +122,9 @@ typedef struct e2e_proc {
  *          starts with one of unset[], plus env[] (NAME=VALUE, replacing the
  *          same NAME); with preload: LD_PRELOAD=preload and
  *          verify_asan_link_order=0 added to ASAN_OPTIONS (the shims are not
- *          instrumented); each san_opts[] entry "NAME=key=value" is added to
- *          the colon-separated list in NAME unless key is already there.
+ *          instrumented); each san_opts[] entry "NAME=key=value" is
+ *          appended to the colon-separated list in NAME (a sanitizer takes
+ *          the last value of a key: it overrides the caller's).
  *   files  stdin from `in` (NULL: /dev/null); stdout to out_fd when > 2, else
  *          to the file `out` (created or truncated, 0644; NULL: /dev/null);
  *          stderr to err_fd when > 2, else to `err`, else where stdout goes.

@@ -74,23 +74,33 @@ static void test_exec_captures(void **state)
     assert_false(e2e_file_has(g_out, "X"));
 }
 
-/* unset drops variables by prefix, env sets, san_opts add a key once,
- * preload sets LD_PRELOAD and lets ASan accept an uninstrumented shim. */
+/* unset drops variables by prefix, env sets, san_opts append (the last
+ * value wins), preload sets LD_PRELOAD and lets ASan accept an
+ * uninstrumented shim. */
 static void test_exec_environment(void **state)
 {
     (void)state;
+    char *asan = getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
+    char *ubsan = getenv("UBSAN_OPTIONS") ? strdup(getenv("UBSAN_OPTIONS")) : NULL;
     setenv("THUMBD_E2E_UTIL_X", "1", 1);
     setenv("ASAN_OPTIONS", "a=1:exitcode=5", 1);
+    unsetenv("UBSAN_OPTIONS");
     e2e_cmd c = {.bin = "/usr/bin/env", .unset = ARGS("THUMBD_"), .env = ARGS("E2E_SET=yes"),
                  .san_opts = ARGS("ASAN_OPTIONS=exitcode=86", "UBSAN_OPTIONS=exitcode=86"),
                  .preload = "/nonexistent-shim.so", .out = g_out, .err = g_err};
     assert_int_equal(e2e_exec(&c, 30).code, 0);
     unsetenv("THUMBD_E2E_UTIL_X");
     unsetenv("ASAN_OPTIONS");
+    if (asan)
+        setenv("ASAN_OPTIONS", asan, 1);
+    if (ubsan)
+        setenv("UBSAN_OPTIONS", ubsan, 1);
+    free(asan);
+    free(ubsan);
     char *o = out_text(g_out);
     assert_null(strstr(o, "THUMBD_E2E_UTIL_X"));
     assert_non_null(strstr(o, "E2E_SET=yes\n"));
-    assert_non_null(strstr(o, "ASAN_OPTIONS=a=1:exitcode=5:verify_asan_link_order=0\n"));
+    assert_non_null(strstr(o, "ASAN_OPTIONS=a=1:exitcode=5:verify_asan_link_order=0:exitcode=86\n"));
     assert_non_null(strstr(o, "UBSAN_OPTIONS=exitcode=86\n"));
     assert_non_null(strstr(o, "LD_PRELOAD=/nonexistent-shim.so\n"));
     free(o);
