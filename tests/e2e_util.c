@@ -20,8 +20,6 @@
 #include <cmocka.h>
 #include <jpeglib.h>
 
-extern char **environ;
-
 /* ------------------------------------------------------------------------ */
 /* Soft checks                                                                */
 
@@ -186,56 +184,6 @@ void keep_or_remove(const char *keep_env, const char *dir, void (*remove_tree)(c
         printf("  kept %s\n", dir);
     else if (dir[0])
         remove_tree(dir);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Running programs                                                           */
-
-e2e_proc e2e_run(char *const argv[], char *const envp[], const char *out_path,
-                 const char *err_path, double timeout_s, long poll_ms, const char *tag)
-{
-    e2e_proc res = {.code = -1};
-    const char *open_tag = tag ? "[" : "", *close_tag = tag ? "] " : "";
-    if (!tag)
-        tag = "";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    double t0 = now_s();
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        printf("  %s%s%scannot run %s: %s\n", open_tag, tag, close_tag, argv[0], strerror(rc));
-        return res;
-    }
-    struct timespec nap = {poll_ms / 1000, (poll_ms % 1000) * 1000 * 1000};
-    for (;;) {
-        int status;
-        struct rusage ru;
-        pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid) {
-            res.wall_s = now_s() - t0;
-            res.maxrss_kb = ru.ru_maxrss;
-            res.code = WIFEXITED(status) ? WEXITSTATUS(status)
-                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        if (now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            printf("  %s%s%s%s timed out after %.0f s (killed)\n", open_tag, tag, close_tag, argv[0],
-                   timeout_s);
-            res.code = -2;
-            break;
-        }
-        nanosleep(&nap, NULL);
-    }
-    return res;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,6 +1,8 @@
 /* Helpers shared by the end-to-end test programs (test_e2e, test_hostile,
- * test_fsfaults, test_vips, test_ops, test_lifecycle): one copy of the
- * helpers those programs used to carry each.
+ * test_fsfaults, test_vips, test_ops, test_lifecycle, test_sched, test_safety,
+ * test_signals, test_transient, test_names, test_paths): the runner
+ * (e2e_cmd, e2e_start / e2e_wait / e2e_exec), the report loader
+ * (e2e_report, e2e_str / e2e_num), soft checks, files and images.
  *
  * Everything here may be called only from inside a cmocka test (or a group
  * setup / teardown) unless said otherwise: the helpers that "fail the test"
@@ -11,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "test_skip.h"
 
 #if defined(__GNUC__)
 #define E2E_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
@@ -98,25 +102,99 @@ void rm_tree(const char *path);
 void keep_or_remove(const char *keep_env, const char *dir, void (*remove_tree)(const char *));
 
 /* ------------------------------------------------------------------------ */
-/* Running programs                                                           */
+/* Running programs (e2e_proc.c): the one way the test programs start thumbd */
 
 typedef struct e2e_proc {
     int code;        /* exit code, 128 + signal, -1: could not start (or
                       * waiting failed), -2: timed out (killed) */
+    int signo;       /* the signal that ended it, or 0 */
     long maxrss_kb;  /* the child's peak RSS (wait4's ru_maxrss); 0 unless
-                      * it ended by itself */
-    double wall_s;   /* from the spawn to its end; 0 unless it ended by itself */
+                      * it ended by itself. It counts this process's RSS
+                      * too (the child had it until its exec): measure from a
+                      * small process (test_hostile's launcher). */
+    double wall_s;   /* from the start to its end */
 } e2e_proc;
 
-/* Runs argv (NULL-terminated; argv[0] a path, not searched in PATH) with
- * posix_spawn: stdin from /dev/null, stdout and stderr to out_path and
- * err_path (created or truncated, 0644), environment envp (NULL: this
- * process's environ). Polls for its end every poll_ms milliseconds; once
- * more than timeout_s seconds have passed it is killed (SIGKILL) and reaped
- * and code is -2. Prints "  cannot run ..." or "  ... timed out after N s
- * (killed)" on stdout, each prefixed with "[tag] " when tag is not NULL. */
+/* What to run and how. Zero-initialise and set what the test needs:
+ *   argv   [prefix...] [setpriv --reuid=65534 --regid=65534 --clear-groups]
+ *          bin args...   (prefix: e.g. strace and its options)
+ *   env    this process's environment, less the variables whose NAME=VALUE
+ *          starts with one of unset[], plus env[] (NAME=VALUE, replacing the
+ *          same NAME); with preload: LD_PRELOAD=preload and
+ *          verify_asan_link_order=0 added to ASAN_OPTIONS (the shims are not
+ *          instrumented); each san_opts[] entry "NAME=key=value" is
+ *          appended to the colon-separated list in NAME (a sanitizer takes
+ *          the last value of a key: it overrides the caller's).
+ *   files  stdin from `in` (NULL: /dev/null); stdout to out_fd when > 2, else
+ *          to the file `out` (created or truncated, 0644; NULL: /dev/null);
+ *          stderr to err_fd when > 2, else to `err`, else where stdout goes.
+ *   child  every signal at its default disposition (SIGHUP ignored when
+ *          sighup_ignored, as nohup leaves it), none blocked, no core files,
+ *          RLIMIT_FSIZE fsize_limit bytes when > 0.
+ * When echo is set, the command line is printed ("  $ argv...") first. */
+typedef struct e2e_cmd {
+    const char *bin;
+    const char *const *args;       /* NULL-terminated; NULL: none */
+    const char *const *prefix;     /* NULL-terminated; NULL: none */
+    bool as_nobody;
+    const char *preload;
+    const char *const *env;        /* NULL-terminated; NULL: none */
+    const char *const *unset;      /* NULL-terminated; NULL: none */
+    const char *const *san_opts;   /* NULL-terminated; NULL: none */
+    const char *in, *out, *err;
+    int out_fd, err_fd;
+    long fsize_limit;
+    bool sighup_ignored;
+    bool echo;
+    const char *tag;               /* prefixes the messages printed: "[tag] " */
+} e2e_cmd;
+
+/* A started program. */
+typedef struct e2e_child {
+    int pid;         /* the child's pid, or -1 */
+    double t0;       /* now_s() at the start */
+} e2e_child;
+
+/* Starts c with posix_spawn and returns once the child has exec'd the
+ * program (so it has opened its files: a FIFO as stdin waits for a writer
+ * first). If it cannot (the program is missing, setpriv is not there),
+ * ch->pid is -1 and false is returned, after a "  cannot run ..." line.
+ * The child's limits and SIGHUP disposition are set in this process for the
+ * moment of the spawn. Safe in a process that is not inside a cmocka test
+ * (it fails nothing). */
+bool e2e_start(const e2e_cmd *c, e2e_child *ch);
+
+/* Waits for the child to end, polling every poll_ms milliseconds (2 ms when
+ * 0); once more than timeout_s seconds have passed since its start it is
+ * killed (SIGKILL), reaped, "  ... timed out after N s (killed)" is printed
+ * and the code is -2. */
+e2e_proc e2e_wait(e2e_child *ch, double timeout_s, long poll_ms);
+
+/* Without waiting: true (and *res filled as e2e_wait would) if the child
+ * has ended, which reaps it; false while it runs. */
+bool e2e_poll(e2e_child *ch, e2e_proc *res);
+
+/* e2e_start then e2e_wait: the program run to its end. */
+e2e_proc e2e_exec(const e2e_cmd *c, double timeout_s);
+
+/* e2e_exec of argv (argv[0] the program's path), environment envp (NULL:
+ * this process's), stdout and stderr to out_path and err_path. */
 e2e_proc e2e_run(char *const argv[], char *const envp[], const char *out_path,
                  const char *err_path, double timeout_s, long poll_ms, const char *tag);
+
+/* setpriv's path (util-linux), or NULL when there is none. Any context. */
+const char *e2e_setpriv_path(void);
+
+/* The file as a malloc'ed NUL-terminated string (the caller frees; *len,
+ * when not NULL, gets its length), or NULL if it cannot be read. */
+char *e2e_slurp(const char *path, size_t *len);
+
+/* true if the file can be read and holds needle. */
+bool e2e_file_has(const char *path, const char *needle);
+
+/* Prints the last `lines` lines of a file (a program's log), each as
+ * "    | line". Nothing if it cannot be read. */
+void e2e_print_tail(const char *path, int lines);
 
 /* ------------------------------------------------------------------------ */
 /* JSON strings (thumbd's JSON Lines report)                                  */
@@ -166,6 +244,66 @@ void e2e_jrec_free(e2e_jrec *r);
 
 /* The first field named key, or NULL. */
 const e2e_jfield *e2e_jrec_get(const e2e_jrec *r, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* The report (e2e_report.c): thumbd's JSON Lines, loaded once, read by key   */
+
+typedef struct e2e_report {
+    e2e_jrec *v;          /* the records, in the report's order */
+    char **line;          /* line[i]: the text of v[i] (for messages) */
+    int n;
+    int bad;              /* non-empty lines that are not one flat JSON object */
+    char first_bad[200];  /* the first of them (truncated) */
+} e2e_report;
+
+/* E2E_REPORT_NO_LONE_SURROGATES: a string holding a lone surrogate escape
+ * (other than thumbd's \udc80..\udcff) makes its line bad. */
+enum { E2E_REPORT_NO_LONE_SURROGATES = 1 };
+
+/* Loads the report at path into rep (cleared first): one record per line
+ * that parses (e2e_jrec_parse), empty lines ignored, the others counted in
+ * bad. Returns false if the file cannot be read (rep is then empty). Fails
+ * the test if memory runs out. */
+bool e2e_report_load(const char *path, e2e_report *rep, unsigned flags);
+
+/* e2e_report_load, failing the test when the file cannot be read or a line
+ * is not a record. */
+void e2e_report_must_load(const char *path, e2e_report *rep);
+
+/* Frees the records; rep is empty ({0}) again. */
+void e2e_report_free(e2e_report *rep);
+
+/* The first record whose "src" is src, or NULL; *count (when not NULL) gets
+ * how many records have that src. */
+const e2e_jrec *e2e_report_find(const e2e_report *rep, const char *src, int *count);
+
+/* The one record whose "src" is src, or NULL; fails the test when there
+ * are several. */
+const e2e_jrec *e2e_report_one(const e2e_report *rep, const char *src);
+
+/* The text of record r, which must be one of rep's (for messages), or
+ * "(no record)" when r is NULL. */
+const char *e2e_report_text(const e2e_report *rep, const e2e_jrec *r);
+
+/* How many records have "status" equal to status. */
+int e2e_report_count(const e2e_report *rep, const char *status);
+
+/* The string value of key, or NULL when r is NULL or key is absent, null or
+ * not a string. */
+const char *e2e_str(const e2e_jrec *r, const char *key);
+
+/* e2e_str, or dflt where that is NULL. */
+const char *e2e_str_or(const e2e_jrec *r, const char *key, const char *dflt);
+
+/* The number value of key (a boolean: 1 or 0), or NAN when r is NULL or
+ * key is absent or not a number. */
+double e2e_num(const e2e_jrec *r, const char *key);
+
+/* true if r is not NULL and key is present with the value null. */
+bool e2e_is_null(const e2e_jrec *r, const char *key);
+
+/* true if r is not NULL and its "status" is status. */
+bool e2e_is(const e2e_jrec *r, const char *status);
 
 /* ------------------------------------------------------------------------ */
 /* Images                                                                     */

@@ -251,39 +251,12 @@ static const expect *find_expect(const char *name)
 /* The JSON Lines report (flat objects; nested values are skipped)            */
 
 typedef e2e_jfield jfield;
+typedef e2e_jrec rec;
 
-typedef struct rec {
-    e2e_jrec j;
-    char *line;
-} rec;
-
-/* Lone surrogate escapes are accepted (as 3-byte UTF-8); up to 40 fields. */
-static bool parse_record(const char *line, rec *r)
-{
-    r->line = NULL;
-    return e2e_jrec_parse(line, &r->j, 40, true);
-}
-
-static void free_record(rec *r)
-{
-    e2e_jrec_free(&r->j);
-    free(r->line);
-}
-
-static const jfield *rec_get(const rec *r, const char *key)
-{
-    return e2e_jrec_get(&r->j, key);
-}
-
-static const char *rec_str(const rec *r, const char *key)
-{
-    const jfield *f = rec_get(r, key);
-    return f && f->type == E2E_J_STR ? f->s : NULL;
-}
-
+/* A number field rounded, LLONG_MIN when absent or not a number. */
 static long long rec_num(const rec *r, const char *key)
 {
-    const jfield *f = rec_get(r, key);
+    const jfield *f = e2e_jrec_get(r, key);
     return f && f->type == E2E_J_NUM ? (long long)llround(f->n) : LLONG_MIN;
 }
 
@@ -315,9 +288,7 @@ typedef struct run {
     bool done;
     int exit_code;
     char in[PATH_MAX], out[PATH_MAX], report[PATH_MAX], err[PATH_MAX];
-    rec *recs;
-    int nrec;
-    int bad_lines;
+    e2e_report rp;
 } run;
 
 static run g_runs[NRUNS];
@@ -357,56 +328,20 @@ static run *get_run(int which)
     return r;
 }
 
-/* Parses r->report into r->recs (unparsable lines are counted and shown). */
+/* Loads r->report into r->rp (unparsable lines are counted, the first shown). */
 static void load_report(run *r, const char *tag)
 {
-    FILE *f = fopen(r->report, "r");
-    if (!f)
-        return;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rcap = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] == '\0')
-            continue;
-        if (r->nrec == rcap) {
-            rcap = rcap ? rcap * 2 : 64;
-            r->recs = realloc(r->recs, (size_t)rcap * sizeof *r->recs);
-            assert_non_null(r->recs);
-        }
-        rec *x = &r->recs[r->nrec];
-        if (!parse_record(line, x)) {
-            free_record(x);
-            r->bad_lines++;
-            printf("  [run %s] unparsable report line: %s\n", tag, line);
-            continue;
-        }
-        x->line = strdup(line);
-        r->nrec++;
-    }
-    free(line);
-    fclose(f);
+    e2e_report_load(r->report, &r->rp, 0);
+    if (r->rp.bad)
+        printf("  [run %s] %d unparsable report lines, the first: %s\n", tag, r->rp.bad,
+               r->rp.first_bad);
 }
 
 /* The record of src (relative to the run's IN_DIR); NULL if none. Counts
  * how many there are in *count. */
 static const rec *find_rec(const run *r, const char *src, int *count)
 {
-    const rec *found = NULL;
-    int n = 0;
-    for (int i = 0; i < r->nrec; i++) {
-        const char *s = rec_str(&r->recs[i], "src");
-        if (s && !strcmp(s, src)) {
-            if (!found)
-                found = &r->recs[i];
-            n++;
-        }
-    }
-    if (count)
-        *count = n;
-    return found;
+    return e2e_report_find(&r->rp, src, count);
 }
 
 /* The name of an expected entry relative to the run's IN_DIR (NULL when the
@@ -647,11 +582,11 @@ static bool load_thumb(int which, const expect *e, pixels *px, const rec **rout)
           count);
     if (!x)
         return false;
-    const char *status = rec_str(x, "status");
+    const char *status = e2e_str(x, "status");
     CHECK(status && !strcmp(status, "ok"), "[%s] %s: status %s (want ok), error: %s",
           g_defs[which].tag, src, status ? status : "(missing)",
-          rec_str(x, "error") ? rec_str(x, "error") : "null");
-    const char *out = rec_str(x, "out");
+          e2e_str(x, "error") ? e2e_str(x, "error") : "null");
+    const char *out = e2e_str(x, "out");
     if (!out) {
         CHECK(false, "[%s] %s: no \"out\" in the record", g_defs[which].tag, src);
         return false;
@@ -735,7 +670,7 @@ static void check_image(int which, const expect *e, int tol, int want_w, int wan
     if (want_w > 0)
         CHECK(px.w == want_w && px.h == want_h, "[%s] %s: thumbnail is %dx%d, want %dx%d",
               g_defs[which].tag, e->name, px.w, px.h, want_w, want_h);
-    const char *out = rec_str(x, "out");
+    const char *out = e2e_str(x, "out");
     const char *dot = out ? strrchr(out, '.') : NULL;
     if (e->alpha) {
         CHECK(px.png && px.png_alpha, "[%s] %s: image with alpha must give a PNG with alpha",
@@ -887,9 +822,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     for (int i = 0; i < NRUNS; i++) {
-        for (int k = 0; k < g_runs[i].nrec; k++)
-            free_record(&g_runs[i].recs[k]);
-        free(g_runs[i].recs);
+        e2e_report_free(&g_runs[i].rp);
     }
     free(g_exp);
     keep_or_remove("THUMBD_E2E_KEEP", g_tmp, rm_tree);
@@ -947,22 +880,22 @@ static void test_report_records(void **state)
     begin_checks();
     run *r = get_run(RUN_MAIN);
     CHECK(r->exit_code == 1, "exit code %d, want 1 (some images fail)", r->exit_code);
-    CHECK(r->bad_lines == 0, "%d report lines are not valid JSON objects", r->bad_lines);
-    CHECK(r->nrec > 0, "no report records in %s", r->report);
+    CHECK(r->rp.bad == 0, "%d report lines are not valid JSON objects", r->rp.bad);
+    CHECK(r->rp.n > 0, "no report records in %s", r->report);
 
     static const char *keys[] = {"id", "src", "out", "status", "error", "src_w", "src_h",
                                  "src_bytes", "out_w", "out_h", "out_bytes", "decoder", "queue_ms",
                                  "decode_ms", "resize_ms", "encode_ms", "total_ms", "worker"};
-    for (int i = 0; i < r->nrec; i++) {
-        const rec *x = &r->recs[i];
+    for (int i = 0; i < r->rp.n; i++) {
+        const rec *x = &r->rp.v[i];
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            CHECK(rec_get(x, keys[k]) != NULL, "record without \"%s\": %s", keys[k], x->line);
-        const char *st = rec_str(x, "status");
+            CHECK(e2e_jrec_get(x, keys[k]) != NULL, "record without \"%s\": %s", keys[k],
+                  r->rp.line[i]);
+        const char *st = e2e_str(x, "status");
         CHECK(st && (!strcmp(st, "ok") || !strcmp(st, "failed") || !strcmp(st, "skipped") ||
-                     !strcmp(st, "cancelled")),
-              "bad status in %s", x->line);
+                     !strcmp(st, "cancelled")), "bad status in %s", r->rp.line[i]);
         for (int j = 0; j < i; j++)
-            CHECK(rec_num(x, "id") != rec_num(&r->recs[j], "id"), "duplicate id %lld",
+            CHECK(rec_num(x, "id") != rec_num(&r->rp.v[j], "id"), "duplicate id %lld",
                   rec_num(x, "id"));
     }
 
@@ -977,17 +910,17 @@ static void test_report_records(void **state)
             nimages++;
             CHECK(count == 1, "%s: %d records (want exactly 1)", files.v[i], count);
         } else if (x) {
-            const char *st = rec_str(x, "status");
+            const char *st = e2e_str(x, "status");
             CHECK(st && strcmp(st, "failed"), "%s (not an image name) has a failed record",
                   files.v[i]);
         }
     }
-    for (int i = 0; i < r->nrec; i++) {
-        const char *src = rec_str(&r->recs[i], "src");
+    for (int i = 0; i < r->rp.n; i++) {
+        const char *src = e2e_str(&r->rp.v[i], "src");
         bool found = false;
         for (int k = 0; src && k < files.n && !found; k++)
             found = !strcmp(files.v[k], src);
-        CHECK(found, "record for a file that does not exist: %s", r->recs[i].line);
+        CHECK(found, "record for a file that does not exist: %s", r->rp.line[i]);
     }
     CHECK(nimages >= 40, "only %d image files generated", nimages);
 
@@ -999,21 +932,22 @@ static void test_report_records(void **state)
         const rec *x = find_rec(r, e->name, NULL);
         if (!x)
             continue;   /* reported above */
-        const char *st = rec_str(x, "status");
+        const char *st = e2e_str(x, "status");
         char src_path[PATH_MAX * 2];
         snprintf(src_path, sizeof src_path, "%s/%s", g_in, e->name);
         CHECK(rec_num(x, "src_bytes") == file_size(src_path), "%s: src_bytes %lld, file has %lld",
               e->name, rec_num(x, "src_bytes"), file_size(src_path));
         CHECK(st && !strcmp(st, e->status), "%s: status %s, want %s (error: %s)", e->name,
               st ? st : "(none)", e->status,
-              rec_str(x, "error") ? rec_str(x, "error") : "null");
+              e2e_str(x, "error") ? e2e_str(x, "error") : "null");
         if (strcmp(e->status, "ok"))
             continue;
-        const char *out = rec_str(x, "out");
+        const char *out = e2e_str(x, "out");
         CHECK(out && !strcmp(out, e->out), "%s: out %s, want %s", e->name, out ? out : "null",
               e->out);
-        const jfield *ef = rec_get(x, "error");
-        CHECK(ef && ef->type == E2E_J_NULL, "%s: ok record with an error: %s", e->name, x->line);
+        const jfield *ef = e2e_jrec_get(x, "error");
+        CHECK(ef && ef->type == E2E_J_NULL, "%s: ok record with an error: %s", e->name,
+              e2e_report_text(&r->rp, x));
         CHECK(rec_num(x, "src_w") == e->w && rec_num(x, "src_h") == e->h,
               "%s: src %lldx%lld, want %dx%d (as stored)", e->name, rec_num(x, "src_w"),
               rec_num(x, "src_h"), e->w, e->h);
@@ -1032,9 +966,9 @@ static void test_report_records(void **state)
     list_files_rec(r->out, "", &outs);
     for (int i = 0; i < outs.n; i++) {
         bool claimed = false;
-        for (int k = 0; k < r->nrec && !claimed; k++) {
-            const char *o = rec_str(&r->recs[k], "out");
-            const char *st = rec_str(&r->recs[k], "status");
+        for (int k = 0; k < r->rp.n && !claimed; k++) {
+            const char *o = e2e_str(&r->rp.v[k], "out");
+            const char *st = e2e_str(&r->rp.v[k], "status");
             claimed = o && st && !strcmp(st, "ok") && !strcmp(o, outs.v[i]);
         }
         CHECK(claimed, "OUT_DIR holds %s, which no ok record claims (leftover?)", outs.v[i]);
@@ -1051,7 +985,7 @@ static void test_clean_run_exit_0(void **state)
     begin_checks();
     run *r = get_run(RUN_ORIENT);
     CHECK(r->exit_code == 0, "exit code %d on orient/ (all valid), want 0", r->exit_code);
-    CHECK(r->nrec == 9, "%d records for the 9 images of orient/", r->nrec);
+    CHECK(r->rp.n == 9, "%d records for the 9 images of orient/", r->rp.n);
     end_checks();
 }
 
@@ -1066,13 +1000,14 @@ static void test_limits(void **state)
     for (int k = 0; k < 2; k++) {
         run *r = get_run(runs[k]);
         CHECK(r->exit_code == 1, "%s: exit code %d, want 1", words[k], r->exit_code);
-        CHECK(r->nrec == 9, "%s: %d records, want 9", words[k], r->nrec);
-        for (int i = 0; i < r->nrec; i++) {
-            const char *st = rec_str(&r->recs[i], "status"), *er = rec_str(&r->recs[i], "error");
+        CHECK(r->rp.n == 9, "%s: %d records, want 9", words[k], r->rp.n);
+        for (int i = 0; i < r->rp.n; i++) {
+            const char *st = e2e_str(&r->rp.v[i], "status"), *er = e2e_str(&r->rp.v[i], "error");
             CHECK(st && !strcmp(st, "failed"), "%s: status %s, want failed", words[k], st ? st : "?");
             CHECK(er && strstr(er, words[k]), "%s: error '%s' does not name the limit", words[k],
                   er ? er : "(null)");
-            CHECK(rec_str(&r->recs[i], "out") == NULL, "%s: a refused file has an output", words[k]);
+            CHECK(e2e_str(&r->rp.v[i], "out") == NULL, "%s: a refused file has an output",
+                  words[k]);
         }
     }
     end_checks();
@@ -1176,7 +1111,7 @@ static void test_geometry(void **state)
         if (strcmp(e->status, "ok") || !strcmp(e->cat, "big") || e == small)
             continue;
         const rec *x = find_rec(get_run(RUN_MAIN), e->name, NULL);
-        if (x && rec_str(x, "status") && !strcmp(rec_str(x, "status"), "ok"))
+        if (x && e2e_str(x, "status") && !strcmp(e2e_str(x, "status"), "ok"))
             CHECK(rec_num(x, "out_w") == BOX && rec_num(x, "out_h") == BOX,
                   "[cover] %s: %lldx%lld, want %dx%d", e->name, rec_num(x, "out_w"),
                   rec_num(x, "out_h"), BOX, BOX);
@@ -1227,12 +1162,12 @@ static void test_bad_files(void **state)
         CHECK(count == 1, "%s: %d records, want 1", e->name, count);
         if (!x)
             continue;
-        const char *st = rec_str(x, "status"), *err = rec_str(x, "error");
+        const char *st = e2e_str(x, "status"), *err = e2e_str(x, "error");
         CHECK(st && !strcmp(st, "failed"), "%s: status %s, want failed", e->name,
               st ? st : "(none)");
-        const jfield *of = rec_get(x, "out");
+        const jfield *of = e2e_jrec_get(x, "out");
         CHECK(of && of->type == E2E_J_NULL, "%s: a failed record must have out null: %s", e->name,
-              x->line);
+              e2e_report_text(&r->rp, x));
         CHECK(err && *err, "%s: empty or null error", e->name);
         if (!err)
             continue;
@@ -1350,51 +1285,27 @@ static void test_name_encoding(void **state)
     int rc = run_cmd(argv, so, err, RUN_TIMEOUT_S);
     CHECK(rc == 0, "[names] exit %d, want 0", rc);
     run r = {0};
-    FILE *f = fopen(report, "r");
-    CHECK(f != NULL, "[names] no report");
-    char *line = NULL;
-    size_t cap = 0;
-    int cap_recs = 0;
-    while (f && getline(&line, &cap, f) > 0) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!line[0])
-            continue;
-        if (r.nrec == cap_recs) {
-            cap_recs = cap_recs ? cap_recs * 2 : 8;
-            r.recs = realloc(r.recs, (size_t)cap_recs * sizeof *r.recs);
-            assert_non_null(r.recs);
-        }
-        if (parse_record(line, &r.recs[r.nrec])) {
-            r.recs[r.nrec].line = strdup(line);
-            r.nrec++;
-        } else {
-            free_record(&r.recs[r.nrec]);
-            CHECK(false, "[names] unparsable report line: %s", line);
-        }
-    }
-    free(line);
-    if (f)
-        fclose(f);
-    CHECK(r.nrec == NN, "[names] %d records, want %d", r.nrec, (int)NN);
+    CHECK(e2e_report_load(report, &r.rp, 0), "[names] no report");
+    CHECK(r.rp.bad == 0, "[names] %d unparsable report lines, the first: %s", r.rp.bad,
+          r.rp.first_bad);
+    CHECK(r.rp.n == NN, "[names] %d records, want %d", r.rp.n, (int)NN);
     for (int i = 0; i < NN; i++) {
         int count;
         const rec *x = find_rec(&r, names[i], &count);
         CHECK(count == 1, "[names] name #%d: %d records whose src decodes to it", i, count);
         if (!x)
             continue;
-        const char *st = rec_str(x, "status"), *o = rec_str(x, "out");
+        const char *st = e2e_str(x, "status"), *o = e2e_str(x, "out");
         CHECK(st && !strcmp(st, "ok"), "[names] name #%d: status %s", i, st ? st : "(none)");
         CHECK(o && !strcmp(o, names[i]), "[names] name #%d: out does not round-trip: %s", i,
-              x->line);
+              e2e_report_text(&r.rp, x));
         if (o) {
             char p[PATH_MAX * 2];
             snprintf(p, sizeof p, "%s/%s", out, o);
             CHECK(file_size(p) > 0, "[names] name #%d: no thumbnail at the reported out", i);
         }
     }
-    for (int k = 0; k < r.nrec; k++)
-        free_record(&r.recs[k]);
-    free(r.recs);
+    e2e_report_free(&r.rp);
     end_checks();
 }
 
@@ -1453,14 +1364,15 @@ static void test_decoder_choice(void **state)
     r.exit_code = run_cmd(argv, so, r.err, RUN_TIMEOUT_S);
     CHECK(r.exit_code == 0, "[decoder] exit %d, want 0", r.exit_code);
     load_report(&r, "decoder");
-    CHECK(r.nrec == NC, "[decoder] %d records, want %d", r.nrec, (int)NC);
+    CHECK(r.rp.n == NC, "[decoder] %d records, want %d", r.rp.n, (int)NC);
     for (int i = 0; i < NC; i++) {
         const rec *x = find_rec(&r, cases[i].name, NULL);
         CHECK(x != NULL, "[decoder] no record for %s", cases[i].name);
         if (!x)
             continue;
-        const char *st = rec_str(x, "status"), *dec = rec_str(x, "decoder");
-        CHECK(st && !strcmp(st, "ok"), "[decoder] %s: %s", cases[i].name, x->line);
+        const char *st = e2e_str(x, "status"), *dec = e2e_str(x, "decoder");
+        CHECK(st && !strcmp(st, "ok"), "[decoder] %s: %s", cases[i].name,
+              e2e_report_text(&r.rp, x));
         CHECK(dec && !strcmp(dec, cases[i].want), "[decoder] %s: decoder %s, want %s",
               cases[i].name, dec ? dec : "(none)", cases[i].want);
         long long want_h = cases[i].h == 800 ? 80 : 75;
@@ -1468,9 +1380,7 @@ static void test_decoder_choice(void **state)
               "[decoder] %s: thumbnail %lldx%lld, want 100x%lld", cases[i].name,
               rec_num(x, "out_w"), rec_num(x, "out_h"), want_h);
     }
-    for (int k = 0; k < r.nrec; k++)
-        free_record(&r.recs[k]);
-    free(r.recs);
+    e2e_report_free(&r.rp);
     end_checks();
 }
 
@@ -1487,14 +1397,14 @@ static void test_decoder_png(void **state)
     } cases[] = {{"png/rgb16.png", "png-whole"}, {"png/interlaced_rgb.png", "png-interlaced"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const rec *x = find_rec(r, cases[i].src, NULL);
-        const char *dec = x ? rec_str(x, "decoder") : NULL;
+        const char *dec = x ? e2e_str(x, "decoder") : NULL;
         CHECK(dec && !strcmp(dec, cases[i].want), "%s: decoder %s, want %s", cases[i].src,
               dec ? dec : "(none)", cases[i].want);
     }
     /* Refused before any decoder saw it. */
     const rec *bad = find_rec(r, "bad/empty.jpg", NULL);
-    CHECK(bad && rec_get(bad, "decoder") && rec_get(bad, "decoder")->type == E2E_J_NULL,
-          "bad/empty.jpg: decoder should be null: %s", bad ? bad->line : "(no record)");
+    CHECK(bad && e2e_jrec_get(bad, "decoder") && e2e_jrec_get(bad, "decoder")->type == E2E_J_NULL,
+          "bad/empty.jpg: decoder should be null: %s", e2e_report_text(&r->rp, bad));
     end_checks();
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "thumbd/fsutil.h"
+#include "test_skip.h"
 
 typedef struct dirs {
     int flags;            /* fs_atomic_begin_flags: each test runs with 0 and FS_ATOMIC_NAMED */
@@ -143,7 +144,7 @@ static void test_unnamed_where_possible(void **state)
     dirs *d = *state;
     int probe = openat(d->root_fd, ".", O_TMPFILE | O_WRONLY, 0644);
     if (probe < 0)
-        skip(); /* no O_TMPFILE here: the named path is the only one */
+        test_skip("no O_TMPFILE here: the named path is the only one");
     close(probe);
     fs_atomic a;
     char err[TD_ERRLEN];

@@ -107,88 +107,23 @@ static const char *shown(const char *s)
 /* ------------------------------------------------------------------------ */
 /* Running thumbd                                                             */
 
-typedef struct proc_res {
-    int code;           /* exit code; 128+N for signal N; -1 not started; -2 timed out */
-    int signo;          /* the signal that ended it, or 0 */
-    double wall_s;
-    long maxrss_kb;     /* wait4's ru_maxrss */
-} proc_res;
-
-/* Adds "key=value" to the colon-separated list in env var name unless the
- * key is there. Sanitizer reports then exit 86, not thumbd's 1. */
-static void env_add_opt(const char *name, const char *key, const char *value)
-{
-    const char *old = getenv(name);
-    if (old && strstr(old, key))
-        return;
-    char v[1024];
-    snprintf(v, sizeof v, "%s%s%s=%s", old && *old ? old : "", old && *old ? ":" : "", key,
-             value);
-    setenv(name, v, 1);
-}
+typedef e2e_proc proc_res;
 
 /* Runs argv (NULL-terminated) with stdin /dev/null, stdout and stderr to
- * files; kills it after timeout_s. */
+ * files; kills it after timeout_s. Sanitizer reports exit 86, not thumbd's
+ * 1; ASan keeps no freed blocks back (thumbd's memory is measured). */
 static proc_res spawn_wait(char *const argv[], const char *out_path, const char *err_path,
                            double timeout_s)
 {
-    proc_res r = {.code = -1};
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid < 0)
-        return r;
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || out < 0 || err < 0)
-            _exit(126);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGXFSZ, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        struct rlimit core = {0, 0};
-        setrlimit(RLIMIT_CORE, &core);
-        env_add_opt("ASAN_OPTIONS", "exitcode", "86");
-        /* Measure thumbd's memory, not the freed blocks ASan keeps back. */
-        env_add_opt("ASAN_OPTIONS", "quarantine_size_mb", "0");
-        env_add_opt("UBSAN_OPTIONS", "exitcode", "86");
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    for (;;) {
-        int st;
-        struct rusage ru;
-        pid_t w = wait4(pid, &st, WNOHANG, &ru);
-        if (w == pid) {
-            r.wall_s = now_s() - t0;
-            r.maxrss_kb = ru.ru_maxrss;
-            if (WIFEXITED(st))
-                r.code = WEXITSTATUS(st);
-            else if (WIFSIGNALED(st)) {
-                r.signo = WTERMSIG(st);
-                r.code = 128 + r.signo;
-            }
-            return r;
-        }
-        if (w < 0 && errno != EINTR)
-            return r;
-        if (now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            wait4(pid, &st, 0, &ru);
-            r.wall_s = now_s() - t0;
-            r.code = -2;
-            printf("  %s killed after %.0f s\n", argv[0], timeout_s);
-            fflush(stdout);
-            return r;
-        }
-        struct timespec nap = {0, 5 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    static const char *const san[] = {"ASAN_OPTIONS=exitcode=86",
+                                      "ASAN_OPTIONS=quarantine_size_mb=0",
+                                      "UBSAN_OPTIONS=exitcode=86", NULL};
+    e2e_cmd c = {.bin = argv[0], .args = (const char *const *)argv + 1, .out = out_path,
+                 .err = err_path, .san_opts = san};
+    e2e_child ch;
+    if (!e2e_start(&c, &ch))
+        return (proc_res){.code = -1};
+    return e2e_wait(&ch, timeout_s, 5);
 }
 
 /* The launcher: a process forked at start-up, while this one is small, that
@@ -300,148 +235,27 @@ static proc_res run_proc(char *const argv[], const char *out_path, const char *e
     return r;
 }
 
-static void print_tail(const char *path, int lines)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char *all[64] = {0};
-    int n = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        free(all[n % 64]);
-        all[n % 64] = strdup(line);
-        n++;
-    }
-    fclose(f);
-    int from = n > lines ? n - lines : 0;
-    for (int i = from; i < n; i++)
-        printf("    | %s%s", all[i % 64] ? all[i % 64] : "",
-               all[i % 64] && strchr(all[i % 64], '\n') ? "" : "\n");
-    for (int i = 0; i < 64; i++)
-        free(all[i]);
-}
-
 /* ------------------------------------------------------------------------ */
 /* The JSON Lines report                                                      */
 
 typedef e2e_jfield jv;
-
-typedef struct rec {
-    e2e_jrec j;
-} rec;
-
-typedef struct report {
-    rec *r;
-    int n;
-    int bad;              /* lines that are not one flat JSON object */
-    char first_bad[200];
-} report;
-
-/* One flat JSON object per line (nested values are accepted and skipped);
- * lone surrogate escapes make it invalid; up to 32 fields. */
-static bool parse_line(const char *line, rec *r)
-{
-    return e2e_jrec_parse(line, &r->j, 32, false);
-}
-
-static void rec_free(rec *r)
-{
-    e2e_jrec_free(&r->j);
-}
-
-static const jv *rec_get(const rec *r, const char *key)
-{
-    return e2e_jrec_get(&r->j, key);
-}
-
-/* The string value of key, or NULL (missing, null or not a string). */
-static const char *rec_s(const rec *r, const char *key)
-{
-    const jv *v = rec_get(r, key);
-    return v && v->type == E2E_J_STR ? v->s : NULL;
-}
-
-static double rec_n(const rec *r, const char *key)
-{
-    const jv *v = rec_get(r, key);
-    return v && v->type == E2E_J_NUM ? v->n : NAN;
-}
-
-static bool rec_is(const rec *r, const char *status)
-{
-    const char *s = rec_s(r, "status");
-    return s && !strcmp(s, status);
-}
+typedef e2e_jrec rec;
+typedef e2e_report report;
 
 static const char *status_of(const rec *r)
 {
-    const char *s = r ? rec_s(r, "status") : NULL;
-    return s ? s : "no record";
+    return e2e_str_or(r, "status", "no record");
 }
 
 static const char *error_of(const rec *r)
 {
-    const char *s = r ? rec_s(r, "error") : NULL;
-    return s ? s : "null";
+    return e2e_str_or(r, "error", "null");
 }
 
+/* The report at path; lone surrogate escapes make a line bad. */
 static void report_load(const char *path, report *rp)
 {
-    memset(rp, 0, sizeof *rp);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int cap_r = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len == 0)
-            continue;
-        if (rp->n == cap_r) {
-            cap_r = cap_r ? cap_r * 2 : 256;
-            rp->r = realloc(rp->r, (size_t)cap_r * sizeof *rp->r);
-            assert_non_null(rp->r);
-        }
-        if (parse_line(line, &rp->r[rp->n])) {
-            rp->n++;
-        } else {
-            rec_free(&rp->r[rp->n]);
-            if (!rp->bad++)
-                snprintf(rp->first_bad, sizeof rp->first_bad, "%s", line);
-        }
-    }
-    free(line);
-    fclose(f);
-}
-
-static void report_free(report *rp)
-{
-    for (int i = 0; i < rp->n; i++)
-        rec_free(&rp->r[i]);
-    free(rp->r);
-    memset(rp, 0, sizeof *rp);
-}
-
-/* The record whose src is src; *count gets how many there are. */
-static const rec *find_rec(const report *rp, const char *src, int *count)
-{
-    const rec *hit = NULL;
-    int n = 0;
-    for (int i = 0; i < rp->n; i++) {
-        const char *s = rec_s(&rp->r[i], "src");
-        if (s && !strcmp(s, src)) {
-            if (!hit)
-                hit = &rp->r[i];
-            n++;
-        }
-    }
-    if (count)
-        *count = n;
-    return hit;
+    e2e_report_load(path, rp, E2E_REPORT_NO_LONE_SURROGATES);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -784,7 +598,7 @@ static void do_run(run *r, const char *tag, const char *in, const char *const *e
            r->pr.wall_s, (double)r->pr.maxrss_kb / 1024.0, r->rp.n);
     if (r->pr.code != 0 && r->pr.code != 1) {
         printf("  [%s] stderr:\n", tag);
-        print_tail(r->err, 20);
+        e2e_print_tail(r->err, 20);
     }
 }
 
@@ -799,7 +613,7 @@ static run *main_run(void)
 static const rec *main_rec(const char *src)
 {
     int count;
-    const rec *r = find_rec(&main_run()->rp, src, &count);
+    const rec *r = e2e_report_find(&main_run()->rp, src, &count);
     CHECK(count == 1, "%s: %d records in the report (want exactly 1)", shown(src), count);
     return r;
 }
@@ -809,12 +623,12 @@ static void check_ok(const run *ru, const rec *r, const char *src)
 {
     if (!r)
         return;
-    const char *err = rec_s(r, "error");
-    CHECK(rec_is(r, "ok"), "%s: status %s (want ok), error: %s", shown(src),
-          rec_s(r, "status") ? rec_s(r, "status") : "?", err ? err : "null");
-    if (!rec_is(r, "ok"))
+    const char *err = e2e_str(r, "error");
+    CHECK(e2e_is(r, "ok"), "%s: status %s (want ok), error: %s", shown(src),
+          e2e_str(r, "status") ? e2e_str(r, "status") : "?", err ? err : "null");
+    if (!e2e_is(r, "ok"))
         return;
-    const char *out = rec_s(r, "out");
+    const char *out = e2e_str(r, "out");
     CHECK(out != NULL, "%s: ok record without \"out\"", shown(src));
     if (!out)
         return;
@@ -829,11 +643,12 @@ static void check_ok(const run *ru, const rec *r, const char *src)
     bool good = complete_image(d, n, &w, &h, why, sizeof why);
     CHECK(good, "%s: thumbnail %s is not a complete image: %s", shown(src), shown(out), why);
     if (good)
-        CHECK((double)w == rec_n(r, "out_w") && (double)h == rec_n(r, "out_h") && w > 0 && h > 0,
+        CHECK((double)w == e2e_num(r, "out_w") && (double)h == e2e_num(r, "out_h") && w > 0 &&
+                  h > 0,
               "%s: thumbnail is %dx%d, the report says %.0fx%.0f", shown(src), w, h,
-              rec_n(r, "out_w"), rec_n(r, "out_h"));
-    CHECK((double)n == rec_n(r, "out_bytes"), "%s: thumbnail has %zu bytes, report says %.0f",
-          shown(src), n, rec_n(r, "out_bytes"));
+              e2e_num(r, "out_w"), e2e_num(r, "out_h"));
+    CHECK((double)n == e2e_num(r, "out_bytes"), "%s: thumbnail has %zu bytes, report says %.0f",
+          shown(src), n, e2e_num(r, "out_bytes"));
     free(d);
 }
 
@@ -843,12 +658,12 @@ static void check_failed_rec(const run *ru, const rec *r, const char *src)
 {
     if (!r)
         return;
-    const char *err = rec_s(r, "error");
-    CHECK(rec_is(r, "failed"), "%s: status %s (want failed); error: %s", shown(src),
-          rec_s(r, "status") ? rec_s(r, "status") : "?", err ? err : "null");
+    const char *err = e2e_str(r, "error");
+    CHECK(e2e_is(r, "failed"), "%s: status %s (want failed); error: %s", shown(src),
+          e2e_str(r, "status") ? e2e_str(r, "status") : "?", err ? err : "null");
     CHECK(err && strlen(err) >= 8, "%s: failed without a clear message (error: %s)", shown(src),
           err ? err : "null");
-    const jv *o = rec_get(r, "out");
+    const jv *o = e2e_jrec_get(r, "out");
     CHECK(o && o->type == E2E_J_NULL, "%s: a failed record with an output", shown(src));
     /* neither foo.jpg nor foo.png exists in OUT_DIR */
     char stem[8192];
@@ -868,8 +683,8 @@ static void check_failed_rec(const run *ru, const rec *r, const char *src)
 /* Failed and names one of the options (|-separated) in its error. */
 static bool names_limit(const rec *r, const char *options)
 {
-    const char *err = rec_s(r, "error");
-    if (!r || !rec_is(r, "failed") || !err)
+    const char *err = e2e_str(r, "error");
+    if (!r || !e2e_is(r, "failed") || !err)
         return false;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", options);
@@ -916,10 +731,10 @@ static int group_setup(void **state)
     char *argv[] = {(char *)g_gen, g_corpus, NULL};
     proc_res pr = run_proc(argv, so, se, 120);
     printf("  corpus: %s (generated in %.1f s)\n", g_corpus, pr.wall_s);
-    print_tail(so, 20);
+    e2e_print_tail(so, 20);
     if (pr.code != 0) {
         printf("  generator %s failed (exit %d)\n", g_gen, pr.code);
-        print_tail(se, 20);
+        e2e_print_tail(se, 20);
         return setup_failed();
     }
     /* the reference for RSS: one small image alone */
@@ -937,7 +752,7 @@ static int group_setup(void **state)
     do_run(&base, "baseline", one, NULL, 60);
     g_base_rss_kb = base.pr.maxrss_kb;
     bool ok = base.pr.code == 0 && base.rp.n == 1;
-    report_free(&base.rp);
+    e2e_report_free(&base.rp);
     if (!ok) {
         printf("  thumbd fails on one valid JPEG: giving up\n");
         return setup_failed();
@@ -950,7 +765,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    report_free(&g_main.rp);
+    e2e_report_free(&g_main.rp);
     keep_or_remove("THUMBD_HOSTILE_KEEP", g_tmp, rm_tree_at);
     return 0;
 }
@@ -1010,22 +825,22 @@ static void test_one_record_per_image(void **state)
     int images = 0;
     for (int i = 0; i < all.n; i++) {
         int count;
-        const rec *x = find_rec(&r->rp, all.v[i], &count);
+        const rec *x = e2e_report_find(&r->rp, all.v[i], &count);
         if (has_image_ext(all.v[i])) {
             images++;
             CHECK(count == 1, "%s: %d records (want exactly 1)", shown(all.v[i]), count);
         } else {
-            CHECK(!x || !rec_is(x, "failed"), "%s (not an image name) has a failed record",
+            CHECK(!x || !e2e_is(x, "failed"), "%s (not an image name) has a failed record",
                   shown(all.v[i]));
         }
     }
     for (int i = 0; i < r->rp.n; i++) {
-        const char *src = rec_s(&r->rp.r[i], "src");
+        const char *src = e2e_str(&r->rp.v[i], "src");
         bool found = false;
         for (int k = 0; src && k < all.n && !found; k++)
             found = !strcmp(all.v[k], src);
         CHECK(found, "a record for a file that does not exist: %s", src ? shown(src) : "(no src)");
-        const char *st = rec_s(&r->rp.r[i], "status");
+        const char *st = e2e_str(&r->rp.v[i], "status");
         CHECK(st && (!strcmp(st, "ok") || !strcmp(st, "failed")),
               "%s: status %s (want ok or failed in a first run)", src ? shown(src) : "?",
               st ? st : "?");
@@ -1075,7 +890,7 @@ static void test_hostile_names_roundtrip(void **state)
     CHECK(l.n == 16, "%d files in names/, want 16", l.n);
     for (int i = 0; i < l.n; i++) {
         const rec *x = main_rec(l.v[i]);
-        const char *out = x ? rec_s(x, "out") : NULL;
+        const char *out = x ? e2e_str(x, "out") : NULL;
         if (!out)
             continue;   /* check_ok in the previous test says why */
         const char *sd = strrchr(l.v[i], '.'), *od = strrchr(out, '.');
@@ -1122,7 +937,7 @@ static void test_bitflips_no_crash(void **state)
         const rec *x = main_rec(l.v[i]);
         if (!x)
             continue;
-        if (rec_is(x, "ok")) {
+        if (e2e_is(x, "ok")) {
             ok++;
             check_ok(r, x, l.v[i]);
         } else {
@@ -1153,9 +968,9 @@ static void test_huge_dimensions_refused(void **state)
         check_failed_rec(r, x, l.v[i]);
         CHECK(names_limit(x, "--max-pixels|--max-dimension"),
               "%s: error \"%s\" names neither --max-pixels nor --max-dimension", shown(l.v[i]),
-              rec_s(x, "error") ? rec_s(x, "error") : "null");
-        CHECK(rec_n(x, "total_ms") < HEADER_REFUSAL_MS, "%s: took %.0f ms to refuse",
-              shown(l.v[i]), rec_n(x, "total_ms"));
+              e2e_str(x, "error") ? e2e_str(x, "error") : "null");
+        CHECK(e2e_num(x, "total_ms") < HEADER_REFUSAL_MS, "%s: took %.0f ms to refuse",
+              shown(l.v[i]), e2e_num(x, "total_ms"));
     }
     strlist_free(&l);
     end_checks();
@@ -1174,13 +989,13 @@ static void test_extreme_shapes(void **state)
         const rec *x = main_rec(l.v[i]);
         if (!x)
             continue;
-        printf("  %s: %s %s\n", l.v[i], rec_s(x, "status"),
-               rec_s(x, "error") ? rec_s(x, "error") : "");
-        if (rec_is(x, "ok"))
+        printf("  %s: %s %s\n", l.v[i], e2e_str(x, "status"),
+               e2e_str(x, "error") ? e2e_str(x, "error") : "");
+        if (e2e_is(x, "ok"))
             check_ok(r, x, l.v[i]);
         else
             CHECK(names_limit(x, "--max-dimension"), "%s: failed without naming --max-dimension: %s",
-                  shown(l.v[i]), rec_s(x, "error") ? rec_s(x, "error") : "null");
+                  shown(l.v[i]), e2e_str(x, "error") ? e2e_str(x, "error") : "null");
     }
     strlist_free(&l);
     end_checks();
@@ -1206,11 +1021,11 @@ static void test_idat_bomb_costs_its_declared_size(void **state)
         const rec *bomb = main_rec(pairs[i][0]), *exact = main_rec(pairs[i][1]);
         if (!bomb || !exact)
             continue;
-        double tb = rec_n(bomb, "decode_ms"), te = rec_n(exact, "decode_ms");
+        double tb = e2e_num(bomb, "decode_ms"), te = e2e_num(exact, "decode_ms");
         printf("  %s: %s, decode %.0f ms; %s: %s, decode %.0f ms\n", pairs[i][0],
                status_of(bomb), tb, pairs[i][1], status_of(exact), te);
         check_ok(r, exact, pairs[i][1]);
-        if (rec_is(bomb, "ok"))
+        if (e2e_is(bomb, "ok"))
             check_ok(r, bomb, pairs[i][0]);
         else
             check_failed_rec(r, bomb, pairs[i][0]);
@@ -1237,14 +1052,14 @@ static void test_png_chunk_attacks_cheap(void **state)
         const rec *x = main_rec(files[i]);
         if (!x)
             continue;
-        printf("  %s: %s in %.1f ms %s\n", files[i], rec_s(x, "status"), rec_n(x, "total_ms"),
-               rec_s(x, "error") ? rec_s(x, "error") : "");
-        if (rec_is(x, "ok"))
+        printf("  %s: %s in %.1f ms %s\n", files[i], e2e_str(x, "status"), e2e_num(x, "total_ms"),
+               e2e_str(x, "error") ? e2e_str(x, "error") : "");
+        if (e2e_is(x, "ok"))
             check_ok(r, x, files[i]);
         else
             check_failed_rec(r, x, files[i]);
-        CHECK(rec_n(x, "total_ms") < QUICK_CHUNKS_MS, "%s: took %.0f ms (a 64x64 image)",
-              files[i], rec_n(x, "total_ms"));
+        CHECK(e2e_num(x, "total_ms") < QUICK_CHUNKS_MS, "%s: took %.0f ms (a 64x64 image)",
+              files[i], e2e_num(x, "total_ms"));
     }
     end_checks();
 }
@@ -1261,14 +1076,14 @@ static void test_many_scans_default(void **state)
         const rec *x = main_rec(files[i]);
         if (!x)
             continue;
-        double ms = rec_n(x, "total_ms");
-        printf("  %s: %s in %.0f ms %s\n", files[i], rec_s(x, "status"), ms,
-               rec_s(x, "error") ? rec_s(x, "error") : "");
-        if (rec_is(x, "ok"))
+        double ms = e2e_num(x, "total_ms");
+        printf("  %s: %s in %.0f ms %s\n", files[i], e2e_str(x, "status"), ms,
+               e2e_str(x, "error") ? e2e_str(x, "error") : "");
+        if (e2e_is(x, "ok"))
             check_ok(r, x, files[i]);
         else
             CHECK(names_limit(x, "--max-scans"), "%s: failed without naming --max-scans: %s",
-                  files[i], rec_s(x, "error") ? rec_s(x, "error") : "null");
+                  files[i], e2e_str(x, "error") ? e2e_str(x, "error") : "null");
         CHECK(ms < SLOW_SCANS_MS, "%s: took %.0f ms (neither refused nor decoded within %d ms)",
               files[i], ms, SLOW_SCANS_MS);
     }
@@ -1291,9 +1106,9 @@ static void test_deep_trees(void **state)
         if (!x)
             continue;
         bool too_long = strlen(l.v[i]) >= PATH_MAX;
-        printf("  deeplong: %zu-byte path: %s %s\n", strlen(l.v[i]), rec_s(x, "status"),
-               rec_s(x, "error") ? rec_s(x, "error") : "");
-        if (!too_long || rec_is(x, "ok"))
+        printf("  deeplong: %zu-byte path: %s %s\n", strlen(l.v[i]), e2e_str(x, "status"),
+               e2e_str(x, "error") ? e2e_str(x, "error") : "");
+        if (!too_long || e2e_is(x, "ok"))
             check_ok(r, x, l.v[i]);
         else
             check_failed_rec(r, x, l.v[i]);
@@ -1304,7 +1119,7 @@ static void test_deep_trees(void **state)
     CHECK(d.n == 2, "%d files in deep/, want 2", d.n);
     for (int i = 0; i < d.n; i++) {
         const rec *x = main_rec(d.v[i]);
-        const char *out = x ? rec_s(x, "out") : NULL;
+        const char *out = x ? e2e_str(x, "out") : NULL;
         int depth = 0;
         for (const char *p = out ? out : ""; *p; p++)
             depth += *p == '/';
@@ -1336,7 +1151,7 @@ static void make_input(char *dir, size_t n, const char *tag, const char *const *
 static const rec *run_rec(const run *r, const char *src)
 {
     int count;
-    const rec *x = find_rec(&r->rp, src, &count);
+    const rec *x = e2e_report_find(&r->rp, src, &count);
     CHECK(count == 1, "%s: %d records in the report (want exactly 1)", shown(src), count);
     return x;
 }
@@ -1375,7 +1190,7 @@ static void test_max_scans_option(void **state)
               "dup_scans.jpg (22112 scans) at --max-scans 3000: %s %s",
               status_of(dup), error_of(dup));
     }
-    report_free(&r.rp);
+    e2e_report_free(&r.rp);
     static const char *const lo[] = {"--max-scans", "5", NULL};
     do_run(&r, "max-scans-5", in, lo, 60);
     if (!usage_error(&r, "--max-scans")) {
@@ -1384,7 +1199,7 @@ static void test_max_scans_option(void **state)
               status_of(p), error_of(p));
         check_ok(&r, run_rec(&r, "photo.jpg"), "photo.jpg (baseline: 1 scan)");
     }
-    report_free(&r.rp);
+    e2e_report_free(&r.rp);
     end_checks();
 }
 
@@ -1408,12 +1223,12 @@ static void test_max_dimension_option(void **state)
             const rec *x = run_rec(&r, wide[i]);
             CHECK(x && names_limit(x, "--max-dimension"), "%s at --max-dimension 20000: %s %s",
                   wide[i], status_of(x), error_of(x));
-            CHECK(x && rec_n(x, "total_ms") < HEADER_REFUSAL_MS, "%s: %.0f ms to refuse", wide[i],
-                  x ? rec_n(x, "total_ms") : NAN);
+            CHECK(x && e2e_num(x, "total_ms") < HEADER_REFUSAL_MS, "%s: %.0f ms to refuse", wide[i],
+                  x ? e2e_num(x, "total_ms") : NAN);
         }
         check_ok(&r, run_rec(&r, "photo.jpg"), "photo.jpg");
     }
-    report_free(&r.rp);
+    e2e_report_free(&r.rp);
     static const char *const hi[] = {"--max-dimension", "400000", NULL};
     do_run(&r, "max-dimension-400000", in, hi, 60);
     if (!usage_error(&r, "--max-dimension")) {
@@ -1421,7 +1236,7 @@ static void test_max_dimension_option(void **state)
         check_ok(&r, run_rec(&r, "wide_300000x1.png"), "wide_300000x1.png");
         check_ok(&r, run_rec(&r, "wide_30000x8.jpg"), "wide_30000x8.jpg");
     }
-    report_free(&r.rp);
+    e2e_report_free(&r.rp);
     end_checks();
 }
 
@@ -1449,16 +1264,16 @@ static void test_memory_per_file(void **state)
         run r;
         do_run(&r, tag, in, NULL, 60);
         long grow = r.pr.maxrss_kb - g_base_rss_kb;
-        const rec *x = r.rp.n == 1 ? &r.rp.r[0] : NULL;
+        const rec *x = r.rp.n == 1 ? &r.rp.v[0] : NULL;
         printf("  %-26s %s, peak RSS %.1f MiB (%+.1f MiB)\n", cases[i].file,
-               x ? rec_s(x, "status") : "?", (double)r.pr.maxrss_kb / 1024.0,
+               x ? e2e_str(x, "status") : "?", (double)r.pr.maxrss_kb / 1024.0,
                (double)grow / 1024.0);
         CHECK(r.pr.code == 0 || r.pr.code == 1, "%s: exit %d", cases[i].file, r.pr.code);
         CHECK(grow < cases[i].allowance_mib * 1024L,
               "%s: peak RSS %.1f MiB, %.1f MiB above a run on one small image (allowed: %ld MiB)",
               cases[i].file, (double)r.pr.maxrss_kb / 1024.0, (double)grow / 1024.0,
               cases[i].allowance_mib);
-        report_free(&r.rp);
+        e2e_report_free(&r.rp);
     }
     end_checks();
 }

@@ -53,117 +53,30 @@ static void make_tree(const char *dir, int n, int w, int h)
     }
 }
 
-/* Starts thumbd with args (NULL-terminated), stdout/stderr to log. */
-static pid_t start(bool with_shim, const char *log, ...)
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Starts thumbd with args, stdout and stderr to log, through the blocking
+ * shim when with_shim. */
+static e2e_child start(bool with_shim, const char *log, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)thumbd_bin;
-    va_list ap;
-    va_start(ap, log);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && argc < 31)
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (with_shim) {
-            setenv("LD_PRELOAD", shim_lib, 1);
-            /* The shim is not instrumented; sanitizer runtimes must allow it. */
-            setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-        }
-        execv(thumbd_bin, argv);
-        _exit(127);
-    }
-    return pid;
+    e2e_cmd c = {
+        .bin = thumbd_bin, .args = args, .out = log, .preload = with_shim ? shim_lib : NULL};
+    e2e_child ch;
+    assert_true(e2e_start(&c, &ch));
+    return ch;
 }
 
-/* Waits up to secs; returns the wait status, or kills and fails. */
-static int wait_for(pid_t pid, double secs, double *elapsed)
+/* Waits up to secs for an exit (not a death by signal) and returns its code
+ * (and the time it took in *elapsed); fails on a timeout or a signal. */
+static int wait_exit(e2e_child *ch, double secs, double *elapsed)
 {
-    double t0 = now_s();
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            break;
-        if (now_s() - t0 > secs) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("thumbd did not exit within %.1f s", secs);
-        }
-        usleep(5000);
-    }
+    e2e_proc p = e2e_wait(ch, secs, 5);
+    if (p.code == -2)
+        fail_msg("thumbd did not exit within %.1f s", secs);
+    assert_int_equal(p.signo, 0);
     if (elapsed)
-        *elapsed = now_s() - t0;
-    return st;
-}
-
-typedef struct record {
-    char src[256];
-    char status[16];
-    char error[256];
-    char out[256];
-    double total_ms;
-} record;
-
-static void json_field(const char *line, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    pathf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    out[0] = '\0';
-    if (!p)
-        return;
-    p += strlen(pat);
-    if (*p != '"')
-        return; /* null or a number */
-    p++;
-    size_t i = 0;
-    while (*p && *p != '"' && i + 1 < n) {
-        if (*p == '\\' && p[1])
-            p++;
-        out[i++] = *p++;
-    }
-    out[i] = '\0';
-}
-
-static int read_report(const char *path, record *recs, int max)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[4096];
-    int n = 0;
-    while (fgets(line, sizeof line, f) && n < max) {
-        record *r = &recs[n++];
-        json_field(line, "src", r->src, sizeof r->src);
-        json_field(line, "status", r->status, sizeof r->status);
-        json_field(line, "error", r->error, sizeof r->error);
-        json_field(line, "out", r->out, sizeof r->out);
-        const char *t = strstr(line, "\"total_ms\":");
-        r->total_ms = t ? atof(t + 11) : -1;
-    }
-    fclose(f);
-    return n;
-}
-
-static const record *find(const record *recs, int n, const char *src)
-{
-    const record *hit = NULL;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(recs[i].src, src)) {
-            assert_null(hit); /* exactly one record per file */
-            hit = &recs[i];
-        }
-    return hit;
+        *elapsed = p.wall_s;
+    return p.code;
 }
 
 /* A complete JPEG ends with EOI. */
@@ -210,13 +123,6 @@ static int count_files(const char *dir, int *temps)
     return n;
 }
 
-static void rm_rf(const char *p)
-{
-    char cmd[600];
-    pathf(cmd, sizeof cmd, "rm -rf '%s'", p);
-    assert_int_equal(system(cmd), 0);
-}
-
 static char many_dir[300];
 enum { MANY = 120 };
 
@@ -235,7 +141,7 @@ static int setup_all(void **state)
 static int teardown_all(void **state)
 {
     (void)state;
-    rm_rf(root);
+    rm_tree(root);
     return 0;
 }
 
@@ -255,25 +161,49 @@ static void test_task_timeout_cancels_big_image(void **state)
     write_noise_jpeg(p, 32, 24, 8); /* tiny: done well within 50 ms even under TSan */
 
     double el;
-    pid_t pid = start(false, log, "-j", "2", "--task-timeout", "0.05", "--report", rep, in, out, NULL);
-    int st = wait_for(pid, 20, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1); /* a timed-out task is a failure */
-    record recs[8];
-    int n = read_report(rep, recs, 8);
-    assert_int_equal(n, 2);
-    const record *big = find(recs, n, "big.jpg"), *small = find(recs, n, "small.jpg");
+    e2e_child ch =
+        start(false, log, ARGS("-j", "2", "--task-timeout", "0.05", "--report", rep, in, out));
+    assert_int_equal(wait_exit(&ch, 20, &el), 1); /* a timed-out task is a failure */
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    assert_int_equal(r.n, 2);
+    const e2e_jrec *big = e2e_report_one(&r, "big.jpg"), *small = e2e_report_one(&r, "small.jpg");
     assert_non_null(big);
     assert_non_null(small);
-    assert_string_equal(big->status, "cancelled");
-    assert_true(strstr(recs[big - recs].error, "task timeout after 0.05 s") != NULL);
-    assert_string_equal(big->out, "");
+    assert_string_equal(e2e_str(big, "status"), "cancelled");
+    assert_non_null(strstr(e2e_str_or(big, "error", ""), "task timeout after 0.05 s"));
+    assert_null(e2e_str(big, "out"));
     /* Prompt: stopped within 100 ms of its 50 ms budget (sanitizer builds
      * are slower; the bench measures the real figure). */
-    assert_true(big->total_ms < 50 + 400);
-    assert_string_equal(small->status, "ok");
+    assert_true(e2e_num(big, "total_ms") < 50 + 400);
+    assert_string_equal(e2e_str(small, "status"), "ok");
     pathf(p, sizeof p, "%s/big.jpg", out);
     assert_int_equal(access(p, F_OK), -1);
+    e2e_report_free(&r);
+}
+
+/* Each record's src is unique, its status ok or cancelled (with `reason`
+ * in its error, when reason is not NULL); ok ones have a complete
+ * thumbnail in out (when out is not NULL), cancelled ones none. */
+static void check_ok_or_cancelled(const e2e_report *r, const char *out, const char *reason,
+                                  int *ok, int *cancelled)
+{
+    *ok = *cancelled = 0;
+    for (int i = 0; i < r->n; i++) {
+        const char *src = e2e_str_or(&r->v[i], "src", "");
+        e2e_report_one(r, src); /* asserts uniqueness */
+        char p[600];
+        pathf(p, sizeof p, "%s/%s", out ? out : "", src);
+        if (e2e_is(&r->v[i], "ok")) {
+            (*ok)++;
+            assert_true(!out || jpeg_complete(p));
+        } else {
+            assert_string_equal(e2e_str_or(&r->v[i], "status", "null"), "cancelled");
+            assert_true(!reason || strstr(e2e_str_or(&r->v[i], "error", ""), reason));
+            assert_true(!out || access(p, F_OK) == -1);
+            (*cancelled)++;
+        }
+    }
 }
 
 static void test_sigterm_stops_cleanly(void **state)
@@ -283,37 +213,24 @@ static void test_sigterm_stops_cleanly(void **state)
     pathf(out, sizeof out, "%s/term-out", root);
     pathf(rep, sizeof rep, "%s/term.jsonl", root);
     pathf(log, sizeof log, "%s/term.log", root);
-    pid_t pid = start(false, log, "-j", "2", "--shutdown-timeout", "2", "--report", rep, many_dir,
-                      out, NULL);
+    e2e_child ch = start(false, log, ARGS("-j", "2", "--shutdown-timeout", "2", "--report", rep,
+                                          many_dir, out));
     usleep(400 * 1000);
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double el;
-    int st = wait_for(pid, 10, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
-    assert_true(el < 2.0 + 1.0);
+    assert_int_equal(wait_exit(&ch, 10, &el), 128 + SIGTERM);
+    assert_true(el < 2.0 + 1.0 + 0.4);
 
-    static record recs[MANY + 8];
-    int n = read_report(rep, recs, MANY + 8);
-    int ok = 0, cancelled = 0;
-    for (int i = 0; i < n; i++) {
-        find(recs, n, recs[i].src); /* asserts uniqueness */
-        char p[600];
-        pathf(p, sizeof p, "%s/%s", out, recs[i].src);
-        if (!strcmp(recs[i].status, "ok")) {
-            ok++;
-            assert_true(jpeg_complete(p));
-        } else {
-            assert_string_equal(recs[i].status, "cancelled");
-            assert_int_equal(access(p, F_OK), -1);
-            cancelled++;
-        }
-    }
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    int ok, cancelled;
+    check_ok_or_cancelled(&r, out, NULL, &ok, &cancelled);
     assert_true(ok > 0);
     assert_true(cancelled > 0); /* the queue held tasks not yet started */
     int temps = 0;
     assert_int_equal(count_files(out, &temps), ok);
     assert_int_equal(temps, 0);
+    e2e_report_free(&r);
 }
 
 static void test_sigkill_then_rerun_completes(void **state)
@@ -322,10 +239,10 @@ static void test_sigkill_then_rerun_completes(void **state)
     char out[300], log[300];
     pathf(out, sizeof out, "%s/kill-out", root);
     pathf(log, sizeof log, "%s/kill.log", root);
-    pid_t pid = start(false, log, "-j", "2", many_dir, out, NULL);
+    e2e_child ch = start(false, log, ARGS("-j", "2", many_dir, out));
     usleep(300 * 1000);
-    kill(pid, SIGKILL);
-    wait_for(pid, 5, NULL);
+    kill(ch.pid, SIGKILL);
+    assert_int_equal(e2e_wait(&ch, 5, 5).code, 128 + SIGKILL);
     /* Whatever is at a final name is complete. */
     DIR *d = opendir(out);
     assert_non_null(d);
@@ -338,10 +255,8 @@ static void test_sigkill_then_rerun_completes(void **state)
         }
     closedir(d);
 
-    pid = start(false, log, "-j", "2", many_dir, out, NULL);
-    int st = wait_for(pid, 60, NULL);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    ch = start(false, log, ARGS("-j", "2", many_dir, out));
+    assert_int_equal(wait_exit(&ch, 60, NULL), 0);
     int temps = 0;
     assert_int_equal(count_files(out, &temps), MANY);
     assert_int_equal(temps, 0);
@@ -359,24 +274,17 @@ static void test_deadline_reports_everything(void **state)
     pathf(out, sizeof out, "%s/dl-out", root);
     pathf(rep, sizeof rep, "%s/dl.jsonl", root);
     pathf(log, sizeof log, "%s/dl.log", root);
-    double el;
-    pid_t pid = start(false, log, "-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out, NULL);
-    int st = wait_for(pid, 15, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 124);
-    static record recs[MANY + 8];
-    int n = read_report(rep, recs, MANY + 8);
-    int ok = 0, cancelled = 0;
-    for (int i = 0; i < n; i++) {
-        find(recs, n, recs[i].src);
-        if (!strcmp(recs[i].status, "ok"))
-            ok++;
-        else if (!strcmp(recs[i].status, "cancelled") && strstr(recs[i].error, "run deadline"))
-            cancelled++;
-    }
+    e2e_child ch =
+        start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out));
+    assert_int_equal(wait_exit(&ch, 15, NULL), 124);
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    int ok, cancelled;
+    check_ok_or_cancelled(&r, NULL, "run deadline", &ok, &cancelled);
     assert_true(ok > 0);
     assert_true(cancelled > 0);
-    assert_int_equal(ok + cancelled, n);
+    assert_int_equal(ok + cancelled, r.n);
+    e2e_report_free(&r);
 }
 
 static void test_fifo_is_skipped(void **state)
@@ -392,13 +300,32 @@ static void test_fifo_is_skipped(void **state)
     assert_int_equal(mkfifo(p, 0644), 0);
     pathf(p, sizeof p, "%s/a.jpg", in);
     write_noise_jpeg(p, 300, 200, 3);
-    pid_t pid = start(false, log, "--report", rep, in, out, NULL);
-    int st = wait_for(pid, 10, NULL);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    record recs[4];
-    assert_int_equal(read_report(rep, recs, 4), 1);
-    assert_string_equal(recs[0].src, "a.jpg");
+    e2e_child ch = start(false, log, ARGS("--report", rep, in, out));
+    assert_int_equal(wait_exit(&ch, 10, NULL), 0);
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(e2e_str(&r.v[0], "src"), "a.jpg");
+    e2e_report_free(&r);
+}
+
+/* The input of the blocked-read tests (each makes it, or finds it made):
+ * blocking.jpg, which the shim never lets a read of return, and four fine
+ * images. */
+static void make_blk_in(char *in, size_t n)
+{
+    pathf(in, n, "%s/blk-in", root);
+    if (mkdir(in, 0755) != 0) {
+        assert_int_equal(errno, EEXIST);
+        return;
+    }
+    char p[400];
+    pathf(p, sizeof p, "%s/blocking.jpg", in);
+    write_noise_jpeg(p, 300, 200, 1);
+    for (int i = 0; i < 4; i++) {
+        pathf(p, sizeof p, "%s/fine%d.jpg", in, i);
+        write_noise_jpeg(p, 300, 200, (unsigned)i + 10);
+    }
 }
 
 /* A read that never returns: the task is abandoned after its timeout plus
@@ -407,74 +334,67 @@ static void test_blocked_read_cannot_hang_with_task_timeout(void **state)
 {
     (void)state;
     char in[300], out[300], rep[300], log[300], p[400];
-    pathf(in, sizeof in, "%s/blk-in", root);
+    make_blk_in(in, sizeof in);
     pathf(out, sizeof out, "%s/blk-out", root);
     pathf(rep, sizeof rep, "%s/blk.jsonl", root);
     pathf(log, sizeof log, "%s/blk.log", root);
-    mkdir(in, 0755);
-    pathf(p, sizeof p, "%s/blocking.jpg", in);
-    write_noise_jpeg(p, 300, 200, 1);
-    for (int i = 0; i < 4; i++) {
-        pathf(p, sizeof p, "%s/fine%d.jpg", in, i);
-        write_noise_jpeg(p, 300, 200, (unsigned)i + 10);
-    }
     double el;
-    pid_t pid = start(true, log, "-j", "2", "--task-timeout", "0.3", "--report", rep, in, out, NULL);
-    int st = wait_for(pid, 15, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
+    e2e_child ch =
+        start(true, log, ARGS("-j", "2", "--task-timeout", "0.3", "--report", rep, in, out));
+    assert_int_equal(wait_exit(&ch, 15, &el), 1);
     assert_true(el < 0.3 + 1.0 + 2.0);
-    record recs[8];
-    int n = read_report(rep, recs, 8);
-    assert_int_equal(n, 5);
-    const record *b = find(recs, n, "blocking.jpg");
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    assert_int_equal(r.n, 5);
+    const e2e_jrec *b = e2e_report_one(&r, "blocking.jpg");
     assert_non_null(b);
-    assert_string_equal(b->status, "cancelled");
-    assert_non_null(strstr(b->error, "abandoned"));
+    assert_string_equal(e2e_str(b, "status"), "cancelled");
+    assert_non_null(strstr(e2e_str_or(b, "error", ""), "abandoned"));
     for (int i = 0; i < 4; i++) {
         pathf(p, sizeof p, "fine%d.jpg", i);
-        const record *r = find(recs, n, p);
-        assert_non_null(r);
-        assert_string_equal(r->status, "ok");
+        const e2e_jrec *x = e2e_report_one(&r, p);
+        assert_non_null(x);
+        assert_string_equal(e2e_str(x, "status"), "ok");
     }
+    e2e_report_free(&r);
 }
 
 static void test_blocked_read_cannot_hang_shutdown(void **state)
 {
     (void)state;
     char in[300], out[300], rep[300], log[300];
-    pathf(in, sizeof in, "%s/blk-in", root); /* made by the previous test */
+    make_blk_in(in, sizeof in);
     pathf(out, sizeof out, "%s/blk2-out", root);
     pathf(rep, sizeof rep, "%s/blk2.jsonl", root);
     pathf(log, sizeof log, "%s/blk2.log", root);
-    pid_t pid = start(true, log, "-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out, NULL);
+    e2e_child ch =
+        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out));
     usleep(300 * 1000);
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double el;
-    int st = wait_for(pid, 15, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
-    assert_true(el < 0.5 + 1.0 + 2.0);
-    record recs[8];
-    int n = read_report(rep, recs, 8);
+    assert_int_equal(wait_exit(&ch, 15, &el), 128 + SIGTERM);
+    assert_true(el < 0.5 + 1.0 + 2.0 + 0.3);
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
     /* One worker is stuck on blocking.jpg: the queue (2 x workers) and the
      * scanner's pending submission were found and never started; the scan
      * stopped before the rest. Each found file has exactly one record. */
-    assert_int_equal(n, 4);
-    const record *b = find(recs, n, "blocking.jpg");
+    assert_int_equal(r.n, 4);
+    const e2e_jrec *b = e2e_report_one(&r, "blocking.jpg");
     assert_non_null(b);
-    assert_string_equal(b->status, "cancelled");
-    assert_true(strstr(recs[b - recs].error, "abandoned") != NULL);
-    for (int i = 0; i < n; i++) {
-        find(recs, n, recs[i].src);
-        if (&recs[i] != b) {
-            assert_string_equal(recs[i].status, "cancelled");
-            assert_non_null(strstr(recs[i].error, "not started: shutdown"));
+    assert_string_equal(e2e_str(b, "status"), "cancelled");
+    assert_non_null(strstr(e2e_str_or(b, "error", ""), "abandoned"));
+    for (int i = 0; i < r.n; i++) {
+        e2e_report_one(&r, e2e_str_or(&r.v[i], "src", ""));
+        if (&r.v[i] != b) {
+            assert_string_equal(e2e_str(&r.v[i], "status"), "cancelled");
+            assert_non_null(strstr(e2e_str_or(&r.v[i], "error", ""), "not started: shutdown"));
         }
     }
     int temps = 0;
     count_files(out, &temps);
     assert_int_equal(temps, 0);
+    e2e_report_free(&r);
 }
 
 /* A second signal does not wait for --shutdown-timeout: what is running is
@@ -483,25 +403,25 @@ static void test_second_signal_cancels_now(void **state)
 {
     (void)state;
     char in[300], out[300], rep[300], log[300];
-    pathf(in, sizeof in, "%s/blk-in", root); /* made by an earlier test */
+    make_blk_in(in, sizeof in);
     pathf(out, sizeof out, "%s/blk3-out", root);
     pathf(rep, sizeof rep, "%s/blk3.jsonl", root);
     pathf(log, sizeof log, "%s/blk3.log", root);
-    pid_t pid = start(true, log, "-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out, NULL);
+    e2e_child ch =
+        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out));
     usleep(300 * 1000);
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     usleep(200 * 1000);
-    kill(pid, SIGINT);
+    kill(ch.pid, SIGINT);
     double el;
-    int st = wait_for(pid, 30, &el);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM); /* the first signal names the exit */
-    assert_true(el < 0.2 + 1.0 + 2.0);
-    record recs[8];
-    int n = read_report(rep, recs, 8);
-    const record *b = find(recs, n, "blocking.jpg");
+    assert_int_equal(wait_exit(&ch, 30, &el), 128 + SIGTERM); /* the first signal names the exit */
+    assert_true(el < 0.2 + 1.0 + 2.0 + 0.5);
+    e2e_report r;
+    e2e_report_must_load(rep, &r);
+    const e2e_jrec *b = e2e_report_one(&r, "blocking.jpg");
     assert_non_null(b);
-    assert_string_equal(b->status, "cancelled");
+    assert_string_equal(e2e_str(b, "status"), "cancelled");
+    e2e_report_free(&r);
 }
 
 int main(int argc, char **argv)

@@ -61,13 +61,8 @@ static int teardown_all(void **state)
 /* The file as a NUL-terminated string (the caller frees). */
 static char *slurp(const char *path, size_t *len)
 {
-    uint8_t *data;
-    assert_int_equal(read_file(path, &data, len), 0);
-    char *s = malloc(*len + 1);
+    char *s = e2e_slurp(path, len);
     assert_non_null(s);
-    memcpy(s, data, *len);
-    s[*len] = '\0';
-    free(data);
     return s;
 }
 
@@ -75,16 +70,11 @@ static char *slurp(const char *path, size_t *len)
  * returns the exit code and stderr (the caller frees). */
 static int run(const char *dir, const char *const *args, char **err, size_t *err_len)
 {
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)g_bin;
-    for (; *args && n < 23; args++)
-        argv[n++] = (char *)*args;
-    argv[n] = NULL;
     char so[400], se[400];
     pathf(so, sizeof so, "%s/out.txt", dir);
     pathf(se, sizeof se, "%s/err.txt", dir);
-    e2e_proc p = e2e_run(argv, NULL, so, se, 120, 5, NULL);
+    e2e_cmd c = {.bin = g_bin, .args = args, .out = so, .err = se};
+    e2e_proc p = e2e_exec(&c, 120);
     *err = slurp(se, err_len);
     return p.code;
 }
@@ -154,23 +144,13 @@ static void test_verbose_lines_are_escaped(void **state)
     free(err);
 
     /* The report holds every name, byte for byte, as valid JSON. */
-    char *text = slurp(rep, &len);
-    int records = 0;
-    bool seen[NNAMES] = {false};
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        records++;
-        e2e_jrec j;
-        bool ok = e2e_jrec_parse(line, &j, E2E_JREC_MAX, false);
-        CHECK(ok, "not a JSON record: %s", line);
-        const e2e_jfield *src = e2e_jrec_get(&j, "src");
-        for (int i = 0; ok && src && src->type == E2E_J_STR && i < NNAMES; i++)
-            seen[i] |= !strcmp(src->s, names[i]);
-        e2e_jrec_free(&j);
-    }
-    CHECK(records == NNAMES, "%d records for %d files", records, NNAMES);
+    e2e_report r;
+    CHECK(e2e_report_load(rep, &r, E2E_REPORT_NO_LONE_SURROGATES), "no report at %s", rep);
+    CHECK(r.bad == 0, "not a JSON record: %s", r.first_bad);
+    CHECK(r.n + r.bad == NNAMES, "%d records for %d files", r.n + r.bad, NNAMES);
     for (int i = 0; i < NNAMES; i++)
-        CHECK(seen[i], "no record names file %d exactly", i);
-    free(text);
+        CHECK(e2e_report_find(&r, names[i], NULL), "no record names file %d exactly", i);
+    e2e_report_free(&r);
     end_checks();
 }
 

@@ -4,7 +4,7 @@
  *
  *   test_ops THUMBD_BIN THUMBD_GEN
  *
- * Every test runs the real binary (posix_spawn, a cleaned environment: no
+ * Every test runs the real binary (e2e_start, a cleaned environment: no
  * THUMBD_* or job-index variables leak in from the caller) on small images
  * made here with libjpeg and libpng (plus thumbd_gen's demo images in the
  * shard tree), in a fresh directory under $TMPDIR (or /tmp).
@@ -16,7 +16,6 @@
 #include <regex.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +38,6 @@
 
 #include "e2e_util.h"
 
-extern char **environ;
 
 enum { RUN_TIMEOUT_S = 60 };
 
@@ -88,47 +86,14 @@ static void write_text(const char *path, const char *text, size_t len)
 /* A string literal's bytes (without its terminating NUL). */
 #define WRITE_LIT(path, lit) write_text((path), (lit), sizeof(lit) - 1)
 
-/* The whole file, NUL-terminated; *len without the NUL. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n - 1 == 0) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static bool same_bytes(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = e2e_slurp(a, &na), *y = e2e_slurp(b, &nb);
     bool same = x && y && na == nb && !memcmp(x, y, na);
     free(x);
     free(y);
     return same;
-}
-
-static bool contains(const char *path, const char *needle)
-{
-    char *s = slurp(path, NULL);
-    bool hit = s && strstr(s, needle);
-    free(s);
-    return hit;
 }
 
 /* A pseudo-random byte stream (xorshift), so that every image differs. */
@@ -344,97 +309,61 @@ typedef struct io {
 
 static char g_last_out[600], g_last_err[600];
 
-static bool leaks_in(const char *var)
-{
-    return !strncmp(var, "THUMBD_", 7) || !strncmp(var, "JOB_COMPLETION_INDEX=", 21) ||
-           !strncmp(var, "AWS_BATCH_JOB_ARRAY_INDEX=", 26);
-}
-
-/* Starts thumbd with the arguments in ap (NULL-terminated). */
-static pid_t spawn_va(const io *o, va_list ap)
+/* Starts thumbd with the arguments in ap (NULL-terminated), without the
+ * caller's THUMBD_* and job-index variables. */
+static e2e_child spawn_va(const io *o, va_list ap)
 {
     static const io none = {{NULL}, NULL, NULL, NULL};
     if (!o)
         o = &none;
-    char *argv[48];
-    int argc = 0;
-    argv[argc++] = (char *)g_bin;
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL) {
-        assert_true(argc < 47);
-        argv[argc++] = a;
+    const char *args[48];
+    int n = 0;
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        assert_true(n < 47);
+        args[n++] = a;
     }
-    argv[argc] = NULL;
-
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 8, sizeof *env);
-    assert_non_null(env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!leaks_in(environ[i]))
-            env[k++] = environ[i];
-    for (int i = 0; i < 6 && o->env[i]; i++)
-        env[k++] = (char *)o->env[i];
-    env[k] = NULL;
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, o->in ? o->in : "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, o->out ? o->out : g_last_out,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, o->err ? o->err : g_last_err,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawn(&pid, g_bin, &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    if (rc != 0)
-        fail_msg("cannot run %s: %s", g_bin, strerror(rc));
-    return pid;
+    args[n] = NULL;
+    static const char *const leaks[] = {"THUMBD_", "JOB_COMPLETION_INDEX=",
+                                        "AWS_BATCH_JOB_ARRAY_INDEX=", NULL};
+    e2e_cmd c = {.bin = g_bin, .args = args, .unset = leaks, .env = o->env, .in = o->in,
+                 .out = o->out ? o->out : g_last_out, .err = o->err ? o->err : g_last_err};
+    e2e_child ch;
+    if (!e2e_start(&c, &ch))
+        fail_msg("cannot run %s", g_bin);
+    return ch;
 }
 
 #define SPAWN(o, ...) spawn_l((o), __VA_ARGS__, (char *)NULL)
 #define RUN(o, ...) run_l((o), __VA_ARGS__, (char *)NULL)
 
-static pid_t spawn_l(const io *o, ...)
+static e2e_child spawn_l(const io *o, ...)
 {
     va_list ap;
     va_start(ap, o);
-    pid_t pid = spawn_va(o, ap);
+    e2e_child ch = spawn_va(o, ap);
     va_end(ap);
-    return pid;
+    return ch;
 }
 
 /* The exit code (128 + N for signal N), or fails the test after timeout_s
  * (killing thumbd). */
-static int finish(pid_t pid, double timeout_s)
+static int finish(e2e_child *ch, double timeout_s)
 {
-    double t0 = now_s();
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        assert_true(r == 0 || errno == EINTR);
-        if (now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("thumbd did not exit within %.0f s", timeout_s);
-        }
-        sleep_s(0.002);
-    }
+    ch->t0 = now_s();
+    e2e_proc p = e2e_wait(ch, timeout_s, 2);
+    if (p.code == -2)
+        fail_msg("thumbd did not exit within %.0f s", timeout_s);
+    return p.code;
 }
 
 static int run_l(const io *o, ...)
 {
     va_list ap;
     va_start(ap, o);
-    pid_t pid = spawn_va(o, ap);
+    e2e_child ch = spawn_va(o, ap);
     va_end(ap);
-    int code = finish(pid, RUN_TIMEOUT_S);
-    return code;
+    return finish(&ch, RUN_TIMEOUT_S);
 }
 
 /* Fails, showing thumbd's stderr, if the last run's exit code is wrong. */
@@ -442,7 +371,7 @@ static void expect_exit(int got, int want)
 {
     if (got == want)
         return;
-    char *e = slurp(g_last_err, NULL);
+    char *e = e2e_slurp(g_last_err, NULL);
     printf("  thumbd exited %d, expected %d; its stderr:\n%s\n", got, want, e ? e : "(none)");
     free(e);
     fail_msg("exit code %d, expected %d", got, want);
@@ -451,124 +380,37 @@ static void expect_exit(int got, int want)
 /* ------------------------------------------------------------------------ */
 /* The JSON Lines report                                                      */
 
-typedef struct rec {
-    char src[512], out[512], status[16], error[512];
-    int out_w, out_h;
-} rec;
-
-typedef struct recs {
-    rec *v;
-    int n;
-} recs;
-
-/* The string value of key in a flat JSON object ("" for null or absent). */
-static void json_str(const char *line, const char *key, char *out, size_t n)
+/* A string field of a record, "" for null or absent. */
+static const char *str(const e2e_jrec *x, const char *key)
 {
-    char pat[64];
-    pathf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    out[0] = '\0';
-    if (!p || p[strlen(pat)] != '"')
-        return;
-    p += strlen(pat) + 1;
-    size_t i = 0;
-    while (*p && *p != '"' && i + 1 < n) {
-        char c = *p++;
-        if (c == '\\') {
-            c = *p++;
-            if (c == 'n')
-                c = '\n';
-            else if (c == 't')
-                c = '\t';
-            else if (c == 'r')
-                c = '\r';
-            else if (c == 'u') {
-                c = (char)strtol((char[]){p[0], p[1], p[2], p[3], 0}, NULL, 16);
-                p += 4;
-            }
-        }
-        out[i++] = c;
-    }
-    out[i] = '\0';
+    return e2e_str_or(x, key, "");
 }
 
-static int json_int(const char *line, const char *key)
+/* The report at path (e2e_report; lines that are not records ignored). */
+static e2e_report load_report(const char *path)
 {
-    char pat[64];
-    pathf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    return p ? atoi(p + strlen(pat)) : -1;
-}
-
-static recs load_report(const char *path)
-{
-    recs r = {0};
-    FILE *f = fopen(path, "r");
-    if (!f)
+    e2e_report r;
+    if (!e2e_report_load(path, &r, 0))
         fail_msg("no report at %s", path);
-    char line[8192];
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] != '{')
-            continue;
-        if (r.n == cap) {
-            cap = cap ? cap * 2 : 64;
-            r.v = realloc(r.v, (size_t)cap * sizeof *r.v);
-            assert_non_null(r.v);
-        }
-        rec *x = &r.v[r.n++];
-        json_str(line, "src", x->src, sizeof x->src);
-        json_str(line, "out", x->out, sizeof x->out);
-        json_str(line, "status", x->status, sizeof x->status);
-        json_str(line, "error", x->error, sizeof x->error);
-        x->out_w = json_int(line, "out_w");
-        x->out_h = json_int(line, "out_h");
-    }
-    fclose(f);
     return r;
 }
 
-static void recs_free(recs *r)
+/* The one record of src (fails if there is none, or two). */
+static const e2e_jrec *must_rec(const e2e_report *r, const char *src)
 {
-    free(r->v);
-    memset(r, 0, sizeof *r);
-}
-
-/* The one record of src (fails if there are two), or NULL. */
-static const rec *rec_of(const recs *r, const char *src)
-{
-    const rec *hit = NULL;
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->v[i].src, src)) {
-            if (hit)
-                fail_msg("two records for '%s'", src);
-            hit = &r->v[i];
-        }
-    return hit;
-}
-
-static const rec *must_rec(const recs *r, const char *src)
-{
-    const rec *x = rec_of(r, src);
+    const e2e_jrec *x = e2e_report_one(r, src);
     if (!x)
         fail_msg("no record for '%s'", src);
     return x;
 }
 
-static int count_status(const recs *r, const char *status)
-{
-    int n = 0;
-    for (int i = 0; i < r->n; i++)
-        n += !strcmp(r->v[i].status, status);
-    return n;
-}
-
 /* Asserts that the record of src has this status (and prints it if not). */
-static const rec *expect_status(const recs *r, const char *src, const char *status)
+static const e2e_jrec *expect_status(const e2e_report *r, const char *src, const char *status)
 {
-    const rec *x = must_rec(r, src);
-    if (strcmp(x->status, status))
-        fail_msg("'%s': status '%s' (error '%s'), expected '%s'", src, x->status, x->error, status);
+    const e2e_jrec *x = must_rec(r, src);
+    if (strcmp(str(x, "status"), status))
+        fail_msg("'%s': status '%s' (error '%s'), expected '%s'", src, str(x, "status"),
+                 str(x, "error"), status);
     return x;
 }
 
@@ -701,17 +543,17 @@ static void small_run(const io *o, const char *in, const char *out, const char *
              : a1 ? RUN(o, "-r", rep, a1, in, out)
                   : RUN(o, "-r", rep, in, out);
     expect_exit(code, 0);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     if (r.n != SMALL_N)
         fail_msg("%d records, expected %d (options %s %s)", r.n, SMALL_N, a1 ? a1 : "", a2 ? a2 : "");
     for (int i = 0; i < SMALL_N; i++) {
-        const rec *x = must_rec(&r, SMALL_SRC[i]);
-        if (strcmp(x->status, want))
+        const e2e_jrec *x = must_rec(&r, SMALL_SRC[i]);
+        if (strcmp(str(x, "status"), want))
             fail_msg("options '%s %s': '%s' is %s (%s), expected %s", a1 ? a1 : "", a2 ? a2 : "",
-                     x->src, x->status, x->error, want);
-        assert_true(x->out[0] != '\0');
+                     str(x, "src"), str(x, "status"), str(x, "error"), want);
+        assert_true(str(x, "out")[0] != '\0');
     }
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -728,10 +570,10 @@ static void test_rerun_incremental(void **state)
 
     /* First run: everything made, each thumbnail with its source's mtime. */
     small_run(NULL, in, out, rep, "ok", NULL, NULL);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     for (int i = 0; i < SMALL_N; i++)
-        assert_string_equal(must_rec(&r, SMALL_SRC[i])->out, SMALL_OUT[i]);
-    recs_free(&r);
+        assert_string_equal(str(must_rec(&r, SMALL_SRC[i]), "out"), SMALL_OUT[i]);
+    e2e_report_free(&r);
     snap before[SMALL_N];
     for (int i = 0; i < SMALL_N; i++) {
         pathf(p, sizeof p, "%s/%s", in, SMALL_SRC[i]);
@@ -748,8 +590,8 @@ static void test_rerun_incremental(void **state)
     small_run(NULL, in, out, rep, "skipped", NULL, NULL);
     r = load_report(rep);
     for (int i = 0; i < SMALL_N; i++)
-        assert_string_equal(must_rec(&r, SMALL_SRC[i])->out, SMALL_OUT[i]);
-    recs_free(&r);
+        assert_string_equal(str(must_rec(&r, SMALL_SRC[i]), "out"), SMALL_OUT[i]);
+    e2e_report_free(&r);
     for (int i = 0; i < SMALL_N; i++) {
         pathf(q, sizeof q, "%s/%s", out, SMALL_OUT[i]);
         if (!snap_same(before[i], snap_of(q)))
@@ -774,7 +616,7 @@ static void test_rerun_incremental(void **state)
         assert_int_equal(r.n, SMALL_N);
         for (int i = 0; i < SMALL_N; i++)
             expect_status(&r, SMALL_SRC[i], i == idx ? "ok" : "skipped");
-        recs_free(&r);
+        e2e_report_free(&r);
         pathf(q, sizeof q, "%s/%s", out, SMALL_OUT[idx]);
         assert_true(same_time(snap_of(p).mtime, snap_of(q).mtime));
         for (int i = 0; i < SMALL_N; i++) {
@@ -814,7 +656,7 @@ static void expect_redone_with(const char *flag, const char *in, const char *out
                                const char *redo)
 {
     expect_exit(flag ? RUN(NULL, "-r", rep, flag, in, out) : RUN(NULL, "-r", rep, in, out), 0);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     assert_int_equal(r.n, SMALL_N);
     for (int i = 0; i < SMALL_N; i++) {
         char key[64];
@@ -823,7 +665,7 @@ static void expect_redone_with(const char *flag, const char *in, const char *out
         pathf(list, sizeof list, "|%s|", redo);
         expect_status(&r, SMALL_SRC[i], strstr(list, key) ? "ok" : "skipped");
     }
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 static void expect_redone(const char *in, const char *out, const char *rep, const char *redo)
@@ -912,10 +754,10 @@ static void test_state_saved_only_by_complete_runs(void **state)
 
     WRITE_LIT(list, "a.jpg\n");
     expect_exit(RUN(NULL, "-r", rep, "--files-from", list, in, out), 0);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     assert_int_equal(r.n, 1);
     expect_status(&r, "a.jpg", "ok");
-    recs_free(&r);
+    e2e_report_free(&r);
     if (exists(st))
         fail_msg("a --files-from run saved the fingerprint");
     /* No fingerprint, yet the thumbnail the list made counts (the ledger):
@@ -925,7 +767,7 @@ static void test_state_saved_only_by_complete_runs(void **state)
     assert_int_equal(r.n, SMALL_N);
     for (int i = 0; i < SMALL_N; i++)
         expect_status(&r, SMALL_SRC[i], strcmp(SMALL_SRC[i], "a.jpg") ? "ok" : "skipped");
-    recs_free(&r);
+    e2e_report_free(&r);
     assert_true(exists(st));
 
     /* Stopped by --deadline (exit 124): no fingerprint. */
@@ -966,8 +808,8 @@ static void test_lock_busy_exits_75(void **state)
     double el = now_s() - t0;
     if (el > 3.0) /* at once; the slack is for sanitizer builds on a busy machine */
         fail_msg("a locked OUT_DIR took %.2f s to refuse (expected at once)", el);
-    if (!contains(g_last_err, "--wait-lock"))
-        fail_msg("the message does not mention --wait-lock: %s", slurp(g_last_err, NULL));
+    if (!e2e_file_has(g_last_err, "--wait-lock"))
+        fail_msg("the message does not mention --wait-lock: %s", e2e_slurp(g_last_err, NULL));
     /* A shard cannot start under an exclusive holder either. */
     expect_exit(RUN(NULL, "--shard", "0/2", in, out), 75);
     /* --wait-lock S gives up after S seconds. */
@@ -994,20 +836,17 @@ static void test_wait_lock_waits_for_release(void **state)
     int fd = hold_lock(out);
 
     double t0 = now_s();
-    pid_t pid = SPAWN(NULL, "--wait-lock", "3", in, out);
+    e2e_child pid = SPAWN(NULL, "--wait-lock", "3", in, out);
     sleep_s(1.0);
-    int st;
-    pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid)
-        fail_msg("thumbd --wait-lock 3 exited (%d) while the lock was held",
-                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-    assert_int_equal(w, 0);
+    e2e_proc ended;
+    if (e2e_poll(&pid, &ended))
+        fail_msg("thumbd --wait-lock 3 exited (%d) while the lock was held", ended.code);
     strlist t = tree(out);
     assert_int_equal(t.n, 0); /* it waited before writing anything */
     strlist_free(&t);
     double released = now_s();
     close(fd);
-    expect_exit(finish(pid, RUN_TIMEOUT_S), 0);
+    expect_exit(finish(&pid, RUN_TIMEOUT_S), 0);
     double done = now_s();
     if (done - t0 > 3.0 + 2.0)
         fail_msg("thumbd took %.2f s in all (lock released after %.2f s)", done - t0, released - t0);
@@ -1025,15 +864,15 @@ static void test_killed_run_lock_never_blocks(void **state)
     char out[600], marker[900], p[900];
     fresh(out, sizeof out, "kill-out");
     pathf(marker, sizeof marker, "%s/.thumbd.run/.thumbd-tmp-running", out);
-    pid_t pid = SPAWN(NULL, "-j", "1", g_big, out);
+    e2e_child pid = SPAWN(NULL, "-j", "1", g_big, out);
     double t0 = now_s();
     while (!exists(marker)) {
         if (now_s() - t0 > 20)
             fail_msg("thumbd never started its run");
         sleep_s(0.001);
     }
-    kill(pid, SIGKILL);
-    assert_int_equal(finish(pid, 10), 128 + SIGKILL);
+    kill(pid.pid, SIGKILL);
+    assert_int_equal(finish(&pid, 10), 128 + SIGKILL);
     /* The run was cut short: its marker stays, no fingerprint. */
     assert_true(exists(marker));
     pathf(p, sizeof p, "%s/.thumbd.state", out);
@@ -1075,12 +914,12 @@ static void test_files_from_stream(void **state)
     make_small_tree(in);
     unlink(fifo);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    /* Opened first, and read-write: posix_spawn returns only once the child
+    /* Opened first, and read-write: e2e_start returns only once the child
      * has opened its stdin, which for a FIFO waits for a writer. */
     int w = open(fifo, O_RDWR | O_CLOEXEC);
     assert_true(w >= 0);
     io o = {.in = fifo};
-    pid_t pid = SPAWN(&o, "-r", rep, "--files-from", "-", in, out);
+    e2e_child pid = SPAWN(&o, "-r", rep, "--files-from", "-", in, out);
     assert_int_equal(write(w, "a.jpg\n", 6), 6);
     pathf(p, sizeof p, "%s/a.jpg", out);
     if (!appears(p))
@@ -1090,18 +929,18 @@ static void test_files_from_stream(void **state)
     if (!appears(p))
         fail_msg("sub/c.jpg, listed second, was not made within 10 s");
     double t0 = now_s();
-    kill(pid, SIGTERM);
-    int code = finish(pid, 10);
+    kill(pid.pid, SIGTERM);
+    int code = finish(&pid, 10);
     double took = now_s() - t0;
     close(w);
     expect_exit(code, 143);
     if (took > 3)
         fail_msg("thumbd took %.1f s to stop while waiting for its list", took);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     assert_int_equal(r.n, 2);
     expect_status(&r, "a.jpg", "ok");
     expect_status(&r, "sub/c.jpg", "ok");
-    recs_free(&r);
+    e2e_report_free(&r);
     unlink(fifo);
 }
 /* 3. --files-from                                                            */
@@ -1145,21 +984,22 @@ static void test_files_from_list(void **state)
     write_text(list, text, strlen(text));
     expect_exit(RUN(NULL, "-r", rep, "--files-from", list, in, out), 1);
 
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     expect_status(&r, "a.jpg", "ok");            /* "./" dropped */
     expect_status(&r, "sub/c.jpg", "ok");        /* CRLF accepted */
-    const rec *x = expect_status(&r, "missing.jpg", "failed");
-    if (!strstr(x->error, "--files-from"))
-        fail_msg("missing.jpg: the error does not mention --files-from: %s", x->error);
+    const e2e_jrec *x = expect_status(&r, "missing.jpg", "failed");
+    if (!strstr(str(x, "error"), "--files-from"))
+        fail_msg("missing.jpg: the error does not mention --files-from: %s", str(x, "error"));
     const char *leaving[] = {"../outside.jpg", "sub/../../outside.jpg", outside, "/etc/x.jpg"};
     for (int i = 0; i < 4; i++) {
         x = expect_status(&r, leaving[i], "failed");
-        if (!strstr(x->error, "leaves IN_DIR"))
-            fail_msg("%s: the error does not say it leaves IN_DIR: %s", leaving[i], x->error);
-        assert_string_equal(x->out, "");
+        if (!strstr(str(x, "error"), "leaves IN_DIR"))
+            fail_msg("%s: the error does not say it leaves IN_DIR: %s", leaving[i],
+                     str(x, "error"));
+        assert_string_equal(str(x, "out"), "");
     }
     assert_int_equal(r.n, 7); /* notes.txt, the directory, the empty line: none */
-    recs_free(&r);
+    e2e_report_free(&r);
 
     /* Exactly the listed images were thumbnailed. */
     strlist got = tree(out), want = {0};
@@ -1199,12 +1039,12 @@ static void test_files_from_stdin_nul(void **state)
     write_text(list, text, sizeof text - 1);
     io o = {.in = list};
     expect_exit(RUN(&o, "-r", rep, "--files-from", "-", "-0", in, out), 0);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     assert_int_equal(r.n, 3);
     expect_status(&r, "a.jpg", "ok");
     expect_status(&r, "odd\nname.jpg", "ok");
     expect_status(&r, "sub/d.png", "ok");
-    recs_free(&r);
+    e2e_report_free(&r);
     strlist got = tree(out), want = {0};
     strlist_add(&want, "a.jpg");
     strlist_add(&want, "odd\nname.jpg");
@@ -1221,7 +1061,7 @@ static void test_files_from_stdin_nul(void **state)
     assert_int_equal(r.n, 2);
     expect_status(&r, "sub/c.jpg", "ok");
     expect_status(&r, "b.jpg", "ok");
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1231,17 +1071,17 @@ static void test_files_from_stdin_nul(void **state)
 /* The set of src of the records of a report (all statuses). */
 static strlist report_srcs(const char *rep, const char *status)
 {
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     strlist l = {0};
     for (int i = 0; i < r.n; i++) {
-        if (status && strcmp(r.v[i].status, status))
-            fail_msg("%s: '%s' is %s (%s), expected %s", rep, r.v[i].src, r.v[i].status,
-                     r.v[i].error, status);
-        if (strlist_has(&l, r.v[i].src))
-            fail_msg("%s: two records for '%s'", rep, r.v[i].src);
-        strlist_add(&l, r.v[i].src);
+        if (status && strcmp(str(&r.v[i], "status"), status))
+            fail_msg("%s: '%s' is %s (%s), expected %s", rep, str(&r.v[i], "src"),
+                     str(&r.v[i], "status"), str(&r.v[i], "error"), status);
+        if (strlist_has(&l, str(&r.v[i], "src")))
+            fail_msg("%s: two records for '%s'", rep, str(&r.v[i], "src"));
+        strlist_add(&l, str(&r.v[i], "src"));
     }
-    recs_free(&r);
+    e2e_report_free(&r);
     strlist_sort(&l);
     return l;
 }
@@ -1274,7 +1114,7 @@ static void test_shards_partition_the_tree(void **state)
     fresh(one, sizeof one, "shard-one");
     /* --wait-lock: shards that start at the same moment can collide on
      * the OUT_DIR lock (see test_shards_started_together). */
-    pid_t pid[3];
+    e2e_child pid[3];
     char spec[3][8];
     for (int k = 0; k < 3; k++) {
         pathf(rep[k], sizeof rep[k], "%s/shard%d.jsonl", g_root, k);
@@ -1287,9 +1127,9 @@ static void test_shards_partition_the_tree(void **state)
                        "-r", rep[k], g_shard_in, out);
     }
     for (int k = 0; k < 3; k++) {
-        int code = finish(pid[k], RUN_TIMEOUT_S);
+        int code = finish(&pid[k], RUN_TIMEOUT_S);
         if (code != 0)
-            fail_msg("shard %s exited %d: %s", spec[k], code, slurp(log[k], NULL));
+            fail_msg("shard %s exited %d: %s", spec[k], code, e2e_slurp(log[k], NULL));
     }
     /* Every image in exactly one shard, all ok. */
     strlist uni = {0};
@@ -1390,7 +1230,7 @@ static void test_shard_from_environment(void **state)
     expect_exit(RUN(&bad_idx, g_shard_in, out), 2);
     io bad_n = {.env = {"JOB_COMPLETION_INDEX=0", "THUMBD_SHARDS=x", NULL}};
     expect_exit(RUN(&bad_n, g_shard_in, out), 2);
-    assert_true(contains(g_last_err, "THUMBD_SHARDS"));
+    assert_true(e2e_file_has(g_last_err, "THUMBD_SHARDS"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1455,9 +1295,9 @@ static void test_environment_options(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         io o = {.env = {bad[i][0], NULL}};
         expect_exit(RUN(&o, in, out), 2);
-        if (!contains(g_last_err, bad[i][1]))
+        if (!e2e_file_has(g_last_err, bad[i][1]))
             fail_msg("%s: the message does not name %s: %s", bad[i][0], bad[i][1],
-                     slurp(g_last_err, NULL));
+                     e2e_slurp(g_last_err, NULL));
     }
     assert_false(exists(out)); /* a usage error touches nothing */
 }
@@ -1482,7 +1322,7 @@ static void load_metrics(const char *path, metrics *m)
 {
     memset(m, 0, sizeof *m);
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = e2e_slurp(path, &len);
     if (!text)
         fail_msg("no metrics file %s", path);
     assert_true(len > 0 && text[len - 1] == '\n');
@@ -1548,17 +1388,18 @@ static const char *metric_value(const metrics *m, const char *key)
 /* The metrics agree with the report and the exit code. */
 static void check_metrics(const metrics *m, const char *rep, int code)
 {
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     static const char *const statuses[] = {"ok", "failed", "skipped", "cancelled", "pruned"};
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         char key[64];
         pathf(key, sizeof key, "thumbd_images{status=\"%s\"}", statuses[i]);
         long got = atol(metric_value(m, key));
-        if (got != count_status(&r, statuses[i]))
-            fail_msg("metrics: %s = %ld, the report has %d", key, got, count_status(&r, statuses[i]));
+        if (got != e2e_report_count(&r, statuses[i]))
+            fail_msg("metrics: %s = %ld, the report has %d", key, got,
+                     e2e_report_count(&r, statuses[i]));
     }
     assert_int_equal(atoi(metric_value(m, "thumbd_run_exit_code")), code);
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 static void test_metrics_prometheus(void **state)
@@ -1653,19 +1494,19 @@ static void test_prune(void **state)
     rm_tree(p);
 
     expect_exit(RUN(NULL, "--prune", "-r", rep, in, out), 0);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     strlist pruned = {0}, want = {0};
     for (int i = 0; i < r.n; i++)
-        if (!strcmp(r.v[i].status, "pruned"))
-            strlist_add(&pruned, r.v[i].out);
+        if (!strcmp(str(&r.v[i], "status"), "pruned"))
+            strlist_add(&pruned, str(&r.v[i], "out"));
     strlist_add(&want, "gone.jpg");
     strlist_add(&want, "sub/y.jpg");
     strlist_add(&want, "old/z.jpg");
     strlist_add(&want, "old/deeper/w.jpg");
     sl_assert_same(&pruned, &want, "the pruned records");
-    assert_int_equal(count_status(&r, "skipped"), 3);
+    assert_int_equal(e2e_report_count(&r, "skipped"), 3);
     assert_int_equal(r.n, 3 + 4);
-    recs_free(&r);
+    e2e_report_free(&r);
     strlist_free(&pruned);
     strlist_free(&want);
 
@@ -1691,8 +1532,8 @@ static void test_prune(void **state)
     assert_int_equal(unlink(p), 0);
     expect_exit(RUN(NULL, "--prune", "-r", rep, in, out), 0);
     r = load_report(rep);
-    assert_int_equal(count_status(&r, "pruned"), 1);
-    recs_free(&r);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 1);
+    e2e_report_free(&r);
     pathf(p, sizeof p, "%s/sub", out);
     if (exists(p))
         fail_msg("the emptied output directory sub/ was not removed");
@@ -1700,8 +1541,8 @@ static void test_prune(void **state)
     /* Once more: nothing left to prune. */
     expect_exit(RUN(NULL, "--prune", "-r", rep, in, out), 0);
     r = load_report(rep);
-    assert_int_equal(count_status(&r, "pruned"), 0);
-    recs_free(&r);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 0);
+    e2e_report_free(&r);
 
     /* Not with a partial view of the tree. */
     char list[600];
@@ -1737,9 +1578,9 @@ static void test_prune_removed_directory(void **state)
     pathf(p, sizeof p, "%s/dir", in);
     rm_tree(p);
     expect_exit(RUN(NULL, "--prune", "-r", rep, in, out), 0);
-    recs r = load_report(rep);
-    assert_int_equal(count_status(&r, "pruned"), 2);
-    recs_free(&r);
+    e2e_report r = load_report(rep);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 2);
+    e2e_report_free(&r);
     assert_int_equal(memo_count(out), 1); /* the top directory's */
     pathf(p, sizeof p, "%s/dir", out);
     if (exists(p))
@@ -1776,7 +1617,7 @@ static void test_verbose_lines(void **state)
     WRITE_LIT(p, "garbage, not a JPEG at all");
 
     expect_exit(RUN(NULL, "-v", in, out), 1);
-    char *err = slurp(g_last_err, NULL);
+    char *err = e2e_slurp(g_last_err, NULL);
     assert_non_null(err);
     if (strchr(err, '\r'))
         fail_msg("a progress line ('\\r') on a stderr that is not a terminal");
@@ -1794,13 +1635,13 @@ static void test_verbose_lines(void **state)
     /* Re-run: skipped lines, the known-bad file not decoded again (exit 4);
      * without -v: no per-file lines at all. */
     expect_exit(RUN(NULL, "-v", in, out), 4);
-    err = slurp(g_last_err, NULL);
+    err = e2e_slurp(g_last_err, NULL);
     assert_int_equal(count_matches(err, "^skipped {3}[^ ]+ -> [^ ]+$"), SMALL_N);
     assert_int_equal(count_matches(err, "^failed {4}bad\\.jpg: known bad, unchanged since it failed: .+$"), 1);
     assert_null(strchr(err, '\r'));
     free(err);
     expect_exit(RUN(NULL, in, out), 4);
-    err = slurp(g_last_err, NULL);
+    err = e2e_slurp(g_last_err, NULL);
     assert_int_equal(count_matches(err, "^(ok|failed|skipped) "), 0);
     assert_null(strchr(err, '\r'));
     assert_non_null(strstr(err, "thumbd: "));
@@ -1818,8 +1659,8 @@ static void test_out_dir_is_in_dir(void **state)
     make_small_tree(in);
     io o = {0};
     expect_exit(RUN(&o, in, in), 2);
-    if (!contains(g_last_err, "OUT_DIR is IN_DIR"))
-        fail_msg("the message does not say OUT_DIR is IN_DIR: %s", slurp(g_last_err, NULL));
+    if (!e2e_file_has(g_last_err, "OUT_DIR is IN_DIR"))
+        fail_msg("the message does not say OUT_DIR is IN_DIR: %s", e2e_slurp(g_last_err, NULL));
     char p[800];
     pathf(p, sizeof p, "%s/.thumbd.lock", in);
     assert_int_equal(access(p, F_OK), -1); /* nothing written into it */
@@ -1847,7 +1688,7 @@ static void test_shards_started_together(void **state)
     int failures = 0;
     for (int round = 0; round < 30; round++) {
         fresh(out, sizeof out, "race-out");
-        pid_t pid[3];
+        e2e_child pid[3];
         char spec[3][8];
         for (int k = 0; k < 3; k++) {
             pathf(log[k], sizeof log[k], "%s/race%d.log", g_root, k);
@@ -1856,9 +1697,9 @@ static void test_shards_started_together(void **state)
             pid[k] = SPAWN(&o, "--quiet", "--shard", spec[k], in, out);
         }
         for (int k = 0; k < 3; k++) {
-            int code = finish(pid[k], RUN_TIMEOUT_S);
+            int code = finish(&pid[k], RUN_TIMEOUT_S);
             if (code != 0) {
-                char *e = slurp(log[k], NULL);
+                char *e = e2e_slurp(log[k], NULL);
                 printf("  round %d: shard %s exited %d: %s", round, spec[k], code, e ? e : "");
                 free(e);
                 failures++;
@@ -1886,12 +1727,12 @@ static void test_partial_run_with_other_options(void **state)
     WRITE_LIT(list, "a.jpg\n");
     expect_exit(RUN(NULL, "-q", "20", "-r", rep, "--files-from", list, in, out), 0);
     expect_exit(RUN(NULL, "-r", rep, in, out), 0);
-    recs r = load_report(rep);
-    const rec *x = must_rec(&r, "a.jpg");
-    if (strcmp(x->status, "ok"))
+    e2e_report r = load_report(rep);
+    const e2e_jrec *x = must_rec(&r, "a.jpg");
+    if (strcmp(str(x, "status"), "ok"))
         fail_msg("a.jpg's thumbnail was made at -q 20 by a --files-from run, and a -q 85 run "
-                 "took it as up to date (%s)", x->status);
-    recs_free(&r);
+                 "took it as up to date (%s)", str(x, "status"));
+    e2e_report_free(&r);
 
     /* The same with a run cut short by its deadline. */
     fresh(out, sizeof out, "stale-out2");
@@ -1899,8 +1740,8 @@ static void test_partial_run_with_other_options(void **state)
     expect_exit(RUN(NULL, "-j", "1", "--force", "-q", "20", "--deadline", "0.1", g_big, out), 124);
     expect_exit(RUN(NULL, "-r", rep, g_big, out), 0);
     r = load_report(rep);
-    int skipped = count_status(&r, "skipped");
-    recs_free(&r);
+    int skipped = e2e_report_count(&r, "skipped");
+    e2e_report_free(&r);
     /* Every thumbnail rewritten at -q 20 must be redone; simplest sign: not
      * all are skipped. */
     if (skipped == BIG)
@@ -1924,10 +1765,10 @@ static void test_files_from_name_collision(void **state)
     write_png(p, 300, 200, 61, false);
     WRITE_LIT(list, "a.jpg\na.png\n");
     RUN(NULL, "-r", rep, "--files-from", list, in, out);
-    recs r = load_report(rep);
+    e2e_report r = load_report(rep);
     expect_status(&r, "a.jpg", "ok");
     expect_status(&r, "a.png", "failed");
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 int main(int argc, char **argv)

@@ -33,8 +33,6 @@
 
 #include "e2e_util.h"
 
-extern char **environ;
-
 enum { NOBODY = 65534 };
 
 static const char *g_bin;
@@ -83,42 +81,33 @@ static bool exists(const char *path)
  * exit code. */
 static int run(const char *const *prefix, ...)
 {
-    char *argv[48];
+    const char *args[48];
     int n = 0;
-    for (int i = 0; prefix && prefix[i]; i++)
-        argv[n++] = (char *)prefix[i];
-    argv[n++] = (char *)g_bin;
     va_list ap;
     va_start(ap, prefix);
-    for (char *a; (a = va_arg(ap, char *)) != NULL && n < 47;)
-        argv[n++] = a;
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 47;)
+        args[n++] = a;
     va_end(ap);
-    argv[n] = NULL;
+    args[n] = NULL;
     /* LeakSanitizer cannot run under ptrace: off for a traced sanitized build. */
     bool traced = prefix && strstr(prefix[0], "strace");
-    static char asan[1024];
-    const char *old = getenv("ASAN_OPTIONS");
-    pathf(asan, sizeof asan, "ASAN_OPTIONS=%s%sdetect_leaks=0", old ? old : "", old && *old ? ":" : "");
-    char *env[256];
-    int k = 0;
-    for (char **e = environ; *e && k < 254; e++)
-        if (strncmp(*e, "THUMBD_", 7) && !(traced && !strncmp(*e, "ASAN_OPTIONS=", 13)))
-            env[k++] = *e;
-    if (traced)
-        env[k++] = asan;
-    env[k] = NULL;
     char out[128], err[128];
     pathf(out, sizeof out, "%s/last.out", g_root);
     pathf(err, sizeof err, "%s/last.err", g_root);
-    printf("  $");
-    for (int i = 0; i < n; i++)
-        printf(" %s", argv[i]);
-    printf("\n");
-    e2e_proc p = e2e_run(argv, env, out, err, 120, 10, NULL);
-    uint8_t *d = NULL;
+    e2e_cmd c = {.bin = g_bin,
+                 .args = args,
+                 .prefix = prefix,
+                 .out = out,
+                 .err = err,
+                 .unset = (const char *const[]){"THUMBD_", NULL},
+                 .echo = true,
+                 .san_opts =
+                     traced ? (const char *const[]){"ASAN_OPTIONS=detect_leaks=0", NULL} : NULL};
+    e2e_proc p = e2e_exec(&c, 120);
     size_t len = 0;
+    char *d = e2e_slurp(err, &len);
     g_err[0] = '\0';
-    if (read_file(err, &d, &len) == 0) {
+    if (d) {
         len = len < sizeof g_err - 1 ? len : sizeof g_err - 1;
         memcpy(g_err, d, len);
         g_err[len] = '\0';
@@ -315,31 +304,19 @@ static bool file_has(const char *path, const char *needle)
     return has;
 }
 
-/* The report's line for src (a copy, to free), or NULL. */
-static char *report_line(const char *rep, const char *src)
-{
-    FILE *f = fopen(rep, "r");
-    if (!f)
-        return NULL;
-    char needle[300], line[4096];
-    pathf(needle, sizeof needle, "\"src\":\"%s\"", src);
-    char *hit = NULL;
-    while (!hit && fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            hit = strdup(line);
-    fclose(f);
-    return hit;
-}
-
+/* The record of src in the report rep has this status and, when err is
+ * not NULL, an error that holds err. */
 static void check_record(const char *rep, const char *src, const char *status, const char *err,
                          const char *tag)
 {
-    char *l = report_line(rep, src);
-    char want[64];
-    pathf(want, sizeof want, "\"status\":\"%s\"", status);
-    CHECK(l && strstr(l, want), "[%s] %s: want status %s, record %s", tag, src, status, l ? l : "none");
-    CHECK(!err || (l && strstr(l, err)), "[%s] %s: the error does not say \"%s\"", tag, src, err);
-    free(l);
+    e2e_report r;
+    e2e_report_load(rep, &r, 0);
+    const e2e_jrec *x = e2e_report_find(&r, src, NULL);
+    CHECK(e2e_is(x, status), "[%s] %s: want status %s, record status %s", tag, src, status,
+          x ? e2e_str_or(x, "status", "null") : "none");
+    CHECK(!err || strstr(e2e_str_or(x, "error", ""), err), "[%s] %s: the error does not say \"%s\"",
+          tag, src, err);
+    e2e_report_free(&r);
 }
 
 static void test_beneath_without_openat2(void **state)

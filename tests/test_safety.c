@@ -45,25 +45,20 @@ enum { MAX_ARGS = 32 };
 
 /* ---- running thumbd ------------------------------------------------------- */
 
-/* Runs thumbd with the NULL-terminated arguments; as nobody (setpriv) when
- * as_nobody. Returns the exit code. */
+/* Runs thumbd with the NULL-terminated arguments (stdout and stderr to
+ * g_out_log and g_err_log); as nobody (setpriv) when as_nobody. Returns the
+ * exit code. */
 static int run_v(bool as_nobody, va_list ap)
 {
-    char *argv[MAX_ARGS + 8];
+    const char *args[MAX_ARGS + 1];
     int n = 0;
-    if (as_nobody) {
-        argv[n++] = "/usr/bin/setpriv";
-        argv[n++] = "--reuid=65534";
-        argv[n++] = "--regid=65534";
-        argv[n++] = "--clear-groups";
-    }
-    argv[n++] = (char *)g_bin;
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS)
-        argv[n++] = (char *)a;
-    argv[n] = NULL;
-    e2e_proc p = e2e_run(argv, NULL, g_out_log, g_err_log, 120, 5, "thumbd");
-    return p.code;
+        args[n++] = a;
+    args[n] = NULL;
+    e2e_cmd c = {.bin = g_bin, .args = args, .as_nobody = as_nobody, .out = g_out_log,
+                 .err = g_err_log, .tag = "thumbd"};
+    return e2e_exec(&c, 120).code;
 }
 
 #define THUMBD(...) run_thumbd(false, __VA_ARGS__, (const char *)NULL)
@@ -82,10 +77,8 @@ static void expect_code(int got, int want)
 {
     if (got == want)
         return;
-    uint8_t *e = NULL;
-    size_t len = 0;
-    read_file(g_err_log, &e, &len);
-    printf("  thumbd exited %d, expected %d; stderr:\n%.*s\n", got, want, (int)len, e ? (char *)e : "");
+    char *e = e2e_slurp(g_err_log, NULL);
+    printf("  thumbd exited %d, expected %d; stderr:\n%s\n", got, want, e ? e : "");
     free(e);
     fail_msg("exit code %d, expected %d", got, want);
 }
@@ -93,72 +86,25 @@ static void expect_code(int got, int want)
 /* True if thumbd's stderr of the last run holds s. */
 static bool stderr_has(const char *s)
 {
-    uint8_t *e = NULL;
-    size_t len = 0;
-    if (read_file(g_err_log, &e, &len) != 0)
-        return false;
-    char *z = realloc(e, len + 1);
-    z[len] = '\0';
-    bool has = strstr(z, s) != NULL;
-    free(z);
-    return has;
+    return e2e_file_has(g_err_log, s);
 }
 
 /* ---- reports -------------------------------------------------------------- */
 
-typedef struct recs {
-    e2e_jrec *v;
-    int n;
-} recs;
-
-static recs load(const char *path)
+static e2e_report load(const char *path)
 {
-    recs r = {0};
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (read_file(path, &data, &len) != 0)
-        fail_msg("no report %s", path);
-    char *z = realloc(data, len + 1);
-    z[len] = '\0';
-    for (char *line = strtok(z, "\n"); line; line = strtok(NULL, "\n")) {
-        r.v = realloc(r.v, (size_t)(r.n + 1) * sizeof *r.v);
-        if (!e2e_jrec_parse(line, &r.v[r.n], E2E_JREC_MAX, true))
-            fail_msg("not a record: %s", line);
-        r.n++;
-    }
-    free(z);
+    e2e_report r;
+    e2e_report_must_load(path, &r);
     return r;
 }
 
-static void recs_free(recs *r)
+/* The record of src (fails the test if there is none). */
+static const e2e_jrec *find(const e2e_report *r, const char *src)
 {
-    for (int i = 0; i < r->n; i++)
-        e2e_jrec_free(&r->v[i]);
-    free(r->v);
-    *r = (recs){0};
-}
-
-static const char *str_of(const e2e_jrec *x, const char *key)
-{
-    const e2e_jfield *f = e2e_jrec_get(x, key);
-    return f && f->type == E2E_J_STR ? f->s : "";
-}
-
-static int count(const recs *r, const char *status)
-{
-    int n = 0;
-    for (int i = 0; i < r->n; i++)
-        n += !strcmp(str_of(&r->v[i], "status"), status);
-    return n;
-}
-
-static const e2e_jrec *find(const recs *r, const char *src)
-{
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(str_of(&r->v[i], "src"), src))
-            return &r->v[i];
-    fail_msg("no record of %s", src);
-    return NULL;
+    const e2e_jrec *x = e2e_report_find(r, src, NULL);
+    if (!x)
+        fail_msg("no record of %s", src);
+    return x;
 }
 
 /* ---- trees ---------------------------------------------------------------- */
@@ -254,16 +200,16 @@ static void test_prune_keeps_what_it_did_not_make(void **state)
     assert_int_equal(rmdir(p), 0);
 
     expect_code(THUMBD("--prune", "-r", rep, in, out), 0);
-    recs r = load(rep);
-    assert_int_equal(count(&r, "pruned"), 3);
+    e2e_report r = load(rep);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 3);
     begin_checks();
     static const char *const pruned[] = {"gone.jpg", "gonedir/c.jpg", "gonedir2/d.jpg"};
     for (int i = 0; i < 3; i++) {
         CHECK(!exists(out, pruned[i]), "%s was not pruned", pruned[i]);
         bool recorded = false;
         for (int k = 0; k < r.n; k++)
-            recorded |= !strcmp(str_of(&r.v[k], "out"), pruned[i]) &&
-                        !strcmp(str_of(&r.v[k], "status"), "pruned");
+            recorded |= !strcmp(e2e_str_or(&r.v[k], "out", ""), pruned[i]) &&
+                        !strcmp(e2e_str_or(&r.v[k], "status", ""), "pruned");
         CHECK(recorded, "no pruned record of %s", pruned[i]);
     }
     for (int i = 0; i < 6; i++)
@@ -273,7 +219,7 @@ static void test_prune_keeps_what_it_did_not_make(void **state)
     CHECK(exists(out, "a.jpg") && exists(out, "sub/b.jpg"), "a thumbnail of a live source was deleted");
     CHECK(!exists(out, "gonedir"), "gonedir/, created by thumbd and emptied, is still there");
     end_checks();
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 static void test_prune_unreadable_source_dir(void **state)
@@ -295,16 +241,17 @@ static void test_prune_unreadable_source_dir(void **state)
     int code = THUMBD_NOBODY("--prune", "-r", rep, in, out);
     assert_int_equal(chmod(p, 0755), 0);
     expect_code(code, 1); /* the unreadable directory is a failure */
-    recs r = load(rep);
+    e2e_report r = load(rep);
     begin_checks();
-    CHECK(count(&r, "pruned") == 0, "%d thumbnails pruned", count(&r, "pruned"));
+    CHECK(e2e_report_count(&r, "pruned") == 0, "%d thumbnails pruned",
+          e2e_report_count(&r, "pruned"));
     CHECK(exists(out, "locked/x.jpg") && exists(out, "locked/deep/y.jpg"),
           "a thumbnail under the unreadable directory was pruned");
     const e2e_jrec *x = find(&r, "locked");
-    CHECK(strstr(str_of(x, "error"), "--prune removes nothing of it") != NULL,
-          "the directory's record does not say it was not pruned: %s", str_of(x, "error"));
+    CHECK(strstr(e2e_str_or(x, "error", ""), "--prune removes nothing of it") != NULL,
+          "the directory's record does not say it was not pruned: %s", e2e_str_or(x, "error", ""));
     end_checks();
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 static void test_prune_bound(void **state)
@@ -332,14 +279,14 @@ static void test_prune_bound(void **state)
         CHECK(exists(out, name), "%s was removed by a refused prune", name);
     }
     end_checks();
-    recs r = load(rep);
-    assert_int_equal(count(&r, "pruned"), 0);
-    recs_free(&r);
+    e2e_report r = load(rep);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 0);
+    e2e_report_free(&r);
     /* Raised to the count: they go, and the directories thumbd made too. */
     expect_code(THUMBD("--prune", "--max-prune", "30", "-r", rep, in, out), 0);
     r = load(rep);
-    assert_int_equal(count(&r, "pruned"), N);
-    recs_free(&r);
+    assert_int_equal(e2e_report_count(&r, "pruned"), N);
+    e2e_report_free(&r);
     assert_false(exists(out, "d0"));
 }
 
@@ -349,15 +296,15 @@ static void test_prune_bound(void **state)
  * their sources to ok (if not NULL). */
 static int ok_records(const char *path, strlist *ok)
 {
-    recs r = load(path);
+    e2e_report r = load(path);
     int n = 0;
     for (int i = 0; i < r.n; i++)
-        if (!strcmp(str_of(&r.v[i], "status"), "ok")) {
+        if (!strcmp(e2e_str_or(&r.v[i], "status", ""), "ok")) {
             n++;
             if (ok)
-                strlist_add(ok, str_of(&r.v[i], "src"));
+                strlist_add(ok, e2e_str_or(&r.v[i], "src", ""));
         }
-    recs_free(&r);
+    e2e_report_free(&r);
     return n;
 }
 
@@ -382,15 +329,9 @@ static void test_killed_first_run_keeps_progress(void **state)
     pathf(rep2, sizeof rep2, "%s/k2.jsonl", g_root);
     enum { N = 40 };
     big_tree(in, N);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execl(g_bin, g_bin, "-j", "1", "-r", rep, in, out, (char *)NULL);
-        _exit(127);
-    }
+    e2e_cmd c = {.bin = g_bin, .args = (const char *const[]){"-j", "1", "-r", rep, in, out, NULL}};
+    e2e_child ch;
+    assert_true(e2e_start(&c, &ch));
     double t0 = now_s();
     int seen = 0;
     while (seen < 5 && now_s() - t0 < 60) {
@@ -403,24 +344,26 @@ static void test_killed_first_run_keeps_progress(void **state)
                 seen += d[i] == '\n';
         free(d);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill(ch.pid, SIGKILL);
+    e2e_wait(&ch, 10, 2);
     assert_true(seen >= 5);
     strlist made = {0};
     int ok1 = ok_records(rep, &made);
     assert_true(ok1 >= 5 && ok1 < N);
 
     expect_code(THUMBD("-j", "2", "-r", rep2, in, out), 0);
-    recs r = load(rep2);
+    e2e_report r = load(rep2);
     begin_checks();
     CHECK(r.n == N, "%d records, expected %d", r.n, N);
     for (int i = 0; i < made.n; i++)
-        CHECK(!strcmp(str_of(find(&r, made.v[i]), "status"), "skipped"),
+        CHECK(!strcmp(e2e_str_or(find(&r, made.v[i]), "status", ""), "skipped"),
               "%s, made by the killed run, was made again", made.v[i]);
-    CHECK(count(&r, "ok") + count(&r, "skipped") == N, "not every image has its thumbnail");
-    CHECK(count(&r, "ok") <= N - ok1, "%d made again", count(&r, "ok") - (N - ok1));
+    CHECK(e2e_report_count(&r, "ok") + e2e_report_count(&r, "skipped") == N,
+          "not every image has its thumbnail");
+    CHECK(e2e_report_count(&r, "ok") <= N - ok1, "%d made again",
+          e2e_report_count(&r, "ok") - (N - ok1));
     end_checks();
-    recs_free(&r);
+    e2e_report_free(&r);
     strlist_free(&made);
 }
 
@@ -480,7 +423,7 @@ static double metric(const char *path, const char *name)
     return v;
 }
 
-static bool known(const recs *r, const char *src)
+static bool known(const e2e_report *r, const char *src)
 {
     const e2e_jfield *f = e2e_jrec_get(find(r, src), "known_bad");
     return f && f->type == E2E_J_BOOL && f->n == 1;
@@ -501,12 +444,12 @@ static void test_known_bad(void **state)
     assert_int_equal(truncate(p, file_size(p) / 2), 0);
 
     expect_code(THUMBD("-r", rep, "--metrics", met, in, out), 1);
-    recs r = load(rep);
-    assert_string_equal(str_of(find(&r, "bad.jpg"), "status"), "failed");
+    e2e_report r = load(rep);
+    assert_string_equal(e2e_str_or(find(&r, "bad.jpg"), "status", ""), "failed");
     assert_false(known(&r, "bad.jpg"));
     char first_error[300];
-    pathf(first_error, sizeof first_error, "%s", str_of(find(&r, "trunc.jpg"), "error"));
-    recs_free(&r);
+    pathf(first_error, sizeof first_error, "%s", e2e_str_or(find(&r, "trunc.jpg"), "error", ""));
+    e2e_report_free(&r);
     assert_true(metric(met, "thumbd_new_failures") == 2);
     assert_true(metric(met, "thumbd_last_success_timestamp_seconds") == 0);
 
@@ -515,24 +458,26 @@ static void test_known_bad(void **state)
     r = load(rep);
     begin_checks();
     CHECK(known(&r, "bad.jpg") && known(&r, "trunc.jpg"), "not marked known_bad");
-    CHECK(!strcmp(str_of(find(&r, "trunc.jpg"), "status"), "failed"), "trunc.jpg is not failed");
-    const char *e = str_of(find(&r, "trunc.jpg"), "error");
+    CHECK(!strcmp(e2e_str_or(find(&r, "trunc.jpg"), "status", ""), "failed"),
+          "trunc.jpg is not failed");
+    const char *e = e2e_str_or(find(&r, "trunc.jpg"), "error", "");
     CHECK(strstr(e, "known bad") && strstr(e, first_error), "the error does not give the earlier "
           "reason: %s", e);
-    CHECK(!strcmp(str_of(find(&r, "good.jpg"), "status"), "skipped"), "good.jpg not skipped");
+    CHECK(!strcmp(e2e_str_or(find(&r, "good.jpg"), "status", ""), "skipped"),
+          "good.jpg not skipped");
     CHECK(metric(met, "thumbd_known_bad") == 2, "thumbd_known_bad is not 2");
     CHECK(metric(met, "thumbd_new_failures") == 0, "thumbd_new_failures is not 0");
     CHECK(metric(met, "thumbd_last_success_timestamp_seconds") > 0, "no last success");
     CHECK(stderr_has("known bad"), "the summary does not name the known-bad files");
     end_checks();
-    recs_free(&r);
+    e2e_report_free(&r);
 
     /* --retry-failed decodes them again. */
     expect_code(THUMBD("--retry-failed", "-r", rep, in, out), 1);
     r = load(rep);
     assert_false(known(&r, "bad.jpg"));
     assert_false(known(&r, "trunc.jpg"));
-    recs_free(&r);
+    e2e_report_free(&r);
     /* So does a change of the file, or of the limits a verdict depends on. */
     pathf(p, sizeof p, "%s/bad.jpg", in);
     write_file(p, "other garbage, longer than before", 33);
@@ -540,7 +485,7 @@ static void test_known_bad(void **state)
     r = load(rep);
     assert_false(known(&r, "bad.jpg"));
     assert_false(known(&r, "trunc.jpg"));
-    recs_free(&r);
+    e2e_report_free(&r);
 }
 
 /* ---- a size change behind a restored mtime -------------------------------- */
@@ -563,10 +508,10 @@ static void test_size_change_with_restored_mtime(void **state)
     assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
     assert_true(file_size(p) != sb.st_size);
     expect_code(THUMBD("-r", rep, in, out), 0);
-    recs r = load(rep);
-    assert_string_equal(str_of(find(&r, "a.jpg"), "status"), "ok");
-    assert_string_equal(str_of(find(&r, "b.jpg"), "status"), "skipped");
-    recs_free(&r);
+    e2e_report r = load(rep);
+    assert_string_equal(e2e_str_or(find(&r, "a.jpg"), "status", ""), "ok");
+    assert_string_equal(e2e_str_or(find(&r, "b.jpg"), "status", ""), "skipped");
+    e2e_report_free(&r);
 }
 
 /* OUT_DIR copied to another directory (new inodes, mtimes kept, as a
@@ -587,15 +532,15 @@ static void test_restored_out_dir(void **state)
     pathf(cmd, sizeof cmd, "cp -a '%s' '%s'", out, out2);
     assert_int_equal(system(cmd), 0);
     expect_code(THUMBD("-r", rep, in, out2), 0);
-    recs r = load(rep);
-    assert_int_equal(count(&r, "skipped"), 2);
-    recs_free(&r);
+    e2e_report r = load(rep);
+    assert_int_equal(e2e_report_count(&r, "skipped"), 2);
+    e2e_report_free(&r);
     pathf(p, sizeof p, "%s/sub/b.jpg", in);
     assert_int_equal(unlink(p), 0);
     expect_code(THUMBD("--prune", "-r", rep, in, out2), 0);
     r = load(rep);
-    assert_int_equal(count(&r, "pruned"), 1);
-    recs_free(&r);
+    assert_int_equal(e2e_report_count(&r, "pruned"), 1);
+    e2e_report_free(&r);
     assert_false(exists(out2, "sub/b.jpg"));
 }
 

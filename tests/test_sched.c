@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -94,75 +95,46 @@ static void put_jpegs(const char *dir, int count, int w)
 
 /* Starts thumbd with args (NULL-terminated), stdout+stderr to DIR/log,
  * stdin from `stdin_path` if not NULL, LD_PRELOAD=shim if `shim`, and
- * FLAKY_FAILS=fails if fails >= 0. */
-static pid_t spawn(const char *dir, bool shim, int fails, const char *stdin_path, const char *const *args)
+ * FLAKY_FAILS=fails if fails >= 0; no THUMBD_* from the caller. */
+static e2e_child spawn(const char *dir, bool shim, int fails, const char *stdin_path,
+                       const char *const *args)
 {
-    char *argv[40];
-    int argc = 0;
-    argv[argc++] = (char *)g_bin;
-    for (; *args && argc < 39; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    char log[700];
+    char log[700], flaky[32];
     pathf(log, sizeof log, "%s/log", dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int in = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
-        if (fd < 0 || in < 0)
-            _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        dup2(in, 0);
-        for (char **e = environ; *e;) /* no THUMBD_* from the caller */
-            if (!strncmp(*e, "THUMBD_", 7))
-                unsetenv(strndup(*e, (size_t)(strchr(*e, '=') - *e)));
-            else
-                e++;
-        if (shim) {
-            setenv("LD_PRELOAD", g_shim, 1);
-            setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1); /* the shim is not instrumented */
-        }
-        if (fails >= 0) {
-            char v[16];
-            snprintf(v, sizeof v, "%d", fails);
-            setenv("FLAKY_FAILS", v, 1);
-        }
-        execv(g_bin, argv);
-        _exit(127);
-    }
-    return pid;
+    pathf(flaky, sizeof flaky, "FLAKY_FAILS=%d", fails);
+    const char *const env[] = {fails >= 0 ? flaky : NULL, NULL};
+    e2e_cmd c = {.bin = g_bin, .args = args, .in = stdin_path, .out = log,
+                 .unset = (const char *const[]){"THUMBD_", NULL}, .env = env,
+                 .preload = shim ? g_shim : NULL};
+    e2e_child ch;
+    assert_true(e2e_start(&c, &ch));
+    return ch;
 }
 
-/* Waits up to secs for pid; returns its exit code (128+N for signal N) and
- * the time it took in *elapsed. Kills it and fails the test on timeout. */
-static int wait_exit(pid_t pid, double secs, double t0, double *elapsed)
+/* Waits until secs after t0 for the child; returns its exit code (128+N for
+ * signal N) and the time since t0 in *elapsed. Fails the test on timeout. */
+static int wait_exit(e2e_child *ch, double secs, double t0, double *elapsed)
 {
-    int st;
-    for (;;) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            break;
-        if (now_s() - t0 > secs) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("thumbd did not exit within %.0f s", secs);
-        }
-        usleep(2000);
-    }
+    ch->t0 = t0;
+    e2e_proc p = e2e_wait(ch, secs, 2);
+    if (p.code == -2)
+        fail_msg("thumbd did not exit within %.0f s", secs);
     if (elapsed)
         *elapsed = now_s() - t0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return p.code;
 }
 
 static int run(const char *dir, bool shim, int fails, const char *const *args, double *elapsed)
 {
     double t0 = now_s();
-    return wait_exit(spawn(dir, shim, fails, NULL, args), 120, t0, elapsed);
+    e2e_child ch = spawn(dir, shim, fails, NULL, args);
+    return wait_exit(&ch, 120, t0, elapsed);
 }
 
 /* ---- the report ---- */
 
+/* A record's fields the tests read (error "" when null; worker -2 when
+ * absent or null). */
 typedef struct rec {
     char src[256], status[16], error[256];
     int attempts, worker, deferrals;
@@ -170,44 +142,32 @@ typedef struct rec {
 
 typedef struct report { rec *v; int n; } report;
 
+/* DIR/report.jsonl (e2e_report), every record with string src and status
+ * and numeric attempts and deferrals. */
 static void load_report(const char *dir, report *r)
 {
     char p[700];
     pathf(p, sizeof p, "%s/report.jsonl", dir);
-    FILE *f = fopen(p, "r");
-    assert_non_null(f);
-    r->v = NULL;
-    r->n = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        line[strcspn(line, "\n")] = '\0';
-        e2e_jrec j;
-        if (!e2e_jrec_parse(line, &j, E2E_JREC_MAX, true))
-            fail_msg("not a JSON record: %s", line);
-        r->v = realloc(r->v, (size_t)(r->n + 1) * sizeof *r->v);
-        assert_non_null(r->v);
-        rec *x = &r->v[r->n++];
-        memset(x, 0, sizeof *x);
-        const e2e_jfield *s = e2e_jrec_get(&j, "src"), *st = e2e_jrec_get(&j, "status"),
-                         *er = e2e_jrec_get(&j, "error"), *at = e2e_jrec_get(&j, "attempts"),
-                         *w = e2e_jrec_get(&j, "worker"), *df = e2e_jrec_get(&j, "deferrals");
-        assert_true(s && s->type == E2E_J_STR && st && st->type == E2E_J_STR);
-        if (!at || at->type != E2E_J_NUM)
-            fail_msg("a record without a numeric \"attempts\": %s", line);
-        snprintf(x->src, sizeof x->src, "%s", s->s);
-        snprintf(x->status, sizeof x->status, "%s", st->s);
-        if (er && er->type == E2E_J_STR)
-            snprintf(x->error, sizeof x->error, "%s", er->s);
-        x->attempts = (int)at->n;
-        x->worker = w && w->type == E2E_J_NUM ? (int)w->n : -2;
-        if (!df || df->type != E2E_J_NUM)
-            fail_msg("a record without a numeric \"deferrals\": %s", line);
-        x->deferrals = (int)df->n;
-        e2e_jrec_free(&j);
+    e2e_report j;
+    e2e_report_must_load(p, &j);
+    r->n = j.n;
+    r->v = calloc((size_t)j.n + 1, sizeof *r->v);
+    assert_non_null(r->v);
+    for (int i = 0; i < j.n; i++) {
+        const e2e_jrec *x = &j.v[i];
+        rec *y = &r->v[i];
+        assert_true(e2e_str(x, "src") && e2e_str(x, "status"));
+        if (isnan(e2e_num(x, "attempts")) || isnan(e2e_num(x, "deferrals")))
+            fail_msg("%s: a record without a numeric \"attempts\" or \"deferrals\"",
+                     e2e_str(x, "src"));
+        snprintf(y->src, sizeof y->src, "%s", e2e_str(x, "src"));
+        snprintf(y->status, sizeof y->status, "%s", e2e_str(x, "status"));
+        snprintf(y->error, sizeof y->error, "%s", e2e_str_or(x, "error", ""));
+        y->attempts = (int)e2e_num(x, "attempts");
+        y->worker = isnan(e2e_num(x, "worker")) ? -2 : (int)e2e_num(x, "worker");
+        y->deferrals = (int)e2e_num(x, "deferrals");
     }
-    free(line);
-    fclose(f);
+    e2e_report_free(&j);
 }
 
 static const rec *find(const report *r, const char *src)
@@ -223,23 +183,16 @@ static char *read_log(const char *dir)
 {
     char p[700];
     pathf(p, sizeof p, "%s/log", dir);
-    uint8_t *data;
-    size_t len;
-    assert_int_equal(read_file(p, &data, &len), 0);
-    char *s = malloc(len + 1);
+    char *s = e2e_slurp(p, NULL);
     assert_non_null(s);
-    memcpy(s, data, len);
-    s[len] = '\0';
-    free(data);
     return s;
 }
 
 static bool log_has(const char *dir, const char *needle)
 {
-    char *s = read_log(dir);
-    bool hit = strstr(s, needle) != NULL;
-    free(s);
-    return hit;
+    char p[700];
+    pathf(p, sizeof p, "%s/log", dir);
+    return e2e_file_has(p, needle);
 }
 
 /* The report's sources, in report order, joined with spaces. */
@@ -424,14 +377,15 @@ static void test_memory_budget_defers(void **state)
     enum { M = 32 };
     put_jpegs(dir, M, 1200);
     double t0 = now_s();
-    pid_t pid = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--max-memory", "1", "-r", rep, in, out));
+    e2e_child ch =
+        spawn(dir, false, -1, NULL, ARGS("-j", "2", "--max-memory", "1", "-r", rep, in, out));
     pathf(p, sizeof p, "%s/f000.jpg", out);
     while (file_size(p) <= 0 && now_s() - t0 < 20)
         usleep(2000);
     usleep(20000);
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double took;
-    int code = wait_exit(pid, 30, now_s(), &took);
+    int code = wait_exit(&ch, 30, now_s(), &took);
     CHECK(code == 143 || code == 0, "exit %d after SIGTERM, want 143 (or 0: it had finished)", code);
     report r;
     load_report(dir, &r);
@@ -465,7 +419,8 @@ static void test_cancel_during_backoff(void **state)
     put_jpeg(dir, "good.jpg", 64, 1600000000);
     begin_checks();
     double t0 = now_s();
-    pid_t pid = spawn(dir, true, 100, NULL, ARGS("-j", "2", "--retry-backoff", "60", "-r", rep, in, out));
+    e2e_child ch =
+        spawn(dir, true, 100, NULL, ARGS("-j", "2", "--retry-backoff", "60", "-r", rep, in, out));
     /* good.jpg's record shows the run got going; flaky.jpg failed by then
      * or soon after: give it a moment. */
     char p[800];
@@ -474,9 +429,9 @@ static void test_cancel_during_backoff(void **state)
         usleep(5000);
     usleep(300000);
     double t1 = now_s();
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double took;
-    int code = wait_exit(pid, 30, t1, &took);
+    int code = wait_exit(&ch, 30, t1, &took);
     CHECK(code == 143, "exit %d, want 143", code);
     CHECK(took < 5, "exit %.1f s after SIGTERM, with a 30-60 s backoff pending", took);
     report r;
@@ -593,11 +548,14 @@ static void test_nice(void **state)
     put_jpegs(dir, 12, 16);
     begin_checks();
     double t0 = now_s();
-    pid_t pid = spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
-    int seen = 0, low = 0, st = 0, code = -1;
+    e2e_child ch =
+        spawn(dir, false, -1, NULL, ARGS("-j", "2", "--nice", "--max-rate", "8", in, out));
+    pid_t pid = ch.pid;
+    int seen = 0, low = 0, code = -1;
+    e2e_proc ended;
     while (now_s() - t0 < 5) {
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (e2e_poll(&ch, &ended)) {
+            code = ended.code;
             break;
         }
         /* Only once the main thread is niced: before that thumbd has not
@@ -624,7 +582,7 @@ static void test_nice(void **state)
         usleep(100000);
     }
     if (code < 0)
-        code = wait_exit(pid, 30, t0, NULL);
+        code = wait_exit(&ch, 30, t0, NULL);
     CHECK(code == 0, "exit %d", code);
     CHECK(seen > 0, "never saw the process's threads");
     CHECK(low == 0, "%d of %d thread samples had nice < 10", low, seen);

@@ -73,7 +73,7 @@ static int teardown_all(void **state)
 /* One run's files: DIR/out, DIR/report.jsonl, DIR/stdout, DIR/stderr. */
 typedef struct run {
     char dir[300], out[400], rep[400], so[400], se[400];
-    pid_t pid;
+    e2e_child ch;
 } run;
 
 static void run_paths(run *r, const char *name)
@@ -91,54 +91,26 @@ static void run_paths(run *r, const char *name)
  * to r->se, or to out_fd and err_fd when >= 0. */
 static void start(run *r, bool nohup, int out_fd, int err_fd, const char *const *args)
 {
-    char *argv[24];
+    const char *argv[24];
     int n = 0;
-    argv[n++] = (char *)g_bin;
     for (; *args && n < 20; args++)
-        argv[n++] = (char *)*args;
+        argv[n++] = *args;
     argv[n++] = g_in;
     argv[n++] = r->out;
     argv[n] = NULL;
-    r->pid = fork();
-    assert_true(r->pid >= 0);
-    if (r->pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int so = out_fd >= 0 ? out_fd : open(r->so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int se = err_fd >= 0 ? err_fd : open(r->se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || so < 0 || se < 0)
-            _exit(126);
-        dup2(in, 0);
-        dup2(so, 1);
-        dup2(se, 2);
-        int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE};
-        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-            signal(sigs[i], SIG_DFL);
-        if (nohup)
-            signal(SIGHUP, SIG_IGN);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(g_bin, argv);
-        _exit(127);
-    }
+    e2e_cmd c = {.bin = g_bin, .args = argv, .out = r->so, .err = r->se, .out_fd = out_fd,
+                 .err_fd = err_fd, .sighup_ignored = nohup};
+    assert_true(e2e_start(&c, &r->ch));
 }
 
 /* The exit code (128+N for a death by signal N); kills it after secs. */
 static int finish(run *r, double secs)
 {
-    double t0 = now_s();
-    int st;
-    for (;;) {
-        if (waitpid(r->pid, &st, WNOHANG) == r->pid)
-            break;
-        if (now_s() - t0 > secs) {
-            kill(r->pid, SIGKILL);
-            waitpid(r->pid, &st, 0);
-            fail_msg("thumbd did not exit within %.0f s", secs);
-        }
-        usleep(2000);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->ch.t0 = now_s();
+    e2e_proc p = e2e_wait(&r->ch, secs, 2);
+    if (p.code == -2)
+        fail_msg("thumbd did not exit within %.0f s", secs);
+    return p.code;
 }
 
 /* Waits (up to 60 s) for the first record in the report: the run is busy. */
@@ -147,7 +119,7 @@ static void wait_first_record(const run *r)
     double t0 = now_s();
     while (file_size(r->rep) <= 0) {
         if (now_s() - t0 > 60) {
-            kill(r->pid, SIGKILL);
+            kill(r->ch.pid, SIGKILL);
             fail_msg("no record within 60 s");
         }
         usleep(1000);
@@ -157,14 +129,8 @@ static void wait_first_record(const run *r)
 /* The file as a NUL-terminated string (the caller frees). */
 static char *slurp(const char *path)
 {
-    uint8_t *data;
-    size_t len;
-    assert_int_equal(read_file(path, &data, &len), 0);
-    char *s = malloc(len + 1);
+    char *s = e2e_slurp(path, NULL);
     assert_non_null(s);
-    memcpy(s, data, len);
-    s[len] = '\0';
-    free(data);
     return s;
 }
 
@@ -182,37 +148,36 @@ static int count_lines(const char *s, const char *prefix)
 
 typedef struct tally { int lines, ok, not_started, other, distinct; } tally;
 
-/* Parses every record; counts them by outcome and checks each image has
+/* Loads every record; counts them by outcome and checks each image has
  * exactly one. */
 static tally read_report(const char *path)
 {
     tally t = {0};
-    char *s = slurp(path);
+    e2e_report rep;
+    CHECK(e2e_report_load(path, &rep, 0), "no report at %s", path);
+    CHECK(rep.bad == 0, "not a JSON record: %s", rep.first_bad);
+    t.lines = rep.n + rep.bad;
     static bool seen[NOISE];
     memset(seen, 0, sizeof seen);
-    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
-        t.lines++;
-        e2e_jrec j;
-        CHECK(e2e_jrec_parse(line, &j, E2E_JREC_MAX, true), "not a JSON record: %s", line);
-        const e2e_jfield *src = e2e_jrec_get(&j, "src"), *st = e2e_jrec_get(&j, "status"),
-                         *er = e2e_jrec_get(&j, "error");
+    for (int i = 0; i < rep.n; i++) {
+        const e2e_jrec *x = &rep.v[i];
+        const char *src = e2e_str(x, "src");
         int k = -1;
-        if (src && src->type == E2E_J_STR && sscanf(src->s, "n%d.jpg", &k) == 1 && k >= 0 &&
-            k < NOISE) {
-            CHECK(!seen[k], "two records for %s", src->s);
+        if (src && sscanf(src, "n%d.jpg", &k) == 1 && k >= 0 && k < NOISE) {
+            CHECK(!seen[k], "two records for %s", src);
             t.distinct += !seen[k];
             seen[k] = true;
         }
-        if (st && st->type == E2E_J_STR && !strcmp(st->s, "ok"))
+        if (e2e_is(x, "ok"))
             t.ok++;
-        else if (st && st->type == E2E_J_STR && !strcmp(st->s, "cancelled") && er &&
-                 er->type == E2E_J_STR && strstr(er->s, "not started: shutdown"))
+        else if (e2e_is(x, "cancelled") &&
+                 strstr(e2e_str_or(x, "error", ""), "not started: shutdown"))
             t.not_started++;
         else
             t.other++;
-        e2e_jrec_free(&j);
     }
-    free(s);
+    t.other += rep.bad;
+    e2e_report_free(&rep);
     return t;
 }
 
@@ -225,7 +190,7 @@ static void check_graceful_stop(int sig, const char *name)
     const char *args[] = {"-j", "1", "--order", "newest", "--report", r.rep, NULL};
     start(&r, false, -1, -1, args);
     wait_first_record(&r);
-    kill(r.pid, sig);
+    kill(r.ch.pid, sig);
     int code = finish(&r, 60);
     CHECK(code == 128 + sig, "%s: exit %d, expected %d", name, code, 128 + sig);
     tally t = read_report(r.rep);
@@ -264,7 +229,7 @@ static void test_sighup_under_nohup_is_ignored(void **state)
     const char *args[] = {"-j", "1", "--report", r.rep, NULL};
     start(&r, true, -1, -1, args);
     wait_first_record(&r);
-    kill(r.pid, SIGHUP);
+    kill(r.ch.pid, SIGHUP);
     int code = finish(&r, 120);
     CHECK(code == 0, "exit %d, expected 0", code);
     tally t = read_report(r.rep);
@@ -282,7 +247,7 @@ static void test_sigusr1_prints_status_and_goes_on(void **state)
     const char *args[] = {"-j", "1", "--report", r.rep, NULL};
     start(&r, false, -1, -1, args);
     wait_first_record(&r);
-    kill(r.pid, SIGUSR1);
+    kill(r.ch.pid, SIGUSR1);
     int code = finish(&r, 120);
     CHECK(code == 0, "exit %d, expected 0", code);
     tally t = read_report(r.rep);
@@ -310,7 +275,7 @@ static void test_sigusr2_is_ignored(void **state)
     const char *args[] = {"-j", "1", "--report", r.rep, NULL};
     start(&r, false, -1, -1, args);
     wait_first_record(&r);
-    kill(r.pid, SIGUSR2);
+    kill(r.ch.pid, SIGUSR2);
     int code = finish(&r, 120);
     CHECK(code == 0, "exit %d, expected 0", code);
     tally t = read_report(r.rep);

@@ -12,6 +12,7 @@
  * THUMBD_TRANSIENT_KEEP=1 keeps the directory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,41 +79,19 @@ static void new_case(char *dir, size_t n, const char *name)
     assert_int_equal(mkdir(in, 0755), 0);
 }
 
-extern char **environ;
-
 /* Runs thumbd ARGS... (NULL-terminated) with stdout and stderr to DIR/log,
  * in this environment (less THUMBD_* and LD_PRELOAD), through the shim if
- * asked; returns the exit code. */
+ * asked (REWRITE_WITH=DIR/new.jpg); returns the exit code. */
 static int run(const char *dir, bool shim, const char *const *args)
 {
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)g_bin;
-    for (; *args && n < 23; args++)
-        argv[n++] = (char *)*args;
-    argv[n] = NULL;
-    char log[400], env_with[450], env_pre[300], env_asan[600];
+    char log[400], env_with[450];
     pathf(log, sizeof log, "%s/log", dir);
     pathf(env_with, sizeof env_with, "REWRITE_WITH=%s/new.jpg", dir);
-    pathf(env_pre, sizeof env_pre, "LD_PRELOAD=%s", g_shim);
-    /* The shim is not instrumented: sanitizer runtimes must allow it. */
-    const char *asan = getenv("ASAN_OPTIONS");
-    pathf(env_asan, sizeof env_asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "",
-          asan && *asan ? ":" : "");
-    static char *envp[512];
-    int k = 0;
-    for (char **e = environ; *e && k < 500; e++)
-        if (strncmp(*e, "THUMBD_", 7) && strncmp(*e, "LD_PRELOAD=", 11) &&
-            (!shim || strncmp(*e, "ASAN_OPTIONS=", 13)))
-            envp[k++] = *e;
-    if (shim) {
-        envp[k++] = env_with;
-        envp[k++] = env_pre;
-        envp[k++] = env_asan;
-    }
-    envp[k] = NULL;
-    e2e_proc p = e2e_run(argv, envp, log, log, 120, 5, NULL);
-    return p.code;
+    const char *const env[] = {shim ? env_with : NULL, NULL};
+    e2e_cmd c = {.bin = g_bin, .args = args, .out = log, .env = env,
+                 .unset = (const char *const[]){"THUMBD_", "LD_PRELOAD=", NULL},
+                 .preload = shim ? g_shim : NULL};
+    return e2e_exec(&c, 120).code;
 }
 
 typedef struct rec {
@@ -120,35 +99,27 @@ typedef struct rec {
     int attempts, out_w;
 } rec;
 
-/* The record of src in DIR/report.jsonl (fails the test if there is none). */
+/* The last record of src in DIR/report.jsonl (fails the test if there is
+ * none, or a line is not a record); status "?" and error "" when null,
+ * numbers -1 when absent. */
 static rec record_of(const char *dir, const char *src)
 {
     char p[400];
     pathf(p, sizeof p, "%s/report.jsonl", dir);
-    FILE *f = fopen(p, "r");
-    assert_non_null(f);
-    rec r = {.attempts = -1};
-    bool found = false;
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        e2e_jrec j;
-        assert_true(e2e_jrec_parse(line, &j, E2E_JREC_MAX, true));
-        const e2e_jfield *s = e2e_jrec_get(&j, "src");
-        if (s && s->type == E2E_J_STR && !strcmp(s->s, src)) {
-            const e2e_jfield *st = e2e_jrec_get(&j, "status"), *er = e2e_jrec_get(&j, "error"),
-                             *at = e2e_jrec_get(&j, "attempts"), *w = e2e_jrec_get(&j, "out_w");
-            snprintf(r.status, sizeof r.status, "%s", st && st->type == E2E_J_STR ? st->s : "?");
-            snprintf(r.error, sizeof r.error, "%s", er && er->type == E2E_J_STR ? er->s : "");
-            r.attempts = at && at->type == E2E_J_NUM ? (int)at->n : -1;
-            r.out_w = w && w->type == E2E_J_NUM ? (int)w->n : -1;
-            found = true;
-        }
-        e2e_jrec_free(&j);
-    }
-    fclose(f);
-    if (!found)
+    e2e_report rep;
+    e2e_report_must_load(p, &rep);
+    const e2e_jrec *x = NULL;
+    for (int i = 0; i < rep.n; i++)
+        if (!strcmp(e2e_str_or(&rep.v[i], "src", ""), src))
+            x = &rep.v[i];
+    if (!x)
         fail_msg("no record of %s", src);
+    rec r;
+    snprintf(r.status, sizeof r.status, "%s", e2e_str_or(x, "status", "?"));
+    snprintf(r.error, sizeof r.error, "%s", e2e_str_or(x, "error", ""));
+    r.attempts = isnan(e2e_num(x, "attempts")) ? -1 : (int)e2e_num(x, "attempts");
+    r.out_w = isnan(e2e_num(x, "out_w")) ? -1 : (int)e2e_num(x, "out_w");
+    e2e_report_free(&rep);
     return r;
 }
 
