@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "thumbd/codec.h"
+#include "thumbd/pngfilter.h"
 #include "thumbd/pngpix.h"
 
 static uint32_t rng = 12345;
@@ -69,7 +70,7 @@ static void test_unfilter_every_filter_and_bpp(void **state)
                     }
                     memcpy(want, got, len);
                     ref_unfilter(filter, want, prev, len, bpp);
-                    assert_true(pngpix_unfilter(filter, got, prev, len, (int)bpp));
+                    assert_true(pngfilter_row(filter, got, prev, len, (int)bpp));
                     if (memcmp(got, want, len))
                         fail_msg("filter %d, bpp %zu, %zu pixels: differs from the reference", filter,
                                  bpp, pixels[pi]);
@@ -100,7 +101,7 @@ static void test_unfilter_two_rows(void **state)
                     memcpy(w1, r1, len);
                     ref_unfilter(f0, w0 + 1, prev + 1, len - 1, bpp);
                     ref_unfilter(f1, w1 + 1, w0 + 1, len - 1, bpp);
-                    assert_true(pngpix_unfilter2(r0, r1, prev, len, (int)bpp));
+                    assert_true(pngfilter_rows2(r0, r1, prev, len, (int)bpp));
                     if (memcmp(r0 + 1, w0 + 1, len - 1) || memcmp(r1 + 1, w1 + 1, len - 1))
                         fail_msg("filters %d then %d, bpp %zu, %zu pixels: differ from the reference",
                                  f0, f1, bpp, pixels[pi]);
@@ -108,15 +109,15 @@ static void test_unfilter_two_rows(void **state)
                     assert_int_equal(r1[0], 0);
                 }
     uint8_t prev[5] = {0}, r0[5] = {4, 1, 2, 3, 4}, r1[5] = {7, 1, 2, 3, 4};
-    assert_false(pngpix_unfilter2(r0, r1, prev, 5, 1));
+    assert_false(pngfilter_rows2(r0, r1, prev, 5, 1));
 }
 
 static void test_unfilter_rejects_bad_filter_type(void **state)
 {
     (void)state;
     uint8_t row[4] = {1, 2, 3, 4}, prev[4] = {0};
-    assert_false(pngpix_unfilter(5, row, prev, 4, 1));
-    assert_false(pngpix_unfilter(255, row, prev, 4, 1));
+    assert_false(pngfilter_row(5, row, prev, 4, 1));
+    assert_false(pngfilter_row(255, row, prev, 4, 1));
     assert_memory_equal(row, ((uint8_t[]){1, 2, 3, 4}), 4);
 }
 
