@@ -65,7 +65,9 @@ static const options_choice engine_choices[] = {
 
 const options_entry options_table[] = {
     {.name = "size", .short_name = 's', .kind = OPTIONS_CUSTOM, .set = set_size, .arg = "WxH",
-     .def = "200x200", .expect = "WxH with 1..16384, e.g. 200x200", .help = "thumbnail box"},
+     .def = "200x200", .expect = "WxH, W, Wx or xH with 1..16384, e.g. 200x200",
+     .help = "thumbnail box; W: WxW; Wx or xH: that side unbounded (only the other one "
+             "scales, as with --fit inside)"},
     {.name = "fit", .kind = OPTIONS_CHOICE, .field = FIELD(fit), .choices = fit_choices,
      .def = "cover",
      .help = "cover: exactly WxH, centre-cropped; inside: whole image, aspect kept"},
@@ -110,7 +112,7 @@ const options_entry options_table[] = {
      .base = 1024, .def = "1G", .expect = "a size like 200M (0 = no limit)",
      .help = "refuse larger files, 0 = no limit"},
     {.name = "max-dimension", .kind = OPTIONS_INT, .field = FIELD(max_dimension), .arg = "N",
-     .lo = 1, .hi = 1 << 30, .def = "32768", .expect = "a positive number of pixels",
+     .lo = 1, .hi = 1 << 30, .def = "65535", .expect = "a positive number of pixels",
      .help = "refuse images wider or taller"},
     {.name = "max-scans", .kind = OPTIONS_INT, .field = FIELD(max_scans), .arg = "N", .lo = 1,
      .hi = 1000000, .def = "100", .expect = "a positive count",

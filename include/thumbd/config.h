@@ -16,7 +16,7 @@ typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode
 typedef struct thumbd_config {
     const char *in_dir;
     const char *out_dir;
-    int width, height;         /* the box */
+    int width, height;         /* the box; 0: that side unbounded (--size 200x, x200) */
     fit_mode fit;
     bool enlarge;
     out_format format;
@@ -80,7 +80,10 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
 /* The --help text, made from the option table (options.h). */
 const char *config_usage(void);
 
-/* "200x200" -> 200, 200. Exposed for tests. */
+/* --size, as vipsthumbnail and ImageMagick take it: "320x240" -> 320,
+ * 240; "200" -> 200, 200 (a square box); "200x" -> 200, 0 and "x200" -> 0,
+ * 200, where 0 is a side left unbounded (geom_box). Each given side is
+ * 1..16384; "x" alone is refused. Exposed for tests. */
 bool config_parse_size(const char *s, int *w, int *h);
 
 /* "100M", "1G", "4096" -> value; base is 1000 or 1024 for the suffixes. */
