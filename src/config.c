@@ -17,7 +17,8 @@ static const char usage_head[] =
     "usage: thumbd [options] IN_DIR OUT_DIR\n"
     "\n"
     "Writes a thumbnail of every JPEG and PNG image under IN_DIR into the same\n"
-    "relative path under OUT_DIR.\n"
+    "relative path under OUT_DIR. An image file given as IN_DIR is thumbnailed\n"
+    "alone, into OUT_DIR/<name>.<ext>.\n"
     "\n";
 
 static const char usage_tail[] =

@@ -124,3 +124,32 @@ td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn e
         return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(read_error));
     return TD_OK;
 }
+
+td_status scan_one(const scan_opts *opts, const char *name, scan_emit_fn emit, void *ctx, scan_stats *stats,
+                   char err[TD_ERRLEN])
+{
+    scanwalk w;
+    int fd;
+    td_status st = scanwalk_start(&w, opts, emit, NULL, ctx, stats, &fd, err);
+    if (st != TD_OK)
+        return st;
+    size_t old = scanwalk_push_path(&w, name);
+    struct stat sb;
+    char msg[TD_ERRLEN];
+    if (fstatat(fd, name, &sb, opts->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+        snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
+        scanwalk_emit(&w, NULL, msg, NULL, NULL);
+    } else if (S_ISLNK(sb.st_mode)) {
+        scanwalk_emit(&w, NULL, "a symbolic link, followed only with --follow-symlinks", NULL, NULL);
+    } else if (!S_ISREG(sb.st_mode)) {
+        scanwalk_emit(&w, NULL, "not a regular file: never opened (a FIFO, socket or device)", NULL, NULL);
+    } else {
+        char *known = NULL;
+        char *fresh = opts->fresh && scanwalk_in_shard(opts, name)
+                          ? opts->fresh(name, -1, NULL, &sb, NULL, ctx, &known) : NULL;
+        scanwalk_emit(&w, &sb, NULL, fresh, known);
+    }
+    scanwalk_pop_path(&w, old);
+    scanwalk_end(&w, fd);
+    return TD_OK;
+}

@@ -15,6 +15,7 @@ typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode
 
 typedef struct thumbd_config {
     const char *in_dir;
+    const char *in_file;       /* a file given as IN: its name in in_dir (rundirs_single), else NULL */
     const char *out_dir;
     int width, height;         /* the box; 0: that side unbounded (--size 200x, x200) */
     fit_mode fit;

@@ -75,6 +75,14 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
 td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn emit, scan_stop_fn stop,
                     void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
 
+/* Like scan_run, for the one file name of in_dir that was given as IN (a
+ * file, not a directory: rundirs_single). It is taken as a source whatever
+ * its name (the user named it; the decoder tells what it is); one that is
+ * not a regular file, or a symbolic link without follow_symlinks, becomes
+ * a task with a preset_error. */
+td_status scan_one(const scan_opts *opts, const char *name, scan_emit_fn emit, void *ctx, scan_stats *stats,
+                   char err[TD_ERRLEN]);
+
 /* The shard (0..n-1) of a relative path: FNV-1a, stable across machines and
  * versions, so shards are disjoint and together cover everything. */
 int scan_shard_of(const char *rel, int n);
