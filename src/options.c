@@ -11,6 +11,7 @@
 _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
+_Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -59,6 +60,9 @@ static const options_choice format_choices[] = {
 static const options_choice engine_choices[] = {
     {"auto", ENGINE_AUTO}, {"native", ENGINE_NATIVE}, {"vips", ENGINE_VIPS}, {NULL, 0},
 };
+static const options_choice detect_choices[] = {
+    {"ext", DETECT_EXT}, {"content", DETECT_CONTENT}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
@@ -80,6 +84,10 @@ const options_entry options_table[] = {
      .def = "auto",
      .help = "auto: our own JPEG/PNG path, libvips for every other format (WebP, TIFF, GIF, "
              "HEIF/AVIF...)"},
+    {.name = "detect", .kind = OPTIONS_CHOICE, .field = FIELD(detect), .choices = detect_choices,
+     .def = "ext",
+     .help = "ext: images by file name extension; content: every regular file by its first "
+             "bytes (one read of 64 bytes), whatever its name"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,

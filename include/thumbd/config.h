@@ -12,6 +12,8 @@
 
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
+/* --detect: which files are images, by their name or by their first bytes. */
+typedef enum detect_mode { DETECT_EXT, DETECT_CONTENT } detect_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -36,6 +38,7 @@ typedef struct thumbd_config {
     int max_scans;             /* scans of a multi-scan (progressive) JPEG */
     int max_frames;            /* pages or frames of a file read by libvips */
     engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
+    detect_mode detect;        /* --detect ext|content */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

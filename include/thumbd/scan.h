@@ -17,6 +17,12 @@ typedef struct scan_opts {
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
     bool vips_formats;         /* also the names of formats libvips reads */
+    /* --detect content: a regular file is a source when its first bytes
+     * say so (sniff.h), whatever its name: a JPEG or PNG, or with
+     * vips_formats another format libvips reads; the others are counted as
+     * ignored. A file that cannot be read to tell is a source when its name
+     * says so (its task then fails saying why). */
+    bool detect_content;
     /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
      * when it is up to date with the source sb, else NULL. out_dirfd is
      * rel's directory inside out_dir, open, and name rel's last component
@@ -44,7 +50,7 @@ typedef struct scan_opts {
 
 typedef struct scan_stats {
     uint64_t found;            /* image files turned into tasks */
-    uint64_t ignored;          /* regular files that are not images by name */
+    uint64_t ignored;          /* regular files that are not images (by name, or by content) */
     uint64_t special;          /* FIFOs, sockets, devices, links not followed */
     uint64_t dirs;
     uint64_t other_shard;      /* images left to the other shards */
@@ -87,7 +93,8 @@ td_status scan_one(const scan_opts *opts, const char *name, scan_emit_fn emit, v
  * versions, so shards are disjoint and together cover everything. */
 int scan_shard_of(const char *rel, int n);
 
-/* True if name ends in .jpg/.jpeg/.jpe/.png, any case. */
+/* True if name ends in .jpg/.jpeg/.jpe/.png, or an alias of them (.jfif
+ * .pjpeg .pjp .mpo for JPEG, .apng for PNG), any case. */
 bool scan_is_image_name(const char *name);
 
 /* True if name ends in the extension of a format the libvips engine takes
