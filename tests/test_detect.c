@@ -287,6 +287,19 @@ static void test_detect_content(void **state)
         expect(&r, "content-2", imgs[i], "skipped", NULL);
     run_free(&r);
 
+    /* A --files-from list is judged the same way. */
+    char list[800], out3[600];
+    pathf(list, sizeof list, "%s/content-list.txt", g_root);
+    pathf(out3, sizeof out3, "%s/content-out-list", g_root);
+    text_at(list, "noext\nx.jpg\nnotes.txt\nsub/deep\n");
+    const char *listed[] = {"--detect", "content", "--files-from", list, NULL};
+    run_thumbd(&r, "content-list", in, out3, listed);
+    CHECK(r.pr.code == 0, "content-list: exit %d, want 0: %s", r.pr.code, r.err);
+    expect(&r, "content-list", "noext", "ok", "noext.jpg");
+    expect(&r, "content-list", "sub/deep", "ok", "sub/deep.jpg");
+    CHECK(r.n == 2, "content-list: %d records, want 2", r.n);
+    run_free(&r);
+
     /* By name (the default): the text named x.jpg fails, the others are
      * not images. */
     run_thumbd(&r, "content-ext", in, out2, NULL);
