@@ -17,7 +17,8 @@ static const char usage_head[] =
     "usage: thumbd [options] IN_DIR OUT_DIR\n"
     "\n"
     "Writes a thumbnail of every JPEG and PNG image under IN_DIR into the same\n"
-    "relative path under OUT_DIR.\n"
+    "relative path under OUT_DIR. An image file given as IN_DIR is thumbnailed\n"
+    "alone, into OUT_DIR/<name>.<ext>.\n"
     "\n";
 
 static const char usage_tail[] =
@@ -55,21 +56,41 @@ void config_defaults(thumbd_config *cfg)
     cfg->workers = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
 }
 
+/* One side of --size: digits in 1..16384, or nothing (0: unbounded) when
+ * empty_ok. *end is where the digits stop. */
+static bool size_side(const char *s, bool empty_ok, const char **end, int *v)
+{
+    char *e;
+    if (!(*s >= '0' && *s <= '9')) {
+        *end = s;
+        *v = 0;
+        return empty_ok;
+    }
+    errno = 0;
+    long a = strtol(s, &e, 10);
+    if (errno || a < 1 || a > 16384)
+        return false;
+    *end = e;
+    *v = (int)a;
+    return true;
+}
+
 bool config_parse_size(const char *s, int *w, int *h)
 {
-    char *end;
-    errno = 0;
-    long a = strtol(s, &end, 10);
-    if (end == s || (*end != 'x' && *end != 'X') || errno)
+    const char *end;
+    int a, b;
+    if (!size_side(s, true, &end, &a))
         return false;
-    const char *t = end + 1;
-    long b = strtol(t, &end, 10);
-    if (end == t || *end || errno)
+    if (!*end && a) { /* "200": a square box */
+        *w = *h = a;
+        return true;
+    }
+    if (*end != 'x' && *end != 'X')
         return false;
-    if (a < 1 || b < 1 || a > 16384 || b > 16384)
+    if (!size_side(end + 1, a != 0, &end, &b) || *end || (!a && !b))
         return false;
-    *w = (int)a;
-    *h = (int)b;
+    *w = a;
+    *h = b;
     return true;
 }
 

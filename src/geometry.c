@@ -9,9 +9,21 @@ static int clampi(long v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : (int)v;
 }
 
+void geom_box(int *box_w, int *box_h, fit_mode *fit)
+{
+    if (*box_w > 0 && *box_h > 0)
+        return;
+    if (*box_w <= 0)
+        *box_w = GEOM_UNBOUNDED;
+    if (*box_h <= 0)
+        *box_h = GEOM_UNBOUNDED;
+    *fit = FIT_INSIDE;
+}
+
 void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box_h,
                        fit_mode fit, bool enlarge, geom_plan *plan)
 {
+    geom_box(&box_w, &box_h, &fit);
     bool tr = orient_transposes(orientation);
     int uw = tr ? src_h : src_w, uh = tr ? src_w : src_h; /* upright */
     double sx = (double)box_w / uw, sy = (double)box_h / uh;

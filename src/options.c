@@ -11,6 +11,7 @@
 _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
+_Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -59,13 +60,18 @@ static const options_choice format_choices[] = {
 static const options_choice engine_choices[] = {
     {"auto", ENGINE_AUTO}, {"native", ENGINE_NATIVE}, {"vips", ENGINE_VIPS}, {NULL, 0},
 };
+static const options_choice detect_choices[] = {
+    {"ext", DETECT_EXT}, {"content", DETECT_CONTENT}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
 
 const options_entry options_table[] = {
     {.name = "size", .short_name = 's', .kind = OPTIONS_CUSTOM, .set = set_size, .arg = "WxH",
-     .def = "200x200", .expect = "WxH with 1..16384, e.g. 200x200", .help = "thumbnail box"},
+     .def = "200x200", .expect = "WxH, W, Wx or xH with 1..16384, e.g. 200x200",
+     .help = "thumbnail box; W: WxW; Wx or xH: that side unbounded (only the other one "
+             "scales, as with --fit inside)"},
     {.name = "fit", .kind = OPTIONS_CHOICE, .field = FIELD(fit), .choices = fit_choices,
      .def = "cover",
      .help = "cover: exactly WxH, centre-cropped; inside: whole image, aspect kept"},
@@ -78,6 +84,10 @@ const options_entry options_table[] = {
      .def = "auto",
      .help = "auto: our own JPEG/PNG path, libvips for every other format (WebP, TIFF, GIF, "
              "HEIF/AVIF...)"},
+    {.name = "detect", .kind = OPTIONS_CHOICE, .field = FIELD(detect), .choices = detect_choices,
+     .def = "ext",
+     .help = "ext: images by file name extension; content: every regular file by its first "
+             "bytes (one read of 64 bytes), whatever its name"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,
@@ -110,7 +120,7 @@ const options_entry options_table[] = {
      .base = 1024, .def = "1G", .expect = "a size like 200M (0 = no limit)",
      .help = "refuse larger files, 0 = no limit"},
     {.name = "max-dimension", .kind = OPTIONS_INT, .field = FIELD(max_dimension), .arg = "N",
-     .lo = 1, .hi = 1 << 30, .def = "32768", .expect = "a positive number of pixels",
+     .lo = 1, .hi = 1 << 30, .def = "65535", .expect = "a positive number of pixels",
      .help = "refuse images wider or taller"},
     {.name = "max-scans", .kind = OPTIONS_INT, .field = FIELD(max_scans), .arg = "N", .lo = 1,
      .hi = 1000000, .def = "100", .expect = "a positive count",

@@ -337,7 +337,10 @@ static bool changed_since(int fd, const struct stat *before)
 static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
                            char *err)
 {
-    vipsengine_params p = {.box_w = cfg->width, .box_h = cfg->height, .fit = cfg->fit,
+    int box_w = cfg->width, box_h = cfg->height;
+    fit_mode fit = cfg->fit;
+    geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
+    vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
                            .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
                            .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames};
     vipsengine_thumb vt;

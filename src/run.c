@@ -300,8 +300,8 @@ static int finish_run(run_ctx *rc, pthread_t scan_th, const supervise_state *sd,
     if (stuck)
         fs_sweep_temps(rc->out_fd); /* abandoned workers may have left some */
     /* The thumbnails now match the options, unless the run was cut short or
-     * saw only a list of files. */
-    if (!sd->active && rc->scan_st == TD_OK && !stuck && !cfg->files_from) {
+     * saw only a list of files, or one file. */
+    if (!sd->active && rc->scan_st == TD_OK && !stuck && !cfg->files_from && !cfg->in_file) {
         if (state_save(rc->out_fd, &rc->state, rc->fingerprint, err) != TD_OK)
             escape_line(stderr, "thumbd: warning: %s", err);
     }
@@ -320,11 +320,17 @@ int run_thumbd(const thumbd_config *cfg)
     if (cfg->nice)
         procenv_nice();
 
+    thumbd_config one;
+    char *held;
+    int code = rundirs_single(cfg, &one, &held);
+    if (code)
+        return code;
+    cfg = &one;
     run_ctx rc = {.cfg = cfg, .in_fd = -1, .out_fd = -1, .list_fd = -1, .ut.memo.dir_fd = -1,
                   .ut.ledger.dir_fd = -1, .supervisor = pthread_self()};
     double t0 = clock_now_s();
     pthread_t scan_th;
-    int code = open_dirs(&rc);
+    code = open_dirs(&rc);
     if (!code)
         code = start_run(&rc, &scan_th);
     if (!code) {
@@ -347,5 +353,6 @@ int run_thumbd(const thumbd_config *cfg)
         close(rc.out_fd);
     if (rc.list_fd >= 0 && rc.list_fd != STDIN_FILENO)
         close(rc.list_fd);
+    free(held);
     return code;
 }

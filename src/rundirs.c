@@ -119,6 +119,35 @@ static int refuse_overlap(const thumbd_config *cfg, int in_fd, int out_fd)
     return 0;
 }
 
+int rundirs_single(const thumbd_config *cfg, thumbd_config *one, char **held)
+{
+    *one = *cfg;
+    *held = NULL;
+    struct stat sb;
+    if (stat(cfg->in_dir, &sb) != 0 || S_ISDIR(sb.st_mode))
+        return 0; /* a directory, or an error rundirs_open reports */
+    const char *clash = cfg->prune ? "--prune" : cfg->files_from ? "--files-from" : NULL;
+    if (clash) {
+        escape_line(stderr, "thumbd: %s needs IN_DIR to be a directory, and '%s' is not one: give "
+                            "its directory, or leave %s out", clash, cfg->in_dir, clash);
+        return EXIT_USAGE;
+    }
+    char *copy = strdup(cfg->in_dir), *name_copy = strdup(cfg->in_dir);
+    const char *dir = copy ? dirname(copy) : NULL, *name = name_copy ? basename(name_copy) : NULL;
+    size_t dl = dir ? strlen(dir) : 0, nl = name ? strlen(name) : 0;
+    char *buf = dir && name ? malloc(dl + nl + 2) : NULL;
+    if (buf) {
+        memcpy(buf, dir, dl + 1);
+        memcpy(buf + dl + 1, name, nl + 1);
+        one->in_dir = buf;
+        one->in_file = buf + dl + 1;
+    }
+    free(copy);
+    free(name_copy);
+    *held = buf;
+    return buf ? 0 : fatal("cannot open input", cfg->in_dir, ENOMEM);
+}
+
 int rundirs_open(const thumbd_config *cfg, int *in_fd, int *out_fd, int *list_fd)
 {
     *out_fd = *list_fd = -1;

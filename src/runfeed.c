@@ -118,10 +118,13 @@ void *runfeed_main(void *arg)
                    .force_format = rc->cfg->format != FORMAT_AUTO,
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
                    .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
+                   .detect_content = rc->cfg->detect == DETECT_CONTENT,
                    .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
                    .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
-    if (rc->list_fd >= 0) {
+    if (rc->cfg->in_file) {
+        rc->scan_st = scan_one(&o, rc->cfg->in_file, scan_emit, rc, &rc->stats, rc->scan_err);
+    } else if (rc->list_fd >= 0) {
         rc->scan_st = scan_list(&o, rc->list_fd, rc->cfg->files_null, scan_emit, scan_should_stop, rc,
                                 &rc->stats, rc->scan_err);
     } else {

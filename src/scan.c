@@ -28,8 +28,12 @@ static const char *ext_of(const char *name)
 bool scan_is_image_name(const char *name)
 {
     const char *e = ext_of(name);
-    return e && (!strcasecmp(e, "jpg") || !strcasecmp(e, "jpeg") || !strcasecmp(e, "jpe") ||
-                 !strcasecmp(e, "png"));
+    static const char *const exts[] = {"jpg", "jpeg", "jpe", "png",
+                                       "jfif", "pjpeg", "pjp", "mpo", "apng"};
+    for (size_t i = 0; e && i < sizeof exts / sizeof *exts; i++)
+        if (!strcasecmp(e, exts[i]))
+            return true;
+    return false;
 }
 
 bool scan_is_vips_name(const char *name)
@@ -119,7 +123,7 @@ static void visit(scanwalk *w, int fd, const scanwalk_entry *e, scanprobe_result
     } else if (S_ISDIR(sb->st_mode)) {
         visit_dir(w, fd, name, sb);
     } else if (S_ISREG(sb->st_mode)) {
-        if (!scanwalk_is_source(w->o, name)) {
+        if (!p->image) {
             w->st->ignored++;
         } else {
             const char *first = stemset_first(stems, name);

@@ -10,6 +10,7 @@
 
 #include "thumbd/confine.h"
 #include "thumbd/listread.h"
+#include "thumbd/sniff.h"
 #include "thumbd/scanwalk.h"
 #include "thumbd/stemset.h"
 
@@ -52,9 +53,9 @@ static const char *listed_first(const scanwalk *w, list_dir *ld, int in_fd, cons
         for (size_t j = 0; ok && j < ld->n; j++) {
             struct stat sb;
             const char *name = ld->v[j].name;
-            if (scanwalk_is_source(w->o, name) &&
+            if ((w->o->detect_content || scanwalk_is_source(w->o, name)) &&
                 fstatat(dfd, name, &sb, w->o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISREG(sb.st_mode))
+                S_ISREG(sb.st_mode) && scanwalk_is_image(w->o, dfd, name))
                 stemset_first(&ld->stems, name);
         }
         if (dfd >= 0)
@@ -67,12 +68,29 @@ static const char *listed_first(const scanwalk *w, list_dir *ld, int in_fd, cons
     return ld->stems.name ? stemset_first(&ld->stems, slash ? slash + 1 : rel) : NULL;
 }
 
+/* With --detect content, whether the listed regular file rel is an image
+ * (opened as the confined stat found it); by name when it cannot be read. */
+static bool listed_image(const scanwalk *w, int in_fd, const char *rel)
+{
+    if (!w->o->detect_content)
+        return true; /* its name said so already */
+    int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    int fd = w->o->follow_symlinks ? openat(in_fd, rel, flags) : confine_open(in_fd, rel, flags);
+    int err = fd < 0 ? errno : 0;
+    sniff_kind k = fd < 0 ? SNIFF_NONE : sniff_fd(fd, &err);
+    if (fd >= 0)
+        close(fd);
+    if (err)
+        return scanwalk_is_source(w->o, rel);
+    return k == SNIFF_NATIVE || (k == SNIFF_VIPS && w->o->vips_formats);
+}
+
 static void visit_listed(scanwalk *w, list_dir *ld, int in_fd, const char *rel)
 {
     size_t old = scanwalk_push_path(w, rel);
     struct stat sb;
     char msg[TD_ERRLEN];
-    if (!scanwalk_is_source(w->o, rel)) {
+    if (!w->o->detect_content && !scanwalk_is_source(w->o, rel)) {
         w->st->ignored++;
     } else if (confine_stat(in_fd, rel, &sb, w->o->follow_symlinks) != 0) {
         snprintf(msg, sizeof msg, errno == EXDEV ? "listed path leaves IN_DIR (absolute or with '..'): not read"
@@ -81,6 +99,8 @@ static void visit_listed(scanwalk *w, list_dir *ld, int in_fd, const char *rel)
         scanwalk_emit(w, NULL, msg, NULL, NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         w->st->special++;
+    } else if (!listed_image(w, in_fd, rel)) {
+        w->st->ignored++;
     } else {
         const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
         const char *first = listed_first(w, ld, in_fd, rel);
@@ -122,5 +142,34 @@ td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn e
     scanwalk_end(&w, fd);
     if (read_error)
         return td_fail(err, TD_EIO, "cannot read the --files-from list: %s", strerror(read_error));
+    return TD_OK;
+}
+
+td_status scan_one(const scan_opts *opts, const char *name, scan_emit_fn emit, void *ctx, scan_stats *stats,
+                   char err[TD_ERRLEN])
+{
+    scanwalk w;
+    int fd;
+    td_status st = scanwalk_start(&w, opts, emit, NULL, ctx, stats, &fd, err);
+    if (st != TD_OK)
+        return st;
+    size_t old = scanwalk_push_path(&w, name);
+    struct stat sb;
+    char msg[TD_ERRLEN];
+    if (fstatat(fd, name, &sb, opts->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+        snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
+        scanwalk_emit(&w, NULL, msg, NULL, NULL);
+    } else if (S_ISLNK(sb.st_mode)) {
+        scanwalk_emit(&w, NULL, "a symbolic link, followed only with --follow-symlinks", NULL, NULL);
+    } else if (!S_ISREG(sb.st_mode)) {
+        scanwalk_emit(&w, NULL, "not a regular file: never opened (a FIFO, socket or device)", NULL, NULL);
+    } else {
+        char *known = NULL;
+        char *fresh = opts->fresh && scanwalk_in_shard(opts, name)
+                          ? opts->fresh(name, -1, NULL, &sb, NULL, ctx, &known) : NULL;
+        scanwalk_emit(&w, &sb, NULL, fresh, known);
+    }
+    scanwalk_pop_path(&w, old);
+    scanwalk_end(&w, fd);
     return TD_OK;
 }

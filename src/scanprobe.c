@@ -50,10 +50,12 @@ static void probe_one(const scanprobe_job *j, size_t i, char **buf, size_t *cap)
     scanprobe_result *p = &j->p[i];
     p->err = 0;
     p->fresh = p->known = NULL;
+    p->image = false;
     if (scanwalk_wants_stat(o, e)) {
         int flags = o->follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
         p->err = fstatat(j->fd, e->name, &p->sb, flags) ? errno : 0;
-        if (!p->err && o->fresh && S_ISREG(p->sb.st_mode) && scanwalk_is_source(o, e->name)) {
+        p->image = !p->err && S_ISREG(p->sb.st_mode) && scanwalk_is_image(o, j->fd, e->name);
+        if (p->image && o->fresh) {
             const char *rel = join_rel(j->dir, e->name, buf, cap);
             if (rel && scanwalk_in_shard(o, rel))
                 p->fresh = o->fresh(rel, j->out_fd, j->out_fd >= 0 ? e->name : NULL, &p->sb,

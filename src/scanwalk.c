@@ -9,10 +9,22 @@
 #include <unistd.h>
 
 #include "thumbd/fsutil.h"
+#include "thumbd/sniff.h"
 
 bool scanwalk_is_source(const scan_opts *o, const char *name)
 {
     return scan_is_image_name(name) || (o->vips_formats && scan_is_vips_name(name));
+}
+
+bool scanwalk_is_image(const scan_opts *o, int dirfd, const char *name)
+{
+    if (!o->detect_content)
+        return scanwalk_is_source(o, name);
+    int err;
+    sniff_kind k = sniff_file(dirfd, name, o->follow_symlinks, &err);
+    if (err)
+        return scanwalk_is_source(o, name);
+    return k == SNIFF_NATIVE || (k == SNIFF_VIPS && o->vips_formats);
 }
 
 bool scanwalk_in_shard(const scan_opts *o, const char *rel)
@@ -24,7 +36,7 @@ bool scanwalk_wants_stat(const scan_opts *o, const scanwalk_entry *e)
 {
     if (e->type == DT_LNK && !o->follow_symlinks)
         return false;
-    return !(e->type == DT_REG && !scanwalk_is_source(o, e->name));
+    return !(e->type == DT_REG && !o->detect_content && !scanwalk_is_source(o, e->name));
 }
 
 static int cmp_entry(const void *a, const void *b)

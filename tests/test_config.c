@@ -89,8 +89,20 @@ static void test_parse_size_function(void **state)
     assert_int_equal(h, 240);
     assert_true(config_parse_size("16384x16384", &w, &h));
     assert_int_equal(w, 16384);
-    const char *bad[] = {"0x10", "10x0", "10", "10x", "x10", "99999x1", "1x99999", "-5x5",
-                         "5x-5", "10x10x", "10x10 ", "", "x", "abc", "10*10", "16385x1",
+    /* vipsthumbnail's forms: one number is a square box, a missing side is
+     * unbounded (0). */
+    assert_true(config_parse_size("200", &w, &h));
+    assert_int_equal(w, 200);
+    assert_int_equal(h, 200);
+    assert_true(config_parse_size("200x", &w, &h));
+    assert_int_equal(w, 200);
+    assert_int_equal(h, 0);
+    assert_true(config_parse_size("X120", &w, &h));
+    assert_int_equal(w, 0);
+    assert_int_equal(h, 120);
+    const char *bad[] = {"0x10", "10x0", "0", "0x", "x0", "99999x1", "1x99999", "-5x5",
+                         "5x-5", "10x10x", "10x10 ", "", "x", "X", "xx10", "10xx", "abc",
+                         "10*10", "16385x1", "16385", "x16385", "+5x5", " 5x5", "5x+5",
                          "99999999999999999999x1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (config_parse_size(bad[i], &w, &h))
@@ -111,9 +123,13 @@ static void test_size_option(void **state)
     assert_int_equal(PARSE(&c, err, "--size", "1x1", "in", "out"), CONFIG_RUN);
     assert_int_equal(c.width, 1);
     EXPECT_ERROR(PARSE(&c, err, "--size", "0x10", "in", "out"), err, "0x10");
-    EXPECT_ERROR(PARSE(&c, err, "-s", "10", "in", "out"), err, "size");
-    EXPECT_ERROR(PARSE(&c, err, "-s", "10x", "in", "out"), err, "size");
-    EXPECT_ERROR(PARSE(&c, err, "-s", "x10", "in", "out"), err, "size");
+    assert_int_equal(PARSE(&c, err, "-s", "10", "in", "out"), CONFIG_RUN);
+    assert_true(c.width == 10 && c.height == 10);
+    assert_int_equal(PARSE(&c, err, "-s", "10x", "in", "out"), CONFIG_RUN);
+    assert_true(c.width == 10 && c.height == 0);
+    assert_int_equal(PARSE(&c, err, "-s", "x10", "in", "out"), CONFIG_RUN);
+    assert_true(c.width == 0 && c.height == 10);
+    EXPECT_ERROR(PARSE(&c, err, "-s", "x", "in", "out"), err, "size");
     EXPECT_ERROR(PARSE(&c, err, "-s", "99999x1", "in", "out"), err, "size");
 }
 

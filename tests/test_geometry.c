@@ -200,6 +200,35 @@ static int ref_jpeg_scale(int cw, int ch, int nw, int nh)
     return 8;
 }
 
+/* --size 200x and x200: a side of 0 is unbounded; only the other one
+ * scales, and cover is inside (nothing is cropped). */
+static void test_unbounded_side(void **state)
+{
+    (void)state;
+    /*                                   crop x,y,w,h          out       need */
+    PLAN(4000, 3000, 1, 200, 0, FIT_COVER, false, 0, 0, 4000, 3000, 200, 150, 200, 150);
+    PLAN(4000, 3000, 1, 0, 200, FIT_COVER, false, 0, 0, 4000, 3000, 267, 200, 267, 200);
+    PLAN(4000, 3000, 1, 0, 200, FIT_INSIDE, false, 0, 0, 4000, 3000, 267, 200, 267, 200);
+    /* A tall strip with the width bounded: 200 wide, as tall as that makes it. */
+    PLAN(1000, 20000, 1, 200, 0, FIT_COVER, false, 0, 0, 1000, 20000, 200, 4000, 200, 4000);
+    /* Transposed by orientation 6: the bounded side is the upright width. */
+    PLAN(3000, 4000, 6, 200, 0, FIT_COVER, false, 0, 0, 3000, 4000, 200, 150, 150, 200);
+    /* Smaller than the bounded side: kept, unless enlarged. */
+    PLAN(100, 50, 1, 200, 0, FIT_COVER, false, 0, 0, 100, 50, 100, 50, 100, 50);
+    PLAN(100, 50, 1, 200, 0, FIT_COVER, true, 0, 0, 100, 50, 200, 100, 200, 100);
+    /* Enlarged, the unbounded side stops at GEOM_UNBOUNDED (aspect kept). */
+    PLAN(1000, 1, 1, 0, 200, FIT_INSIDE, true, 0, 0, 1000, 1, GEOM_UNBOUNDED, 16, GEOM_UNBOUNDED, 16);
+    int w = 0, h = 300;
+    fit_mode f = FIT_COVER;
+    geom_box(&w, &h, &f);
+    assert_int_equal(w, GEOM_UNBOUNDED);
+    assert_int_equal(h, 300);
+    assert_int_equal(f, FIT_INSIDE);
+    w = 200, h = 100, f = FIT_COVER;
+    geom_box(&w, &h, &f);
+    assert_true(w == 200 && h == 100 && f == FIT_COVER);
+}
+
 static void test_jpeg_scale(void **state)
 {
     (void)state;
@@ -255,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_orientations_swap),
         cmocka_unit_test(test_crop_maps_back_through_orientation),
         cmocka_unit_test(test_cover_properties),
+        cmocka_unit_test(test_unbounded_side),
         cmocka_unit_test(test_jpeg_scale),
         cmocka_unit_test(test_shrink_factor),
     };

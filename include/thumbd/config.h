@@ -12,11 +12,14 @@
 
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
+/* --detect: which files are images, by their name or by their first bytes. */
+typedef enum detect_mode { DETECT_EXT, DETECT_CONTENT } detect_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
+    const char *in_file;       /* a file given as IN: its name in in_dir (rundirs_single), else NULL */
     const char *out_dir;
-    int width, height;         /* the box */
+    int width, height;         /* the box; 0: that side unbounded (--size 200x, x200) */
     fit_mode fit;
     bool enlarge;
     out_format format;
@@ -35,6 +38,7 @@ typedef struct thumbd_config {
     int max_scans;             /* scans of a multi-scan (progressive) JPEG */
     int max_frames;            /* pages or frames of a file read by libvips */
     engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
+    detect_mode detect;        /* --detect ext|content */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;
@@ -80,7 +84,10 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
 /* The --help text, made from the option table (options.h). */
 const char *config_usage(void);
 
-/* "200x200" -> 200, 200. Exposed for tests. */
+/* --size, as vipsthumbnail and ImageMagick take it: "320x240" -> 320,
+ * 240; "200" -> 200, 200 (a square box); "200x" -> 200, 0 and "x200" -> 0,
+ * 200, where 0 is a side left unbounded (geom_box). Each given side is
+ * 1..16384; "x" alone is refused. Exposed for tests. */
 bool config_parse_size(const char *s, int *w, int *h);
 
 /* "100M", "1G", "4096" -> value; base is 1000 or 1024 for the suffixes. */

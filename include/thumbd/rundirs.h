@@ -21,4 +21,14 @@
  * for the caller to close. */
 int rundirs_open(const thumbd_config *cfg, int *in_fd, int *out_fd, int *list_fd);
 
+/* A single file given as IN ("thumbd photo.jpg out/"): *one is a copy of
+ * cfg, in which, when cfg->in_dir names something that is not a directory
+ * (stat, links followed), in_dir is the file's directory and in_file its
+ * name, both in *held (malloc'd, for the caller to free; NULL otherwise).
+ * The run then thumbnails that one file into OUT_DIR/<name>.<ext>, as if
+ * its directory were IN_DIR and it the only file in it. --prune and
+ * --files-from need a directory: with a file, a message on stderr and
+ * EXIT_USAGE. Returns 0 or an exit code. */
+int rundirs_single(const thumbd_config *cfg, thumbd_config *one, char **held);
+
 #endif

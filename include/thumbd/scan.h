@@ -17,6 +17,12 @@ typedef struct scan_opts {
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
     bool vips_formats;         /* also the names of formats libvips reads */
+    /* --detect content: a regular file is a source when its first bytes
+     * say so (sniff.h), whatever its name: a JPEG or PNG, or with
+     * vips_formats another format libvips reads; the others are counted as
+     * ignored. A file that cannot be read to tell is a source when its name
+     * says so (its task then fails saying why). */
+    bool detect_content;
     /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
      * when it is up to date with the source sb, else NULL. out_dirfd is
      * rel's directory inside out_dir, open, and name rel's last component
@@ -44,7 +50,7 @@ typedef struct scan_opts {
 
 typedef struct scan_stats {
     uint64_t found;            /* image files turned into tasks */
-    uint64_t ignored;          /* regular files that are not images by name */
+    uint64_t ignored;          /* regular files that are not images (by name, or by content) */
     uint64_t special;          /* FIFOs, sockets, devices, links not followed */
     uint64_t dirs;
     uint64_t other_shard;      /* images left to the other shards */
@@ -75,11 +81,20 @@ td_status scan_run(const scan_opts *opts, scan_emit_fn emit, scan_stop_fn stop,
 td_status scan_list(const scan_opts *opts, int list_fd, bool nul, scan_emit_fn emit, scan_stop_fn stop,
                     void *ctx, scan_stats *stats, char err[TD_ERRLEN]);
 
+/* Like scan_run, for the one file name of in_dir that was given as IN (a
+ * file, not a directory: rundirs_single). It is taken as a source whatever
+ * its name (the user named it; the decoder tells what it is); one that is
+ * not a regular file, or a symbolic link without follow_symlinks, becomes
+ * a task with a preset_error. */
+td_status scan_one(const scan_opts *opts, const char *name, scan_emit_fn emit, void *ctx, scan_stats *stats,
+                   char err[TD_ERRLEN]);
+
 /* The shard (0..n-1) of a relative path: FNV-1a, stable across machines and
  * versions, so shards are disjoint and together cover everything. */
 int scan_shard_of(const char *rel, int n);
 
-/* True if name ends in .jpg/.jpeg/.jpe/.png, any case. */
+/* True if name ends in .jpg/.jpeg/.jpe/.png, or an alias of them (.jfif
+ * .pjpeg .pjp .mpo for JPEG, .apng for PNG), any case. */
 bool scan_is_image_name(const char *name);
 
 /* True if name ends in the extension of a format the libvips engine takes

@@ -1,4 +1,5 @@
-/* The stat prober of the tree walk (scan.c): what fstatat, and
+/* The stat prober of the tree walk (scan.c): what fstatat, the content
+ * detection of --detect content (scanwalk_is_image), and
  * scan_opts.fresh for an image, say of a directory's entries, found ahead
  * of the walk's visits so that two threads share the system calls of a big
  * directory (they are most of what a no-op re-run costs). The walking
@@ -21,6 +22,7 @@ typedef struct scanprobe_result {
     bool done;            /* the fields below are valid */
     int err;              /* errno of fstatat, 0 when it worked */
     struct stat sb;
+    bool image;           /* a regular file that is a source (scanwalk_is_image) */
     char *fresh;          /* opts->fresh's answer for an image (owned) */
     char *known;          /* and why it is known bad (owned) */
 } scanprobe_result;

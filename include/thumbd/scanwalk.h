@@ -56,11 +56,17 @@ void scanwalk_end(scanwalk *w, int fd);
 /* Whether name is a source image for this walk (by its name). */
 bool scanwalk_is_source(const scan_opts *o, const char *name);
 
+/* Whether the regular file name in the directory dirfd is a source image:
+ * by its name, or with detect_content by its first bytes (sniff.h; one
+ * small read). Called from the walking thread or the prober's helper. */
+bool scanwalk_is_image(const scan_opts *o, int dirfd, const char *name);
+
 /* Whether rel is in this walk's shard. */
 bool scanwalk_in_shard(const scan_opts *o, const char *rel);
 
 /* Whether an entry is stat'ed: not links that are not followed, nor regular
- * files that are not images (those are only counted). */
+ * files that are not images by name when images go by name (those are only
+ * counted). */
 bool scanwalk_wants_stat(const scan_opts *o, const scanwalk_entry *e);
 
 /* Reads all names of the directory open at fd, sorted by strcmp (consumes
