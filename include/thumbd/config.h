@@ -12,6 +12,8 @@
 
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
+/* --on-stop: what a stop does with the tasks queued and not started. */
+typedef enum stop_mode { STOP_CANCEL, STOP_DRAIN } stop_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -54,6 +56,8 @@ typedef struct thumbd_config {
     double task_timeout;       /* seconds, 0 = off */
     double deadline;           /* seconds, 0 = off */
     double shutdown_timeout;   /* seconds */
+    stop_mode on_stop;         /* cancel or run the queued tasks at a stop */
+    bool ordered;              /* --ordered: the report in id order */
 } thumbd_config;
 
 typedef enum config_result {
