@@ -192,6 +192,22 @@ static void test_ordered_report_in_id_order(void **state)
             CHECK(!ids_in_order(v, n), "without --ordered the records come as tasks finish");
         }
     }
+    /* Again with a source gone and --prune: the skipped records in order,
+     * the pruned one after everything. */
+    char out[300], rep[300], log[300];
+    path_in(out, sizeof out, "ord-out1");
+    path_in(rep, sizeof rep, "ord2.jsonl");
+    path_in(log, sizeof log, "ord2.log");
+    pathf(p, sizeof p, "%s/b020.jpg", in);
+    CHECK(unlink(p) == 0, "unlink %s", p);
+    pid_t pid = start(false, log, "-j", "4", "--ordered", "--prune", "--report", rep, in, out, NULL);
+    CHECK(wait_exit(pid, 60, NULL) == 0, "--prune: exit 0");
+    static rec v[ORD_SMALL + 8];
+    int n = read_recs(rep, v, ORD_SMALL + 8);
+    CHECK(n == ORD_SMALL + 1 && ids_in_order(v, n), "--prune: ids 1..%d in order", ORD_SMALL + 1);
+    for (int i = 0; i + 1 < n; i++)
+        CHECK(!strcmp(v[i].status, "skipped"), "%s: skipped, got %s", v[i].src, v[i].status);
+    CHECK(n > 0 && !strcmp(v[n - 1].status, "pruned"), "the pruned record last");
     end_checks();
 }
 
