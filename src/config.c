@@ -454,6 +454,13 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
         td_fail(err, TD_EUSAGE, "--prune needs the whole tree: not with --files-from or --shard");
         return CONFIG_ERROR;
     }
+    if (cfg->ordered && cfg->order != ORDER_PATH) {
+        /* The ids follow the walk, the tasks run in the sorted order: the
+         * window would have to hold the whole tree. */
+        td_fail(err, TD_EUSAGE, "--ordered writes the report in scan order: not with --order "
+                                "other than path");
+        return CONFIG_ERROR;
+    }
     if (argc - optind != 2) {
         td_fail(err, TD_EUSAGE, "expected IN_DIR and OUT_DIR, got %d argument%s (see --help)",
                 argc - optind, argc - optind == 1 ? "" : "s");

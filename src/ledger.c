@@ -308,7 +308,9 @@ static int open_append(const ledger *l, const char *rel_dir, char *err)
         return td_fail(err, TD_EIO, "no ledger directory %s", LEDGER_DIR), -1;
     char name[20];
     file_name(rel_dir, name);
-    for (int tries = 0; tries < 8; tries++) {
+    /* A rewrite between the open and the lock replaces the file: open the
+     * new one. Each rewrite is short, so this ends; the bound is a guard. */
+    for (int tries = 0; tries < 10000; tries++) {
         int fd = openat(l->dir_fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
             break;
@@ -332,7 +334,7 @@ static int open_append(const ledger *l, const char *rel_dir, char *err)
         close(fd);
     }
     return td_fail(err, TD_EIO, "cannot append to the ledger %s/%s: %s", LEDGER_DIR, name,
-                   strerror(errno)), -1;
+                   errno ? strerror(errno) : "it was replaced at every try"), -1;
 }
 
 static td_status append(const ledger *l, const char *rel_dir, const char *line, size_t len, char *err)

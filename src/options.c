@@ -12,6 +12,7 @@ _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
 _Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
+_Static_assert(sizeof(stop_mode) == sizeof(int), "stop_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -63,6 +64,9 @@ static const options_choice engine_choices[] = {
 static const options_choice detect_choices[] = {
     {"ext", DETECT_EXT}, {"content", DETECT_CONTENT}, {NULL, 0},
 };
+static const options_choice stop_choices[] = {
+    {"cancel", STOP_CANCEL}, {"drain", STOP_DRAIN}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
@@ -113,6 +117,9 @@ const options_entry options_table[] = {
      .help = "lower CPU priority (nice 10) and I/O priority (best-effort, level 7)"},
     {.name = "report", .short_name = 'r', .kind = OPTIONS_STRING, .field = FIELD(report_path),
      .arg = "FILE", .help = "JSON Lines report, one record per image ('-': stdout)"},
+    {.name = "ordered", .kind = OPTIONS_FLAG, .field = FIELD(ordered),
+     .help = "write the report in scan order (by id), holding finished records in a bounded "
+             "window; not with --order other than path"},
     {.name = "max-pixels", .kind = OPTIONS_COUNT, .field = FIELD(max_pixels), .arg = "N",
      .base = 1000, .lo = 1, .def = "100M", .expect = "a positive count like 50M",
      .help = "refuse images with more pixels"},
@@ -144,6 +151,10 @@ const options_entry options_table[] = {
      .arg = "S", .hi = SECONDS_MAX, .def = "10", .expect = "seconds >= 0 (fractions allowed)",
      .help = "on SIGTERM, SIGINT, SIGHUP, SIGQUIT or the deadline, let running tasks finish "
              "for S seconds, then cancel them"},
+    {.name = "on-stop", .kind = OPTIONS_CHOICE, .field = FIELD(on_stop), .choices = stop_choices,
+     .def = "cancel",
+     .help = "what a stop does with the queued tasks: cancel reports them not started; drain "
+             "runs them too, within --shutdown-timeout"},
     {.name = "force", .kind = OPTIONS_FLAG, .field = FIELD(force),
      .help = "redo thumbnails that are up to date"},
     {.name = "no-memo", .kind = OPTIONS_FLAG, .field = FIELD(no_memo),

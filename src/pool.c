@@ -32,6 +32,7 @@ struct pool {
     int stuck;                /* abandoned workers still inside run() */
     size_t pending;           /* accepted, not yet settled */
     bool stopping;
+    bool draining;            /* pool_drain: no submissions, the queue still runs */
     cancel_reason stop_why;
 };
 
@@ -219,7 +220,7 @@ int pool_workers(pool *p)
 bool pool_submit(pool *p, void *item)
 {
     pthread_mutex_lock(&p->mu);
-    if (p->stopping) {
+    if (p->stopping || p->draining) {
         pthread_mutex_unlock(&p->mu);
         return false;
     }
@@ -237,6 +238,14 @@ bool pool_submit(pool *p, void *item)
 void pool_close(pool *p)
 {
     queue_close(p->q);
+}
+
+void pool_drain(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->draining = true;
+    pthread_mutex_unlock(&p->mu);
+    queue_close(p->q); /* releases a producer blocked in queue_push */
 }
 
 void pool_stop(pool *p, cancel_reason why)

@@ -14,6 +14,7 @@
 #include "thumbd/clock.h"
 #include "thumbd/escape.h"
 #include "thumbd/queue.h"
+#include "thumbd/reorder.h"
 
 /* Task times go into logarithmic buckets (about 1% wide) so that p50/p95
  * cost fixed memory, whatever the size of the tree. */
@@ -39,6 +40,7 @@ struct report {
     double t_start, t_drawn;
     bool line_shown;           /* a progress line is on screen */
     _Atomic uint64_t unrecorded_skips;
+    reorder *ro;               /* --ordered: records held until their turn; NULL: none */
 };
 
 void report_json_string(FILE *f, const char *s)
@@ -238,6 +240,37 @@ void report_request_status(report *r)
     queue_defer(r->q, &status_request, 0); /* out of memory: no line, no harm */
 }
 
+/* Queued by report_pass: an id passed over may let held records go. */
+static char wake_request;
+
+/* Counts t, tells the console, writes its record and frees it. */
+static void write_one(report *r, thumbd_task *t)
+{
+    account(r, t);
+    if (r->console && r->verbose)
+        verbose_line(r, t);
+    if (r->console && r->progress)
+        progress_line(r);
+    if (r->f) {
+        report_format_record(r->f, t);
+        putc('\n', r->f);
+        /* Flushed per record: a SIGKILL keeps every finished task. */
+        if (fflush(r->f) != 0 && !r->write_errno)
+            r->write_errno = errno ? errno : EIO;
+    }
+    task_free(t);
+}
+
+/* --ordered: writes the held records whose turn came (all of them, gaps
+ * or not, with `all`). */
+static void write_in_turn(report *r, bool all)
+{
+    void *item;
+    while ((item = reorder_take(r->ro, all)) != NULL)
+        if (item != REORDER_PASS)
+            write_one(r, item);
+}
+
 static void *writer_main(void *arg)
 {
     report *r = arg;
@@ -247,24 +280,37 @@ static void *writer_main(void *arg)
             status_line(r);
             continue;
         }
-        thumbd_task *t = item;
-        account(r, t);
-        if (r->console && r->verbose)
-            verbose_line(r, t);
-        if (r->console && r->progress)
-            progress_line(r);
-        if (r->f) {
-            report_format_record(r->f, t);
-            putc('\n', r->f);
-            /* Flushed per record: a SIGKILL keeps every finished task. */
-            if (fflush(r->f) != 0 && !r->write_errno)
-                r->write_errno = errno ? errno : EIO;
+        if (item != &wake_request) {
+            thumbd_task *t = item;
+            if (!r->ro || !reorder_put(r->ro, t->id, t))
+                write_one(r, t);
         }
-        task_free(t);
+        if (r->ro)
+            write_in_turn(r, false);
     }
+    if (r->ro) /* every task was submitted: nothing may stay in the window */
+        write_in_turn(r, true);
     if (r->console)
         clear_progress(r);
     return NULL;
+}
+
+bool report_set_ordered(report *r, size_t window)
+{
+    r->ro = reorder_new(window);
+    return r->ro != NULL;
+}
+
+void report_wait_turn(report *r, uint64_t id, const atomic_bool *stop)
+{
+    if (r->ro)
+        reorder_wait(r->ro, id, stop);
+}
+
+void report_pass(report *r, uint64_t id)
+{
+    if (r->ro && reorder_put(r->ro, id, REORDER_PASS))
+        queue_defer(r->q, &wake_request, 0); /* out of memory: the next record wakes it */
 }
 
 report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN])
@@ -387,6 +433,7 @@ void report_free(report *r)
         return;
     report_finish(r, NULL);
     queue_destroy(r->q);
+    reorder_free(r->ro);
     free(r);
 }
 

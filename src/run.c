@@ -98,9 +98,12 @@ cancel_reason run_stop_reason(run_ctx *rc)
 static void task_done(void *item, pool_outcome how, cancel_reason why, void *vctx)
 {
     run_ctx *rc = vctx;
+    uint64_t id = ((thumbd_task *)item)->id;
     thumbd_task *t = taskpolicy_settle(item, how, why, run_stop_reason(rc));
     if (t)
         report_submit(rc->rep, t);
+    else
+        report_pass(rc->rep, id); /* no copy to report: --ordered goes on without it */
 }
 
 static void worker_end(void *vctx)
@@ -118,13 +121,18 @@ static void task_release(void *item, void *vctx)
 
 static void prune_emit(thumbd_task *t, void *vctx)
 {
+    /* Every lower id is settled by now: the wait ends. */
+    report_wait_turn(((run_ctx *)vctx)->rep, t->id, NULL);
     report_submit(((run_ctx *)vctx)->rep, t);
 }
 
 /* --prune, after the scan and every task. */
 static void run_prune(run_ctx *rc)
 {
-    uint64_t next_id = atomic_load(&rc->found) + 1;
+    /* After the scan's ids (directories that could not be read have some
+     * too, without being found images). */
+    uint64_t found = atomic_load(&rc->found);
+    uint64_t next_id = (rc->last_id > found ? rc->last_id : found) + 1;
     prune_opts o = {.in_fd = rc->in_fd, .out_fd = rc->out_fd, .ledger = &rc->ut.ledger,
                     .max_count = rc->cfg->max_prune, .max_pct = rc->cfg->max_prune_pct,
                     .unsure = prune_unsure_has, .unsure_ctx = &rc->unsure, .emit = prune_emit,
@@ -246,10 +254,14 @@ static int start_run(run_ctx *rc, pthread_t *scan_th)
     rc->progress = !cfg->quiet && isatty(STDERR_FILENO);
     report_set_console(rc->rep, stderr, cfg->verbose, rc->progress,
                        &rc->found, &rc->scan_done);
+    /* --ordered: a window of 4 x what the pool can hold (queued and
+     * running), so a slow task does not stall the scan at once. */
+    int most = cfg->workers_max > cfg->workers ? cfg->workers_max : cfg->workers;
+    bool order_ok = !cfg->ordered || report_set_ordered(rc->rep, 4 * (cfg->queue_cap + (size_t)most));
     /* The user asked for libvips: start it before any task's clock runs. */
     if (cfg->engine == ENGINE_VIPS || cfg->format == FORMAT_WEBP || cfg->format == FORMAT_AVIF)
         vipsengine_start();
-    bool sched_ok = setup_scheduling(rc);
+    bool sched_ok = order_ok && setup_scheduling(rc);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
                     .thread_end = worker_end, .retry = task_retry,
                     .admit = rc->limited ? task_admit : NULL, .ctx = rc,
@@ -337,6 +349,7 @@ int run_thumbd(const thumbd_config *cfg)
         supervise_state sd = {0};
         supervise_opts so = {.pool = rc.pool, .rep = rc.rep, .sigs = &sigs, .deadline_s = cfg->deadline,
                              .shutdown_timeout_s = cfg->shutdown_timeout,
+                             .drain = cfg->on_stop == STOP_DRAIN,
                              .reap_overdue = cfg->task_timeout > 0, .scan_done = &rc.scan_done,
                              .stopping = run_stopping, .tick = rc.adapt ? run_adapt_tick : NULL,
                              .ctx = &rc};

@@ -37,6 +37,9 @@ static void note_unsure(run_ctx *rc, thumbd_task *t)
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
+    /* --ordered: the writer holds at most a window of records. */
+    report_wait_turn(rc->rep, t->id, &rc->stop_scan);
+    rc->last_id = t->id;
     if (rc->cfg->prune && t->preset_error && !t->known_bad)
         note_unsure(rc, t);
     if (t->dir) { /* a directory the scan could not read: settled, and no image */
@@ -52,6 +55,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
             report_submit(rc->rep, t);
         } else {
             report_skip_unrecorded(rc->rep, 1); /* a record would go nowhere */
+            report_pass(rc->rep, t->id);
             task_free(t);
         }
         return !atomic_load(&rc->stop_scan);

@@ -8,15 +8,22 @@
  * abandoned (reported and left behind). */
 static const double CANCEL_GRACE_S = 1.0;
 
+/* The end of the shutdown's patience: what is still queued (--on-stop
+ * drain) is settled as not started, what runs is cancelled. */
+static void cancel_all(const supervise_opts *o, supervise_state *sd, cancel_reason why, double now)
+{
+    pool_stop(o->pool, why);
+    pool_cancel_running(o->pool, why);
+    sd->cancelled = now;
+}
+
 static void begin_shutdown(const supervise_opts *o, supervise_state *sd, cancel_reason why, int signo)
 {
     double now = clock_now_s();
     if (sd->active) {
-        /* A second signal: cancel what is running now. */
-        if (signo && !sd->cancelled) {
-            pool_cancel_running(o->pool, CANCEL_SHUTDOWN);
-            sd->cancelled = now;
-        }
+        /* A second signal: cancel what is queued and running now. */
+        if (signo && !sd->cancelled)
+            cancel_all(o, sd, CANCEL_SHUTDOWN, now);
         return;
     }
     sd->active = true;
@@ -24,7 +31,10 @@ static void begin_shutdown(const supervise_opts *o, supervise_state *sd, cancel_
     sd->signo = signo;
     sd->started = now;
     o->stopping(why, o->ctx);
-    pool_stop(o->pool, why);
+    if (o->drain)
+        pool_drain(o->pool);
+    else
+        pool_stop(o->pool, why);
 }
 
 /* How long to wait for a signal: until the next deadline, or a tick. */
@@ -57,10 +67,8 @@ void supervise_run(const supervise_opts *o, supervise_state *sd)
             pool_reap_overdue(o->pool, CANCEL_GRACE_S);
         if (o->tick && !sd->active)
             o->tick(now, o->ctx);
-        if (sd->active && !sd->cancelled && now >= sd->started + o->shutdown_timeout_s) {
-            pool_cancel_running(o->pool, sd->why);
-            sd->cancelled = now;
-        }
+        if (sd->active && !sd->cancelled && now >= sd->started + o->shutdown_timeout_s)
+            cancel_all(o, sd, sd->why, now);
         if (sd->cancelled && now >= sd->cancelled + CANCEL_GRACE_S) {
             pool_abandon_running(o->pool, sd->why);
             return;

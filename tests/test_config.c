@@ -497,6 +497,24 @@ static void test_scheduling_env(void **state)
     unsetenv("THUMBD_WORKERS");
 }
 
+/* --ordered and --on-stop: parsed, and --ordered refused with a sorted
+ * --order (whose ids do not follow the order tasks run in). */
+static void test_ordered_and_on_stop(void **state)
+{
+    (void)state;
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_false(c.ordered);
+    assert_int_equal(c.on_stop, STOP_CANCEL);
+    assert_int_equal(PARSE(&c, err, "--ordered", "--on-stop", "drain", "in", "out"), CONFIG_RUN);
+    assert_true(c.ordered);
+    assert_int_equal(c.on_stop, STOP_DRAIN);
+    EXPECT_ERROR(PARSE(&c, err, "--on-stop", "finish", "in", "out"), err, "cancel or drain");
+    EXPECT_ERROR(PARSE(&c, err, "--ordered", "--order", "newest", "in", "out"), err, "--order");
+    assert_int_equal(PARSE(&c, err, "--ordered", "--order", "path", "in", "out"), CONFIG_RUN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_workers_adaptive),
         cmocka_unit_test(test_scheduling_options),
         cmocka_unit_test(test_scheduling_env),
+        cmocka_unit_test(test_ordered_and_on_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -450,6 +450,48 @@ static void test_writer_without_file_counts(void **state)
     report_free(r);
 }
 
+/* --ordered: records in id order whatever order they are submitted in; a
+ * passed id lets the next go; report_finish writes what is held behind a
+ * gap. */
+static void test_writer_ordered(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/thumbd-report-ordered-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[TD_ERRLEN] = "";
+    report *r = report_open(path, 2, err);
+    assert_non_null(r);
+    assert_true(report_set_ordered(r, 4));
+    static const int order[] = {3, 1, 6, 5, 8}; /* 2 passed, 4 passed late, 7 never */
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char rel[16];
+        snprintf(rel, sizeof rel, "f%d.jpg", order[i]);
+        report_submit(r, task_new((uint64_t)order[i], rel, 1, (struct timespec){0, 0}));
+        if (order[i] == 1)
+            report_pass(r, 2);
+    }
+    report_pass(r, 4);
+    report_counts counts;
+    report_finish(r, &counts);
+    assert_int_equal(counts.by_status[TASK_OK], 5);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int want[] = {1, 3, 5, 6, 8}, n = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_true(n < 5);
+        char head[32];
+        snprintf(head, sizeof head, "{\"id\":%d,", want[n++]);
+        assert_true(!strncmp(line, head, strlen(head)));
+    }
+    assert_int_equal(n, 5);
+    fclose(f);
+    unlink(path);
+    report_free(r);
+}
+
 /* A directory the scan could not read: a failure, but no image. */
 static void test_directory_counted_apart(void **state)
 {
@@ -501,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_format_record_failed_with_odd_names),
         cmocka_unit_test(test_writer_round_trip),
         cmocka_unit_test(test_writer_without_file_counts),
+        cmocka_unit_test(test_writer_ordered),
         cmocka_unit_test(test_directory_counted_apart),
         cmocka_unit_test(test_open_unwritable),
     };

@@ -14,6 +14,8 @@ typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FOR
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
 /* --detect: which files are images, by their name or by their first bytes. */
 typedef enum detect_mode { DETECT_EXT, DETECT_CONTENT } detect_mode;
+/* --on-stop: what a stop does with the tasks queued and not started. */
+typedef enum stop_mode { STOP_CANCEL, STOP_DRAIN } stop_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -58,6 +60,8 @@ typedef struct thumbd_config {
     double task_timeout;       /* seconds, 0 = off */
     double deadline;           /* seconds, 0 = off */
     double shutdown_timeout;   /* seconds */
+    stop_mode on_stop;         /* cancel or run the queued tasks at a stop */
+    bool ordered;              /* --ordered: the report in id order */
 } thumbd_config;
 
 typedef enum config_result {

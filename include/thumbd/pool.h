@@ -63,6 +63,13 @@ bool pool_submit(pool *p, void *item);
 /* No more submissions: workers finish what is queued, then exit. */
 void pool_close(pool *p);
 
+/* Graceful stop that finishes the queue (Shutdown, as opposed to pool_stop's
+ * ShutdownNow): refuses submissions (a producer blocked in pool_submit is
+ * released), and the tasks queued, also those waiting to be retried, still
+ * run; the workers exit once the queue is empty. A later pool_stop settles
+ * what is still queued then. */
+void pool_drain(pool *p);
+
 /* Graceful stop: refuses submissions (a producer blocked in pool_submit is
  * released), and queued tasks that have not started, also those waiting to
  * be retried, are settled as POOL_NOT_STARTED with reason why. Running tasks

@@ -3,6 +3,7 @@
 #ifndef THUMBD_REPORT_H
 #define THUMBD_REPORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,26 @@ void report_skip_unrecorded(report *r, uint64_t n);
  * with the counts so far (done / found, time, images/s, per status). Never
  * blocks; thread-safe. */
 void report_request_status(report *r);
+
+/* --ordered, set before any report_submit: records are written in id order
+ * (ids from 1, as the scanner numbers tasks), each held until every lower
+ * id was written or passed, in a window of `window` ids. Every id must then
+ * reach the writer once: report_submit, or report_pass for one settled
+ * without a record. At report_finish what is held is written whatever the
+ * gaps. false when out of memory. */
+bool report_set_ordered(report *r, size_t window);
+
+/* --ordered: blocks until id fits in the window (the records before it were
+ * written), or *stop (may be NULL) is set; at once without --ordered. The
+ * scanner calls it before it hands id on, so the writer holds at most the
+ * window: the lowest id it waits for is running, queued or settled, and
+ * gets written without the scanner. Thread-safe. */
+void report_wait_turn(report *r, uint64_t id, const atomic_bool *stop);
+
+/* --ordered: id was settled without a record (counted by other means);
+ * the records after it need not wait for it. A no-op otherwise.
+ * Thread-safe. */
+void report_pass(report *r, uint64_t id);
 
 /* Hands a finished task to the writer, which frees it. Thread-safe. */
 void report_submit(report *r, thumbd_task *t);

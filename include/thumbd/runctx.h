@@ -38,6 +38,7 @@ typedef struct run_ctx {
     _Atomic int stop_why;      /* cancel_reason of the shutdown, once stopping */
     _Atomic bool scan_done;
     _Atomic uint64_t found;    /* tasks submitted so far, for the progress line */
+    uint64_t last_id;          /* the highest id the scan gave (scan thread; read after it ends) */
     scan_stats stats;
     td_status scan_st;
     char scan_err[TD_ERRLEN];

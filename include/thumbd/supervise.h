@@ -1,7 +1,8 @@
 /* The main thread's loop during a run: it waits for the signals the run
  * handles (signals.h), and drives the run's deadline, the shutdown that a
- * signal or the deadline begins (stop the pool; at the shutdown timeout or
- * a second signal cancel what runs; a grace later abandon it), the reaping
+ * signal or the deadline begins (stop the pool, or with --on-stop drain let
+ * its queue run; at the shutdown timeout or a second signal cancel what is
+ * queued and what runs; a grace later abandon it), the reaping
  * of overdue tasks and the adaptive pool's ticks. */
 #ifndef THUMBD_SUPERVISE_H
 #define THUMBD_SUPERVISE_H
@@ -32,6 +33,7 @@ typedef struct supervise_opts {
     const sigset_t *sigs;      /* blocked in every thread: what the loop waits for */
     double deadline_s;         /* --deadline from the start of the loop; 0: none */
     double shutdown_timeout_s; /* from the start of a shutdown to cancelling what runs */
+    bool drain;                /* --on-stop drain: a shutdown runs the queued tasks too */
     bool reap_overdue;         /* --task-timeout is set: cancel overdue tasks */
     atomic_bool *scan_done;    /* set once every task was submitted */
     /* Called once as a shutdown begins, before the pool stops. */
