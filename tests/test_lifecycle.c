@@ -283,8 +283,8 @@ static void test_sigterm_stops_cleanly(void **state)
     pathf(out, sizeof out, "%s/term-out", root);
     pathf(rep, sizeof rep, "%s/term.jsonl", root);
     pathf(log, sizeof log, "%s/term.log", root);
-    pid_t pid = start(false, log, "-j", "2", "--shutdown-timeout", "2", "--report", rep, many_dir,
-                      out, NULL);
+    pid_t pid = start(false, log, "-j", "2", "--shutdown-timeout", "2", "--report", rep, "--report-pending",
+                      many_dir, out, NULL);
     usleep(400 * 1000);
     kill(pid, SIGTERM);
     double el;
@@ -360,7 +360,8 @@ static void test_deadline_reports_everything(void **state)
     pathf(rep, sizeof rep, "%s/dl.jsonl", root);
     pathf(log, sizeof log, "%s/dl.log", root);
     double el;
-    pid_t pid = start(false, log, "-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out, NULL);
+    pid_t pid = start(false, log, "-j", "2", "--deadline", "0.3", "--report", rep, "--report-pending", many_dir,
+                      out, NULL);
     int st = wait_for(pid, 15, &el);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 124);
@@ -447,7 +448,8 @@ static void test_blocked_read_cannot_hang_shutdown(void **state)
     pathf(out, sizeof out, "%s/blk2-out", root);
     pathf(rep, sizeof rep, "%s/blk2.jsonl", root);
     pathf(log, sizeof log, "%s/blk2.log", root);
-    pid_t pid = start(true, log, "-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out, NULL);
+    pid_t pid = start(true, log, "-j", "1", "--shutdown-timeout", "0.5", "--report", rep, "--report-pending", in,
+                      out, NULL);
     usleep(300 * 1000);
     kill(pid, SIGTERM);
     double el;

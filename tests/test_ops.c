@@ -356,9 +356,8 @@ static pid_t spawn_va(const io *o, va_list ap)
     static const io none = {{NULL}, NULL, NULL, NULL};
     if (!o)
         o = &none;
-    char *argv[48];
-    int argc = 0;
-    argv[argc++] = (char *)g_bin;
+    char *argv[48] = {(char *)g_bin, "--report-skipped"}; /* the tests count skipped records */
+    int argc = 2;
     char *a;
     while ((a = va_arg(ap, char *)) != NULL) {
         assert_true(argc < 47);
