@@ -116,7 +116,12 @@ const options_entry options_table[] = {
     {.name = "nice", .kind = OPTIONS_FLAG, .field = FIELD(nice),
      .help = "lower CPU priority (nice 10) and I/O priority (best-effort, level 7)"},
     {.name = "report", .short_name = 'r', .kind = OPTIONS_STRING, .field = FIELD(report_path),
-     .arg = "FILE", .help = "JSON Lines report, one record per image ('-': stdout)"},
+     .arg = "FILE", .help = "JSON Lines report, one record per image attempted ('-': stdout)"},
+    {.name = "report-skipped", .kind = OPTIONS_FLAG, .field = FIELD(report_skipped),
+     .help = "also a record for each up-to-date image (status skipped; counted either way)"},
+    {.name = "report-pending", .kind = OPTIONS_FLAG, .field = FIELD(report_pending),
+     .help = "also a record for each image a stopped run did not start (cancelled, 'not "
+             "started'; counted either way)"},
     {.name = "ordered", .kind = OPTIONS_FLAG, .field = FIELD(ordered),
      .help = "write the report in scan order (by id), holding finished records in a bounded "
              "window; not with --order other than path"},
@@ -186,7 +191,9 @@ const options_entry options_table[] = {
     {.name = "verbose", .short_name = 'v', .kind = OPTIONS_FLAG, .field = FIELD(verbose),
      .help = "one line per file on stderr"},
     {.name = "quiet", .kind = OPTIONS_FLAG, .field = FIELD(quiet),
-     .help = "no summary and no progress line on stderr"},
+     .help = "no summary and no progress line on stderr (failed files are still named)"},
+    {.name = "silent", .kind = OPTIONS_FLAG, .field = FIELD(silent),
+     .help = "nothing on stderr but an error that stops the run: not even failed files"},
     {.name = "help", .short_name = 'h', .kind = OPTIONS_ACTION, .help = "this text"},
     {.name = "version", .short_name = 'V', .kind = OPTIONS_ACTION, .help = "the version"},
 };

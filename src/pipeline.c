@@ -46,6 +46,9 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
 {
     decode_ctx *c = vctx;
     const thumbd_config *cfg = c->cfg;
+    /* The record of an image refused here still gives its size. */
+    c->info.width = info->width;
+    c->info.height = info->height;
     if (info->width < 1 || info->height < 1)
         return td_fail(err, TD_EINPUT, "image has no pixels (%dx%d)", info->width, info->height);
     if (info->width > cfg->max_dimension || info->height > cfg->max_dimension)

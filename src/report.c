@@ -34,13 +34,16 @@ struct report {
     int write_errno;           /* first write error, reported in the summary */
     /* console (set before the first record) */
     FILE *console;
-    bool verbose, progress;
+    bool verbose, progress, failures;
+    bool rec_skipped, rec_pending; /* records for skipped and not-started images */
     const _Atomic uint64_t *found;
     const _Atomic bool *scan_done;
     double t_start, t_drawn;
     bool line_shown;           /* a progress line is on screen */
     _Atomic uint64_t unrecorded_skips;
     reorder *ro;               /* --ordered: records held until their turn; NULL: none */
+    _Atomic uint64_t unrecorded_pending[4]; /* by cancel_reason */
+    uint64_t ran;              /* images a worker ran, known-bad ones aside */
 };
 
 void report_json_string(FILE *f, const char *s)
@@ -135,6 +138,10 @@ static void account(report *r, const thumbd_task *t)
         r->counts.known_bad++;
     if (res->status == TASK_CANCELLED)
         r->counts.cancelled_by[res->why]++;
+    if (report_never_started(t))
+        r->counts.not_started++;
+    if (res->worker >= 0 && res->status != TASK_SKIPPED && !t->known_bad)
+        r->ran++;
     if (res->worker >= 0 && res->status != TASK_SKIPPED) {
         r->hist[bucket_of(res->total_ms)]++;
         r->timed++;
@@ -143,11 +150,23 @@ static void account(report *r, const thumbd_task *t)
     }
 }
 
-void report_set_console(report *r, FILE *console, bool verbose, bool progress,
+bool report_never_started(const thumbd_task *t)
+{
+    return !t->dir && t->res.status == TASK_CANCELLED && atomic_load(&t->attempts) == 0;
+}
+
+void report_set_records(report *r, bool skipped, bool pending)
+{
+    r->rec_skipped = skipped;
+    r->rec_pending = pending;
+}
+
+void report_set_console(report *r, FILE *console, bool verbose, bool failures, bool progress,
                         const _Atomic uint64_t *found, const _Atomic bool *scan_done)
 {
     r->console = console;
     r->verbose = verbose;
+    r->failures = failures;
     r->progress = progress;
     r->found = found;
     r->scan_done = scan_done;
@@ -181,12 +200,33 @@ static void verbose_line(report *r, const thumbd_task *t)
     fputc('\n', r->console);
 }
 
+/* Without -v: a failed file (or unreadable directory) on a line of its
+ * own, so that an unattended run names what it could not do. */
+static void failure_line(report *r, const thumbd_task *t)
+{
+    clear_progress(r);
+    fputs("thumbd: failed: ", r->console);
+    escape_fputs(t->rel, r->console);
+    fputs(": ", r->console);
+    escape_fputs(t->res.error[0] ? t->res.error : "unknown error", r->console);
+    fputc('\n', r->console);
+    fflush(r->console);
+}
+
+static uint64_t unrecorded_pending(report *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 4; i++)
+        n += atomic_load_explicit(&r->unrecorded_pending[i], memory_order_relaxed);
+    return n;
+}
+
 /* Images settled so far, up-to-date ones without a record included. */
 static uint64_t done_count(report *r, uint64_t *skipped)
 {
     const uint64_t *n = r->counts.by_status;
     *skipped = n[TASK_SKIPPED] + atomic_load_explicit(&r->unrecorded_skips, memory_order_relaxed);
-    return n[TASK_OK] + n[TASK_FAILED] + n[TASK_CANCELLED] + *skipped;
+    return n[TASK_OK] + n[TASK_FAILED] + n[TASK_CANCELLED] + unrecorded_pending(r) + *skipped;
 }
 
 static void progress_line(report *r)
@@ -231,7 +271,7 @@ static void status_line(report *r)
             (unsigned long long)done, (unsigned long long)found, scanned ? "" : " (still scanning)", secs,
             secs > 0 ? (double)done / secs : 0.0, (unsigned long long)n[TASK_OK],
             (unsigned long long)n[TASK_FAILED], (unsigned long long)skipped,
-            (unsigned long long)n[TASK_CANCELLED]);
+            (unsigned long long)(n[TASK_CANCELLED] + unrecorded_pending(r)));
     fflush(r->console);
 }
 
@@ -247,11 +287,16 @@ static char wake_request;
 static void write_one(report *r, thumbd_task *t)
 {
     account(r, t);
-    if (r->console && r->verbose)
+    /* Not started and not asked for: counted, neither listed nor recorded. */
+    bool listed = r->rec_pending || !report_never_started(t);
+    bool failed = t->dir || t->res.status == TASK_FAILED;
+    if (r->console && r->verbose && listed)
         verbose_line(r, t);
+    else if (r->console && r->failures && failed && !t->known_bad) /* named when first met */
+        failure_line(r, t);
     if (r->console && r->progress)
         progress_line(r);
-    if (r->f) {
+    if (r->f && listed && (r->rec_skipped || t->res.status != TASK_SKIPPED)) {
         report_format_record(r->f, t);
         putc('\n', r->f);
         /* Flushed per record: a SIGKILL keeps every finished task. */
@@ -352,6 +397,11 @@ void report_skip_unrecorded(report *r, uint64_t n)
     atomic_fetch_add_explicit(&r->unrecorded_skips, n, memory_order_relaxed);
 }
 
+void report_not_started(report *r, cancel_reason why, uint64_t n)
+{
+    atomic_fetch_add_explicit(&r->unrecorded_pending[why & 3], n, memory_order_relaxed);
+}
+
 void report_submit(report *r, thumbd_task *t)
 {
     if (queue_push(r->q, t) != QUEUE_OK)
@@ -372,6 +422,12 @@ void report_finish(report *r, report_counts *counts)
     }
     r->counts.write_failed = r->write_errno != 0;
     r->counts.by_status[TASK_SKIPPED] += atomic_exchange(&r->unrecorded_skips, 0);
+    for (int why = 0; why < 4; why++) {
+        uint64_t n = atomic_exchange(&r->unrecorded_pending[why], 0);
+        r->counts.by_status[TASK_CANCELLED] += n;
+        r->counts.cancelled_by[why] += n;
+        r->counts.not_started += n;
+    }
     if (counts)
         *counts = r->counts;
 }
@@ -393,11 +449,15 @@ void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
 {
     const uint64_t *n = r->counts.by_status;
     uint64_t total = n[TASK_OK] + n[TASK_FAILED] + n[TASK_SKIPPED] + n[TASK_CANCELLED];
-    fprintf(to,
-            "thumbd: %llu image%s in %.2f s (%.1f images/s): %llu ok, %llu failed, %llu skipped, "
-            "%llu cancelled; %llu other file%s ignored\n",
-            (unsigned long long)total, total == 1 ? "" : "s", elapsed_s,
-            elapsed_s > 0 ? (double)total / elapsed_s : 0.0, (unsigned long long)n[TASK_OK],
+    fprintf(to, "thumbd: %llu image%s in %.2f s", (unsigned long long)total, total == 1 ? "" : "s",
+            elapsed_s);
+    /* A rate of images no worker touched (all up to date, known bad or
+     * not started) would say nothing about thumbnailing speed. */
+    uint64_t handled = total - r->counts.not_started;
+    if (r->ran)
+        fprintf(to, " (%.1f images/s)", elapsed_s > 0 ? (double)handled / elapsed_s : 0.0);
+    fprintf(to, ": %llu ok, %llu failed, %llu skipped, %llu cancelled; %llu other file%s ignored\n",
+            (unsigned long long)n[TASK_OK],
             (unsigned long long)n[TASK_FAILED], (unsigned long long)n[TASK_SKIPPED],
             (unsigned long long)n[TASK_CANCELLED], (unsigned long long)ignored,
             ignored == 1 ? "" : "s");
@@ -415,9 +475,13 @@ void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored)
                 (unsigned long long)n[TASK_PRUNED], n[TASK_PRUNED] == 1 ? "" : "s");
     if (n[TASK_CANCELLED]) {
         const uint64_t *c = r->counts.cancelled_by;
-        fprintf(to, "thumbd: cancelled: %llu by task timeout, %llu by shutdown, %llu by run deadline\n",
+        fprintf(to, "thumbd: cancelled: %llu by task timeout, %llu by shutdown, %llu by run deadline",
                 (unsigned long long)c[CANCEL_TIMEOUT], (unsigned long long)c[CANCEL_SHUTDOWN],
                 (unsigned long long)c[CANCEL_DEADLINE]);
+        if (r->counts.not_started)
+            fprintf(to, "; %llu of them never started%s", (unsigned long long)r->counts.not_started,
+                    r->rec_pending ? "" : " (no record: --report-pending records them)");
+        fputc('\n', to);
     }
     if (r->timed)
         fprintf(to, "thumbd: task time p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
@@ -479,9 +543,13 @@ td_status report_write_metrics(const report *r, const char *path, double elapsed
             "thumbd_known_bad %llu\n"
             "# HELP thumbd_new_failures Failed images of the last run that were not known bad.\n"
             "# TYPE thumbd_new_failures gauge\n"
-            "thumbd_new_failures %llu\n",
+            "thumbd_new_failures %llu\n"
+            "# HELP thumbd_not_started Cancelled images of the last run that never started.\n"
+            "# TYPE thumbd_not_started gauge\n"
+            "thumbd_not_started %llu\n",
             (unsigned long long)r->counts.known_bad,
-            (unsigned long long)(n[TASK_FAILED] - r->counts.known_bad));
+            (unsigned long long)(n[TASK_FAILED] - r->counts.known_bad),
+            (unsigned long long)r->counts.not_started);
     fprintf(f,
             "# HELP thumbd_run_duration_seconds Wall time of the last run.\n"
             "# TYPE thumbd_run_duration_seconds gauge\n"

@@ -141,7 +141,7 @@ static void run_prune(run_ctx *rc)
     char err[TD_ERRLEN];
     if (prune_run(&o, &res, err) != TD_OK)
         escape_line(stderr, "thumbd: --prune: %s", err);
-    prune_explain(&res, &o, rc->cfg->quiet);
+    prune_explain(&res, &o, rc->cfg->quiet || rc->cfg->silent);
     rc->prune_refused = res.refused;
     memo_prune(&rc->ut.memo); /* after prune_run: the directories it emptied are gone */
 }
@@ -173,6 +173,21 @@ static void end_scheduling(run_ctx *rc)
     adaptrun_free(rc->adapt);
 }
 
+/* The last complete run used other options: their thumbnails are all
+ * made again (the ledger ties each to its options), which a person should
+ * not discover from the run's length. */
+static void note_options_changed(run_ctx *rc)
+{
+    char prev[512], diff[512];
+    if (!state_previous(rc->out_fd, &rc->state, prev, sizeof prev))
+        return; /* a first run: nothing to redo */
+    if (state_describe_change(prev, rc->fingerprint, diff, sizeof diff))
+        fprintf(stderr, "thumbd: options changed since the last run (%s): every thumbnail is made "
+                        "again\n", diff);
+    else
+        fprintf(stderr, "thumbd: options changed since the last run: every thumbnail is made again\n");
+}
+
 /* Opens IN_DIR, the list and OUT_DIR after their checks (rundirs_open) and
  * takes OUT_DIR's lock, which also sweeps a killed run's temporary files.
  * Returns 0 or an exit code. */
@@ -191,6 +206,8 @@ static int open_dirs(run_ctx *rc)
     rc->locked = true;
     state_fingerprint(cfg, rc->fingerprint, sizeof rc->fingerprint);
     bool same = state_matches(rc->out_fd, &rc->state, rc->fingerprint);
+    if (!same && !cfg->silent)
+        note_options_changed(rc);
     /* Thumbnails with these options are coming; memos of other options
      * would only be refused. */
     if (!same && state_forget_others(rc->out_fd, rc->fingerprint))
@@ -234,6 +251,17 @@ static void run_adapt_tick(double now, void *vctx)
     adaptrun_tick(rc->adapt, rc->pool, now, done, bytes);
 }
 
+/* The report goes to stdout, and stdout is a terminal or a pipe (which,
+ * as in `--report - | jq`, mostly ends on one): a progress line on the
+ * same screen would cut into its lines. */
+static bool report_on_screen(const thumbd_config *cfg)
+{
+    struct stat sb;
+    if (!cfg->report_path || strcmp(cfg->report_path, "-"))
+        return false;
+    return isatty(STDOUT_FILENO) || (fstat(STDOUT_FILENO, &sb) == 0 && S_ISFIFO(sb.st_mode));
+}
+
 /* Starts the report, the pool and the scan thread (*scan_th). Returns 0 or
  * an exit code, having undone what it started. */
 static int start_run(run_ctx *rc, pthread_t *scan_th)
@@ -251,8 +279,9 @@ static int start_run(run_ctx *rc, pthread_t *scan_th)
     rc->env.gate = memgate_create(cfg->max_memory);
     rc->env.may_defer = task_may_defer;
     rc->env.defer_ctx = rc;
-    rc->progress = !cfg->quiet && isatty(STDERR_FILENO);
-    report_set_console(rc->rep, stderr, cfg->verbose, rc->progress,
+    rc->progress = !cfg->quiet && !cfg->silent && isatty(STDERR_FILENO) && !report_on_screen(cfg);
+    report_set_records(rc->rep, cfg->report_skipped, cfg->report_pending);
+    report_set_console(rc->rep, stderr, cfg->verbose && !cfg->silent, !cfg->silent, rc->progress,
                        &rc->found, &rc->scan_done);
     /* --ordered: a window of 4 x what the pool can hold (queued and
      * running), so a slow task does not stall the scan at once. */
@@ -299,14 +328,16 @@ static int finish_run(run_ctx *rc, pthread_t scan_th, const supervise_state *sd,
     report_finish(rc->rep, &counts);
     if (rc->scan_st != TD_OK)
         escape_line(stderr, "thumbd: %s", rc->scan_err);
-    if (!cfg->quiet)
+    bool quiet = cfg->quiet || cfg->silent;
+    if (!quiet)
         report_summary(rc->rep, stderr, clock_now_s() - t0, rc->stats.ignored);
-    if (!cfg->quiet && rc->adapt)
+    if (!quiet && rc->adapt)
         adaptrun_summary(rc->adapt, stderr);
     end_scheduling(rc);
     int code = exit_code(rc, sd, &counts);
     char err[TD_ERRLEN];
-    if (cfg->metrics_path && report_write_metrics(rc->rep, cfg->metrics_path, clock_now_s() - t0, code, err) != TD_OK)
+    if (cfg->metrics_path && report_write_metrics(rc->rep, cfg->metrics_path, clock_now_s() - t0, code, err) != TD_OK &&
+        !cfg->silent)
         escape_line(stderr, "thumbd: warning: %s", err);
     report_free(rc->rep);
     if (stuck)
@@ -314,7 +345,7 @@ static int finish_run(run_ctx *rc, pthread_t scan_th, const supervise_state *sd,
     /* The thumbnails now match the options, unless the run was cut short or
      * saw only a list of files, or one file. */
     if (!sd->active && rc->scan_st == TD_OK && !stuck && !cfg->files_from && !cfg->in_file) {
-        if (state_save(rc->out_fd, &rc->state, rc->fingerprint, err) != TD_OK)
+        if (state_save(rc->out_fd, &rc->state, rc->fingerprint, err) != TD_OK && !cfg->silent)
             escape_line(stderr, "thumbd: warning: %s", err);
     }
     state_release(rc->out_fd, &rc->state, !stuck);

@@ -57,24 +57,47 @@ static int open_list(const char *list, int *fd)
     return *fd < 0 ? fatal("cannot open the --files-from list", list, errno) : 0;
 }
 
-/* The report is a writable file, or can be created in its directory. */
-static int check_report(const char *path)
+/* A file written under a temporary name beside path and renamed over it
+ * (the metrics): creating that name is the only sure test (permissions
+ * alone do not tell for root, or on a read-only or special file system). */
+static int probe_replace(const char *path, const char *what)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return fatal(what, path, ENAMETOOLONG);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fatal(what, path, errno);
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
+/* A file the run writes (what: "cannot write report"), checked before
+ * anything is done: a writable file, or one that can be created in its
+ * directory. replaced: it is written under a temporary name in its
+ * directory and renamed over (the metrics), so the directory must be
+ * writable whether or not the file exists. */
+static int check_writable(const char *path, const char *what, bool replaced)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
-            return fatal("cannot write report", path, EISDIR);
-        return access(path, W_OK) == 0 ? 0 : fatal("cannot write report", path, errno);
+            return fatal(what, path, EISDIR);
+        if (!replaced)
+            return access(path, W_OK) == 0 ? 0 : fatal(what, path, errno);
+    } else if (errno != ENOENT) {
+        return fatal(what, path, errno);
     }
-    if (errno != ENOENT)
-        return fatal("cannot write report", path, errno);
+    if (replaced)
+        return probe_replace(path, what);
     char *copy = strdup(path);
     if (!copy)
-        return fatal("cannot write report", path, ENOMEM);
+        return fatal(what, path, ENOMEM);
     int ok = access(dirname(copy), W_OK | X_OK) == 0;
     int e = errno;
     free(copy);
-    return ok ? 0 : fatal("cannot write report", path, e);
+    return ok ? 0 : fatal(what, path, e);
 }
 
 /* OUT_DIR, opened as it is, else created. */
@@ -156,7 +179,9 @@ int rundirs_open(const thumbd_config *cfg, int *in_fd, int *out_fd, int *list_fd
         return fatal("cannot open input directory", cfg->in_dir, errno);
     int code = cfg->files_from ? open_list(cfg->files_from, list_fd) : 0;
     if (!code && cfg->report_path && strcmp(cfg->report_path, "-"))
-        code = check_report(cfg->report_path);
+        code = check_writable(cfg->report_path, "cannot write report", false);
+    if (!code && cfg->metrics_path)
+        code = check_writable(cfg->metrics_path, "cannot write metrics", true);
     if (!code)
         code = open_out(cfg->out_dir, out_fd);
     return code ? code : refuse_overlap(cfg, *in_fd, *out_fd);

@@ -34,6 +34,13 @@ static void note_unsure(run_ctx *rc, thumbd_task *t)
     }
 }
 
+/* An up-to-date image goes to the writer for its record or its -v line;
+ * else it is only counted. */
+static bool wants_fresh(const thumbd_config *cfg)
+{
+    return (cfg->report_path && cfg->report_skipped) || cfg->verbose;
+}
+
 static bool scan_emit(thumbd_task *t, void *vctx)
 {
     run_ctx *rc = vctx;
@@ -51,7 +58,7 @@ static bool scan_emit(thumbd_task *t, void *vctx)
     /* An up-to-date image (scan_fresh) is settled here: a no-op re-run then
      * costs a stat of the thumbnail, not a trip through the pool. */
     if (t->res.status == TASK_SKIPPED) {
-        if (rc->cfg->report_path || rc->cfg->verbose) {
+        if (wants_fresh(rc->cfg)) {
             report_submit(rc->rep, t);
         } else {
             report_skip_unrecorded(rc->rep, 1); /* a record would go nowhere */
@@ -69,17 +76,24 @@ static bool scan_emit(thumbd_task *t, void *vctx)
     return dispatch(rc, t) && !atomic_load(&rc->stop_scan);
 }
 
-/* Sorts the listing and submits it; what a stop leaves over is reported
- * as not started. */
+/* Sorts the listing and submits it; what a stop leaves over is settled as
+ * not started: one record each with --report-pending, else only counted,
+ * so that a stop costs the same whatever the size of the backlog. */
 static void emit_listing(run_ctx *rc)
 {
     order_list *l = rc->listing;
     size_t n = order_list_len(l), i = 0;
-    order_list_sort(l, rc->cfg->order);
+    bool record = rc->cfg->report_pending;
+    if (record || !atomic_load(&rc->stop_scan))
+        order_list_sort(l, rc->cfg->order);
     while (i < n && !atomic_load(&rc->stop_scan)) {
         thumbd_task *t = order_list_task(l, i++);
         if (t && !dispatch(rc, t))
             break;
+    }
+    if (!record) {
+        report_not_started(rc->rep, run_stop_reason(rc), n - i);
+        i = n;
     }
     for (; i < n; i++) {
         thumbd_task *t = order_list_task(l, i);
@@ -125,7 +139,7 @@ void *runfeed_main(void *arg)
                    .detect_content = rc->cfg->detect == DETECT_CONTENT,
                    .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */
-                   .emit_fresh = rc->cfg->report_path || rc->cfg->verbose || rc->progress};
+                   .emit_fresh = wants_fresh(rc->cfg) || rc->progress};
     if (rc->cfg->in_file) {
         rc->scan_st = scan_one(&o, rc->cfg->in_file, scan_emit, rc, &rc->stats, rc->scan_err);
     } else if (rc->list_fd >= 0) {

@@ -154,19 +154,86 @@ void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
              formats[cfg->format], cfg->quality, engines[cfg->engine]);
 }
 
-/* True if the state file name in out_fd holds exactly fingerprint. */
-static bool holds(int out_fd, const char *name, const char *fingerprint)
+/* The text of the state file name in out_fd into buf; false if there is
+ * none (or it is empty). */
+static bool read_state(int out_fd, const char *name, char *buf, size_t len)
 {
     int fd = openat(out_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return false;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, len - 1);
     close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
-    return !strcmp(buf, fingerprint);
+    return true;
+}
+
+/* True if the state file name in out_fd holds exactly fingerprint. */
+static bool holds(int out_fd, const char *name, const char *fingerprint)
+{
+    char buf[512];
+    return read_state(out_fd, name, buf, sizeof buf) && !strcmp(buf, fingerprint);
+}
+
+bool state_previous(int out_fd, const state_handle *h, char *buf, size_t len)
+{
+    return read_state(out_fd, h->state_name, buf, len);
+}
+
+/* The value of key in a fingerprint ("key=value" words), as *val with its
+ * length; false if it has no such key. */
+static bool value_of(const char *fp, const char *key, size_t klen, const char **val, size_t *vlen)
+{
+    for (const char *p = fp; *p;) {
+        size_t w = strcspn(p, " \n");
+        if (w > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+            *val = p + klen + 1;
+            *vlen = w - klen - 1;
+            return true;
+        }
+        p += w;
+        p += strspn(p, " \n");
+    }
+    return false;
+}
+
+/* Appends "key old -> new" to buf (at *at) for each key of a whose value
+ * differs in b; with only_missing, only the keys b lacks. */
+static void diff_keys(const char *a, const char *b, bool a_is_old, bool only_missing, char *buf,
+                      size_t len, size_t *at)
+{
+    for (const char *p = a; *p;) {
+        size_t w = strcspn(p, " \n"), k = strcspn(p, "=");
+        const char *bv;
+        size_t bl;
+        if (k < w) {
+            bool has = value_of(b, p, k, &bv, &bl);
+            if (has ? !only_missing && (bl != w - k - 1 || strncmp(bv, p + k + 1, bl))
+                    : only_missing) {
+                int vl = (int)(w - k - 1), ol = has ? (int)bl : 6;
+                const char *ov = has ? bv : "(none)";
+                int n = a_is_old ? snprintf(buf + *at, len - *at, "%s%.*s %.*s -> %.*s",
+                                            *at ? ", " : "", (int)k, p, vl, p + k + 1, ol, ov)
+                                 : snprintf(buf + *at, len - *at, "%s%.*s %.*s -> %.*s",
+                                            *at ? ", " : "", (int)k, p, ol, ov, vl, p + k + 1);
+                if (n > 0)
+                    *at = *at + (size_t)n < len ? *at + (size_t)n : len - 1;
+            }
+        }
+        p += w;
+        p += strspn(p, " \n");
+    }
+}
+
+bool state_describe_change(const char *old_fp, const char *new_fp, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    diff_keys(old_fp, new_fp, true, false, buf, len, &at);
+    diff_keys(old_fp, new_fp, true, true, buf, len, &at);
+    diff_keys(new_fp, old_fp, false, true, buf, len, &at);
+    return at > 0;
 }
 
 bool state_forget_others(int out_fd, const char *fingerprint)

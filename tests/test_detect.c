@@ -141,6 +141,7 @@ static void run_thumbd(run *r, const char *tag, const char *in, const char *out,
     char *argv[40];
     int c = 0;
     argv[c++] = (char *)g_bin;
+    argv[c++] = "--report-skipped"; /* re-runs are checked by their skipped records */
     for (int i = 0; args && args[i] && c < 34; i++)
         argv[c++] = (char *)args[i];
     argv[c++] = "--report";

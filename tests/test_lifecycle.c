@@ -213,7 +213,7 @@ static void test_sigterm_stops_cleanly(void **state)
     pathf(out, sizeof out, "%s/term-out", root);
     pathf(rep, sizeof rep, "%s/term.jsonl", root);
     pathf(log, sizeof log, "%s/term.log", root);
-    e2e_child ch = start(false, log, ARGS("-j", "2", "--shutdown-timeout", "2", "--report", rep,
+    e2e_child ch = start(false, log, ARGS("-j", "2", "--shutdown-timeout", "2", "--report", rep, "--report-pending",
                                           many_dir, out));
     usleep(400 * 1000);
     kill(ch.pid, SIGTERM);
@@ -275,7 +275,7 @@ static void test_deadline_reports_everything(void **state)
     pathf(rep, sizeof rep, "%s/dl.jsonl", root);
     pathf(log, sizeof log, "%s/dl.log", root);
     e2e_child ch =
-        start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, many_dir, out));
+        start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, "--report-pending", many_dir, out));
     assert_int_equal(wait_exit(&ch, 15, NULL), 124);
     e2e_report r;
     e2e_report_must_load(rep, &r);
@@ -368,7 +368,7 @@ static void test_blocked_read_cannot_hang_shutdown(void **state)
     pathf(rep, sizeof rep, "%s/blk2.jsonl", root);
     pathf(log, sizeof log, "%s/blk2.log", root);
     e2e_child ch =
-        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, in, out));
+        start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, "--report-pending", in, out));
     usleep(300 * 1000);
     kill(ch.pid, SIGTERM);
     double el;

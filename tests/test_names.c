@@ -174,7 +174,7 @@ static void test_error_lines_are_escaped(void **state)
     } cases[] = {
         {"an IN_DIR that is missing", {bad_in, out, NULL}, 3},
         {"a bad option value", {"--size", "1\n2\x1b[2J", in, out, NULL}, 2},
-        {"a metrics file that cannot be written", {"--metrics", metrics, in, out, NULL}, 0},
+        {"a metrics file that cannot be written", {"--metrics", metrics, in, out, NULL}, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *err;
@@ -190,7 +190,7 @@ static void test_error_lines_are_escaped(void **state)
         while (start > err && start[-1] != '\n')
             start--;
         CHECK(!strncmp(start, "thumbd: ", 8), "%s: the name's line:\n%s", cases[i].what, err);
-        CHECK(i == 2 || count_lines(err) == 1, "%s: %d lines:\n%s", cases[i].what, count_lines(err), err);
+        CHECK(count_lines(err) == 1, "%s: %d lines:\n%s", cases[i].what, count_lines(err), err);
         free(err);
     }
     end_checks();

@@ -143,7 +143,7 @@ static void test_flag_negations(void **state)
         assert_int_equal(PARSE(&c, err, pos, neg, "in", "out"), CONFIG_RUN);
         assert_false(*field);
     }
-    assert_int_equal(flags, 11);
+    assert_int_equal(flags, 14);
     thumbd_config c;
     char err[TD_ERRLEN];
     setenv("THUMBD_NO_MEMO", "1", 1);

@@ -342,6 +342,7 @@ static void test_writer_round_trip(void **state)
     char err[TD_ERRLEN] = "";
     report *r = report_open(path, 3, err);
     assert_non_null(r);
+    report_set_records(r, true, true); /* a record for every status */
     rt_producer prod[RT_THREADS];
     for (int i = 0; i < RT_THREADS; i++) {
         prod[i].r = r;

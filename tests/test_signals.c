@@ -187,7 +187,7 @@ static void check_graceful_stop(int sig, const char *name)
     begin_checks();
     run r;
     run_paths(&r, name);
-    const char *args[] = {"-j", "1", "--order", "newest", "--report", r.rep, NULL};
+    const char *args[] = {"-j", "1", "--order", "newest", "--report", r.rep, "--report-pending", NULL};
     start(&r, false, -1, -1, args);
     wait_first_record(&r);
     kill(r.ch.pid, sig);

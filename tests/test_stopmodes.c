@@ -48,6 +48,9 @@ static pid_t start(bool with_shim, const char *log, ...)
     char *argv[40];
     int argc = 0;
     argv[argc++] = (char *)thumbd_bin;
+    /* The tests check every image's record, skipped and never started too. */
+    argv[argc++] = "--report-skipped";
+    argv[argc++] = "--report-pending";
     va_list ap;
     va_start(ap, log);
     char *a;

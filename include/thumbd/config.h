@@ -35,6 +35,8 @@ typedef struct thumbd_config {
     double max_rate;           /* files started per second, 0 = no limit */
     bool nice;                 /* lower CPU and I/O priority */
     const char *report_path;   /* NULL: none; "-": stdout */
+    bool report_skipped;       /* records for up-to-date images too */
+    bool report_pending;       /* records for images a stopped run did not start */
     uint64_t max_pixels;
     int max_dimension;         /* width or height, from the header */
     int max_scans;             /* scans of a multi-scan (progressive) JPEG */
@@ -56,7 +58,8 @@ typedef struct thumbd_config {
     bool retry_failed;         /* decode known-bad sources again */
     const char *metrics_path;  /* Prometheus textfile, or NULL */
     bool verbose;              /* a line per file on stderr */
-    bool quiet;
+    bool quiet;                /* no summary, no progress line */
+    bool silent;               /* nothing on stderr but errors that stop the run */
     double task_timeout;       /* seconds, 0 = off */
     double deadline;           /* seconds, 0 = off */
     double shutdown_timeout;   /* seconds */

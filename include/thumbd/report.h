@@ -17,6 +17,7 @@ typedef struct report_counts {
     uint64_t by_status[TASK_NSTATUS];
     uint64_t cancelled_by[4];  /* cancelled tasks, indexed by cancel_reason */
     uint64_t known_bad;        /* of the failed, those known bad from earlier runs */
+    uint64_t not_started;      /* of the cancelled, those that never started */
     uint64_t dirs_unreadable;  /* records of directories the scan could not read (task.dir):
                                 * failures, but no images, so in no by_status count */
     bool write_failed;         /* some records could not be written */
@@ -26,12 +27,28 @@ typedef struct report_counts {
  * thread. Returns NULL with err on failure. */
 report *report_open(const char *path, size_t queue_cap, char err[TD_ERRLEN]);
 
+/* Which records are written, set before any report_submit: every image
+ * attempted gets one; an up-to-date image (skipped) only with skipped, an
+ * image a stopped run never started (report_never_started) only with
+ * pending. Either way they are counted. */
+void report_set_records(report *r, bool skipped, bool pending);
+
+/* True if t is settled as cancelled without ever having started. */
+bool report_never_started(const thumbd_task *t);
+
 /* Where the writer also talks to a person, set before any report_submit:
- * verbose, one line per file; progress, a line redrawn at most 4 times a
+ * verbose, one line per file (not-started ones only when they are
+ * recorded); else failures, one line per failed file ("thumbd: failed:
+ * NAME: REASON", escaped); progress, a line redrawn at most 4 times a
  * second with done / found (read from *found, scan_done), images/s, ETA and
  * failures. */
-void report_set_console(report *r, FILE *console, bool verbose, bool progress,
+void report_set_console(report *r, FILE *console, bool verbose, bool failures, bool progress,
                         const _Atomic uint64_t *found, const _Atomic bool *scan_done);
+
+/* Counts n images that a stopped run never started (cancelled by why),
+ * without tasks or records: for a backlog the run drops at its end.
+ * Thread-safe. */
+void report_not_started(report *r, cancel_reason why, uint64_t n);
 
 /* Counts n up-to-date images as skipped without records: for runs with no
  * report file, no -v and no progress line, where a record would go nowhere.
@@ -77,8 +94,9 @@ void report_finish(report *r, report_counts *counts);
 td_status report_write_metrics(const report *r, const char *path, double elapsed_s, int exit_code,
                                char err[TD_ERRLEN]);
 
-/* Prints the summary (counts, images/s, p50/p95/max task time; the
- * directories that could not be read on a line of their own). */
+/* Prints the summary (counts, images/s when a worker ran any image, p50/
+ * p95/max task time; the directories that could not be read on a line of
+ * their own). */
 void report_summary(report *r, FILE *to, double elapsed_s, uint64_t ignored);
 void report_free(report *r);
 

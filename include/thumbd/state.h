@@ -33,6 +33,15 @@ void state_release(int out_fd, state_handle *h, bool clean);
 /* The options that shape a thumbnail, as text. */
 void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len);
 
+/* The fingerprint OUT_DIR's last complete run (of this shard) saved, into
+ * buf; false if there is none. */
+bool state_previous(int out_fd, const state_handle *h, char *buf, size_t len);
+
+/* The options two fingerprints differ in, for a person: "size 200x200 ->
+ * 320x320, quality 85 -> 90" (a key one of them lacks shows "(none)").
+ * false (buf empty) if no key=value pair differs. */
+bool state_describe_change(const char *old_fp, const char *new_fp, char *buf, size_t len);
+
 /* True if OUT_DIR's thumbnails (of this shard) were made with these options. */
 bool state_matches(int out_fd, const state_handle *h, const char *fingerprint);
 
