@@ -352,7 +352,9 @@ static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, 
 static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
                            const struct timespec *mtime, bool *transient, char *err)
 {
-    t->res.out_rel = outname_for(t->rel, pipeline_format(env->cfg, th));
+    const thumbd_config *cfg = env->cfg;
+    outname_rule names = {cfg->name_template, cfg->width, cfg->height};
+    t->res.out_rel = outname_path(&names, t->rel, pipeline_format(cfg, th));
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;

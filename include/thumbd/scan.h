@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "thumbd/outname.h"
 #include "thumbd/status.h"
 #include "thumbd/task.h"
 
@@ -17,6 +18,7 @@ typedef struct scan_opts {
     bool force_format;         /* --format jpeg|png: every image maps to one extension */
     int shard_index, shard_count;  /* emit only shard K of N (N <= 1: all) */
     bool vips_formats;         /* also the names of formats libvips reads */
+    const outname_rule *names; /* --name, for collisions (stemset.h); NULL: the default */
     /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
      * when it is up to date with the source sb, else NULL. out_dirfd is
      * rel's directory inside out_dir, open, and name rel's last component
