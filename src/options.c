@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "thumbd/outname.h"
+
 /* CHOICE fields are enums written as int. */
 _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
@@ -33,6 +35,15 @@ static bool set_queue(thumbd_config *cfg, const char *arg)
     if (!config_parse_int(arg, 1, 1 << 20, &q))
         return false;
     cfg->queue_cap = (size_t)q;
+    return true;
+}
+
+static bool set_name(thumbd_config *cfg, const char *arg)
+{
+    char err[TD_ERRLEN];
+    if (!outname_check(arg, err))
+        return false;
+    cfg->name_template = arg;
     return true;
 }
 
@@ -83,7 +94,14 @@ const options_entry options_table[] = {
      .help = "scale up images smaller than the box"},
     {.name = "format", .short_name = 'f', .kind = OPTIONS_CHOICE, .field = FIELD(format),
      .choices = format_choices, .def = "auto",
-     .help = "auto: PNG for images with alpha, else JPEG"},
+     .help = "auto: PNG for thumbnails with a pixel not fully opaque, else JPEG"},
+    {.name = "name", .kind = OPTIONS_CUSTOM, .set = set_name, .arg = "TEMPLATE",
+     .def = OUTNAME_DEFAULT,
+     .expect = "a relative path of text and {stem} {name} {ext} {size}, without empty, '.', "
+               "'..' or .thumbd* components",
+     .help = "thumbnail path below the mirrored directory: {stem} the name without its "
+             "extension, {name} the whole name, {ext} the format's extension, {size} WxH; '/' "
+             "makes subdirectories; '{name}.{ext}' never collides"},
     {.name = "engine", .kind = OPTIONS_CHOICE, .field = FIELD(engine), .choices = engine_choices,
      .def = "auto",
      .help = "auto: our own JPEG/PNG path, libvips for every other format (WebP, TIFF, GIF, "

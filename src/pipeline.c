@@ -241,6 +241,32 @@ static void flatten(uint8_t *px, int w, int h)
     }
 }
 
+/* Whether th has a pixel that is not fully opaque. The thumbnail's own
+ * pixels decide, after the resize: an alpha channel that is 255 throughout
+ * (as many RGBA exports carry) is no transparency. */
+static bool transparent(const pipeline_thumb *th)
+{
+    size_t n = (size_t)th->w * (size_t)th->h;
+    for (size_t i = 0; th->alpha && i < n; i++)
+        if (th->px[i * 4 + 3] != 255)
+            return true;
+    return false;
+}
+
+/* Whether every pixel of the RGBA th is grey (R = G = B): a grey source's
+ * are, through the colour conversion and the resize, and for any other
+ * image a grey+alpha PNG of it holds exactly the same pixels. */
+static bool grey(const pipeline_thumb *th)
+{
+    size_t n = (size_t)th->w * (size_t)th->h;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = th->px + i * 4;
+        if (p[0] != p[1] || p[0] != p[2])
+            return false;
+    }
+    return true;
+}
+
 out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
 {
     switch (cfg->format) {
@@ -248,8 +274,29 @@ out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
     case FORMAT_PNG: return OUT_PNG;
     case FORMAT_WEBP: return OUT_WEBP;
     case FORMAT_AVIF: return OUT_AVIF;
-    default: return th->alpha ? OUT_PNG : OUT_JPEG;
+    default: return transparent(th) ? OUT_PNG : OUT_JPEG;
     }
+}
+
+/* A PNG of the RGBA th: grey+alpha (colour type 4) when every pixel is
+ * grey, else RGBA. */
+static td_status encode_png_alpha(const pipeline_thumb *th, FILE *out, char *err)
+{
+    if (!grey(th))
+        return png_encode(out, th->px, th->w, th->h, 4, err);
+    size_t n = (size_t)th->w * (size_t)th->h;
+    uint8_t *ga = malloc(n * 2);
+    if (!ga)
+        return td_fail(err, TD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        ga[i * 2] = th->px[i * 4];
+        ga[i * 2 + 1] = th->px[i * 4 + 3];
+    }
+    td_status st = png_encode(out, ga, th->w, th->h, 2, err);
+    int e = errno; /* as the write left it, for the caller */
+    free(ga);
+    errno = e;
+    return st;
 }
 
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
@@ -265,6 +312,8 @@ td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *ou
         th->alpha = false;
         c = 3;
     }
+    if (fmt == OUT_PNG && th->alpha)
+        return encode_png_alpha(th, out, err);
     return fmt == OUT_JPEG ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
                           : png_encode(out, th->px, th->w, th->h, c, err);
 }
@@ -358,7 +407,9 @@ static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, 
 static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
                            const struct timespec *mtime, bool *transient, char *err)
 {
-    t->res.out_rel = outname_for(t->rel, pipeline_format(env->cfg, th));
+    const thumbd_config *cfg = env->cfg;
+    outname_rule names = {cfg->name_template, cfg->width, cfg->height};
+    t->res.out_rel = outname_path(&names, t->rel, pipeline_format(cfg, th));
     if (!t->res.out_rel)
         return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;

@@ -64,9 +64,47 @@ static void emit_pruned(pruner *p, const char *out, size_t plen)
     p->o->emit(t, p->o->ctx);
 }
 
+/* True if d records that thumbd created the subdirectory name. */
+static bool created(const ledger_dir *d, const char *name)
+{
+    for (size_t i = 0; d && i < d->n; i++)
+        if (d->v[i].kind == 'D' && !strcmp(d->v[i].src, name))
+            return true;
+    return false;
+}
+
+/* After the removal of the thumbnail at out, a path from the directory at
+ * p->path (open at out_fd, its ledger d) through subdirectories a --name
+ * template made: removes those thumbd created (a D record) that are empty
+ * now, deepest first. */
+static void remove_made_dirs(pruner *p, int out_fd, const ledger_dir *d, const char *out, size_t plen)
+{
+    char sub[4096], rel[8192];
+    if (snprintf(sub, sizeof sub, "%s", out) >= (int)sizeof sub)
+        return;
+    for (char *slash; (slash = strrchr(sub, '/')) != NULL;) {
+        *slash = '\0'; /* sub: the next directory up */
+        char *up = strrchr(sub, '/');
+        const char *name = up ? up + 1 : sub;
+        ledger_dir *own = NULL; /* the ledger of sub's parent, when not d */
+        if (up) {
+            snprintf(rel, sizeof rel, "%.*s%s%.*s", (int)plen, p->path, plen ? "/" : "",
+                     (int)(up - sub), sub);
+            own = ledger_load(p->o->ledger, rel);
+        }
+        bool made = created(up ? own : d, name);
+        ledger_dir_free(own);
+        if (!made || unlinkat(out_fd, sub, AT_REMOVEDIR) != 0) /* only if empty */
+            return;
+        snprintf(rel, sizeof rel, "%.*s%s%s", (int)plen, p->path, plen ? "/" : "", sub);
+        ledger_remove(p->o->ledger, rel);
+    }
+}
+
 /* A thumbnail's record: counted, and with p->apply removed when its source
  * is gone. false: the record no longer counts (removed, or stale). */
-static bool prune_thumb(pruner *p, int out_fd, in_twin in, const ledger_entry *e, size_t plen)
+static bool prune_thumb(pruner *p, int out_fd, in_twin in, const ledger_dir *d, const ledger_entry *e,
+                        size_t plen)
 {
     p->res->recorded++;
     src_state s = source_state(p, in, e->src, plen);
@@ -84,15 +122,7 @@ static bool prune_thumb(pruner *p, int out_fd, in_twin in, const ledger_entry *e
         return true;
     p->res->removed++;
     emit_pruned(p, e->out, plen);
-    return false;
-}
-
-/* True if d records that thumbd created the subdirectory name. */
-static bool created(const ledger_dir *d, const char *name)
-{
-    for (size_t i = 0; d && i < d->n; i++)
-        if (d->v[i].kind == 'D' && !strcmp(d->v[i].src, name))
-            return true;
+    remove_made_dirs(p, out_fd, d, e->out, plen);
     return false;
 }
 
@@ -104,19 +134,21 @@ static void prune_records(pruner *p, int out_fd, in_twin in, size_t plen, const 
     if (!keep)
         return;
     size_t live = ledger_live(d, keep), kept = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        const ledger_entry *e = &d->v[i];
-        if (!keep[i])
-            continue;
-        if (e->kind == 'T')
-            keep[i] = prune_thumb(p, out_fd, in, e, plen);
-        else if (e->kind == 'D') /* the subdirectory is still there */
-            keep[i] = !p->apply || faccessat(out_fd, e->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-                      errno != ENOENT;
-        else if (p->apply) /* a failure of a source that is gone is forgotten */
-            keep[i] = source_state(p, in, e->src, plen) != SRC_GONE;
-        kept += keep[i];
-    }
+    /* D records last: a thumbnail removed may take its directory along. */
+    for (int dirs = 0; dirs < 2; dirs++)
+        for (size_t i = 0; i < d->n; i++) {
+            const ledger_entry *e = &d->v[i];
+            if (!keep[i] || (e->kind == 'D') != dirs)
+                continue;
+            if (e->kind == 'T')
+                keep[i] = prune_thumb(p, out_fd, in, d, e, plen);
+            else if (e->kind == 'D') /* the subdirectory is still there */
+                keep[i] = !p->apply || faccessat(out_fd, e->src, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+                          errno != ENOENT;
+            else if (p->apply) /* a failure of a source that is gone is forgotten */
+                keep[i] = source_state(p, in, e->src, plen) != SRC_GONE;
+            kept += keep[i];
+        }
     char err[TD_ERRLEN];
     if (p->apply && (kept != live || live != d->lines))
         ledger_rewrite(p->o->ledger, p->path, d, keep, err); /* kept as it is if it fails */

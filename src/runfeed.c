@@ -135,7 +135,7 @@ void *runfeed_main(void *arg)
                    .follow_symlinks = rc->cfg->follow_symlinks,
                    .force_format = rc->cfg->format != FORMAT_AUTO,
                    .shard_index = rc->cfg->shard_index, .shard_count = rc->cfg->shard_count,
-                   .vips_formats = rc->cfg->engine != ENGINE_NATIVE,
+                   .vips_formats = rc->cfg->engine != ENGINE_NATIVE, .names = &rc->ut.names,
                    .detect_content = rc->cfg->detect == DETECT_CONTENT,
                    .fresh = scan_fresh, .dir_begin = scan_dir_begin, .dir_end = scan_dir_end,
                    /* Nobody sees a record of an up-to-date image: count it, no more. */

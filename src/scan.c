@@ -244,7 +244,7 @@ static td_status walk_dir(scanwalk *w, int fd, const struct stat *self, char *er
         w->anc_cap = cap;
     }
     stemset stems;
-    if (!stemset_init(&stems, n)) {
+    if (!stemset_init(&stems, n, w->o->names)) {
         scanwalk_free_entries(v, n);
         w->stopped = true;
         return TD_OK;

@@ -49,7 +49,7 @@ static const char *listed_first(const scanwalk *w, list_dir *ld, int in_fd, cons
                                                   : confine_open(in_fd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char err[TD_ERRLEN];
         bool ok = ld->dir && dfd >= 0 && scanwalk_read_entries(dfd, &ld->v, &ld->n, err) == TD_OK &&
-                  stemset_init(&ld->stems, ld->n);
+                  stemset_init(&ld->stems, ld->n, w->o->names);
         for (size_t j = 0; ok && j < ld->n; j++) {
             struct stat sb;
             const char *name = ld->v[j].name;

@@ -11,6 +11,8 @@
 
 #include "thumbd/clock.h"
 #include "thumbd/fsutil.h"
+#include "thumbd/hash.h"
+#include "thumbd/outname.h"
 
 /* Running markers start with the temporary prefix, so a sweep removes them.
  * They live in a directory of their own: creating and removing them every
@@ -143,15 +145,34 @@ void state_release(int out_fd, state_handle *h, bool clean)
     h->shard_fd = h->lock_fd = -1;
 }
 
+/* " name=TEMPLATE" for a --name other than the default (whose
+ * fingerprint stays what it was before templates existed: no output
+ * directory is redone for them); " name=#HASH" for a long template or one
+ * with spaces or control bytes, which keeps the fingerprint one short line. */
+static void name_field(const char *tmpl, char *buf, size_t len)
+{
+    if (!tmpl || !strcmp(tmpl, OUTNAME_DEFAULT))
+        return;
+    bool plain = strlen(tmpl) <= 64;
+    for (const unsigned char *p = (const unsigned char *)tmpl; *p && plain; p++)
+        plain = *p > ' ' && *p != 0x7f;
+    if (plain)
+        snprintf(buf, len, " name=%s", tmpl);
+    else
+        snprintf(buf, len, " name=#%016llx", (unsigned long long)hash_str(tmpl));
+}
+
 void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
 {
     /* Bump "pipeline" when a change of thumbd alters its thumbnails. */
     static const char *const formats[] = {"auto", "jpeg", "png", "webp", "avif"};
     static const char *const engines[] = {"auto", "native", "vips"};
+    char name[96] = "";
+    name_field(cfg->name_template, name, sizeof name);
     snprintf(buf, len,
-             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d engine=%s\n",
+             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d engine=%s%s\n",
              cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside", cfg->enlarge,
-             formats[cfg->format], cfg->quality, engines[cfg->engine]);
+             formats[cfg->format], cfg->quality, engines[cfg->engine], name);
 }
 
 /* The text of the state file name in out_fd into buf; false if there is

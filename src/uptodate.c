@@ -10,7 +10,6 @@
 
 #include "thumbd/escape.h"
 #include "thumbd/hash.h"
-#include "thumbd/outname.h"
 
 /* A directory's context for the scanner: its memo, and its ledger, read
  * at the first source the memo does not vouch for (a no-op re-run over a
@@ -33,6 +32,7 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
     memset(u, 0, sizeof *u);
     u->cfg = cfg;
     u->out_fd = out_fd;
+    u->names = (outname_rule){cfg->name_template, cfg->width, cfg->height};
     ledger_open(&u->ledger, out_fd, true);
     memo_run_init(&u->memo, out_fd, fingerprint, cfg->shard_index, cfg->shard_count, start);
     u->fp_thumb = hash_str(fingerprint);
@@ -78,7 +78,7 @@ void *uptodate_dir_begin(uptodate *u, const char *rel_dir, int twin_fd)
         return NULL;
     }
     d->u = u;
-    if (twin_fd >= 0 && !u->cfg->no_memo)
+    if (twin_fd >= 0 && !u->cfg->no_memo && !outname_has_dir(&u->names))
         d->memo = memo_begin(&u->memo, rel_dir, twin_fd);
     return d;
 }
@@ -155,6 +155,27 @@ static void warn_once(uptodate *u, const char *err)
                     LEDGER_DIR, err);
 }
 
+/* Whether out is the path the template gives rel in a format this run may
+ * write (*kind: that format). A ledger record naming anything else (made
+ * under a template with the same fingerprint by another thumbd, or edited)
+ * does not count. */
+static bool template_made(const uptodate *u, const char *rel, const char *out, out_kind *kind)
+{
+    static const out_kind auto_kinds[] = {OUT_JPEG, OUT_PNG};
+    out_kind fixed = u->cfg->format == FORMAT_PNG ? OUT_PNG : u->cfg->format == FORMAT_WEBP ? OUT_WEBP
+                   : u->cfg->format == FORMAT_AVIF ? OUT_AVIF : OUT_JPEG;
+    bool any = u->cfg->format == FORMAT_AUTO;
+    for (size_t i = 0; i < (any ? 2u : 1u); i++) {
+        *kind = any ? auto_kinds[i] : fixed;
+        char *want = outname_path(&u->names, rel, *kind);
+        bool same = want && !strcmp(want, out);
+        free(want);
+        if (same)
+            return true;
+    }
+    return false;
+}
+
 char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,
                      const struct stat *sb, void *dir, char **known_bad)
 {
@@ -165,7 +186,7 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
     /* The memo holds only what this check found up to date before. */
     out_kind kind;
     if (d && d->memo && name && memo_lookup(d->memo, name, &sb->st_mtim, sb->st_size, &kind))
-        return outname_for(rel, kind);
+        return outname_path(&u->names, rel, kind);
     const ledger_dir *ld = d ? dir_ledger(d) : list_ledger(u, rel);
     const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
     const ledger_entry *e = ld ? ledger_latest(ld, base) : NULL;
@@ -186,8 +207,9 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
     memcpy(out, rel, dl);
     strcpy(out + dl, e->out);
     uint64_t ino;
-    if (!strchr(e->out, '/') && thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
-        if (d && d->memo && name && outname_kind(out, &kind))
+    if (template_made(u, rel, out, &kind) &&
+        thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
+        if (d && d->memo && name)
             memo_note(d->memo, name, &sb->st_mtim, sb->st_size, kind);
         char err[TD_ERRLEN];
         if (ino != e->ino && /* copied or restored: the ledger follows, for --prune */

@@ -54,7 +54,8 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim,
 td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim,
                      cancel_token *tok, char err[TD_ERRLEN]);
 
-/* Encoders: 8-bit pixels (c = 3 for JPEG; 3 or 4 for PNG) to f, no metadata.
+/* Encoders: 8-bit pixels (c = 3 for JPEG; 2 (grey+alpha), 3 or 4 for PNG)
+ * to f, no metadata.
  * A failed write of f: TD_EIO, ferror(f) set and errno as the write left it. */
 td_status jpeg_encode(FILE *f, const uint8_t *px, int w, int h, int c, int quality,
                       char err[TD_ERRLEN]);

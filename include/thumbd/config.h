@@ -25,6 +25,7 @@ typedef struct thumbd_config {
     fit_mode fit;
     bool enlarge;
     out_format format;
+    const char *name_template; /* --name: outname.h's template */
     int quality;               /* JPEG 1..100 */
     int workers;               /* fixed count, or the adaptive pool's first */
     int workers_min, workers_max;  /* --workers auto|MIN:MAX; 0: fixed */

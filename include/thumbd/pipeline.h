@@ -57,11 +57,13 @@ typedef struct pipeline_thumb {
 td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
                         cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN]);
 
-/* The output format for th: --format's, else PNG iff alpha, else JPEG. */
+/* The output format for th: --format's; for auto, PNG when a pixel of th
+ * is not fully opaque (alpha below 255), else JPEG. */
 out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
 
 /* Encodes th to out in pipeline_format (a JPEG of an image with alpha is
- * composited on white, in place). No metadata is written. A failed write of
+ * composited on white, in place; a PNG of one whose pixels are all grey is
+ * grey+alpha). No metadata is written. A failed write of
  * out: TD_EIO, ferror(out) set and errno as the write left it. */
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out,
                           char err[TD_ERRLEN]);

@@ -3,8 +3,9 @@
  * Only what thumbd can prove it made goes: a thumbnail listed in its
  * directory's ledger (ledger.h) and still the same file (the inode and
  * mtime the ledger recorded), and a directory the ledger says thumbd
- * created, once empty and its source directory gone. Nothing else in
- * OUT_DIR is touched, whatever its name.
+ * created, once empty and its source directory gone or its last thumbnail
+ * removed (a --name template's subdirectory). Nothing else in OUT_DIR is
+ * touched, whatever its name.
  *
  * A source is gone only when a lookup says so (ENOENT). A source directory
  * that cannot be read (EACCES, EIO, ...), or that the scan could not read

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "thumbd/outname.h"
 #include "thumbd/status.h"
 #include "thumbd/task.h"
 
@@ -23,6 +24,7 @@ typedef struct scan_opts {
      * ignored. A file that cannot be read to tell is a source when its name
      * says so (its task then fails saying why). */
     bool detect_content;
+    const outname_rule *names; /* --name, for collisions (stemset.h); NULL: the default */
     /* Optional, for incremental runs: the name (malloc'd) of rel's thumbnail
      * when it is up to date with the source sb, else NULL. out_dirfd is
      * rel's directory inside out_dir, open, and name rel's last component

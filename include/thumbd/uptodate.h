@@ -8,12 +8,15 @@
  * is a thumbnail made with these options from a source of the same size
  * and mtime, and that thumbnail is still in place: a regular file with the
  * source's mtime (thumbd gives each thumbnail its source's mtime, to the
- * nanosecond). One found under another inode (OUT_DIR copied or restored)
- * is recorded again under it, so that --prune knows it. The
- * directory's memo (memo.h) vouches for the thumbnail without a stat when
- * it can. A source is known bad when its last record is a failure with the
- * same size, mtime and decoding options: it is not decoded again (unless
- * --retry-failed or --force). */
+ * nanosecond), at the path the --name template gives it (outname.h). One
+ * found under another inode (OUT_DIR copied or restored) is recorded again
+ * under it, so that --prune knows it. The directory's memo (memo.h)
+ * vouches for the thumbnail without a stat when it can: with a template
+ * that makes subdirectories memos are not used, since a thumbnail removed
+ * from a subdirectory leaves the directory's twin as it was. A source is
+ * known bad when its last record is a failure with the same size, mtime and
+ * decoding options: it is not decoded again (unless --retry-failed or
+ * --force). */
 #ifndef THUMBD_UPTODATE_H
 #define THUMBD_UPTODATE_H
 
@@ -25,6 +28,7 @@
 #include "thumbd/config.h"
 #include "thumbd/ledger.h"
 #include "thumbd/memo.h"
+#include "thumbd/outname.h"
 #include "thumbd/task.h"
 
 typedef struct uptodate {
@@ -32,6 +36,7 @@ typedef struct uptodate {
     int out_fd;                /* not owned */
     ledger ledger;
     memo_run memo;
+    outname_rule names;        /* --name */
     uint64_t fp_thumb;         /* options that shape a thumbnail */
     uint64_t fp_fail;          /* and those that decide a failure (the limits) */
     /* --files-from: the ledger of the directory of the last listed path
