@@ -11,6 +11,7 @@
 _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
+_Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -59,6 +60,10 @@ static const options_choice format_choices[] = {
 static const options_choice engine_choices[] = {
     {"auto", ENGINE_AUTO}, {"native", ENGINE_NATIVE}, {"vips", ENGINE_VIPS}, {NULL, 0},
 };
+static const options_choice fail_on_choices[] = {
+    {"none", FAIL_ON_NONE}, {"truncated", FAIL_ON_TRUNCATED}, {"error", FAIL_ON_ERROR},
+    {"warning", FAIL_ON_WARNING}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
@@ -78,6 +83,11 @@ const options_entry options_table[] = {
      .def = "auto",
      .help = "auto: our own JPEG/PNG path, libvips for every other format (WebP, TIFF, GIF, "
              "HEIF/AVIF...)"},
+    {.name = "fail-on", .kind = OPTIONS_CHOICE, .field = FIELD(fail_on),
+     .choices = fail_on_choices, .def = "truncated",
+     .help = "the damage that fails an image: truncated (a file that ends before its last "
+             "row), error (also corrupt data a decoder reads past), warning (any decoder "
+             "warning), none (thumbnail what can be read, missing rows filled)"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,
