@@ -416,8 +416,9 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
         else if (jump == 1 && strstr(e.msg, "Premature"))
             td_fail(err, TD_EINPUT, "truncated JPEG: premature end of data at row %d of %d", e.row,
                     e.rows);
-        else if (jump == 3)
-            td_fail(err, TD_EINPUT, "corrupt JPEG: %s (%s)", e.msg, e.pos);
+        else if (jump == 3) /* libjpeg's "Corrupt JPEG data: " said otherwise */
+            td_fail(err, TD_EINPUT, "corrupt JPEG: %s (%s)",
+                    strncmp(e.msg, "Corrupt JPEG data: ", 19) ? e.msg : e.msg + 19, e.pos);
         else if (jump == 4)
             td_fail(err, TD_EINPUT, "JPEG warning, fatal under --fail-on warning: %s (%s)", e.msg,
                     e.pos);
