@@ -453,10 +453,13 @@ static void on_read_warning(png_structp png, png_const_charp msg)
     if (!d)
         return;
     failon_level kind = strstr(msg, "CRC error") ? FAIL_ON_ERROR : FAIL_ON_WARNING;
-    if (failon_fails(d->lim->fail_on, kind) && kind == FAIL_ON_ERROR)
-        stop(png, d, td_fail(d->err, TD_EINPUT, "corrupt PNG: %s", msg));
-    if (failon_fails(d->lim->fail_on, kind))
-        stop(png, d, td_fail(d->err, TD_EINPUT, "PNG warning, fatal under --fail-on warning: %s", msg));
+    if (failon_fails(d->lim->fail_on, kind)) {
+        if (kind == FAIL_ON_ERROR)
+            td_fail(d->err, TD_EINPUT, "corrupt PNG: %s", msg);
+        else
+            td_fail(d->err, TD_EINPUT, "PNG warning, fatal under --fail-on warning: %s", msg);
+        stop(png, d, TD_EINPUT);
+    }
     if (d->sink->warning)
         d->sink->warning(d->sink->ctx, msg);
 }
