@@ -1,11 +1,13 @@
 /* JPEG through libjpeg-turbo. libjpeg reports errors by calling error_exit,
  * which here longjmps back into the function that called libjpeg: no error
- * path leaves this file. */
+ * path leaves this file. Its warnings (a file that ends early, corrupt
+ * entropy data) fail the decode or not by --fail-on (failon.h). */
 #include <errno.h>
 #include <jerror.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 /* jpeglib.h needs stdio.h and stddef.h first. */
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +23,10 @@ typedef struct jerr {
     int sys_errno;             /* errno when the error was raised */
     char msg[JMSG_LENGTH_MAX];
     int row, rows;   /* progress, for messages */
+    char pos[48];              /* where a fatal warning was: "at row 480 of 512" */
+    failon_level fail_on;      /* decode only: the warnings that fail it */
+    const codec_sink *sink;    /* decode only: told the others */
+    bool seen[JMSG_LASTMSGCODE];  /* warnings told already: one of each */
 } jerr;
 
 static void on_error(j_common_ptr c)
@@ -30,26 +36,61 @@ static void on_error(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
-/* libjpeg treats a file that ends early, and damaged entropy data, as
- * warnings and pads the image with grey or garbage; we refuse both rather
- * than publish a broken thumbnail. Benign warnings (extraneous bytes before
- * a marker, odd progression scripts) are tolerated. */
+/* The row of the image where the data being read is: the input side, so
+ * that it also means something while a multi-scan file is consumed. */
+static int input_row(j_common_ptr c, const jerr *e)
+{
+    if (!c->is_decompressor)
+        return e->row;
+    j_decompress_ptr d = (j_decompress_ptr)c;
+    long r = (long)d->input_iMCU_row * d->max_v_samp_factor * DCTSIZE;
+    if (r < e->row)
+        r = e->row;
+    return r > e->rows ? e->rows : (int)r;
+}
+
+/* What a libjpeg warning is (failon.h), in libjpeg's own words: the end of
+ * the file before the image's end is a truncation, a "Corrupt JPEG data"
+ * message corrupt data it reads past (filling what it cannot decode with
+ * grey), any other warning is about a file that is not damaged. */
+static failon_level warning_kind(j_common_ptr c, const char *text)
+{
+    if (c->err->msg_code == JWRN_JPEG_EOF)
+        return FAIL_ON_TRUNCATED;
+    return !strncmp(text, "Corrupt JPEG data", 17) ? FAIL_ON_ERROR : FAIL_ON_WARNING;
+}
+
+/* libjpeg's warnings: those at or above --fail-on stop the decode (jump 2:
+ * truncated, 3: corrupt data, 4: the others); below it, the first of each
+ * kind goes to the sink, and libjpeg goes on. */
 static void on_message(j_common_ptr c, int level)
 {
     jerr *e = (jerr *)c->err;
     if (level != -1)
         return;
-    switch (c->err->msg_code) {
-    case JWRN_JPEG_EOF:
-        snprintf(e->msg, sizeof e->msg, "premature end of data");
-        longjmp(e->jb, 2);
-    case JWRN_HUFF_BAD_CODE:
-    case JWRN_HIT_MARKER:
-    case JWRN_MUST_RESYNC:
-        c->err->format_message(c, e->msg);
-        longjmp(e->jb, 3);
-    default:
-        c->err->num_warnings++;
+    c->err->num_warnings++;
+    char text[JMSG_LENGTH_MAX];
+    c->err->format_message(c, text);
+    failon_level kind = warning_kind(c, text);
+    char pos[sizeof e->pos];
+    if (e->rows > 0)
+        snprintf(pos, sizeof pos, "at row %d of %d", input_row(c, e), e->rows);
+    else
+        snprintf(pos, sizeof pos, "in the header");
+    if (failon_fails(e->fail_on, kind)) {
+        memcpy(e->pos, pos, sizeof pos);
+        snprintf(e->msg, sizeof e->msg, "%s", text);
+        longjmp(e->jb, kind == FAIL_ON_TRUNCATED ? 2 : kind == FAIL_ON_ERROR ? 3 : 4);
+    }
+    int code = c->err->msg_code;
+    if (code >= 0 && code < JMSG_LASTMSGCODE && e->seen[code])
+        return;
+    if (code >= 0 && code < JMSG_LASTMSGCODE)
+        e->seen[code] = true;
+    if (e->sink && e->sink->warning) {
+        char w[JMSG_LENGTH_MAX + sizeof e->pos + 4];
+        snprintf(w, sizeof w, "%s (%s)", text, pos);
+        e->sink->warning(e->sink->ctx, w);
     }
 }
 
@@ -286,6 +327,14 @@ static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sin
         rewind(f);
         tell_decoder(sink, "jpeg-dc-1/8");
         st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
+        if (st == TD_EINPUT && !failon_fails(lim->fail_on, strncmp(err, "truncated", 9)
+                                                                ? FAIL_ON_ERROR
+                                                                : FAIL_ON_TRUNCATED)) {
+            /* Damage below --fail-on (no row went out): libjpeg reads past
+             * it, fills what is missing and tells the sink. */
+            fallback = true;
+            st = TD_OK;
+        }
         if (st != TD_OK || !fallback) {
             *finished = true;
             return st;
@@ -358,13 +407,21 @@ td_status jpeg_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, 
     d.err = jpeg_std_error(&e.pub);
     e.pub.error_exit = on_error;
     e.pub.emit_message = on_message;
+    e.fail_on = lim->fail_on;
+    e.sink = sink;
     int jump = setjmp(e.jb);
     if (jump) {
-        if (jump == 2 || strstr(e.msg, "premature") || strstr(e.msg, "Premature"))
+        if (jump == 2)
+            td_fail(err, TD_EINPUT, "truncated JPEG: premature end of data %s", e.pos);
+        else if (jump == 1 && strstr(e.msg, "Premature"))
             td_fail(err, TD_EINPUT, "truncated JPEG: premature end of data at row %d of %d", e.row,
                     e.rows);
-        else if (jump == 3)
-            td_fail(err, TD_EINPUT, "corrupt JPEG: %s (at row %d of %d)", e.msg, e.row, e.rows);
+        else if (jump == 3) /* libjpeg's "Corrupt JPEG data: " said otherwise */
+            td_fail(err, TD_EINPUT, "corrupt JPEG: %s (%s)",
+                    strncmp(e.msg, "Corrupt JPEG data: ", 19) ? e.msg : e.msg + 19, e.pos);
+        else if (jump == 4)
+            td_fail(err, TD_EINPUT, "JPEG warning, fatal under --fail-on warning: %s (%s)", e.msg,
+                    e.pos);
         else
             td_fail(err, TD_EINPUT, "corrupt JPEG: %s", e.msg);
         jpeg_destroy_decompress(&d);

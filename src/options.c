@@ -15,6 +15,7 @@ _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
 _Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
 _Static_assert(sizeof(stop_mode) == sizeof(int), "stop_mode is int-sized");
+_Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -78,6 +79,10 @@ static const options_choice detect_choices[] = {
 static const options_choice stop_choices[] = {
     {"cancel", STOP_CANCEL}, {"drain", STOP_DRAIN}, {NULL, 0},
 };
+static const options_choice fail_on_choices[] = {
+    {"none", FAIL_ON_NONE}, {"truncated", FAIL_ON_TRUNCATED}, {"error", FAIL_ON_ERROR},
+    {"warning", FAIL_ON_WARNING}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
@@ -110,6 +115,11 @@ const options_entry options_table[] = {
      .def = "ext",
      .help = "ext: images by file name extension; content: every regular file by its first "
              "bytes (one read of 64 bytes), whatever its name"},
+    {.name = "fail-on", .kind = OPTIONS_CHOICE, .field = FIELD(fail_on),
+     .choices = fail_on_choices, .def = "truncated",
+     .help = "the damage that fails an image: truncated (a file that ends before its last "
+             "row), error (also corrupt data a decoder reads past), warning (any decoder "
+             "warning), none (thumbnail what can be read, missing rows filled)"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,

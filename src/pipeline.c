@@ -35,6 +35,7 @@ typedef struct decode_ctx {
     shrink sh;
     bool started;
     const char *decoder;       /* as the codec names its path */
+    task_warnings *warnings;   /* what the decode went past */
 } decode_ctx;
 
 static double ms_since(double t0)
@@ -109,6 +110,11 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
                                 y1 - y0, k, err);
     c->started = st == TD_OK;
     return st;
+}
+
+static void on_warning(void *vctx, const char *msg)
+{
+    task_warn_add(((decode_ctx *)vctx)->warnings, msg);
 }
 
 static void on_decoder(void *vctx, const char *name)
@@ -218,9 +224,9 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
     char kind = sniff(f);
     if (!kind)
         return td_fail(err, TD_EINPUT, "not a JPEG or PNG file (unrecognised signature)");
-    codec_sink sink = {on_header, on_start, on_row, c, on_decoder};
+    codec_sink sink = {on_header, on_start, on_row, c, on_decoder, on_warning};
     codec_limits lim = {.max_chunk = 4u << 20, .max_scans = cfg->max_scans,
-                        .max_whole = png_whole_cap(cfg->max_memory)};
+                        .max_whole = png_whole_cap(cfg->max_memory), .fail_on = cfg->fail_on};
     td_status st = kind == 'j' ? jpeg_decode(f, &sink, &lim, tok, err)
                                : png_decode(f, &sink, &lim, tok, err);
     if (st != TD_OK)
@@ -328,7 +334,8 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
                         cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
 {
     memset(th, 0, sizeof *th);
-    decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
+    decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok,
+                    .warnings = &th->warnings};
     image_f img = {0};
     double t0 = clock_now_s();
     td_status st = decode(cfg, in, &c, tok, &img, err);
@@ -394,7 +401,8 @@ static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, 
     geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
     vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
                            .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
-                           .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames};
+                           .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
+                           .fail_on = cfg->fail_on};
     vipsengine_thumb vt;
     td_status st = vipsengine_make(&p, fd, tok, &vt, err);
     *th = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha, .src_w = vt.src_w,
@@ -486,6 +494,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     r->decoder = th.decoder;
     if (st != TD_OK)
         return st;
+    r->warnings = th.warnings;
     double t0 = clock_now_s();
     st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);

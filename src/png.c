@@ -1,5 +1,7 @@
 /* PNG through libpng, row by row. libpng reports errors by longjmp to the
- * setjmp in the function that called it: no error path leaves this file. */
+ * setjmp in the function that called it: no error path leaves this file.
+ * Its warnings, and image data that ends early or cannot be read past some
+ * row, fail the decode or not by --fail-on (failon.h). */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -28,7 +30,7 @@ static void on_error(png_structp png, png_const_charp msg)
 static void on_warning(png_structp png, png_const_charp msg)
 {
     (void)png;
-    (void)msg; /* benign by definition; ancillary-chunk problems land here */
+    (void)msg; /* the encoder's: benign by definition */
 }
 
 /* Sets up expansion to 8-bit gray, gray+alpha, RGB or RGBA and fills info. */
@@ -112,6 +114,9 @@ typedef struct pngdec {
     pngpix *pix;               /* non-interlaced: the pixel path */
     size_t file_size;          /* 0 if unknown (not a regular file) */
     bool libpng_pixels;        /* interlaced: IDAT goes to libpng */
+    bool started;              /* the sink took the header and start */
+    size_t row_len;            /* bytes of a row delivered */
+    int rows_out;              /* rows delivered so far (non-interlaced) */
     bool done;
     chunk_filter filter;
 } pngdec;
@@ -134,6 +139,8 @@ static td_status announce(pngdec *d, png_structp png, png_infop pi, codec_info *
     td_status st = d->sink->header(d->sink->ctx, info, &num, d->err);
     if (st == TD_OK)
         st = d->sink->start(d->sink->ctx, info->width, info->height, work, d->err);
+    d->started = st == TD_OK;
+    d->row_len = (size_t)info->width * (size_t)info->channels;
     return st;
 }
 
@@ -175,6 +182,7 @@ static bool pix_row(void *ctx, int y, const uint8_t *px)
         return false;
     }
     d->e->row = y;
+    d->rows_out = y + 1;
     if (!d->sink->row(d->sink->ctx, y, px) || y == d->h - 1)
         d->done = true;
     return !d->done;
@@ -435,13 +443,65 @@ static void set_reader_limits(png_structp png, const codec_limits *lim)
     png_set_chunk_malloc_max(png, lim->max_chunk ? lim->max_chunk : 8u << 20);
 }
 
+/* libpng's warnings while reading (its benign errors among them: an
+ * invalid ancillary chunk is dropped). A CRC error is corrupt data, the
+ * others are warnings (failon.h): at or above --fail-on they stop the
+ * decode, below it they go to the sink. */
+static void on_read_warning(png_structp png, png_const_charp msg)
+{
+    pngdec *d = png_get_progressive_ptr(png);
+    if (!d)
+        return;
+    failon_level kind = strstr(msg, "CRC error") ? FAIL_ON_ERROR : FAIL_ON_WARNING;
+    if (failon_fails(d->lim->fail_on, kind)) {
+        if (kind == FAIL_ON_ERROR)
+            td_fail(d->err, TD_EINPUT, "corrupt PNG: %s", msg);
+        else
+            td_fail(d->err, TD_EINPUT, "PNG warning, fatal under --fail-on warning: %s", msg);
+        stop(png, d, TD_EINPUT);
+    }
+    if (d->sink->warning)
+        d->sink->warning(d->sink->ctx, msg);
+}
+
+/* Image data that ended early ("truncated PNG: ...") or could not be read
+ * past some row ("corrupt PNG: ...") once the rows began, below --fail-on:
+ * the message becomes a warning and the rows not decoded go out as zero
+ * bytes (black, or transparent with alpha); an interlaced frame goes out
+ * as far as its passes filled it. Any other outcome is st as it is. */
+static td_status recover(pngdec *d, td_status st)
+{
+    if (st != TD_EINPUT || !d->started || d->done)
+        return st;
+    failon_level kind = !strncmp(d->err, "truncated", 9) ? FAIL_ON_TRUNCATED : FAIL_ON_ERROR;
+    if (failon_fails(d->lim->fail_on, kind))
+        return st;
+    if (d->sink->warning)
+        d->sink->warning(d->sink->ctx, d->err);
+    d->done = true;
+    if (d->frame) {
+        for (int y = 0; y < d->h; y++)
+            if (!d->sink->row(d->sink->ctx, y, d->frame[y]))
+                break;
+        return TD_OK;
+    }
+    uint8_t *zero = calloc(1, d->row_len ? d->row_len : 1);
+    if (!zero)
+        return td_fail(d->err, TD_ENOMEM, "out of memory filling a damaged PNG");
+    for (int y = d->rows_out; y < d->h; y++)
+        if (!d->sink->row(d->sink->ctx, y, zero))
+            break;
+    free(zero);
+    return TD_OK;
+}
+
 td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, cancel_token *tok,
                      char err[TD_ERRLEN])
 {
     perr e = {0};
     /* On the heap: the callbacks change it between setjmp and a longjmp. */
     pngdec *d = calloc(1, sizeof *d);
-    png_structp png = d ? png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning) : NULL;
+    png_structp png = d ? png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_read_warning) : NULL;
     png_infop pi = png ? png_create_info_struct(png) : NULL;
     volatile td_status st = TD_OK;
     if (!pi) {
@@ -490,6 +550,7 @@ td_status png_decode(FILE *f, const codec_sink *sink, const codec_limits *lim, c
         }
     }
 out:
+    st = recover(d, st);
     free(d->filter.held); /* set if libpng stopped inside a held chunk */
     pngpix_destroy(d->pix);
     if (d->frame) {

@@ -92,6 +92,21 @@ static void json_opt_string(FILE *f, const char *key, const char *s)
         fputs("null", f);
 }
 
+/* ,"warnings":["...",...], or null when there are none. */
+static void json_warnings(FILE *f, const task_warnings *w)
+{
+    fputs(",\"warnings\":", f);
+    if (w->n == 0) {
+        fputs("null", f);
+        return;
+    }
+    for (int i = 0; i < w->n; i++) {
+        putc(i ? ',' : '[', f);
+        report_json_string(f, w->msg[i]);
+    }
+    putc(']', f);
+}
+
 void report_format_record(FILE *f, const thumbd_task *t)
 {
     const task_result *r = &t->res;
@@ -105,6 +120,7 @@ void report_format_record(FILE *f, const thumbd_task *t)
             "\"out_bytes\":%lld",
             r->src_w, r->src_h, (long long)t->size, r->out_w, r->out_h, (long long)r->out_bytes);
     json_opt_string(f, "decoder", r->decoder);
+    json_warnings(f, &r->warnings);
     fprintf(f,
             ",\"queue_ms\":%.3f,\"decode_ms\":%.3f,\"resize_ms\":%.3f,"
             "\"encode_ms\":%.3f,\"total_ms\":%.3f,\"worker\":%d,\"attempts\":%d,\"deferrals\":%d,"

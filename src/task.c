@@ -1,5 +1,6 @@
 #include "thumbd/task.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,17 @@ void task_free(thumbd_task *t)
     free(t->preset_error);
     free(t->res.out_rel);
     free(t);
+}
+
+void task_warn_add(task_warnings *w, const char *msg)
+{
+    char cut[TASK_WARN_LEN];
+    snprintf(cut, sizeof cut, "%s", msg);
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->msg[i], cut))
+            return;
+    if (w->n < TASK_WARN_MAX)
+        memcpy(w->msg[w->n++], cut, sizeof cut);
 }
 
 const char *task_status_name(task_status s)

@@ -36,13 +36,16 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
     ledger_open(&u->ledger, out_fd, true);
     memo_run_init(&u->memo, out_fd, fingerprint, cfg->shard_index, cfg->shard_count, start);
     u->fp_thumb = hash_str(fingerprint);
-    /* A verdict holds for these limits and this thumbd: another version may
-     * read what this one cannot, so it decodes known-bad sources once. */
-    char limits[256];
+    /* A verdict holds for these limits, this --fail-on and this thumbd:
+     * another version may read what this one cannot, so it decodes
+     * known-bad sources once. --fail-on is not in fp_thumb: a thumbnail
+     * made under one level is the same under another. */
+    char limits[288];
     snprintf(limits, sizeof limits, " max_pixels=%llu max_dimension=%d max_scans=%d max_frames=%d "
-             "max_file_size=%llu max_memory=%llu version=%s",
+             "max_file_size=%llu max_memory=%llu fail_on=%s version=%s",
              (unsigned long long)cfg->max_pixels, cfg->max_dimension, cfg->max_scans, cfg->max_frames,
-             (unsigned long long)cfg->max_file_size, (unsigned long long)cfg->max_memory, THUMBD_VERSION);
+             (unsigned long long)cfg->max_file_size, (unsigned long long)cfg->max_memory,
+             failon_name(cfg->fail_on), THUMBD_VERSION);
     u->fp_fail = hash_fnv1a(u->fp_thumb, limits, strlen(limits));
 }
 

@@ -285,13 +285,16 @@ td_status vipsmod_make(const vipsengine_params *p, int fd, cancel_token *tok, vi
     VipsInteresting crop = p->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE;
     VipsSize size = p->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN;
     int rc = 0;
+    /* The loader's option: --fail-on's level has libvips's name. */
+    char opts[32];
+    snprintf(opts, sizeof opts, "fail_on=%s", failon_name(p->fail_on));
     if (st == TD_OK && hd.managed)
         rc = vips_thumbnail_source(src, &thumb, p->box_w, "height", p->box_h, "crop", crop,
                                    "size", size, "export_profile", "srgb", "option_string",
-                                   "fail_on=error", NULL);
+                                   opts, NULL);
     else if (st == TD_OK)
         rc = vips_thumbnail_source(src, &thumb, p->box_w, "height", p->box_h, "crop", crop,
-                                   "size", size, "option_string", "fail_on=error", NULL);
+                                   "size", size, "option_string", opts, NULL);
     if (rc)
         st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
     if (st == TD_OK && !(out = to_srgb8(thumb)))

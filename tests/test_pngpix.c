@@ -381,8 +381,9 @@ static bool whole;
 
 static td_status decode(FILE *f, collect *c, char *err)
 {
-    codec_sink sink = {c_header, c_start, c_row, c, NULL};
-    codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100, .max_whole = whole ? 64u << 20 : 0};
+    codec_sink sink = {c_header, c_start, c_row, c, NULL, NULL};
+    codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100, .max_whole = whole ? 64u << 20 : 0,
+                        .fail_on = FAIL_ON_ERROR};
     cancel_token tok;
     cancel_init(&tok, 0);
     return png_decode(f, &sink, &lim, &tok, err);
@@ -639,8 +640,8 @@ static void test_large_icc_profile(void **state)
         FILE *f = write_png(&(png_spec){.w = 16, .h = 16, .ct = PNG_COLOR_TYPE_RGB, .bd = 8,
                                         .icc = icc, .icc_len = len});
         collect c = {0};
-        codec_sink sink = {icc_header, c_start, c_row, &c, NULL};
-        codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100};
+        codec_sink sink = {icc_header, c_start, c_row, &c, NULL, NULL};
+        codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 100, .fail_on = FAIL_ON_ERROR};
         cancel_token tok;
         cancel_init(&tok, 0);
         char err[TD_ERRLEN] = "";

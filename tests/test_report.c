@@ -291,6 +291,34 @@ static void test_format_record_failed_with_odd_names(void **state)
     task_free(t);
 }
 
+/* "warnings": null when none, else a JSON array of the messages (escaped),
+ * each once, at most TASK_WARN_MAX. */
+static void test_format_record_warnings(void **state)
+{
+    (void)state;
+    struct timespec mt = {0, 0};
+    thumbd_task *t = task_new(4, "w.jpg", 10, mt);
+    assert_non_null(t);
+    t->res.status = TASK_OK;
+    char *rec = record_of(t);
+    assert_non_null(strstr(rec, ",\"warnings\":null,"));
+    free(rec);
+    task_warn_add(&t->res.warnings, "Corrupt JPEG data: bad Huffman code (at row 8 of 16)");
+    task_warn_add(&t->res.warnings, "a \"quoted\"\tone");
+    task_warn_add(&t->res.warnings, "Corrupt JPEG data: bad Huffman code (at row 8 of 16)");
+    rec = record_of(t);
+    assert_non_null(strstr(rec, ",\"warnings\":[\"Corrupt JPEG data: bad Huffman code (at row 8 of "
+                                "16)\",\"a \\\"quoted\\\"\\tone\"],"));
+    free(rec);
+    for (int i = 0; i < 10; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "w%d", i);
+        task_warn_add(&t->res.warnings, m);
+    }
+    assert_int_equal(t->res.warnings.n, TASK_WARN_MAX);
+    task_free(t);
+}
+
 /* ---- the writer thread ---- */
 
 enum { RT_THREADS = 4, RT_PER = 30, RT_TOTAL = RT_THREADS * RT_PER };
@@ -543,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_format_record),
         cmocka_unit_test(test_format_record_failed_with_odd_names),
         cmocka_unit_test(test_writer_round_trip),
+        cmocka_unit_test(test_format_record_warnings),
         cmocka_unit_test(test_writer_without_file_counts),
         cmocka_unit_test(test_writer_ordered),
         cmocka_unit_test(test_directory_counted_apart),

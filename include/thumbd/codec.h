@@ -9,6 +9,7 @@
 
 #include "thumbd/cancel.h"
 #include "thumbd/color.h"
+#include "thumbd/failon.h"
 #include "thumbd/status.h"
 
 typedef struct codec_info {
@@ -37,6 +38,10 @@ typedef struct codec_sink {
      * a static string), told before the first row; told again if the
      * decoder changes course. */
     void (*decoder)(void *ctx, const char *name);
+    /* Optional: a problem below codec_limits.fail_on that the decode went
+     * past ("Corrupt JPEG data: bad Huffman code (at row 480 of 512)"),
+     * valid during the call; possibly the same one several times. */
+    void (*warning)(void *ctx, const char *msg);
 } codec_sink;
 
 typedef struct codec_limits {
@@ -46,6 +51,12 @@ typedef struct codec_limits {
     size_t max_whole;          /* PNG: the most a decoder may hold to inflate
                                   a whole image at once (faster) instead of
                                   streaming it; 0 = always stream */
+    failon_level fail_on;      /* the damage that fails the decode (failon.h);
+                                  below it, a file that ends early or whose
+                                  data cannot be read past some row gets the
+                                  rest filled: JPEG as libjpeg pads (grey
+                                  blocks), PNG with zero bytes (black, or
+                                  transparent with alpha) */
 } codec_limits;
 
 /* Decoders: stream f through sink, polling tok between rows. */

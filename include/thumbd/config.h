@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "thumbd/failon.h"
 #include "thumbd/geometry.h"
 #include "thumbd/order.h"
 #include "thumbd/status.h"
@@ -44,6 +45,7 @@ typedef struct thumbd_config {
     int max_frames;            /* pages or frames of a file read by libvips */
     engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
     detect_mode detect;        /* --detect ext|content */
+    failon_level fail_on;      /* --fail-on: the damage that fails a decode (failon.h) */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

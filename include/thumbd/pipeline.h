@@ -45,6 +45,7 @@ typedef struct pipeline_thumb {
     bool alpha;
     int src_w, src_h;          /* as stored */
     const char *decoder;       /* the decode path taken (report's "decoder"), or NULL */
+    task_warnings warnings;    /* what the decode went past (--fail-on) */
     double decode_ms, resize_ms;
 } pipeline_thumb;
 

@@ -19,6 +19,17 @@ typedef enum task_status {
     TASK_NSTATUS
 } task_status;
 
+/* What a decode went past (--fail-on, failon.h): the first few distinct
+ * messages, each cut to TASK_WARN_LEN - 1 bytes. */
+enum { TASK_WARN_MAX = 4, TASK_WARN_LEN = 120 };
+typedef struct task_warnings {
+    int n;
+    char msg[TASK_WARN_MAX][TASK_WARN_LEN];
+} task_warnings;
+
+/* Adds msg unless it is there already or w is full. */
+void task_warn_add(task_warnings *w, const char *msg);
+
 typedef struct task_result {
     task_status status;
     char error[TD_ERRLEN];     /* empty when none */
@@ -27,6 +38,7 @@ typedef struct task_result {
     int out_w, out_h;
     int64_t out_bytes;
     const char *decoder;       /* static: how the source was decoded, or NULL */
+    task_warnings warnings;    /* TASK_OK despite these */
     double queue_ms, decode_ms, resize_ms, encode_ms, total_ms;
     int worker;                /* -1: never ran */
     cancel_reason why;         /* for TASK_CANCELLED */

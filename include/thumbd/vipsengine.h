@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "thumbd/cancel.h"
+#include "thumbd/failon.h"
 #include "thumbd/geometry.h"
 #include "thumbd/outname.h"
 #include "thumbd/status.h"
@@ -29,6 +30,7 @@ typedef struct vipsengine_params {
     uint64_t max_pixels;       /* width x height */
     int max_dimension;         /* width or height */
     int max_frames;            /* pages or frames */
+    failon_level fail_on;      /* libvips's fail_on, the same four levels */
 } vipsengine_params;
 
 /* A thumbnail vipsengine_make made, or the pixels vipsengine_encode takes

@@ -8,13 +8,13 @@
  * vipsmod_abi equals the loader's VIPSMOD_ABI (a module without the symbol
  * counts as ABI 0). Raise VIPSMOD_ABI with any change to these declarations
  * or to the types they use: vipsengine_params, vipsengine_thumb, out_kind,
- * fit_mode, cancel_token, td_status, TD_ERRLEN. */
+ * fit_mode, failon_level, cancel_token, td_status, TD_ERRLEN. */
 #ifndef THUMBD_VIPSMOD_H
 #define THUMBD_VIPSMOD_H
 
 #include "thumbd/vipsengine.h"
 
-#define VIPSMOD_ABI 1
+#define VIPSMOD_ABI 2
 
 /* The ABI the module was built with: VIPSMOD_ABI then. */
 extern const int vipsmod_abi;

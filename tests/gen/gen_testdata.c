@@ -1348,9 +1348,10 @@ static int gen_bad(gen *g)
         img_free(&im);
         return -1;
     }
-    exp_begin(g, "bad/corrupt.jpg", "bad");
-    exp_kv(g, "fmt=jpeg w=320 h=240 status=failed out=- "
-              "err=corrupt|invalid|bad|huffman|damaged|premature|truncat|decode|error");
+    /* libjpeg reads past corrupt entropy data (as browsers show it): under
+     * the default --fail-on truncated it gets a thumbnail, with warnings. */
+    exp_begin(g, "bad/corrupt.jpg", "damaged");
+    exp_kv(g, "fmt=jpeg w=320 h=240 status=ok out=bad/corrupt.jpg");
     exp_end(g);
     g->files++;
 
