@@ -11,6 +11,7 @@
 _Static_assert(sizeof(fit_mode) == sizeof(int), "fit_mode is int-sized");
 _Static_assert(sizeof(out_format) == sizeof(int), "out_format is int-sized");
 _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
+_Static_assert(sizeof(isolation_mode) == sizeof(int), "isolation_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -60,6 +61,10 @@ static const options_choice engine_choices[] = {
     {"auto", ENGINE_AUTO}, {"native", ENGINE_NATIVE}, {"vips", ENGINE_VIPS}, {NULL, 0},
 };
 
+static const options_choice isolation_choices[] = {
+    {"process", ISOLATION_PROCESS}, {"thread", ISOLATION_THREAD}, {NULL, 0},
+};
+
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
 
@@ -78,6 +83,10 @@ const options_entry options_table[] = {
      .def = "auto",
      .help = "auto: our own JPEG/PNG path, libvips for every other format (WebP, TIFF, GIF, "
              "HEIF/AVIF...)"},
+    {.name = "isolation", .kind = OPTIONS_CHOICE, .field = FIELD(isolation),
+     .choices = isolation_choices, .def = "process",
+     .help = "process: each worker decodes in a worker process of its own, so a decoder "
+             "crash costs one image (docs/security.md); thread: in the run's own process"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,

@@ -12,6 +12,9 @@
 
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
 typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode;
+/* Where images are decoded: in worker processes (isolation.h), or in the
+ * run's own threads. */
+typedef enum isolation_mode { ISOLATION_PROCESS, ISOLATION_THREAD } isolation_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -35,6 +38,7 @@ typedef struct thumbd_config {
     int max_scans;             /* scans of a multi-scan (progressive) JPEG */
     int max_frames;            /* pages or frames of a file read by libvips */
     engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
+    isolation_mode isolation;  /* --isolation */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;
