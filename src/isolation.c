@@ -130,12 +130,22 @@ static td_status spawn(const pipeline_env *env, char *err)
         c.fp_thumb = env->ut->fp_thumb;
         c.fp_fail = env->ut->fp_fail;
     }
-    if (send(me.fd, &c, sizeof c, MSG_NOSIGNAL) != (ssize_t)sizeof c) {
+    iso_type ready = 0;
+    if (send(me.fd, &c, sizeof c, MSG_NOSIGNAL) != (ssize_t)sizeof c ||
+        recv(me.fd, &ready, sizeof ready, 0) != (ssize_t)sizeof ready || ready != ISO_READY) {
         int e = errno;
         kill_worker();
-        return td_fail(err, TD_EIO, "cannot start a worker process: %s", strerror(e));
+        return td_fail(err, TD_EIO, "cannot start a worker process: %s",
+                       ready ? "it sent what no thumbd sends" : e ? strerror(e) : "it ended");
     }
     return TD_OK;
+}
+
+void isolation_thread_start(const pipeline_env *env)
+{
+    char err[TD_ERRLEN];
+    if (me.pid == 0)
+        (void)spawn(env, err); /* on failure the first task says why */
 }
 
 /* Sends t to the worker process. */
@@ -363,4 +373,6 @@ void isolation_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_t
     }
     if (held)
         memgate_release(env->gate, held); /* what a dead worker process held */
+    if (me.pid == 0 && why != CANCEL_SHUTDOWN && why != CANCEL_DEADLINE)
+        isolation_thread_start(env); /* the next task's clock need not pay for it */
 }

@@ -126,6 +126,11 @@ int isolation_worker_main(void)
         return EXIT_FAILURE;
     pipeline_env env = {.cfg = &c.cfg, .in_fd = ISO_FD_IN, .out_fd = ISO_FD_OUT, .gate = gate,
                         .ut = c.notes ? &ut : NULL, .may_defer = ask_defer};
+    /* The user asked for libvips: as the run's process does in a thread. */
+    if (c.cfg.engine == ENGINE_VIPS || c.cfg.format == FORMAT_WEBP || c.cfg.format == FORMAT_AVIF)
+        vipsengine_start();
+    iso_type ready = ISO_READY;
+    send_all(&ready, sizeof ready);
     static char msg[ISO_MSG_MAX];
     ssize_t n;
     while ((n = recv(ISO_FD_SOCK, msg, sizeof msg, 0)) > 0)

@@ -107,6 +107,13 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         report_submit(rc->rep, t);
 }
 
+static void worker_start(void *vctx)
+{
+    run_ctx *rc = vctx;
+    if (rc->cfg->isolation == ISOLATION_PROCESS)
+        isolation_thread_start(&rc->env);
+}
+
 static void worker_end(void *vctx)
 {
     isolation_thread_end();
@@ -256,7 +263,7 @@ static int start_run(run_ctx *rc, pthread_t *scan_th)
         vipsengine_start();
     bool sched_ok = setup_scheduling(rc);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
-                    .thread_end = worker_end, .retry = task_retry,
+                    .thread_start = worker_start, .thread_end = worker_end, .retry = task_retry,
                     .admit = rc->limited ? task_admit : NULL, .ctx = rc,
                     .task_timeout = cfg->task_timeout};
     rc->pool = sched_ok ? pool_create(cfg->workers, cfg->queue_cap, &ops) : NULL;

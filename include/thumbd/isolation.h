@@ -28,6 +28,12 @@
  * (preset_error) runs in the calling thread: it decodes nothing. */
 void isolation_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
+/* Starts the calling thread's worker process and waits until it is ready
+ * (libvips started when the run will need it), so that its start counts in
+ * no task's time; on failure the first task tries again. Call it as each
+ * worker thread starts. */
+void isolation_thread_start(const pipeline_env *env);
+
 /* Ends the calling thread's worker process, if any: call it as each
  * worker thread ends. */
 void isolation_thread_end(void);

@@ -23,6 +23,7 @@ enum { ISO_MSG_MAX = 16384 };
 
 typedef enum iso_type {
     ISO_CONFIG = 1,            /* run -> worker, first: iso_config */
+    ISO_READY,                 /* worker -> run, once set up: an iso_type alone */
     ISO_TASK,                  /* run -> worker: iso_task, then rel */
     ISO_GATE_REPLY,            /* run -> worker: iso_gate */
     ISO_GATE_ACQUIRE,          /* worker -> run: iso_gate; a reply follows */
