@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/isolation.sh: what --isolation process costs against --isolation
-# thread. Generates its own corpus once (ImageMagick's convert): 200 JPEGs
-# of 800x600 (every third progressive) and 24 of 2560x1600, windows of one
-# plasma image. Then, for each set, R alternating passes of thumbd -j N
+# thread. Generates its own corpus once (python3 and cjpeg): 200 JPEGs of
+# 800x600 (every third progressive) and 24 of 2560x1600, windows of one
+# synthetic picture. Then, for each set, R alternating passes of thumbd -j N
 # --force with each mode into a fresh OUT_DIR; prints the median wall time
 # and CPU time (user + sys, children counted) of each mode and the
 # throughput ratio process/thread.
@@ -23,17 +23,32 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$dir"
 if [ ! -e "$dir/stamp" ]; then
-    convert -seed 7 -size 2560x1600 plasma:fractal "$dir/base.ppm"
     mkdir -p "$dir/small" "$dir/large"
-    for i in $(seq 0 199); do
-        x=$(( (i * 137) % 1760 )) y=$(( (i * 71) % 1000 ))
-        il=$([ $((i % 3)) = 0 ] && echo JPEG || echo None)
-        convert "$dir/base.ppm" -crop 800x600+$x+$y +repage -interlace "$il" -quality 85 \
-            "$dir/small/s$i.jpg"
-    done
-    for i in $(seq 0 23); do
-        convert "$dir/base.ppm" -roll +$((i * 97))+$((i * 53)) -quality 90 "$dir/large/l$i.jpg"
-    done
+    # One 2560x1600 picture (smooth waves and noise), cut with cjpeg.
+    python3 - "$dir" <<'PY'
+import math, random, subprocess, sys
+d = sys.argv[1]
+W, H = 2560, 1600
+random.seed(7)
+rows = []
+for y in range(H):
+    n = random.randbytes(W)
+    rows.append(bytes(v for x in range(W) for v in (
+        (int(127 + 100 * math.sin(x / 97 + y / 53)) + n[x] // 8) & 255,
+        (int(127 + 100 * math.sin(y / 71)) + n[x] // 8) & 255,
+        ((x ^ y) // 4 + n[x] // 8) & 255)))
+def jpeg(path, x0, y0, w, h, quality, progressive):
+    ppm = b"P6 %d %d 255\n" % (w, h) + b"".join(
+        rows[(y0 + y) % H][3 * x0:3 * (x0 + w)] if x0 + w <= W else
+        (rows[(y0 + y) % H] * 2)[3 * x0:3 * (x0 + w)] for y in range(h))
+    args = ["cjpeg", "-quality", str(quality)] + (["-progressive"] if progressive else [])
+    with open(path, "wb") as f:
+        subprocess.run(args, input=ppm, stdout=f, check=True)
+for i in range(200):
+    jpeg(f"{d}/small/s{i}.jpg", (i * 137) % 1760, (i * 71) % 1000, 800, 600, 85, i % 3 == 0)
+for i in range(24):
+    jpeg(f"{d}/large/l{i}.jpg", (i * 97) % W, (i * 53) % H, W, H, 90, False)
+PY
     touch "$dir/stamp"
 fi
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
