@@ -242,14 +242,14 @@ static void crashed(const pipeline_env *env, thumbd_task *t, int worker, int sta
         uptodate_note_result(env->ut, t);
 }
 
-/* The task's token tripped and its worker process was killed: t is
- * cancelled, with pipeline_run's messages. */
+/* The task's token tripped and its worker process was killed at now
+ * (its end, which the kernel may take a while to tear down, is not the
+ * task's): t is cancelled, with pipeline_run's messages. */
 static void cancelled(const pipeline_env *env, thumbd_task *t, int worker, cancel_reason why,
-                      double t0)
+                      double t0, double now)
 {
     task_result *r = &t->res;
     free(r->out_rel);
-    double now = clock_now_s();
     *r = (task_result){.status = TASK_CANCELLED, .worker = worker, .why = why,
                        .read_size = t->size, .read_mtime = t->mtime,
                        .queue_ms = (t0 - t->t_queued) * 1000.0, .total_ms = (now - t0) * 1000.0};
@@ -366,10 +366,12 @@ void isolation_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_t
         kill(me.pid, SIGKILL); /* if it lives on, sending what no thumbd sends */
         crashed(env, t, worker, reap(), t0);
         break;
-    case WATCH_CANCELLED:
+    case WATCH_CANCELLED: {
+        double now = clock_now_s();
         kill_worker();
-        cancelled(env, t, worker, why, t0);
+        cancelled(env, t, worker, why, t0, now);
         break;
+    }
     }
     if (held)
         memgate_release(env->gate, held); /* what a dead worker process held */

@@ -264,17 +264,17 @@ static void test_timeout_kills_stuck_decode(void **state)
     begin_checks();
     make_tree("spinme.jpg");
     double t0 = now_s();
-    int code = finish(start("2", "--task-timeout", "0.5"), 60);
+    int code = finish(start("2", "--task-timeout", "1"), 60);
     double wall = now_s() - t0;
     CHECK(code == 1, "exit %d, want 1", code);
     rec r = {0};
     CHECK(find_rec("spinme.jpg", &r), "no record for spinme.jpg");
-    CHECK(strcmp(r.status, "cancelled") == 0 && strncmp(r.error, "task timeout after 0.5 s", 24) == 0,
+    CHECK(strcmp(r.status, "cancelled") == 0 && strncmp(r.error, "task timeout after 1.0 s", 24) == 0,
           "spinme.jpg: %s: %s", r.status, r.error);
-    CHECK(r.total_ms >= 500 && r.total_ms <= 600, "spinme.jpg stopped after %.1f ms, want 500..600",
+    CHECK(r.total_ms >= 1000 && r.total_ms <= 1100, "spinme.jpg stopped after %.1f ms, want 1000..1100",
           r.total_ms);
     CHECK(strstr(r.error, "abandoned") == NULL, "the worker was abandoned: %s", r.error);
-    CHECK(wall < 1.4, "the run took %.2f s", wall);
+    CHECK(wall < 2.5, "the run took %.2f s", wall);
     check_others("ok");
     end_checks();
 }
