@@ -351,10 +351,12 @@ void isolation_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_t
         st = td_fail(err, TD_EIO, "cannot hand the task to a worker process: %s", strerror(errno));
     }
     if (st != TD_OK) {
-        free(t->res.out_rel);
-        t->res = (task_result){.status = TASK_FAILED, .worker = worker, .transient = true,
-                               .read_size = t->size, .read_mtime = t->mtime};
-        snprintf(t->res.error, sizeof t->res.error, "%s", err);
+        /* No /proc, a seccomp profile that refuses exec...: the run goes
+         * on unisolated rather than failing every image. */
+        static atomic_flag warned = ATOMIC_FLAG_INIT;
+        if (!atomic_flag_test_and_set(&warned))
+            fprintf(stderr, "thumbd: warning: %s; decoding in threads (--isolation thread)\n", err);
+        pipeline_run(env, t, worker, tok);
         return;
     }
     size_t held = 0;

@@ -3,12 +3,16 @@
  * path contains "crashme" is open, jpeg_read_header raises SIGSEGV; while
  * one containing "spinme" is open, jpeg_read_scanlines spins on the CPU
  * forever, polling nothing. Each time, it first appends its pid and what
- * it does ("crash PID", "spin PID") to $CRASH_SHIM_LOG. */
+ * it does ("crash PID", "spin PID") to $CRASH_SHIM_LOG. With
+ * CRASH_SHIM_NO_SPAWN set, posix_spawn fails (EACCES), as where exec is
+ * refused. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +76,18 @@ JDIMENSION jpeg_read_scanlines(j_decompress_ptr cinfo, JSAMPARRAY scanlines, JDI
             ;
     }
     return real(cinfo, scanlines, max_lines);
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                       const posix_spawnattr_t *, char *const[], char *const[]);
+    if (!real)
+        real = (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[], char *const[]))dlsym(RTLD_NEXT,
+                                                                                       "posix_spawn");
+    if (getenv("CRASH_SHIM_NO_SPAWN"))
+        return EACCES;
+    return real(pid, path, fa, attr, argv, envp);
 }

@@ -72,6 +72,7 @@ static void make_env(void)
     envp[n++] = asan;
     envp[n++] = iso;
     envp[n] = NULL;
+    envp[n + 1] = NULL; /* room for one more: test_no_worker_process */
 }
 
 /* Starts thumbd -j workers over the tree, with extra (or NULL) and its
@@ -279,6 +280,34 @@ static void test_timeout_kills_stuck_decode(void **state)
     end_checks();
 }
 
+/* Where no worker process can be started (exec refused), the run says so
+ * once and decodes in its threads. */
+static void test_no_worker_process(void **state)
+{
+    (void)state;
+    begin_checks();
+    make_tree("fine.jpg");
+    int n = 0;
+    while (envp[n])
+        n++;
+    envp[n] = "CRASH_SHIM_NO_SPAWN=1";
+    int code = finish(start("2", NULL, NULL), 60);
+    envp[n] = NULL;
+    CHECK(code == 0, "exit %d, want 0", code);
+    check_others("ok");
+    char err_path[400];
+    pathf(err_path, sizeof err_path, "%s/stderr", root);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK(read_file(err_path, &data, &len) == 0, "no stderr");
+    int warnings = 0;
+    for (const char *p = data ? (const char *)data : ""; (p = strstr(p, "cannot start a worker process")); p++)
+        warnings++;
+    CHECK(warnings == 1, "%d warnings on stderr, want 1: %.*s", warnings, (int)len, data ? (char *)data : "");
+    free(data);
+    end_checks();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -298,6 +327,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_crash_costs_one_record),
         cmocka_unit_test(test_killed_worker_is_replaced),
         cmocka_unit_test(test_timeout_kills_stuck_decode),
+        cmocka_unit_test(test_no_worker_process),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rm_tree(root);

@@ -25,7 +25,9 @@
 
 /* pipeline_run(env, task, worker, tok) in the calling thread's worker
  * process (started when it has none). A task the scan already settled
- * (preset_error) runs in the calling thread: it decodes nothing. */
+ * (preset_error) runs in the calling thread: it decodes nothing. When no
+ * worker process can be started (no /proc, exec refused), a warning says
+ * so once on stderr and the task runs in the calling thread. */
 void isolation_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
 /* Starts the calling thread's worker process and waits until it is ready
