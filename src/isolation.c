@@ -363,6 +363,10 @@ void isolation_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_t
     cancel_reason why = CANCEL_NONE;
     switch (watch(env, t, tok, &held, &why)) {
     case WATCH_RESULT:
+        /* Stopped by its own token (the same deadline): the pool reads
+         * the reason from this one, as after pipeline_run. */
+        if (t->res.status == TASK_CANCELLED && t->res.why != CANCEL_NONE)
+            cancel_request(tok, t->res.why);
         break;
     case WATCH_DIED:
         kill(me.pid, SIGKILL); /* if it lives on, sending what no thumbd sends */
