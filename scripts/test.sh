@@ -18,7 +18,7 @@ echo "== TSan (pool, queue, report, scan, memos, ledger, memory budget, rate lim
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTHUMBD_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j "$(nproc)" >/dev/null
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  THUMBD_TEST_STRICT=1 ctest --test-dir build-tsan --output-on-failure -R 'unit_(pool|queue|report|scan|memo|memgate|ratelimit|ledger)|e2e_(lifecycle|sched|ops|safety)'
+  THUMBD_TEST_STRICT=1 ctest --test-dir build-tsan --output-on-failure -R 'unit_(pool|queue|report|scan|memo|memgate|ratelimit|ledger)|e2e_(lifecycle|sched|ops|safety|isolation)'
 
 echo "== Fuzzing the decoders (libFuzzer, 60 s a target)" >&2
 tests/fuzz/run.sh 60

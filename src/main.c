@@ -1,9 +1,11 @@
 /* thumbd: command line -> config -> run. */
 #include <malloc.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "thumbd/config.h"
 #include "thumbd/escape.h"
+#include "thumbd/isolation.h"
 #include "thumbd/run.h"
 
 /* Fresh pages are the dearest memory on a virtual machine: each first touch
@@ -29,6 +31,8 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     tune_malloc();
+    if (argc == 2 && strcmp(argv[1], ISOLATION_WORKER_ARG) == 0)
+        return isolation_worker_main(); /* started by a run: isolation.h */
     thumbd_config cfg;
     char err[TD_ERRLEN];
     config_defaults(&cfg);

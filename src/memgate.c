@@ -11,6 +11,7 @@ struct memgate {
     pthread_mutex_t mu;
     pthread_cond_t freed;
     size_t budget, used;
+    memgate_remote remote;     /* remote.acquire set: forwarded */
 };
 
 /* How often a waiting task looks at its token. */
@@ -24,6 +25,14 @@ memgate *memgate_create(size_t budget)
     g->budget = budget;
     pthread_mutex_init(&g->mu, NULL);
     clock_cond_init(&g->freed);
+    return g;
+}
+
+memgate *memgate_create_remote(const memgate_remote *r)
+{
+    memgate *g = memgate_create(0);
+    if (g)
+        g->remote = *r;
     return g;
 }
 
@@ -41,6 +50,8 @@ td_status memgate_acquire(memgate *g, size_t bytes, bool may_defer, cancel_token
 {
     if (!g)
         return TD_OK;
+    if (g->remote.acquire)
+        return g->remote.acquire(g->remote.ctx, bytes, may_defer, err);
     pthread_mutex_lock(&g->mu);
     while (g->budget && g->used > 0 && g->used + bytes > g->budget) {
         if (may_defer) {
@@ -64,6 +75,10 @@ void memgate_release(memgate *g, size_t bytes)
 {
     if (!g)
         return;
+    if (g->remote.release) {
+        g->remote.release(g->remote.ctx, bytes);
+        return;
+    }
     pthread_mutex_lock(&g->mu);
     g->used = bytes > g->used ? 0 : g->used - bytes;
     pthread_cond_broadcast(&g->freed);

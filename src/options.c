@@ -16,6 +16,7 @@ _Static_assert(sizeof(engine_mode) == sizeof(int), "engine_mode is int-sized");
 _Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
 _Static_assert(sizeof(stop_mode) == sizeof(int), "stop_mode is int-sized");
 _Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized");
+_Static_assert(sizeof(isolation_mode) == sizeof(int), "isolation_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -84,6 +85,10 @@ static const options_choice fail_on_choices[] = {
     {"warning", FAIL_ON_WARNING}, {NULL, 0},
 };
 
+static const options_choice isolation_choices[] = {
+    {"process", ISOLATION_PROCESS}, {"thread", ISOLATION_THREAD}, {NULL, 0},
+};
+
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
 
@@ -120,6 +125,10 @@ const options_entry options_table[] = {
      .help = "the damage that fails an image: truncated (a file that ends before its last "
              "row), error (also corrupt data a decoder reads past), warning (any decoder "
              "warning), none (thumbnail what can be read, missing rows filled)"},
+    {.name = "isolation", .kind = OPTIONS_CHOICE, .field = FIELD(isolation),
+     .choices = isolation_choices, .def = "process",
+     .help = "process: each worker decodes in a worker process of its own, so a decoder "
+             "crash costs one image (docs/security.md); thread: in the run's own process"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,

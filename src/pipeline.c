@@ -507,7 +507,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
 }
 
 /* "task timeout after 2.0 s", "... after 0.05 s": the budget as given. */
-static void timeout_message(char *buf, double t)
+void pipeline_timeout_message(char buf[TD_ERRLEN], double t)
 {
     if (fabs(t * 10 - round(t * 10)) < 1e-9)
         snprintf(buf, TD_ERRLEN, "task timeout after %.1f s", t);
@@ -544,7 +544,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         r->status = TASK_CANCELLED;
         r->why = cancel_check(tok);
         if (r->why == CANCEL_TIMEOUT)
-            timeout_message(r->error, cfg->task_timeout);
+            pipeline_timeout_message(r->error, cfg->task_timeout);
         else
             snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.1f s", err,
                      r->total_ms / 1000.0);

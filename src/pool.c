@@ -74,6 +74,8 @@ static void *worker_main(void *arg)
     slot *s = arg;
     pool *p = s->p;
     bool retired = false, admitted = false;
+    if (p->ops.thread_start)
+        p->ops.thread_start(p->ops.ctx);
     for (;;) {
         if ((retired = retire(p)))
             break;

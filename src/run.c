@@ -18,6 +18,7 @@
 #include "thumbd/adaptrun.h"
 #include "thumbd/escape.h"
 #include "thumbd/fsutil.h"
+#include "thumbd/isolation.h"
 #include "thumbd/order.h"
 #include "thumbd/pipeline.h"
 #include "thumbd/pool.h"
@@ -51,7 +52,10 @@ static void task_run(void *item, int worker, cancel_token *tok, void *vctx)
     run_ctx *rc = vctx;
     thumbd_task *t = item;
     t->attempts++;
-    pipeline_run(&rc->env, t, worker, tok);
+    if (rc->cfg->isolation == ISOLATION_PROCESS)
+        isolation_run(&rc->env, t, worker, tok);
+    else
+        pipeline_run(&rc->env, t, worker, tok);
     if (t->res.deferred)
         return;
     atomic_fetch_add(&rc->ran_bytes, t->size > 0 ? (uint64_t)t->size : 0);
@@ -106,8 +110,16 @@ static void task_done(void *item, pool_outcome how, cancel_reason why, void *vct
         report_pass(rc->rep, id); /* no copy to report: --ordered goes on without it */
 }
 
+static void worker_start(void *vctx)
+{
+    run_ctx *rc = vctx;
+    if (rc->cfg->isolation == ISOLATION_PROCESS)
+        isolation_thread_start(&rc->env);
+}
+
 static void worker_end(void *vctx)
 {
+    isolation_thread_end();
     vipsengine_thread_end();
     pipeline_thread_end();
     run_wake_supervisor(vctx);
@@ -292,7 +304,7 @@ static int start_run(run_ctx *rc, pthread_t *scan_th)
         vipsengine_start();
     bool sched_ok = order_ok && setup_scheduling(rc);
     pool_ops ops = {.run = task_run, .done = task_done, .release = task_release,
-                    .thread_end = worker_end, .retry = task_retry,
+                    .thread_start = worker_start, .thread_end = worker_end, .retry = task_retry,
                     .admit = rc->limited ? task_admit : NULL, .ctx = rc,
                     .task_timeout = cfg->task_timeout};
     rc->pool = sched_ok ? pool_create(cfg->workers, cfg->queue_cap, &ops) : NULL;
@@ -340,8 +352,8 @@ static int finish_run(run_ctx *rc, pthread_t scan_th, const supervise_state *sd,
         !cfg->silent)
         escape_line(stderr, "thumbd: warning: %s", err);
     report_free(rc->rep);
-    if (stuck)
-        fs_sweep_temps(rc->out_fd); /* abandoned workers may have left some */
+    if (stuck || isolation_killed_any())
+        fs_sweep_temps(rc->out_fd); /* abandoned workers or killed worker processes may have left some */
     /* The thumbnails now match the options, unless the run was cut short or
      * saw only a list of files, or one file. */
     if (!sd->active && rc->scan_st == TD_OK && !stuck && !cfg->files_from && !cfg->in_file) {

@@ -49,6 +49,18 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
     u->fp_fail = hash_fnv1a(u->fp_thumb, limits, strlen(limits));
 }
 
+void uptodate_init_notes(uptodate *u, const thumbd_config *cfg, int out_fd, uint64_t fp_thumb,
+                         uint64_t fp_fail)
+{
+    memset(u, 0, sizeof *u);
+    u->cfg = cfg;
+    u->out_fd = out_fd;
+    u->memo.dir_fd = -1;
+    ledger_open(&u->ledger, out_fd, false);
+    u->fp_thumb = fp_thumb;
+    u->fp_fail = fp_fail;
+}
+
 void uptodate_end(uptodate *u)
 {
     memo_run_end(&u->memo);

@@ -59,8 +59,11 @@ static void make_tree(const char *dir, int n, int w, int h)
  * shim when with_shim. */
 static e2e_child start(bool with_shim, const char *log, const char *const *args)
 {
-    e2e_cmd c = {
-        .bin = thumbd_bin, .args = args, .out = log, .preload = with_shim ? shim_lib : NULL};
+    /* A read that never returns in a thread: the pool's abandon path (a
+     * worker process is killed instead: test_isolation.c). */
+    static const char *const thread_env[] = {"THUMBD_ISOLATION=thread", NULL};
+    e2e_cmd c = {.bin = thumbd_bin, .args = args, .out = log,
+                 .preload = with_shim ? shim_lib : NULL, .env = with_shim ? thread_env : NULL};
     e2e_child ch;
     assert_true(e2e_start(&c, &ch));
     return ch;

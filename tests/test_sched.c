@@ -102,7 +102,13 @@ static e2e_child spawn(const char *dir, bool shim, int fails, const char *stdin_
     char log[700], flaky[32];
     pathf(log, sizeof log, "%s/log", dir);
     pathf(flaky, sizeof flaky, "FLAKY_FAILS=%d", fails);
-    const char *const env[] = {fails >= 0 ? flaky : NULL, NULL};
+    const char *env[3];
+    int ne = 0;
+    if (shim) /* the shim counts attempts in the decoding process: one process */
+        env[ne++] = "THUMBD_ISOLATION=thread";
+    if (fails >= 0)
+        env[ne++] = flaky;
+    env[ne] = NULL;
     e2e_cmd c = {.bin = g_bin, .args = args, .in = stdin_path, .out = log,
                  .unset = (const char *const[]){"THUMBD_", NULL}, .env = env,
                  .preload = shim ? g_shim : NULL};

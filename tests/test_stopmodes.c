@@ -68,6 +68,9 @@ static pid_t start(bool with_shim, const char *log, ...)
         }
         if (with_shim) {
             setenv("LD_PRELOAD", shim_lib, 1);
+            /* A read that never returns in a thread: the pool's abandon
+             * path (a worker process is killed instead: test_isolation.c). */
+            setenv("THUMBD_ISOLATION", "thread", 1);
             setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1); /* the shim is not instrumented */
         }
         execv(thumbd_bin, argv);

@@ -87,7 +87,9 @@ static int run(const char *dir, bool shim, const char *const *args)
     char log[400], env_with[450];
     pathf(log, sizeof log, "%s/log", dir);
     pathf(env_with, sizeof env_with, "REWRITE_WITH=%s/new.jpg", dir);
-    const char *const env[] = {shim ? env_with : NULL, NULL};
+    /* The shim counts attempts in the decoding process: one process. */
+    const char *const env[] = {shim ? env_with : NULL, shim ? "THUMBD_ISOLATION=thread" : NULL,
+                               NULL};
     e2e_cmd c = {.bin = g_bin, .args = args, .out = log, .env = env,
                  .unset = (const char *const[]){"THUMBD_", "LD_PRELOAD=", NULL},
                  .preload = shim ? g_shim : NULL};

@@ -17,6 +17,9 @@ typedef enum engine_mode { ENGINE_AUTO, ENGINE_NATIVE, ENGINE_VIPS } engine_mode
 typedef enum detect_mode { DETECT_EXT, DETECT_CONTENT } detect_mode;
 /* --on-stop: what a stop does with the tasks queued and not started. */
 typedef enum stop_mode { STOP_CANCEL, STOP_DRAIN } stop_mode;
+/* Where images are decoded: in worker processes (isolation.h), or in the
+ * run's own threads. */
+typedef enum isolation_mode { ISOLATION_PROCESS, ISOLATION_THREAD } isolation_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -46,6 +49,7 @@ typedef struct thumbd_config {
     engine_mode engine;        /* auto: native for JPEG/PNG, libvips for the rest */
     detect_mode detect;        /* --detect ext|content */
     failon_level fail_on;      /* --fail-on: the damage that fails a decode (failon.h) */
+    isolation_mode isolation;  /* --isolation */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

@@ -19,6 +19,15 @@ void memgate_destroy(memgate *g);
 
 /* A NULL gate is an unlimited one: acquire and release do nothing. */
 
+/* A gate kept elsewhere (another process's: isolation.h): acquire and
+ * release forward to these, with ctx; in_use is 0. */
+typedef struct memgate_remote {
+    td_status (*acquire)(void *ctx, size_t bytes, bool may_defer, char err[TD_ERRLEN]);
+    void (*release)(void *ctx, size_t bytes);
+    void *ctx;
+} memgate_remote;
+memgate *memgate_create_remote(const memgate_remote *r);
+
 /* Reserves bytes, waiting while the reservation would exceed the budget and
  * others hold some of it (a single reservation larger than the budget is
  * granted when the gate is empty, so no task waits forever). Polls tok while

@@ -34,6 +34,10 @@ typedef struct pipeline_env {
  * made or failed at in env->ut. */
 void pipeline_run(const pipeline_env *env, thumbd_task *task, int worker, cancel_token *tok);
 
+/* A task's message for its --task-timeout of t seconds: "task timeout
+ * after 2.0 s", "... after 0.05 s" (the budget as given). */
+void pipeline_timeout_message(char buf[TD_ERRLEN], double t);
+
 /* Frees the calling thread's read buffer (kept from task to task): call it
  * as each worker thread ends. */
 void pipeline_thread_end(void);

@@ -27,6 +27,9 @@ typedef struct pool_ops {
     /* Optional: called by the worker when an abandoned run() finally
      * returns; the item is the pool's to give back now (free it). */
     void (*release)(void *item, void *ctx);
+    /* Optional: called by each worker thread as it starts, before its
+     * first task (per-thread state that is dear to set up). */
+    void (*thread_start)(void *ctx);
     /* Optional: called by each worker thread as it ends (per-thread state
      * of libraries), not by abandoned ones. */
     void (*thread_end)(void *ctx);

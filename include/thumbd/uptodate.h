@@ -53,6 +53,12 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
                    const struct timespec *start);
 void uptodate_end(uptodate *u);
 
+/* Fills u for the notes alone (uptodate_note_result, uptodate_note_mkdir)
+ * of another process's run (a worker process: isolation.h), whose fp_thumb
+ * and fp_fail it takes. End it with ledger_close(&u->ledger). */
+void uptodate_init_notes(uptodate *u, const thumbd_config *cfg, int out_fd, uint64_t fp_thumb,
+                         uint64_t fp_fail);
+
 /* The scanner's hooks (scan.h): a directory's context, opened as the walk
  * enters it (twin_fd: its twin in OUT_DIR, or -1 when it has none) and
  * closed as it leaves it. */

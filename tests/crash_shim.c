@@ -1,0 +1,93 @@
+/* LD_PRELOAD shim for the isolation tests: a decoder that crashes or hangs
+ * on one named file, as a decoder may on a hostile one. While a file whose
+ * path contains "crashme" is open, jpeg_read_header raises SIGSEGV; while
+ * one containing "spinme" is open, jpeg_read_scanlines spins on the CPU
+ * forever, polling nothing. Each time, it first appends its pid and what
+ * it does ("crash PID", "spin PID") to $CRASH_SHIM_LOG. With
+ * CRASH_SHIM_NO_SPAWN set, posix_spawn fails (EACCES), as where exec is
+ * refused. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+
+/* Whether the process has a file open whose path contains word. */
+static int open_file_has(const char *word)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        char link[300], path[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, path, sizeof path - 1);
+        if (n > 0) {
+            path[n] = '\0';
+            found = strstr(path, word) != NULL;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static void note(const char *what)
+{
+    const char *log = getenv("CRASH_SHIM_LOG");
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s %d\n", what, (int)getpid());
+        fclose(f);
+    }
+}
+
+int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)
+{
+    static int (*real)(j_decompress_ptr, boolean);
+    if (!real)
+        real = (int (*)(j_decompress_ptr, boolean))dlsym(RTLD_NEXT, "jpeg_read_header");
+    if (open_file_has("crashme")) {
+        note("crash");
+        raise(SIGSEGV);
+    }
+    return real(cinfo, require_image);
+}
+
+JDIMENSION jpeg_read_scanlines(j_decompress_ptr cinfo, JSAMPARRAY scanlines, JDIMENSION max_lines)
+{
+    static JDIMENSION (*real)(j_decompress_ptr, JSAMPARRAY, JDIMENSION);
+    if (!real)
+        real = (JDIMENSION(*)(j_decompress_ptr, JSAMPARRAY, JDIMENSION))dlsym(RTLD_NEXT,
+                                                                               "jpeg_read_scanlines");
+    /* Looked at for an image's first row alone: /proc is dear per row. */
+    if (cinfo->output_scanline == 0 && open_file_has("spinme")) {
+        note("spin");
+        for (volatile unsigned long i = 0;; i++)
+            ;
+    }
+    return real(cinfo, scanlines, max_lines);
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                       const posix_spawnattr_t *, char *const[], char *const[]);
+    if (!real)
+        real = (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[], char *const[]))dlsym(RTLD_NEXT,
+                                                                                       "posix_spawn");
+    if (getenv("CRASH_SHIM_NO_SPAWN"))
+        return EACCES;
+    return real(pid, path, fa, attr, argv, envp);
+}
