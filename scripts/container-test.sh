@@ -52,7 +52,7 @@ fail() { failed=$((failed + 1)); log "FAIL $1${2:+: $2}"; }
 finish() {
   cleanup
   trap - EXIT
-  log "image $image: $image_size; times: tools ${t_tools:-?} s, base image ${t_base:-?} s, build ${t_build:-?} s, checks ${t_checks:-?} s${deb:+, package ${t_deb:-?} s}, total $(secs "$t_start") s"
+  log "image $image: $image_size; times: tools ${t_tools:-?} s, base image ${t_base:-?} s, build ${t_build:-?} s, checks ${t_checks:-?} s${deb:+ (the package ${t_deb:-?} s of them)}, total $(secs "$t_start") s"
   echo "container-test: $passed passed, $failed failed"
   exit $((failed == 0 ? 0 : 1))
 }
