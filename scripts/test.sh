@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up and build, every test (ctest), the unit tests
+# The whole test suite: set-up and build, every test (ctest), the same tests
 # built with clang, the product built with extra warnings, then every test
 # under ASan+UBSan, the concurrency tests under ThreadSanitizer, the fuzz
 # targets for a bounded time, the Debian package, and the container image
