@@ -7,6 +7,13 @@
 # line per check and a closing "container-test: N passed, N failed"; exits 1
 # on failure.
 #
+#   scripts/container-test.sh [DEB]
+#
+# With DEB (a thumbd .deb from scripts/build-deb.sh), it also installs the
+# package with apt into a clean debian:bookworm container and checks it there:
+# the files it installs, a run on testdata/ (JPEG/PNG and the libvips module
+# from its compiled-in path), and `systemd-analyze verify` of its units.
+#
 # Run as root (rootful podman, debootstrap), from anywhere; it needs no stdin
 # and is idempotent. It installs what is missing (podman runc conmon
 # debootstrap debian-archive-keyring containernetworking-plugins iptables
@@ -16,12 +23,15 @@
 # mirror (there is no registry to pull from). The rootfs tarballs are cached
 # in $THUMBD_CI_CACHE (default /var/cache/thumbd-ci): delete them and
 # `podman rmi debian:bookworm debian:bookworm-slim` to refresh the base.
-# Leaves the image thumbd:test (or $THUMBD_IMAGE) and the base images behind.
+# Leaves the image thumbd:test (or $THUMBD_IMAGE), thumbd-deb:test (or
+# $THUMBD_DEB_IMAGE) and the base images behind.
 set -euo pipefail
+deb=${1:+$(realpath "$1")}
 cd "$(dirname "$0")/.."
 exec </dev/null
 
 image=${THUMBD_IMAGE:-thumbd:test}
+deb_image=${THUMBD_DEB_IMAGE:-thumbd-deb:test}
 cache_dir=${THUMBD_CI_CACHE:-/var/cache/thumbd-ci}
 copies=${THUMBD_CT_COPIES:-300}  # copies of testdata/ for the SIGTERM test
 box=200                          # thumbd's default --size is 200x200
@@ -42,13 +52,17 @@ fail() { failed=$((failed + 1)); log "FAIL $1${2:+: $2}"; }
 finish() {
   cleanup
   trap - EXIT
-  log "image $image: $image_size; times: tools ${t_tools:-?} s, base image ${t_base:-?} s, build ${t_build:-?} s, checks ${t_checks:-?} s, total $(secs "$t_start") s"
+  log "image $image: $image_size; times: tools ${t_tools:-?} s, base image ${t_base:-?} s, build ${t_build:-?} s, checks ${t_checks:-?} s${deb:+ (the package ${t_deb:-?} s of them)}, total $(secs "$t_start") s"
   echo "container-test: $passed passed, $failed failed"
   exit $((failed == 0 ? 0 : 1))
 }
 # A step the checks cannot do without (tools, base image, build) failed.
 abort() { fail "$1" "$2"; finish; }
 
+if [ -n "$deb" ] && [ ! -f "$deb" ]; then
+  echo "container-test: no package $1" >&2
+  exit 1
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "container-test: run as root (rootful podman and debootstrap)" >&2
   exit 1
@@ -168,19 +182,26 @@ fi
 t_base=$(secs "$t0")
 
 # ---- build -----------------------------------------------------------------
+# build_image TAG CONTEXT: podman build, offline but for apt; prints the end
+# of the log and fails when the build does.
+build_image() {
+  local old_id new_id
+  old_id=$(podman image inspect --format '{{.Id}}' "$1" 2>/dev/null || true)
+  if ! podman build --pull=never --network host -t "$1" "$2" >"$work/build.log" 2>&1; then
+    tail -n 40 "$work/build.log"
+    return 1
+  fi
+  new_id=$(podman image inspect --format '{{.Id}}' "$1")
+  # The image this build replaced, now untagged: remove it so reruns do not
+  # pile up images (its layers stay as long as the build cache uses them).
+  if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ] &&
+     [ -z "$(podman image inspect --format '{{join .RepoTags ""}}' "$old_id" 2>/dev/null)" ]; then
+    podman rmi "$old_id" >/dev/null 2>&1 || true
+  fi
+}
+
 t0=$EPOCHREALTIME
-old_id=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-if ! podman build --pull=never --network host -t "$image" . >"$work/build.log" 2>&1; then
-  tail -n 40 "$work/build.log"
-  abort "podman build" "see the log above"
-fi
-new_id=$(podman image inspect --format '{{.Id}}' "$image")
-# The image this build replaced, now untagged: remove it so reruns do not pile
-# up images (its layers stay as long as the build cache uses them).
-if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ] &&
-   [ -z "$(podman image inspect --format '{{join .RepoTags ""}}' "$old_id" 2>/dev/null)" ]; then
-  podman rmi "$old_id" >/dev/null 2>&1 || true
-fi
+build_image "$image" . || abort "podman build" "see the log above"
 t_build=$(secs "$t0")
 image_size=$(podman image inspect --format '{{.Size}}' "$image" |
   awk '{ printf "%.1f MB (%d bytes)", $1 / 1e6, $1 }')
@@ -391,6 +412,87 @@ else
   fail "podman stop (SIGTERM)" "podman run -d failed: $(tr '\n' ' ' <"$work/run.log")"
 fi
 podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+
+# ---- Debian package ----------------------------------------------------------
+# check_deb: installs $deb with apt into a clean debian:bookworm (minbase,
+# which keeps man pages: systemd-analyze checks Documentation=man:thumbd(1)),
+# with systemd for systemd-analyze, and checks the installed package.
+check_deb() {
+  local ctx=$work/deb-ctx name files f bad version exec_start out code=0
+  local units="/lib/systemd/system/thumbd.service /lib/systemd/system/thumbd.timer"
+  name=$(basename "$deb")
+  mkdir "$ctx"
+  cp "$deb" "$ctx/"
+  cat >"$ctx/Containerfile" <<EOF
+FROM debian:bookworm
+COPY $name /tmp/
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/$name systemd man-db \\
+ && rm -rf /var/lib/apt/lists/* /tmp/$name
+EOF
+  if ! build_image "$deb_image" "$ctx"; then
+    fail "package: apt-get install $name in debian:bookworm" "see the log above"
+    return
+  fi
+  pass "package: apt-get install $name in debian:bookworm (dependencies from the mirror)"
+  local drun=("${run[@]}" "$deb_image")
+
+  # The files the package installs, where Debian 12 keeps them.
+  files=$("${drun[@]}" dpkg -L thumbd 2>&1 || true)
+  bad=""
+  # (patterns: the module is in the multiarch libdir, /usr/lib/x86_64-linux-gnu/...)
+  for f in /usr/bin/thumbd '/usr/lib/[a-z0-9_-]+/thumbd/thumbd_vips\.so' /usr/share/man/man1/thumbd\.1\.gz \
+           /lib/systemd/system/thumbd\.service /lib/systemd/system/thumbd\.timer; do
+    grep -qxE "$f" <<<"$files" || bad+=" $f"
+  done
+  if [ -z "$bad" ]; then
+    pass "package: installs thumbd, its libvips module, the man page and the units"
+  else
+    fail "package: files" "missing$bad"
+  fi
+
+  if version=$("${drun[@]}" thumbd --version 2>&1) && [ "$version" = "thumbd $want_version" ]; then
+    pass "package: thumbd --version ($version)"
+  else
+    fail "package: thumbd --version" "got '$version'"
+  fi
+
+  # The packaged thumbd on testdata/: JPEG/PNG, then WebP through the libvips
+  # module, which is not beside /usr/bin/thumbd: it comes from the libdir
+  # compiled into the binary.
+  local img=$image
+  image=$deb_image
+  run_check "package: run on testdata/" "$in" "$work/deb-out" "$box" "jpg png" thumbd --quiet /in /out
+  run_check "package: --format webp (libvips module)" "$in" "$work/deb-webp" "$box" webp \
+    thumbd --format webp --quiet /in /out
+  image=$img
+
+  # The installed units: ExecStart names the packaged binary, and verify
+  # (which checks the ExecStart binary and the man page) prints nothing.
+  exec_start=$("${drun[@]}" sed -n 's/^ExecStart=//p' /lib/systemd/system/thumbd.service 2>&1 || true)
+  if [[ $exec_start == "/usr/bin/thumbd "* ]]; then
+    pass "package: the service's ExecStart is /usr/bin/thumbd"
+  else
+    fail "package: ExecStart" "'$exec_start'"
+  fi
+  # shellcheck disable=SC2086 # two unit paths
+  out=$("${drun[@]}" systemd-analyze verify $units 2>&1) || code=$?
+  if ((code == 0)) && [ -z "$out" ]; then
+    pass "package: systemd-analyze verify thumbd.service thumbd.timer"
+  else
+    fail "package: systemd-analyze verify" "exit $code: $(tr '\n' ' ' <<<"$out")"
+  fi
+  # verify is a real check: without the binary, it complains.
+  out=$("${drun[@]}" sh -c "rm /usr/bin/thumbd && systemd-analyze verify $units" 2>&1) || true
+  if [ -z "$out" ]; then
+    fail "package: systemd-analyze verify is silent without /usr/bin/thumbd: the check is not real"
+  fi
+}
+if [ -n "$deb" ]; then
+  t1=$EPOCHREALTIME
+  check_deb
+  t_deb=$(secs "$t1")
+fi
 
 # Untagged images older than a week (earlier builds' intermediate stages):
 # keeps a CI machine's storage from growing, leaves the recent build cache.

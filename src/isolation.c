@@ -264,9 +264,11 @@ static void cancelled(const pipeline_env *env, thumbd_task *t, int worker, cance
                        .queue_ms = (t0 - t->t_queued) * 1000.0, .total_ms = (now - t0) * 1000.0};
     if (why == CANCEL_TIMEOUT)
         pipeline_timeout_message(r->error, env->cfg->task_timeout);
-    else
-        snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.1f s",
-                 cancel_reason_name(why), now - t0);
+    else {
+        char s[320]; /* "%.1f" of any double fits: the message's length is known */
+        snprintf(s, sizeof s, "%.1f", now - t0);
+        snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.24s s", cancel_reason_name(why), s);
+    }
 }
 
 /* A reservation the worker process asks for, in the run's budget, with the

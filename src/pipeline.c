@@ -509,8 +509,10 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
 /* "task timeout after 2.0 s", "... after 0.05 s": the budget as given. */
 void pipeline_timeout_message(char buf[TD_ERRLEN], double t)
 {
+    char s[320]; /* "%.1f" of any double fits: the message's length is known */
+    snprintf(s, sizeof s, "%.1f", t);
     if (fabs(t * 10 - round(t * 10)) < 1e-9)
-        snprintf(buf, TD_ERRLEN, "task timeout after %.1f s", t);
+        snprintf(buf, TD_ERRLEN, "task timeout after %.24s s", s);
     else
         snprintf(buf, TD_ERRLEN, "task timeout after %g s", t);
 }
@@ -545,9 +547,11 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         r->why = cancel_check(tok);
         if (r->why == CANCEL_TIMEOUT)
             pipeline_timeout_message(r->error, cfg->task_timeout);
-        else
-            snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.1f s", err,
-                     r->total_ms / 1000.0);
+        else {
+            char s[320]; /* "%.1f" of any double fits: the message's length is known */
+            snprintf(s, sizeof s, "%.1f", r->total_ms / 1000.0);
+            snprintf(r->error, sizeof r->error, "cancelled by %.200s after %.24s s", err, s);
+        }
     } else {
         r->status = TASK_FAILED;
         r->transient = transient;

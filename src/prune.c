@@ -292,7 +292,7 @@ void prune_unsure_free(prune_unsure *u)
 void prune_explain(const prune_result *res, const prune_opts *o, bool quiet)
 {
     if (res->refused) {
-        char bound[64];
+        char bound[128];
         if (o->max_count >= 0)
             snprintf(bound, sizeof bound, "--max-prune %llu", (unsigned long long)res->bound);
         else

@@ -50,7 +50,9 @@ static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, d
 {
     t->res.status = TASK_CANCELLED;
     t->res.why = why;
-    snprintf(t->res.error, sizeof t->res.error, fmt, cancel_reason_name(why), secs);
+    char s[320]; /* "%.1f" of any double fits: fmt takes it as a bounded %.24s */
+    snprintf(s, sizeof s, "%.1f", secs);
+    snprintf(t->res.error, sizeof t->res.error, fmt, cancel_reason_name(why), s);
     free(t->res.out_rel);
     t->res.out_rel = NULL;
 }
@@ -89,7 +91,7 @@ thumbd_task *taskpolicy_settle(thumbd_task *t, pool_outcome how, cancel_reason w
         copy->attempts = atomic_load(&t->attempts);
         double secs = clock_now_s() - t->t_queued;
         copy->res.worker = -1;
-        mark_cancelled(copy, why, "%s after %.1f s; the worker did not stop (blocked in I/O?) "
+        mark_cancelled(copy, why, "%s after %.24s s; the worker did not stop (blocked in I/O?) "
                                   "and was abandoned", secs);
         t = copy;
     }

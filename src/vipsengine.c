@@ -34,7 +34,7 @@ static void *try_open(const char *path, char *opened, size_t len)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h)
-        snprintf(opened, len, "%s", path);
+        snprintf(opened, len, "%.*s", PATH_MAX - 1, path); /* no path is longer */
     return h;
 }
 

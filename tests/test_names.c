@@ -30,7 +30,7 @@ static char g_root[256];
 static const char *const names[] = {
     "a\nthumbd: fake.jpg",
     "\x1b[31mred.jpg",
-    "caf\xe9 \xc2\x9b" "2J.jpg", /* Latin-1, then U+009B (CSI) as UTF-8 */
+    ("caf\xe9 \xc2\x9b" "2J.jpg"), /* Latin-1, then U+009B (CSI) as UTF-8 */
     "tab\there\\n.jpg",
     "bad\x1b]0;title\x07.jpg",
 };

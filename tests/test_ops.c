@@ -1158,7 +1158,7 @@ static void test_shards_partition_the_tree(void **state)
     assert_int_equal(a.n, g_shard_images.n);
     for (int i = 0; i < a.n; i++) {
         char pa[900], pb[900];
-        int wa, ha, wb, hb;
+        int wa = 0, ha = 0, wb = 0, hb = 0;
         pathf(pa, sizeof pa, "%s/%s", out, a.v[i]);
         pathf(pb, sizeof pb, "%s/%s", one, a.v[i]);
         if (!image_dims(pa, &wa, &ha) || !image_dims(pb, &wb, &hb))

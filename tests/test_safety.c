@@ -65,7 +65,7 @@ static int run_v(bool as_nobody, va_list ap)
 #define THUMBD(...) run_thumbd(false, __VA_ARGS__, (const char *)NULL)
 #define THUMBD_NOBODY(...) run_thumbd(true, __VA_ARGS__, (const char *)NULL)
 
-static int run_thumbd(bool as_nobody, ...)
+static int run_thumbd(int as_nobody, ...) /* int: va_start needs an unpromoted type */
 {
     va_list ap;
     va_start(ap, as_nobody);

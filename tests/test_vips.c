@@ -113,12 +113,14 @@ static const char *g_bin = THUMBD_BIN;
 static char g_tmp[PATH_MAX - 200]; /* the temporary root */
 static bool g_avif_ok, g_heic_ok;  /* this libvips can write AVIF / HEIF (HEVC) */
 
-/* A libvips call of the generator failed: the test cannot go on. */
-static void vips_die(const char *what)
+/* A libvips call of the generator failed: the test cannot go on (fail()
+ * does not return, but cmocka does not declare it so: abort() says it). */
+_Noreturn static void vips_die(const char *what)
 {
     print_error("libvips: %s: %s\n", what, vips_error_buffer());
     vips_error_clear();
     fail();
+    abort();
 }
 
 /* ------------------------------------------------------------------------ */

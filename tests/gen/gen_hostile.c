@@ -645,7 +645,7 @@ static void make_names(const bases *B)
         "tab\there.jpg",
         "cr\rreturn.png",
         "bad\xff\xfe.jpg",
-        "lone\x80" "byte.png",
+        ("lone\x80" "byte.png"),
         "overlong\xc0\xaf.jpg",
         "-rf.jpg",
         "--help.png",

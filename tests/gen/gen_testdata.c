@@ -60,7 +60,7 @@
 /* Small utilities                                                          */
 
 typedef struct gen {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX - 64]; /* room for a name under it in a PATH_MAX buffer */
     FILE *expected;     /* NULL in --samples mode */
     uint64_t rng;
     int files;
@@ -1860,7 +1860,7 @@ int main(int argc, char **argv)
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         n--;
-    if (n >= sizeof g.dir - 64) {
+    if (n >= sizeof g.dir) {
         fprintf(stderr, "thumbd_gen: OUTDIR too long\n");
         return 1;
     }
