@@ -1363,8 +1363,11 @@ static void test_changed_while_read(void **state)
         tpath(rep, sizeof rep, "g/report%d.jsonl", attempt);
         tpath(log, sizeof log, "g/log%d.txt", attempt);
         /* --retries 0: the change itself must be seen (with retries, the
-         * next attempt reads the file as it is now: see test_sched). */
-        const char *args[] = {"--retries", "0", "--report", rep, in, out, NULL};
+         * next attempt reads the file as it is now: see test_sched).
+         * --isolation thread: the file is watched open in thumbd's own
+         * process (a worker process runs the same check). */
+        const char *args[] = {"--retries", "0", "--isolation", "thread", "--report", rep, in, out,
+                              NULL};
         proc pr = start(NULL, log, args);
         bool caught = false;
         while (now_s() - pr.ch.t0 < 20) {
