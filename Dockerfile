@@ -34,7 +34,8 @@ FROM debian:bookworm-slim
 # liblcms2.so.2 (the resampler is our own: libstb is only the tests'
 # reference), libvips.so.42 and the GLib it is used through (libglib-2.0.so.0,
 # libgobject-2.0.so.0). libvips42 brings its loaders' libraries (WebP, TIFF,
-# GIF, HEIF/AVIF, JPEG XL, JPEG 2000, SVG, PDF): most of the image's size.
+# GIF, HEIF/AVIF, JPEG XL, JPEG 2000, SVG, PDF; BMP and ICO through
+# ImageMagick's libmagickcore-6.q16-6): most of the image's size.
 # scripts/container-test.sh checks that no library is missing and that the
 # libvips path works.
 RUN apt-get update \

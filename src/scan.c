@@ -39,7 +39,7 @@ bool scan_is_image_name(const char *name)
 bool scan_is_vips_name(const char *name)
 {
     static const char *const exts[] = {"webp", "tif", "tiff", "gif", "heic", "heif",
-                                       "avif", "jxl",  "jp2", "svg", "pdf"};
+                                       "avif", "jxl",  "jp2", "svg", "pdf", "bmp", "ico"};
     const char *e = ext_of(name);
     for (size_t i = 0; e && i < sizeof exts / sizeof *exts; i++)
         if (!strcasecmp(e, exts[i]))

@@ -1,5 +1,7 @@
 #include "thumbd/sniff.h"
 
+#include "thumbd/bmpico.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -67,7 +69,8 @@ sniff_kind sniff_bytes(const uint8_t *h, size_t n)
         has(h, n, 0, "\xFF\x0A", 2) ||
         has(h, n, 0, "\0\0\0\x0CJXL \r\n\x87\n", 12) ||
         has(h, n, 0, "\0\0\0\x0CjP  \r\n\x87\n", 12) ||
-        has(h, n, 0, "%PDF-", 5) || is_heif(h, n) || is_svg(h, n))
+        has(h, n, 0, "%PDF-", 5) || is_heif(h, n) || is_svg(h, n) ||
+        bmpico_sniff(h, n) != BMPICO_NONE)
         return SNIFF_VIPS;
     return SNIFF_NONE;
 }

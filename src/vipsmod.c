@@ -10,7 +10,10 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <vips/vips.h>
+
+#include "thumbd/bmpico.h"
 
 const int vipsmod_abi = VIPSMOD_ABI;
 
@@ -39,10 +42,14 @@ static void start_vips(void)
     /* libvips picks a loader by a file's content, whatever its name says:
      * of the loaders libvips does not vouch for, only those of the formats
      * thumbd names (scan_is_vips_name) stay open; OpenSlide, FITS, MATLAB,
-     * PPM, CSV, raw, Radiance, OpenEXR, ImageMagick... are never reached. */
+     * PPM, CSV, raw, Radiance, OpenEXR... are never reached. ImageMagick's
+     * loader is open, but only magick_thumb calls it, on the bytes of a file
+     * bmpico_probe accepted as a BMP or ICO; loader_family refuses it to
+     * every other file. */
     vips_block_untrusted_set(TRUE);
     static const char *const wanted[] = {"VipsForeignLoadSvg", "VipsForeignLoadPdf",
-                                         "VipsForeignLoadJp2k", "VipsForeignLoadJxl"};
+                                         "VipsForeignLoadJp2k", "VipsForeignLoadJxl",
+                                         "VipsForeignLoadMagick"};
     for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
         vips_operation_block_set(wanted[i], FALSE);
     vips_concurrency_set(1); /* the pool already runs one image per core */
@@ -99,6 +106,8 @@ static void loader_family(VipsSource *src, char *fam, size_t len, bool *blocked)
         VipsObjectClass *class = VIPS_OBJECT_CLASS(g_type_class_ref(type));
         snprintf(fam, len, "%s", class->nickname);
         *blocked = VIPS_OPERATION_CLASS(class)->flags & VIPS_OPERATION_BLOCKED;
+        /* Open to BMP and ICO only, through magick_thumb. */
+        *blocked = *blocked || !strncmp(class->nickname, "magick", 6);
         g_type_class_unref(class);
     } else {
         snprintf(fam, len, "%s", name ? name : "");
@@ -121,6 +130,8 @@ typedef struct header {
     bool managed;              /* an ICC profile, or CMYK: colour-manage to sRGB */
 } header;
 
+static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
+
 /* Limits from the header alone. */
 static td_status check_header(const vipsengine_params *p, VipsSource *src, header *hd,
                               const char *fam, char *err)
@@ -138,6 +149,12 @@ static td_status check_header(const vipsengine_params *p, VipsSource *src, heade
     hd->managed = vips_image_get_typeof(h, VIPS_META_ICC_NAME) != 0 ||
                   vips_image_guess_interpretation(h) == VIPS_INTERPRETATION_CMYK;
     g_object_unref(h);
+    return check_limits(p, w, ht, pages, err);
+}
+
+/* --max-dimension, --max-pixels and --max-frames. */
+static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err)
+{
     if (w > p->max_dimension || ht > p->max_dimension)
         return td_fail(err, TD_ELIMIT, "image is %dx%d, over --max-dimension %d", w, ht,
                        p->max_dimension);
@@ -251,15 +268,42 @@ static td_status cancelled_or(cancel_token *tok, td_status st, char *err)
     return why != CANCEL_NONE ? td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why)) : st;
 }
 
-td_status vipsmod_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
-                       char err[TD_ERRLEN])
+/* thumb as 8-bit sRGB pixels in th (w, h, alpha, px). */
+static td_status finish(VipsImage *thumb, cancel_token *tok, const char *fam, vipsengine_thumb *th,
+                        char *err)
 {
-    memset(th, 0, sizeof *th);
-    if (!ensure_started(err))
-        return TD_EIO;
-    double t0 = clock_now_s();
-    /* The caller may have read through stdio: start from the beginning. */
-    lseek(fd, 0, SEEK_SET);
+    VipsImage *out = to_srgb8(thumb);
+    if (!out)
+        return vips_fail(err, TD_EINPUT, "libvips colour conversion");
+    td_status st = TD_OK;
+    vips_image_set_progress(out, TRUE);
+    g_signal_connect(out, "eval", G_CALLBACK(on_eval), tok);
+    size_t len = 0;
+    void *mem = vips_image_write_to_memory(out, &len);
+    if (!mem) {
+        st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
+    } else {
+        th->px = malloc(len);
+        if (th->px)
+            memcpy(th->px, mem, len);
+        else
+            st = td_fail(err, TD_ENOMEM, "out of memory");
+        g_free(mem);
+        th->w = vips_image_get_width(out);
+        th->h = vips_image_get_height(out);
+        th->alpha = vips_image_get_bands(out) == 4;
+        if (th->px && th->alpha)
+            drop_opaque_alpha(th);
+    }
+    g_object_unref(out);
+    return st;
+}
+
+/* Every format but BMP and ICO: libvips reads through us, and picks the
+ * loader by the content (never ImageMagick's: loader_family). */
+static td_status source_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
+                             char *err)
+{
     reader rd = {fd, tok};
     VipsSourceCustom *custom = vips_source_custom_new();
     if (!custom)
@@ -281,7 +325,7 @@ td_status vipsmod_make(const vipsengine_params *p, int fd, cancel_token *tok, vi
         st = cancelled_or(tok, st, err);
     th->src_w = hd.w;
     th->src_h = hd.h;
-    VipsImage *thumb = NULL, *out = NULL;
+    VipsImage *thumb = NULL;
     VipsInteresting crop = p->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE;
     VipsSize size = p->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN;
     int rc = 0;
@@ -297,40 +341,122 @@ td_status vipsmod_make(const vipsengine_params *p, int fd, cancel_token *tok, vi
                                    "size", size, "option_string", opts, NULL);
     if (rc)
         st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
-    if (st == TD_OK && !(out = to_srgb8(thumb)))
-        st = vips_fail(err, TD_EINPUT, "libvips colour conversion");
-    if (st == TD_OK) {
-        vips_image_set_progress(out, TRUE);
-        g_signal_connect(out, "eval", G_CALLBACK(on_eval), tok);
-        size_t len = 0;
-        void *mem = vips_image_write_to_memory(out, &len);
-        if (!mem) {
-            st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", fam), err);
-        } else {
-            th->px = malloc(len);
-            if (th->px)
-                memcpy(th->px, mem, len);
-            else
-                st = td_fail(err, TD_ENOMEM, "out of memory");
-            g_free(mem);
-            th->w = vips_image_get_width(out);
-            th->h = vips_image_get_height(out);
-            th->alpha = vips_image_get_bands(out) == 4;
-            if (th->px && th->alpha)
-                drop_opaque_alpha(th);
-        }
-    }
-    if (out)
-        g_object_unref(out);
+    if (st == TD_OK)
+        st = finish(thumb, tok, fam, th, err);
     if (thumb)
         g_object_unref(thumb);
     g_object_unref(src);
+    return st;
+}
+
+/* Up to n bytes of fd from offset 0; how many in *got. */
+static td_status read_all(int fd, uint8_t *buf, size_t n, size_t *got, char *err)
+{
+    size_t at = 0;
+    while (at < n) {
+        ssize_t r = pread(fd, buf + at, n - at, (off_t)at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return td_fail(err, TD_EIO, "cannot read the file: %s", strerror(errno));
+        if (r == 0)
+            break;
+        at += (size_t)r;
+    }
+    *got = at;
+    return TD_OK;
+}
+
+/* The bytes of a BMP or ICO that bmpico_probe accepts whole, into *buf
+ * (malloc'd, the caller's): its headers first, checked with the limits
+ * before the rest is read, then up to where its image's data ends. */
+static td_status bmpico_read(const vipsengine_params *p, int fd, bmpico_info *bi, uint8_t **buf, size_t *len,
+                             char *err)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return td_fail(err, TD_EIO, "cannot stat the file: %s", strerror(errno));
+    uint64_t size = (uint64_t)sb.st_size;
+    size_t want = size < 6 + 16 * 512 ? (size_t)size : 6 + 16 * 512; /* an ICO's largest directory */
+    td_status st = TD_OK;
+    const char *why = NULL;
+    *buf = NULL;
+    for (int pass = 0; pass < 2 && st == TD_OK; pass++) {
+        uint8_t *b = realloc(*buf, want ? want : 1);
+        if (!b)
+            return td_fail(err, TD_ENOMEM, "out of memory");
+        *buf = b;
+        st = read_all(fd, b, want, len, err);
+        if (st != TD_OK)
+            break;
+        bmpico_probe(b, *len, size, bi, &why);
+        if (bi->kind == BMPICO_NONE)
+            st = td_fail(err, TD_EINPUT, "not a BMP or ICO thumbd reads: %s", why);
+        else
+            st = check_limits(p, bi->w, bi->h, 1, err);
+        want = bi->end < size ? bi->end : (size_t)size;
+    }
+    return st;
+}
+
+/* BMP and ICO: libvips 8.14 reads them only through ImageMagick's loader,
+ * and that only from memory (magickload_buffer). It sees no file before
+ * bmpico_read has checked its headers; an ICO gives the entry
+ * bmpico_probe chose as libvips's page. */
+static td_status magick_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
+                             char *err)
+{
+    bmpico_info bi;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    td_status st = bmpico_read(p, fd, &bi, &buf, &len, err);
+    th->src_w = bi.w;
+    th->src_h = bi.h;
+    const char *name = st == TD_OK ? vips_foreign_find_load_buffer(buf, len) : NULL;
+    if (st == TD_OK && (!name || strncmp(name, "VipsForeignLoadMagick", 21)))
+        st = td_fail(err, TD_EINPUT, "not a BMP or ICO thumbd reads: libvips would not read it "
+                                     "with ImageMagick");
+    st = cancelled_or(tok, st, err);
+    VipsImage *thumb = NULL;
+    if (st == TD_OK) {
+        char opts[48];
+        snprintf(opts, sizeof opts, "fail_on=%s,page=%d", failon_name(p->fail_on), bi.entry);
+        VipsInteresting crop = p->fit == FIT_COVER ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE;
+        if (vips_thumbnail_buffer(buf, len, &thumb, p->box_w, "height", p->box_h, "crop", crop, "size",
+                                  p->enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN, "option_string", opts,
+                                  NULL))
+            st = cancelled_or(tok, vips_fail_as(err, TD_EINPUT, "libvips", "magick"), err);
+    }
+    if (st == TD_OK)
+        st = finish(thumb, tok, "magick", th, err);
+    if (thumb)
+        g_object_unref(thumb);
+    free(buf);
+    return st;
+}
+
+td_status vipsmod_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
+                       char err[TD_ERRLEN])
+{
+    memset(th, 0, sizeof *th);
+    if (!ensure_started(err))
+        return TD_EIO;
+    double t0 = clock_now_s();
+    /* The caller may have read through stdio: start from the beginning. */
+    lseek(fd, 0, SEEK_SET);
+    uint8_t head[64];
+    size_t n = 0;
+    td_status st = read_all(fd, head, sizeof head, &n, err);
+    /* No other format libvips reads starts with BM: a broken BMP is told so. */
+    bool bm = n >= 2 && head[0] == 'B' && head[1] == 'M';
+    if (st == TD_OK && (bm || bmpico_sniff(head, n) == BMPICO_ICO))
+        st = magick_make(p, fd, tok, th, err);
+    else if (st == TD_OK)
+        st = source_make(p, fd, tok, th, err);
     th->decode_ms = (clock_now_s() - t0) * 1000.0;
     if (st != TD_OK) {
-        free(th->px);
+        free(th->px); /* src_w, src_h: still worth reporting */
         th->px = NULL;
-        th->src_w = hd.w; /* still worth reporting */
-        th->src_h = hd.h;
     }
     return st;
 }

@@ -23,6 +23,11 @@ typedef struct sample {
 } sample;
 
 #define S(what, lit, want) {what, lit, sizeof lit - 1, want}
+/* A BMP's file header and 40-byte info header of 2x2 pixels: bit count (2
+ * bytes), compression (4 bytes). */
+#define BMP40(bpp, comp) "BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\2\0\0\0\2\0\0\0\1\0" bpp comp
+/* An ICO directory entry of a 16x16 32-bit image of 0x468 bytes at offset. */
+#define ICOENTRY(offset) "\x10\x10\0\0\1\0\x20\0\x68\x04\0\0" offset
 
 static const sample samples[] = {
     S("JPEG", "\xFF\xD8\xFF\xE0\0\x10JFIF", SNIFF_NATIVE),
@@ -43,6 +48,11 @@ static const sample samples[] = {
     S("SVG", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>", SNIFF_VIPS),
     S("SVG after a declaration", "\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<svg width=\"1\"", SNIFF_VIPS),
     S("SVG after a comment", "<!-- drawn -->\r\n<svg>", SNIFF_VIPS),
+    S("BMP, 24-bit", BMP40("\x18\0", "\0\0\0\0"), SNIFF_VIPS),
+    S("BMP, 8-bit RLE", BMP40("\x08\0", "\x01\0\0\0"), SNIFF_VIPS),
+    S("BMP, 32-bit BITFIELDS", BMP40("\x20\0", "\x03\0\0\0"), SNIFF_VIPS),
+    S("BMP, OS/2 core header", "BM\x2a\0\0\0\0\0\0\0\x1a\0\0\0\x0c\0\0\0\2\0\2\0\1\0\x18\0", SNIFF_VIPS),
+    S("ICO", "\0\0\1\0\1\0" ICOENTRY("\x16\0\0\0"), SNIFF_VIPS),
     S("SVG doctype", "<?xml version=\"1.0\"?><!DOCTYPE svg PUBLIC", SNIFF_VIPS),
     /* What is not an image thumbd reads */
     S("empty", "", SNIFF_NONE),
@@ -58,8 +68,17 @@ static const sample samples[] = {
     S("XML declaration cut", "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"no\"", SNIFF_NONE),
     S("svgz-like name in text", "this is about <svg> files", SNIFF_NONE),
     S("<svgfoo", "<svgfoo>", SNIFF_NONE),
-    S("BMP (not read)", "BM\x36\0\0\0\0\0", SNIFF_NONE),
-    S("ICO (not read)", "\0\0\1\0\1\0", SNIFF_NONE),
+    S("BMP cut short", "BM\x36\0\0\0\0\0", SNIFF_NONE),
+    S("ICO cut short", "\0\0\1\0\1\0", SNIFF_NONE),
+    S("BMP as text", "BM is a fine abbreviation for a bitmap, they say", SNIFF_NONE),
+    S("BMP of embedded JPEG", BMP40("\x18\0", "\x04\0\0\0"), SNIFF_NONE),
+    S("BMP of zero width", "BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0" "\0\0\0\0\2\0\0\0\1\0\x18\0\0\0\0\0",
+      SNIFF_NONE),
+    S("BMP data offset in its headers", "BM\x46\0\0\0\0\0\0\0\x20\0\0\0\x28\0\0\0"
+      "\2\0\0\0\2\0\0\0\1\0\x18\0\0\0\0\0", SNIFF_NONE),
+    S("ICO of no entries", "\0\0\1\0\0\0" ICOENTRY("\x16\0\0\0"), SNIFF_NONE),
+    S("ICO entry inside its directory", "\0\0\1\0\1\0" ICOENTRY("\x10\0\0\0"), SNIFF_NONE),
+    S("CUR (a cursor)", "\0\0\2\0\1\0" ICOENTRY("\x16\0\0\0"), SNIFF_NONE),
     S("J2K codestream (not the signature box)", "\xFF\x4F\xFF\x51", SNIFF_NONE),
 };
 

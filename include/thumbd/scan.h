@@ -100,7 +100,8 @@ int scan_shard_of(const char *rel, int n);
 bool scan_is_image_name(const char *name);
 
 /* True if name ends in the extension of a format the libvips engine takes
- * (.webp .tif .tiff .gif .heic .heif .avif .jxl .jp2 .svg .pdf), any case. */
+ * (.webp .tif .tiff .gif .heic .heif .avif .jxl .jp2 .svg .pdf .bmp .ico),
+ * any case. */
 bool scan_is_vips_name(const char *name);
 
 #endif

@@ -12,7 +12,7 @@
 typedef enum sniff_kind {
     SNIFF_NONE,    /* not an image format thumbd reads */
     SNIFF_NATIVE,  /* JPEG or PNG: the native path's */
-    SNIFF_VIPS,    /* GIF, WebP, TIFF, HEIF/AVIF, JPEG XL, JPEG 2000, PDF, SVG: libvips's */
+    SNIFF_VIPS,    /* GIF, WebP, TIFF, HEIF/AVIF, JPEG XL, JPEG 2000, PDF, SVG, BMP, ICO: libvips's */
 } sniff_kind;
 
 /* The most bytes a detection reads: one small read per file. */
@@ -25,7 +25,8 @@ enum { SNIFF_BYTES = 64 };
  * (FF 0A, or its 12-byte container signature), JPEG 2000 (the 12-byte
  * signature box), PDF (%PDF-), and SVG, conservatively: after an optional
  * UTF-8 BOM, white space, an XML declaration and comments, "<svg" or
- * "<!DOCTYPE svg" within the bytes given. Anything else is SNIFF_NONE. */
+ * "<!DOCTYPE svg" within the bytes given, and BMP and ICO as bmpico_sniff
+ * accepts them. Anything else is SNIFF_NONE. */
 sniff_kind sniff_bytes(const uint8_t *h, size_t n);
 
 /* The kind of the file name in the directory dirfd (AT_FDCWD allowed; name

@@ -10,9 +10,9 @@
 #
 # Environment:
 #   FUZZ_BUILD_DIR  build directory (default build-fuzz); the corpus grows in
-#                   BUILD/corpus/{jpeg,png} and is kept between runs
+#                   BUILD/corpus/{jpeg,png,bmpico} and is kept between runs
 #   FUZZ_JOBS       N > 1: each target runs N processes (libFuzzer -fork=N)
-#   FUZZ_TARGETS    which targets (default "jpeg png")
+#   FUZZ_TARGETS    which targets (default "jpeg png bmpico")
 #   FUZZ_ARGS       extra libFuzzer flags, e.g. -ignore_crashes=1 to explore
 #                   past a known crash (with FUZZ_JOBS > 1)
 set -euo pipefail
@@ -21,7 +21,7 @@ secs=${1:-60}
 [[ $secs =~ ^[0-9]+$ && $secs -gt 0 ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
 build=$(realpath -m "${FUZZ_BUILD_DIR:-build-fuzz}")
 jobs=${FUZZ_JOBS:-1}
-read -r -a targets <<<"${FUZZ_TARGETS:-jpeg png}"
+read -r -a targets <<<"${FUZZ_TARGETS:-jpeg png bmpico}"
 read -r -a extra <<<"${FUZZ_ARGS:-}"
 t_start=$(date +%s)
 

@@ -34,8 +34,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$gen" "$work/gen" >/dev/null
 
-rm -rf "$seeds/jpeg" "$seeds/png"
-mkdir -p "$seeds/jpeg" "$seeds/png"
+rm -rf "$seeds/jpeg" "$seeds/png" "$seeds/bmpico"
+mkdir -p "$seeds/jpeg" "$seeds/png" "$seeds/bmpico"
+
+# fuzz_bmpico's seeds (no option byte): a 2x2 24-bit BMP, the same
+# top-down, and an ICO of a 1x1 24-bit BMP entry with its AND mask.
+bmp_head='BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x02\0\0\0'
+{ printf "$bmp_head"'\x02\0\0\0\x01\0\x18\0'; head -c 40 /dev/zero; } >"$seeds/bmpico/bmp24"
+{ printf "$bmp_head"'\xfe\xff\xff\xff\x01\0\x18\0'; head -c 40 /dev/zero; } >"$seeds/bmpico/bmp24-topdown"
+{ printf '\0\0\1\0\1\0\x01\x01\0\0\x01\0\x18\0\x30\0\0\0\x16\0\0\0'
+  printf '\x28\0\0\0\x01\0\0\0\x02\0\0\0\x01\0\x18\0'; head -c 36 /dev/zero; } >"$seeds/bmpico/ico-bmp"
 
 # 'jpeg', 'png' or '' from the first bytes, as codec_sniff does.
 kind_of() {
