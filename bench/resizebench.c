@@ -2,8 +2,10 @@
  *
  *   cc -O2 -std=c17 -D_POSIX_C_SOURCE=200809L -Iinclude bench/resizebench.c \
  *      build/libthumbd_core.a -lm -o /tmp/resizebench
- *   /tmp/resizebench IN_W IN_H CHANNELS ALPHA OUT_W OUT_H CALLS
- *   e.g. /tmp/resizebench 400 300 3 -1 200 150 1000
+ *   /tmp/resizebench IN_W IN_H CHANNELS ALPHA OUT_W OUT_H CALLS [FILTER]
+ *   e.g. /tmp/resizebench 400 300 3 -1 200 150 1000 mitchell
+ *
+ * FILTER is a --filter name (default lanczos3).
  *
  * Resizes a fixed pseudo-random image CALLS times, five times over, and
  * prints the best CPU time per call. For instruction counts instead, run
@@ -11,6 +13,7 @@
  * CALLS = 1 that is five calls). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "thumbd/image.h"
@@ -25,10 +28,15 @@ static double cpu_seconds(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8) {
-        fprintf(stderr, "usage: %s IN_W IN_H CHANNELS ALPHA OUT_W OUT_H CALLS\n", argv[0]);
+    if (argc != 8 && argc != 9) {
+        fprintf(stderr, "usage: %s IN_W IN_H CHANNELS ALPHA OUT_W OUT_H CALLS [FILTER]\n",
+                argv[0]);
         return 2;
     }
+    resize_filter filter = RESIZE_LANCZOS3;
+    for (int f = RESIZE_LANCZOS3; argc == 9 && f <= RESIZE_BOX; f++)
+        if (!strcmp(argv[8], resize_filter_name((resize_filter)f)))
+            filter = (resize_filter)f;
     int in_w = atoi(argv[1]), in_h = atoi(argv[2]), c = atoi(argv[3]), alpha = atoi(argv[4]);
     int out_w = atoi(argv[5]), out_h = atoi(argv[6]), calls = atoi(argv[7]);
     image_f img;
@@ -46,7 +54,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < calls; i++) {
             uint8_t *px;
             char err[TD_ERRLEN];
-            if (resize_to_u8(&img, out_w, out_h, &px, err) != TD_OK) {
+            if (resize_to_u8(&img, out_w, out_h, filter, &px, err) != TD_OK) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }
@@ -56,8 +64,9 @@ int main(int argc, char **argv)
         double t = (cpu_seconds() - t0) / calls;
         best = t < best ? t : best;
     }
-    printf("%dx%dx%d alpha %d -> %dx%d: %.1f us per call (best of 5 x %d) [%u]\n", in_w, in_h,
-           c, alpha, out_w, out_h, best * 1e6, calls, check);
+    printf("%s %dx%dx%d alpha %d -> %dx%d: %.1f us per call (best of 5 x %d) [%u]\n",
+           resize_filter_name(filter), in_w, in_h, c, alpha, out_w, out_h, best * 1e6, calls,
+           check);
     image_free(&img);
     return 0;
 }

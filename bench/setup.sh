@@ -49,6 +49,8 @@ need libjpeg62-turbo-dev pkg-config --exists libjpeg      # jpegfloor.c (small.s
 need zlib1g-dev pkg-config --exists zlib                  # inflate.c
 need libdeflate-dev test -f /usr/include/libdeflate.h     # inflate.c
 need linux-perf command -v perf                           # profile.sh
+need python3-numpy /usr/bin/python3 -c 'import numpy'    # quality.py
+need python3-pil /usr/bin/python3 -c 'import PIL'        # quality.py
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup.sh: every tool the benchmark needs is installed"

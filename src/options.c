@@ -17,6 +17,7 @@ _Static_assert(sizeof(detect_mode) == sizeof(int), "detect_mode is int-sized");
 _Static_assert(sizeof(stop_mode) == sizeof(int), "stop_mode is int-sized");
 _Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized");
 _Static_assert(sizeof(isolation_mode) == sizeof(int), "isolation_mode is int-sized");
+_Static_assert(sizeof(resize_filter) == sizeof(int), "resize_filter is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -67,6 +68,10 @@ static bool set_shard(thumbd_config *cfg, const char *arg)
 static const options_choice fit_choices[] = {
     {"cover", FIT_COVER}, {"inside", FIT_INSIDE}, {NULL, 0},
 };
+static const options_choice filter_choices[] = {
+    {"lanczos3", RESIZE_LANCZOS3}, {"mitchell", RESIZE_MITCHELL}, {"catrom", RESIZE_CATROM},
+    {"box", RESIZE_BOX}, {NULL, 0},
+};
 static const options_choice format_choices[] = {
     {"auto", FORMAT_AUTO}, {"jpeg", FORMAT_JPEG}, {"jpg", FORMAT_JPEG}, {"png", FORMAT_PNG},
     {"webp", FORMAT_WEBP}, {"avif", FORMAT_AVIF}, {NULL, 0},
@@ -100,6 +105,10 @@ const options_entry options_table[] = {
     {.name = "fit", .kind = OPTIONS_CHOICE, .field = FIELD(fit), .choices = fit_choices,
      .def = "cover",
      .help = "cover: exactly WxH, centre-cropped; inside: whole image, aspect kept"},
+    {.name = "filter", .kind = OPTIONS_CHOICE, .field = FIELD(filter), .choices = filter_choices,
+     .def = "lanczos3",
+     .help = "resampling filter: lanczos3 (sharpest, as libvips and Pillow), mitchell "
+             "(softer), catrom, box; libvips's formats always use its Lanczos3"},
     {.name = "enlarge", .kind = OPTIONS_FLAG, .field = FIELD(enlarge),
      .help = "scale up images smaller than the box"},
     {.name = "format", .short_name = 'f', .kind = OPTIONS_CHOICE, .field = FIELD(format),

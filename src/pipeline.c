@@ -352,7 +352,7 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     if (st == TD_OK)
         st = orient_apply(&img, c.info.orientation, err);
     if (st == TD_OK)
-        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, &th->px, err);
+        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, cfg->filter, &th->px, err);
     th->resize_ms = ms_since(t0);
     if (st == TD_OK) {
         th->w = c.plan.out_w;

@@ -1,9 +1,12 @@
-/* Separable resampler. The weights reproduce stb_image_resize v1's default
- * (float, linear, clamp-to-edge) resize: the same filters, supports, pixel
- * centres and normalisation, so thumbnails match it to rounding. The
- * passes are ours: weights are planned once per axis as gather spans, and
- * each output row is made from a ring of prepared rows, so the scratch
- * memory is a few rows, not an intermediate image. */
+/* Separable resampler. Each output pixel is a normalised weighted sum of
+ * input pixels; the weights come from one of four filters (resize.h). For
+ * Mitchell, Catmull-Rom and box they reproduce stb_image_resize v1's
+ * (float, linear, clamp-to-edge) resize: the same kernels, supports, pixel
+ * centres and normalisation, so thumbnails match it to rounding. Lanczos3
+ * runs through the same walk with its own kernel and support. The passes
+ * are ours: weights are planned once per axis as gather spans, and each
+ * output row is made from a ring of prepared rows, so the scratch memory
+ * is a few rows, not an intermediate image. */
 #include "thumbd/resize.h"
 
 #include <math.h>
@@ -22,21 +25,32 @@ typedef float rs_v4 __attribute__((vector_size(16)));
  * last pixel reads one past it. */
 enum { RS_PAD = 4 };
 
+/* A kernel k(x, scale) over distances in output pixels (shrinking) or input
+ * pixels (growing), and its half-width support(scale); scale is the ratio
+ * (shrinking) or its inverse (growing), which only the box uses, as stb. */
+typedef struct rs_kernel {
+    float (*k)(float x, float scale);
+    float (*support)(float scale);
+} rs_kernel;
+
 /* One axis: for output i, inputs first[i] .. first[i]+count[i]-1 with weights
  * w[i*taps ...] (zero beyond count). Edge taps are folded onto the edge
  * pixel, which is what clamp-to-edge means. */
 typedef struct rs_axis {
     int in, out;
     float ratio;  /* out / in, computed as stb does */
+    const rs_kernel *down, *up; /* the kernel when the axis shrinks / grows */
     int *first, *count;
     float *norm;  /* per output: sum of raw weights, then its reciprocal */
     int taps;     /* the widest span */
     float *w;
 } rs_axis;
 
-/* Mitchell-Netravali, B = C = 1/3: stb's filter when an axis shrinks. */
-static float rs_mitchell(float x)
+/* Mitchell-Netravali, B = C = 1/3: stb's default filter when an axis
+ * shrinks. */
+static float rs_mitchell(float x, float s)
 {
+    (void)s;
     x = fabsf(x);
     if (x < 1.0f)
         return (16 + x * x * (21 * x - 36)) / 18;
@@ -45,15 +59,78 @@ static float rs_mitchell(float x)
     return 0.0f;
 }
 
-/* Catmull-Rom: stb's filter when an axis grows. */
-static float rs_catmull_rom(float x)
+/* Catmull-Rom: stb's default filter when an axis grows. */
+static float rs_catmull_rom(float x, float s)
 {
+    (void)s;
     x = fabsf(x);
     if (x < 1.0f)
         return 1 - x * x * (2.5f - 1.5f * x);
     if (x < 2.0f)
         return 2 - x * (4 + x * (0.5f * x - 2.5f));
     return 0.0f;
+}
+
+static float rs_support_two(float s)
+{
+    (void)s;
+    return 2.0f;
+}
+
+/* stb's box: a trapezoid whose ramps are one input pixel wide in output
+ * units (s = the scale, at most 1), so it is a plain box at integer
+ * ratios and area-weighted in between. */
+static float rs_trapezoid(float x, float s)
+{
+    float half = s / 2, t = 0.5f + half;
+    x = fabsf(x);
+    if (x >= t)
+        return 0.0f;
+    return x <= 0.5f - half ? 1.0f : (t - x) / s;
+}
+
+static float rs_support_trapezoid(float s)
+{
+    return 0.5f + s / 2;
+}
+
+/* Lanczos, a = 3: sinc(x) sinc(x / 3) for |x| < 3, in double so the
+ * weights are exact to float. One sine: with t = pi x / 3,
+ * sin(pi x) = sin(3t) = 3 sin t - 4 sin^3 t. */
+static float rs_lanczos3(float x, float s)
+{
+    (void)s;
+    static const double pi = 3.14159265358979323846;
+    double ax = fabs((double)x);
+    if (ax >= 3.0)
+        return 0.0f;
+    if (ax < 1e-7)
+        return 1.0f;
+    double t = pi * ax / 3.0, st = sin(t);
+    return (float)(st * st * (3.0 - 4.0 * st * st) / (3.0 * t * t));
+}
+
+static float rs_support_three(float s)
+{
+    (void)s;
+    return 3.0f;
+}
+
+static const rs_kernel rs_k_mitchell = {rs_mitchell, rs_support_two};
+static const rs_kernel rs_k_catrom = {rs_catmull_rom, rs_support_two};
+static const rs_kernel rs_k_box = {rs_trapezoid, rs_support_trapezoid};
+static const rs_kernel rs_k_lanczos3 = {rs_lanczos3, rs_support_three};
+
+/* The kernels of a filter, shrinking and growing. */
+static void rs_kernels(resize_filter f, const rs_kernel **down, const rs_kernel **up)
+{
+    switch (f) {
+    case RESIZE_MITCHELL: *down = &rs_k_mitchell; *up = &rs_k_catrom; return;
+    case RESIZE_CATROM: *down = *up = &rs_k_catrom; return;
+    case RESIZE_BOX: *down = *up = &rs_k_box; return;
+    case RESIZE_LANCZOS3: break;
+    }
+    *down = *up = &rs_k_lanczos3;
 }
 
 static int rs_clamp(int v, int lo, int hi)
@@ -87,12 +164,14 @@ static void rs_visit(rs_axis *ax, bool fill, int n, int i, float coef)
 /* Shrinking: stb scatters each input pixel n, including a margin of
  * clamped pixels either side, onto the outputs its scaled kernel reaches,
  * then normalises each output's weights. Same ranges, same float maths, in
- * the same order (n ascending), so the sums match. */
+ * the same order (n ascending), so the sums match. The kernel runs over
+ * output pixels: its support, in input pixels, grows with the reduction. */
 static void rs_walk_down(rs_axis *ax, bool fill)
 {
     float r = ax->ratio;
-    float radius = 2.0f / r;              /* kernel support, in input pixels */
-    int margin = (int)ceil(4.0f / r) / 2; /* stb's filter pixel margin */
+    float support = ax->down->support(r);
+    float radius = support / r;                   /* in input pixels */
+    int margin = (int)ceil(support * 2 / r) / 2;  /* stb's filter pixel margin */
     for (int n = -margin; n < ax->in + margin; n++) {
         float centre = (float)n + 0.5f;
         float out_centre = centre * r;
@@ -101,7 +180,7 @@ static void rs_walk_down(rs_axis *ax, bool fill)
         lo = lo < 0 ? 0 : lo;
         hi = hi > ax->out - 1 ? ax->out - 1 : hi;
         for (int i = lo; i <= hi; i++) {
-            float coef = rs_mitchell(((float)i + 0.5f) - out_centre) * r;
+            float coef = ax->down->k(((float)i + 0.5f) - out_centre, r) * r;
             if (coef != 0.0f)
                 rs_visit(ax, fill, n, i, coef);
         }
@@ -113,14 +192,14 @@ static void rs_walk_down(rs_axis *ax, bool fill)
 static void rs_walk_up(rs_axis *ax, bool fill)
 {
     float r = ax->ratio;
-    float radius = 2.0f * r; /* kernel support, in output pixels */
+    float radius = ax->up->support(1 / r) * r; /* kernel support, in output pixels */
     for (int i = 0; i < ax->out; i++) {
         float centre = (float)i + 0.5f;
         float in_centre = centre / r;
         int lo = (int)floor((centre - radius) / r + 0.5);
         int hi = (int)floor((centre + radius) / r - 0.5);
         for (int n = lo; n <= hi; n++) {
-            float coef = rs_catmull_rom(in_centre - ((float)n + 0.5f));
+            float coef = ax->up->k(in_centre - ((float)n + 0.5f), 1 / r);
             if (coef != 0.0f)
                 rs_visit(ax, fill, n, i, coef);
         }
@@ -357,7 +436,9 @@ static void rs_premultiply(float *restrict dst, const float *restrict src, int w
 }
 
 /* Undoes the weighting: colour 0 where the filtered alpha is exactly 0,
- * as stb does. */
+ * as stb does. A negative lobe's undershoot (alpha below 0, an invisible
+ * pixel) divides out like any other alpha: colour and alpha were filtered
+ * with the same weights. */
 static void rs_unpremultiply(float *row, int w, int c, int alpha)
 {
     rs_lanes l = rs_alpha_lanes(alpha);
@@ -522,7 +603,8 @@ static void *rs_alloc_work(rs_job *j)
     return block;
 }
 
-td_status resize_to_u8(const image_f *img, int out_w, int out_h, uint8_t **out, char err[TD_ERRLEN])
+td_status resize_to_u8(const image_f *img, int out_w, int out_h, resize_filter filter,
+                       uint8_t **out, char err[TD_ERRLEN])
 {
     if (img->w < 1 || img->h < 1 || img->c < 1 || img->c > 4 || out_w < 1 || out_h < 1 ||
         img->alpha >= img->c)
@@ -540,6 +622,9 @@ td_status resize_to_u8(const image_f *img, int out_w, int out_h, uint8_t **out, 
         j.v = (rs_axis){.first = spans + 2 * (size_t)out_w,
                         .count = spans + 2 * (size_t)out_w + out_h,
                         .norm = norms + out_w};
+        rs_kernels(filter, &j.h.down, &j.h.up);
+        j.v.down = j.h.down;
+        j.v.up = j.h.up;
         rs_axis_measure(&j.h, img->w, out_w);
         rs_axis_measure(&j.v, img->h, out_h);
         j.vfirst = rs_vertical_first(&j);
@@ -556,4 +641,15 @@ td_status resize_to_u8(const image_f *img, int out_w, int out_h, uint8_t **out, 
     }
     *out = px;
     return TD_OK;
+}
+
+const char *resize_filter_name(resize_filter f)
+{
+    switch (f) {
+    case RESIZE_MITCHELL: return "mitchell";
+    case RESIZE_CATROM: return "catrom";
+    case RESIZE_BOX: return "box";
+    case RESIZE_LANCZOS3: break;
+    }
+    return "lanczos3";
 }

@@ -170,9 +170,11 @@ void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
     char name[96] = "";
     name_field(cfg->name_template, name, sizeof name);
     snprintf(buf, len,
-             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s enlarge=%d format=%s quality=%d engine=%s%s\n",
-             cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside", cfg->enlarge,
-             formats[cfg->format], cfg->quality, engines[cfg->engine], name);
+             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s filter=%s enlarge=%d format=%s "
+             "quality=%d engine=%s%s\n",
+             cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside",
+             resize_filter_name(cfg->filter), cfg->enlarge, formats[cfg->format], cfg->quality,
+             engines[cfg->engine], name);
 }
 
 /* The text of the state file name in out_fd into buf; false if there is

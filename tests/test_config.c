@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "thumbd/config.h"
+#include "thumbd/state.h"
 
 /* argv arrays as compound literals: ARGS("-j", "3", "in", "out"). */
 #define ARGV(...) ((char *[]){"thumbd", __VA_ARGS__, NULL})
@@ -144,6 +145,22 @@ static void test_fit_format_enlarge(void **state)
     assert_int_equal(c.fit, FIT_COVER);
     EXPECT_ERROR(PARSE(&c, err, "--fit", "stretch", "in", "out"), err, "stretch");
     EXPECT_ERROR(PARSE(&c, err, "--fit", "", "in", "out"), err, "fit");
+
+    /* --filter: lanczos3 by default, and part of the options fingerprint */
+    char fp_default[512], fp_mitchell[512];
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.filter, RESIZE_LANCZOS3);
+    state_fingerprint(&c, fp_default, sizeof fp_default);
+    assert_non_null(strstr(fp_default, " filter=lanczos3 "));
+    assert_int_equal(PARSE(&c, err, "--filter", "mitchell", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.filter, RESIZE_MITCHELL);
+    state_fingerprint(&c, fp_mitchell, sizeof fp_mitchell);
+    assert_string_not_equal(fp_default, fp_mitchell);
+    assert_int_equal(PARSE(&c, err, "--filter=catrom", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.filter, RESIZE_CATROM);
+    assert_int_equal(PARSE(&c, err, "--filter", "box", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.filter, RESIZE_BOX);
+    EXPECT_ERROR(PARSE(&c, err, "--filter", "lanczos", "in", "out"), err, "lanczos");
 
     assert_int_equal(PARSE(&c, err, "--enlarge", "in", "out"), CONFIG_RUN);
     assert_true(c.enlarge);

@@ -1,5 +1,7 @@
 /* Unit tests for the resampler (src/resize.c): its output against
- * stb_image_resize v1's (libstb), which it replaces, and its edge cases. */
+ * independent references (stb_image_resize v1 from libstb for Mitchell,
+ * Catmull-Rom and box; a direct 2-D Lanczos3 convolution written here from
+ * the textbook formula), and its edge cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include "thumbd/image.h"
 #include "thumbd/resize.h"
+#include "lanczos_ref.h"
 
 /* Deterministic pseudo-random numbers (xorshift32), so failures replay. */
 static uint32_t g_rng = 1;
@@ -42,8 +45,19 @@ static image_f random_image(int w, int h, int c, int alpha, uint32_t seed)
     return img;
 }
 
-/* What thumbd produced before this resampler: stb's float resize, then
- * the same rounding. */
+/* The filter under test, set by each layout sweep. */
+static resize_filter g_filter = RESIZE_MITCHELL;
+
+static stbir_filter stb_filter(resize_filter f)
+{
+    switch (f) {
+    case RESIZE_CATROM: return STBIR_FILTER_CATMULLROM;
+    case RESIZE_BOX: return STBIR_FILTER_BOX;
+    default: return STBIR_FILTER_DEFAULT; /* Mitchell down, Catmull-Rom up */
+    }
+}
+
+/* stb's float resize with the same filter, then the same rounding. */
 static uint8_t *stb_reference(const image_f *img, int out_w, int out_h)
 {
     size_t n = (size_t)out_w * (size_t)out_h * (size_t)img->c;
@@ -53,7 +67,7 @@ static uint8_t *stb_reference(const image_f *img, int out_w, int out_h)
     assert_non_null(px);
     int ok = stbir_resize_float_generic(img->px, img->w, img->h, 0, f, out_w, out_h, 0, img->c,
                                         img->alpha >= 0 ? img->alpha : STBIR_ALPHA_CHANNEL_NONE,
-                                        0, STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
+                                        0, STBIR_EDGE_CLAMP, stb_filter(g_filter),
                                         STBIR_COLORSPACE_LINEAR, NULL);
     assert_true(ok);
     for (size_t i = 0; i < n; i++)
@@ -62,11 +76,17 @@ static uint8_t *stb_reference(const image_f *img, int out_w, int out_h)
     return px;
 }
 
+static uint8_t *reference(const image_f *img, int out_w, int out_h)
+{
+    return g_filter == RESIZE_LANCZOS3 ? lanczos_reference(img, out_w, out_h)
+                                       : stb_reference(img, out_w, out_h);
+}
+
 static uint8_t *resize_ok(const image_f *img, int out_w, int out_h)
 {
     uint8_t *px = NULL;
     char err[TD_ERRLEN] = "";
-    td_status st = resize_to_u8(img, out_w, out_h, &px, err);
+    td_status st = resize_to_u8(img, out_w, out_h, g_filter, &px, err);
     if (st != TD_OK)
         fail_msg("resize %dx%d -> %dx%d: %s", img->w, img->h, out_w, out_h, err);
     return px;
@@ -74,16 +94,17 @@ static uint8_t *resize_ok(const image_f *img, int out_w, int out_h)
 
 /* Where colour is invisible its value is arbitrary: stb divides the
  * filtered colour by a filtered alpha that can be a tiny (even negative)
- * number, so rounding noise there becomes any value. Compared are the
+ * number, so rounding noise there becomes any value (and the float sums
+ * differ from the double reference's by more than a rounding). Compared are the
  * alpha channel everywhere and colour where alpha is at least this. */
 enum { VISIBLE_ALPHA = 1 };
 
-/* Resizes a random image both ways; fails if any compared value differs
- * by more than tol. */
+/* Resizes a random image both ways (with g_filter); fails if any compared
+ * value differs by more than tol. */
 static void expect_like_stb(int w, int h, int c, int alpha, int out_w, int out_h, int tol)
 {
     image_f img = random_image(w, h, c, alpha, (uint32_t)(w * 7919 + h * 31 + c * 3 + alpha + 5));
-    uint8_t *ref = stb_reference(&img, out_w, out_h);
+    uint8_t *ref = reference(&img, out_w, out_h);
     uint8_t *got = resize_ok(&img, out_w, out_h);
     int worst = 0;
     size_t at = 0, differ = 0, compared = 0;
@@ -102,24 +123,33 @@ static void expect_like_stb(int w, int h, int c, int alpha, int out_w, int out_h
             }
         }
     }
-    print_message("%dx%dx%d alpha %d -> %dx%d: max |diff| %d, %zu of %zu values differ\n", w, h,
-                  c, alpha, out_w, out_h, worst, differ, compared);
+    const char *name = resize_filter_name(g_filter);
+    print_message("%s %dx%dx%d alpha %d -> %dx%d: max |diff| %d, %zu of %zu values differ\n",
+                  name, w, h, c, alpha, out_w, out_h, worst, differ, compared);
     if (worst > tol)
-        fail_msg("%dx%dx%d alpha %d -> %dx%d: value %zu (pixel %zu channel %zu) is %d, stb %d",
-                 w, h, c, alpha, out_w, out_h, at, at / (size_t)c, at % (size_t)c, got[at],
-                 ref[at]);
+        fail_msg("%s %dx%dx%d alpha %d -> %dx%d: value %zu (pixel %zu channel %zu) is %d, "
+                 "reference %d",
+                 name, w, h, c, alpha, out_w, out_h, at, at / (size_t)c, at % (size_t)c,
+                 got[at], ref[at]);
     assert_true(compared > 0);
     free(got);
     free(ref);
     image_free(&img);
 }
 
-/* Every channel layout thumbd uses: gray, gray+alpha, RGB, RGBA, CMYK. */
+/* Every channel layout thumbd uses (gray, gray+alpha, RGB, RGBA, CMYK),
+ * with every filter against its reference. */
 static void layouts_like_stb(int w, int h, int out_w, int out_h)
 {
     static const int layout[][2] = {{1, -1}, {2, -1}, {2, 1}, {2, 0}, {3, -1}, {4, -1}, {4, 3}};
-    for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++)
-        expect_like_stb(w, h, layout[i][0], layout[i][1], out_w, out_h, 1);
+    static const resize_filter filters[] = {RESIZE_LANCZOS3, RESIZE_MITCHELL, RESIZE_CATROM,
+                                            RESIZE_BOX};
+    for (size_t f = 0; f < sizeof filters / sizeof filters[0]; f++) {
+        g_filter = filters[f];
+        for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++)
+            expect_like_stb(w, h, layout[i][0], layout[i][1], out_w, out_h, 1);
+    }
+    g_filter = RESIZE_MITCHELL;
 }
 
 static void test_ratio_2(void **state)
@@ -143,7 +173,7 @@ static void test_ratio_1_5(void **state)
 static void test_ratio_1(void **state)
 {
     (void)state;
-    layouts_like_stb(37, 23, 37, 23); /* stb still filters (Mitchell) at 1:1 */
+    layouts_like_stb(37, 23, 37, 23); /* every filter but Lanczos3 still filters at 1:1 */
 }
 
 static void test_upsample_1_7(void **state)
@@ -186,10 +216,9 @@ static void test_out_1x1(void **state)
 }
 
 /* Normalised weights: a flat image stays flat at every ratio, edges
- * included (clamped taps are folded, not lost). */
-static void test_flat_stays_flat(void **state)
+ * included (clamped taps are folded, not lost), for every filter. */
+static void flat_stays_flat(void)
 {
-    (void)state;
     static const int sizes[][4] = {
         {400, 300, 200, 150}, {97, 55, 1, 1}, {50, 30, 85, 51}, {37, 23, 37, 23}, {3, 1, 17, 2}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -205,6 +234,16 @@ static void test_flat_stays_flat(void **state)
         free(got);
         image_free(&img);
     }
+}
+
+static void test_flat_stays_flat(void **state)
+{
+    (void)state;
+    for (int f = RESIZE_LANCZOS3; f <= RESIZE_BOX; f++) {
+        g_filter = (resize_filter)f;
+        flat_stays_flat();
+    }
+    g_filter = RESIZE_MITCHELL;
 }
 
 /* Fully transparent pixels: their colour must not bleed into visible
@@ -263,11 +302,11 @@ static void test_rejects_bad_geometry(void **state)
     image_f img = random_image(4, 4, 3, -1, 3);
     uint8_t *px = NULL;
     char err[TD_ERRLEN] = "";
-    assert_int_equal(resize_to_u8(&img, 0, 4, &px, err), TD_EINPUT);
+    assert_int_equal(resize_to_u8(&img, 0, 4, RESIZE_LANCZOS3, &px, err), TD_EINPUT);
     assert_null(px);
     assert_non_null(strstr(err, "cannot resize"));
     img.alpha = 3; /* no such channel */
-    assert_int_equal(resize_to_u8(&img, 2, 2, &px, err), TD_EINPUT);
+    assert_int_equal(resize_to_u8(&img, 2, 2, RESIZE_LANCZOS3, &px, err), TD_EINPUT);
     assert_null(px);
     image_free(&img);
 }

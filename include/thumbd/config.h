@@ -9,6 +9,7 @@
 #include "thumbd/failon.h"
 #include "thumbd/geometry.h"
 #include "thumbd/order.h"
+#include "thumbd/resize.h"
 #include "thumbd/status.h"
 
 typedef enum out_format { FORMAT_AUTO, FORMAT_JPEG, FORMAT_PNG, FORMAT_WEBP, FORMAT_AVIF } out_format;
@@ -27,6 +28,7 @@ typedef struct thumbd_config {
     const char *out_dir;
     int width, height;         /* the box; 0: that side unbounded (--size 200x, x200) */
     fit_mode fit;
+    resize_filter filter;      /* --filter: the resampler of the native engine */
     bool enlarge;
     out_format format;
     const char *name_template; /* --name: outname.h's template */
