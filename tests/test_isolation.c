@@ -272,10 +272,15 @@ static void test_timeout_kills_stuck_decode(void **state)
     CHECK(find_rec("spinme.jpg", &r), "no record for spinme.jpg");
     CHECK(strcmp(r.status, "cancelled") == 0 && strncmp(r.error, "task timeout after 1.0 s", 24) == 0,
           "spinme.jpg: %s: %s", r.status, r.error);
-    CHECK(r.total_ms >= 1000 && r.total_ms <= 1100, "spinme.jpg stopped after %.1f ms, want 1000..1100",
+    /* Killed, not left to spin: 20-60 ms past the deadline on an idle
+     * machine (printed here); the bound leaves room for a loaded CI
+     * machine, since a timed test must not flake (bench/cancel.sh is where
+     * the latency is measured). */
+    printf("  spinme.jpg stopped %.1f ms after its start (deadline 1000 ms)\n", r.total_ms);
+    CHECK(r.total_ms >= 1000 && r.total_ms <= 1600, "spinme.jpg stopped after %.1f ms, want 1000..1600",
           r.total_ms);
     CHECK(strstr(r.error, "abandoned") == NULL, "the worker was abandoned: %s", r.error);
-    CHECK(wall < 2.5, "the run took %.2f s", wall);
+    CHECK(wall < 4.0, "the run took %.2f s", wall);
     check_others("ok");
     end_checks();
 }
