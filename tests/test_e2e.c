@@ -163,6 +163,63 @@ static void test_cli_exit_codes(void **state)
 /* The cover run over the whole tree: exit code 1 (there are bad files), one
  * well-formed record per image file, consistent fields, and OUT_DIR holds
  * exactly the thumbnails of the ok records (no temporary leftovers). */
+/* Every expected entry of the main run: status, out, sizes. */
+static void check_expected_records(const run *r)
+{
+    for (int i = 0; i < g_nexp; i++) {
+        const expect *e = &g_exp[i];
+        if (!strcmp(e->cat, "big"))
+            continue;
+        const rec *x = find_rec(r, e->name, NULL);
+        if (!x)
+            continue;   /* reported above */
+        const char *st = e2e_str(x, "status");
+        char src_path[PATH_MAX * 2];
+        snprintf(src_path, sizeof src_path, "%s/%s", g_in, e->name);
+        CHECK(rec_num(x, "src_bytes") == file_size(src_path), "%s: src_bytes %lld, file has %lld",
+              e->name, rec_num(x, "src_bytes"), file_size(src_path));
+        CHECK(st && !strcmp(st, e->status), "%s: status %s, want %s (error: %s)", e->name,
+              st ? st : "(none)", e->status,
+              e2e_str(x, "error") ? e2e_str(x, "error") : "null");
+        if (strcmp(e->status, "ok"))
+            continue;
+        const char *out = e2e_str(x, "out");
+        CHECK(out && !strcmp(out, e->out), "%s: out %s, want %s", e->name, out ? out : "null",
+              e->out);
+        const jfield *ef = e2e_jrec_get(x, "error");
+        CHECK(ef && ef->type == E2E_J_NULL, "%s: ok record with an error: %s", e->name,
+              e2e_report_text(&r->rp, x));
+        CHECK(rec_num(x, "src_w") == e->w && rec_num(x, "src_h") == e->h,
+              "%s: src %lldx%lld, want %dx%d (as stored)", e->name, rec_num(x, "src_w"),
+              rec_num(x, "src_h"), e->w, e->h);
+        CHECK(rec_num(x, "worker") >= 0, "%s: ok record with worker %lld", e->name,
+              rec_num(x, "worker"));
+        if (out) {
+            char p[PATH_MAX * 2];
+            snprintf(p, sizeof p, "%s/%s", r->out, out);
+            CHECK(rec_num(x, "out_bytes") == file_size(p), "%s: out_bytes %lld, file has %lld",
+                  e->name, rec_num(x, "out_bytes"), file_size(p));
+        }
+    }
+}
+
+/* OUT_DIR of the main run: exactly the outputs of the ok records. */
+static void check_out_dir_claimed(const run *r)
+{
+    strlist outs = {0};
+    list_files_rec(r->out, "", &outs);
+    for (int i = 0; i < outs.n; i++) {
+        bool claimed = false;
+        for (int k = 0; k < r->rp.n && !claimed; k++) {
+            const char *o = e2e_str(&r->rp.v[k], "out");
+            const char *st = e2e_str(&r->rp.v[k], "status");
+            claimed = o && st && !strcmp(st, "ok") && !strcmp(o, outs.v[i]);
+        }
+        CHECK(claimed, "OUT_DIR holds %s, which no ok record claims (leftover?)", outs.v[i]);
+    }
+    strlist_free(&outs);
+}
+
 static void test_report_records(void **state)
 {
     (void)state;
@@ -214,55 +271,10 @@ static void test_report_records(void **state)
     CHECK(nimages >= 40, "only %d image files generated", nimages);
 
     /* every expected entry: status, out, sizes */
-    for (int i = 0; i < g_nexp; i++) {
-        const expect *e = &g_exp[i];
-        if (!strcmp(e->cat, "big"))
-            continue;
-        const rec *x = find_rec(r, e->name, NULL);
-        if (!x)
-            continue;   /* reported above */
-        const char *st = e2e_str(x, "status");
-        char src_path[PATH_MAX * 2];
-        snprintf(src_path, sizeof src_path, "%s/%s", g_in, e->name);
-        CHECK(rec_num(x, "src_bytes") == file_size(src_path), "%s: src_bytes %lld, file has %lld",
-              e->name, rec_num(x, "src_bytes"), file_size(src_path));
-        CHECK(st && !strcmp(st, e->status), "%s: status %s, want %s (error: %s)", e->name,
-              st ? st : "(none)", e->status,
-              e2e_str(x, "error") ? e2e_str(x, "error") : "null");
-        if (strcmp(e->status, "ok"))
-            continue;
-        const char *out = e2e_str(x, "out");
-        CHECK(out && !strcmp(out, e->out), "%s: out %s, want %s", e->name, out ? out : "null",
-              e->out);
-        const jfield *ef = e2e_jrec_get(x, "error");
-        CHECK(ef && ef->type == E2E_J_NULL, "%s: ok record with an error: %s", e->name,
-              e2e_report_text(&r->rp, x));
-        CHECK(rec_num(x, "src_w") == e->w && rec_num(x, "src_h") == e->h,
-              "%s: src %lldx%lld, want %dx%d (as stored)", e->name, rec_num(x, "src_w"),
-              rec_num(x, "src_h"), e->w, e->h);
-        CHECK(rec_num(x, "worker") >= 0, "%s: ok record with worker %lld", e->name,
-              rec_num(x, "worker"));
-        if (out) {
-            char p[PATH_MAX * 2];
-            snprintf(p, sizeof p, "%s/%s", r->out, out);
-            CHECK(rec_num(x, "out_bytes") == file_size(p), "%s: out_bytes %lld, file has %lld",
-                  e->name, rec_num(x, "out_bytes"), file_size(p));
-        }
-    }
+    check_expected_records(r);
 
     /* OUT_DIR: exactly the outputs of the ok records */
-    strlist outs = {0};
-    list_files_rec(r->out, "", &outs);
-    for (int i = 0; i < outs.n; i++) {
-        bool claimed = false;
-        for (int k = 0; k < r->rp.n && !claimed; k++) {
-            const char *o = e2e_str(&r->rp.v[k], "out");
-            const char *st = e2e_str(&r->rp.v[k], "status");
-            claimed = o && st && !strcmp(st, "ok") && !strcmp(o, outs.v[i]);
-        }
-        CHECK(claimed, "OUT_DIR holds %s, which no ok record claims (leftover?)", outs.v[i]);
-    }
-    strlist_free(&outs);
+    check_out_dir_claimed(r);
     strlist_free(&files);
     end_checks();
 }

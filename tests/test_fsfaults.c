@@ -11,17 +11,16 @@
  * symlink named like a temporary file -> a file outside, and a directory
  * outside holding a file named like one. Nothing outside OUT_DIR may be
  * written, created or deleted; the sources behind the links are reported. */
-static void test_out_dir_symlinks(void **state)
+/* What test_out_dir_symlinks plants outside OUT_DIR (and checks unchanged). */
+static const char precious[] = "precious bytes outside OUT_DIR\n";
+static const char victim[] = "a file outside OUT_DIR named like a temporary file\n";
+
+/* IN: five JPEGs, two in subdirectories; outside: the targets; OUT_DIR:
+ * symlinks to them at directory, file and temporary-file positions, and a
+ * killed run's marker. */
+static void plant_out_dir_symlinks(const char *in, const char *out, const char *ext)
 {
-    (void)state;
-    begin_checks();
-    char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], rep[PATH_MAX], log[PATH_MAX], p[PATH_MAX],
-        q[PATH_MAX];
-    tpath(in, sizeof in, "a/in");
-    tpath(out, sizeof out, "a/out");
-    tpath(ext, sizeof ext, "a/outside");
-    tpath(rep, sizeof rep, "a/report.jsonl");
-    tpath(log, sizeof log, "a/log.txt");
+    char p[PATH_MAX], q[PATH_MAX];
     static const char *const srcs[] = {"a.jpg", "b.jpg", "c.jpg", "sub/x.jpg", "d1/d2/y.jpg"};
     for (size_t i = 0; i < 5; i++) {
         PF(p, "%s/%s", in, srcs[i]);
@@ -31,8 +30,6 @@ static void test_out_dir_symlinks(void **state)
         *slash = '/';
         write_jpeg(p, 320, 240, false, (unsigned)i);
     }
-    static const char precious[] = "precious bytes outside OUT_DIR\n";
-    static const char victim[] = "a file outside OUT_DIR named like a temporary file\n";
     PF(p, "%s/dir", ext);
     mkdir_p(p, 0755);
     PF(p, "%s/dir2", ext);
@@ -60,27 +57,24 @@ static void test_out_dir_symlinks(void **state)
     mkdir_p(p, 0755);
     PF(p, "%s/.thumbd.run/.thumbd-tmp-running", out);
     write_file(p, "", 0);
-    names before = {0};
-    list_sorted(ext, &before);
+}
 
-    const char *args[] = {"--report", rep, in, out, NULL};
-    int code = run_thumbd(NULL, log, args);
-    check_exit(code, "out-dir symlinks");
-
-    /* outside: byte for byte what it was */
-    names after = {0};
-    list_sorted(ext, &after);
-    CHECK(after.n == before.n, "the directory outside OUT_DIR had %d entries, now %d", before.n,
-          after.n);
-    for (int i = 0; i < after.n; i++) {
+/* The directory outside OUT_DIR holds what it held before the run, byte for byte. */
+static void check_outside_unchanged(const char *ext, const names *before, names *after)
+{
+    char p[PATH_MAX];
+    list_sorted(ext, after);
+    CHECK(after->n == before->n, "the directory outside OUT_DIR had %d entries, now %d", before->n,
+          after->n);
+    for (int i = 0; i < after->n; i++) {
         bool known = false;
-        for (int k = 0; k < before.n && !known; k++)
-            known = !strcmp(before.v[k], after.v[i]);
-        CHECK(known, "thumbd created %s outside OUT_DIR", after.v[i]);
+        for (int k = 0; k < before->n && !known; k++)
+            known = !strcmp(before->v[k], after->v[i]);
+        CHECK(known, "thumbd created %s outside OUT_DIR", after->v[i]);
     }
-    for (int i = 0; i < before.n; i++) {
-        PF(p, "%s/%s", ext, before.v[i]);
-        CHECK(access(p, F_OK) == 0, "thumbd deleted %s outside OUT_DIR", before.v[i]);
+    for (int i = 0; i < before->n; i++) {
+        PF(p, "%s/%s", ext, before->v[i]);
+        CHECK(access(p, F_OK) == 0, "thumbd deleted %s outside OUT_DIR", before->v[i]);
     }
     PF(p, "%s/file.jpg", ext);
     CHECK(same_bytes(p, precious, sizeof precious - 1), "outside/file.jpg was changed");
@@ -88,19 +82,16 @@ static void test_out_dir_symlinks(void **state)
     CHECK(same_bytes(p, precious, sizeof precious - 1), "outside/file2 was changed");
     PF(p, "%s/dir/.thumbd-tmp-victim", ext);
     CHECK(same_bytes(p, victim, sizeof victim - 1), "outside/dir/.thumbd-tmp-victim was changed");
+}
 
-    /* the report */
-    report r;
-    report_load(rep, &r);
-    CHECK(r.bad == 0 && r.n == 5, "%d records (%d bad lines), want 5", r.n, r.bad);
-    const rec *c = e2e_report_find(&r, "c.jpg", NULL);
-    CHECK(e2e_is(c, "ok"), "c.jpg (no link in the way): %s %s",
-          c ? e2e_str(c, "status") : "no record", errof(c));
-    /* behind a directory link: refused, saying why (or the link replaced) */
+/* Sources behind a directory link in OUT_DIR: refused, saying why (or the link replaced). */
+static void check_dir_link_records(const report *rp, const char *out)
+{
+    char p[PATH_MAX];
     static const char *const under_dir_links[][2] = {{"sub/x.jpg", "sub"}, {"d1/d2/y.jpg", "d1/d2"}};
     for (int i = 0; i < 2; i++) {
         const char *src = under_dir_links[i][0], *dir = under_dir_links[i][1];
-        const rec *x = e2e_report_find(&r, src, NULL);
+        const rec *x = e2e_report_find(rp, src, NULL);
         struct stat sb;
         PF(p, "%s/%s", out, dir);
         bool still_link = lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode);
@@ -116,10 +107,15 @@ static void test_out_dir_symlinks(void **state)
             CHECK(!x || !e2e_str(x, "out"), "%s: failed with an output", src);
         }
     }
-    /* a file link at the final name: replaced by the thumbnail, or refused */
+}
+
+/* A file link at the final name: replaced by the thumbnail, or refused. */
+static void check_file_link_records(const report *rp, const char *out)
+{
+    char p[PATH_MAX];
     static const char *const file_links[] = {"a.jpg", "b.jpg"};
     for (int i = 0; i < 2; i++) {
-        const rec *x = e2e_report_find(&r, file_links[i], NULL);
+        const rec *x = e2e_report_find(rp, file_links[i], NULL);
         PF(p, "%s/%s", out, file_links[i]);
         struct stat sb;
         printf("  %s: %s %s\n", file_links[i], x ? e2e_str(x, "status") : "no record", errof(x));
@@ -134,6 +130,41 @@ static void test_out_dir_symlinks(void **state)
                   x ? e2e_str(x, "status") : "no record");
         }
     }
+}
+
+static void test_out_dir_symlinks(void **state)
+{
+    (void)state;
+    begin_checks();
+    char in[PATH_MAX], out[PATH_MAX], ext[PATH_MAX], rep[PATH_MAX], log[PATH_MAX];
+    tpath(in, sizeof in, "a/in");
+    tpath(out, sizeof out, "a/out");
+    tpath(ext, sizeof ext, "a/outside");
+    tpath(rep, sizeof rep, "a/report.jsonl");
+    tpath(log, sizeof log, "a/log.txt");
+    plant_out_dir_symlinks(in, out, ext);
+    names before = {0};
+    list_sorted(ext, &before);
+
+    const char *args[] = {"--report", rep, in, out, NULL};
+    int code = run_thumbd(NULL, log, args);
+    check_exit(code, "out-dir symlinks");
+
+    /* outside: byte for byte what it was */
+    names after = {0};
+    check_outside_unchanged(ext, &before, &after);
+
+    /* the report */
+    report r;
+    report_load(rep, &r);
+    CHECK(r.bad == 0 && r.n == 5, "%d records (%d bad lines), want 5", r.n, r.bad);
+    const rec *c = e2e_report_find(&r, "c.jpg", NULL);
+    CHECK(e2e_is(c, "ok"), "c.jpg (no link in the way): %s %s",
+          c ? e2e_str(c, "status") : "no record", errof(c));
+    /* behind a directory link: refused, saying why (or the link replaced) */
+    check_dir_link_records(&r, out);
+    /* a file link at the final name: replaced by the thumbnail, or refused */
+    check_file_link_records(&r, out);
     check_no_temps(out, "out-dir symlinks");
     e2e_report_free(&r);
     strlist_free(&before);

@@ -248,6 +248,31 @@ static void make_format_inputs(const char *dir, fcase *c, int n)
     }
 }
 
+/* The generator did what it says: sizes, pages, orientation tags. The
+ * number of cases this libvips could write. */
+static int check_format_inputs(const char *in, const fcase *cases, int nc)
+{
+    int present = 0;
+    for (int i = 0; i < nc; i++) {
+        if (!cases[i].present) {
+            printf("  %s: skipped, this libvips cannot write it\n", cases[i].name);
+            CHECK(!test_strict(), "%s: not tested (THUMBD_TEST_STRICT=1)", cases[i].name);
+            continue;
+        }
+        present++;
+        char p[PATH_MAX];
+        int w, h, pages, orient;
+        path_in(p, sizeof p, in, cases[i].name);
+        header_of(p, &w, &h, &pages, &orient);
+        CHECK(w == cases[i].sw && h == cases[i].sh && pages == cases[i].pages &&
+                  orient == cases[i].orient,
+              "generator: %s is %dx%d, %d pages, orientation %d; want %dx%d, %d, %d",
+              cases[i].name, w, h, pages, orient, cases[i].sw, cases[i].sh, cases[i].pages,
+              cases[i].orient);
+    }
+    return present;
+}
+
 static void test_formats(void **state)
 {
     (void)state;
@@ -272,24 +297,7 @@ static void test_formats(void **state)
     make_format_inputs(in, cases, NC);
 
     /* The generator did what it says: sizes, pages, orientation tags. */
-    int present = 0;
-    for (int i = 0; i < NC; i++) {
-        if (!cases[i].present) {
-            printf("  %s: skipped, this libvips cannot write it\n", cases[i].name);
-            CHECK(!test_strict(), "%s: not tested (THUMBD_TEST_STRICT=1)", cases[i].name);
-            continue;
-        }
-        present++;
-        char p[PATH_MAX];
-        int w, h, pages, orient;
-        path_in(p, sizeof p, in, cases[i].name);
-        header_of(p, &w, &h, &pages, &orient);
-        CHECK(w == cases[i].sw && h == cases[i].sh && pages == cases[i].pages &&
-                  orient == cases[i].orient,
-              "generator: %s is %dx%d, %d pages, orientation %d; want %dx%d, %d, %d",
-              cases[i].name, w, h, pages, orient, cases[i].sw, cases[i].sh, cases[i].pages,
-              cases[i].orient);
-    }
+    int present = check_format_inputs(in, cases, NC);
 
     static const struct {
         const char *tag;
@@ -392,12 +400,18 @@ static const char *avif_problem(const uint8_t *d, size_t n)
     return NULL;
 }
 
-static void test_encoders(void **state)
+/* A source of test_encoders: name, quadrant colours, alpha. */
+typedef struct enc_src {
+    const char *name;
+    const rgba *q;
+    bool alpha;
+} enc_src;
+
+/* Writes the ns sources into in with every kind of metadata and checks that
+ * libvips reads it all back. */
+static void write_encoder_sources(const char *in, const enc_src *src, int ns)
 {
-    (void)state;
-    begin_checks();
-    char in[PATH_MAX], p[PATH_MAX];
-    make_dir(in, sizeof in, "encode");
+    char p[PATH_MAX];
     /* Sources with every kind of metadata: EXIF (libvips writes it from the
      * orientation), XMP holding a secret, an ICC profile (sRGB). */
     static const char xmp[] =
@@ -410,17 +424,7 @@ static void test_encoders(void **state)
         vips_die("vips_profile_load");
     size_t icc_len = 0;
     const void *icc_data = vips_blob_get(icc, &icc_len);
-    static const struct {
-        const char *name;
-        const rgba *q;
-        bool alpha;
-    } src[] = {
-        {"photo.jpg", Q_OPAQUE, false},
-        {"alpha.png", Q_ALPHA, true},
-        {"plain.png", Q_OPAQUE, false},
-    };
-    enum { NS = sizeof src / sizeof src[0] };
-    for (int i = 0; i < NS; i++) {
+    for (int i = 0; i < ns; i++) {
         VipsImage *im = quad_image(400, 300, src[i].q, src[i].alpha ? 4 : 3);
         vips_image_set_int(im, "orientation", 1);
         vips_image_set_blob_copy(im, "xmp-data", xmp, sizeof xmp - 1);
@@ -440,6 +444,62 @@ static void test_encoders(void **state)
         g_object_unref(back);
     }
     vips_area_unref((VipsArea *)icc);
+}
+
+/* One record of an encoder run (tag, output extension ext, AVIF or WebP):
+ * the thumbnail's name, format, stripped metadata, size, alpha and colours. */
+static void check_encoded(const char *tag, const char *ext, bool avif, const char *out, const rec *r,
+                          const enc_src *s)
+{
+    char want_out[256], what[600], fp[PATH_MAX * 2], buf[96];
+    with_ext(want_out, sizeof want_out, s->name, ext);
+    CHECK(!strcmp(r->out, want_out), "[%s] %s: out %s, want %s", tag, s->name, r->out,
+          want_out);
+    path_in(fp, sizeof fp, out, r->out);
+    uint8_t *d;
+    size_t n;
+    if (read_file(fp, &d, &n) != 0) {
+        CHECK(false, "[%s] %s: no thumbnail at %s", tag, s->name, r->out);
+        return;
+    }
+    const char *why = avif ? avif_problem(d, n) : webp_problem(d, n, buf, sizeof buf);
+    CHECK(!why, "[%s] %s: %s", tag, r->out, why);
+    CHECK(!has_bytes(d, n, "thumbd-vips secret", 18) && !has_bytes(d, n, "Exif", 4) &&
+              !has_bytes(d, n, "http://ns.adobe.com/xap", 23) &&
+              !has_bytes(d, n, "acsp", 4),
+          "[%s] %s: holds the source's metadata (XMP, Exif or an ICC profile)", tag, r->out);
+    free(d);
+    why = metadata_field(fp, buf, sizeof buf);
+    CHECK(!why, "[%s] %s: libvips finds metadata '%s'", tag, r->out, why);
+    pix px;
+    if (!pix_load(fp, &px)) {
+        CHECK(false, "[%s] %s: unreadable", tag, r->out);
+        return;
+    }
+    CHECK(px.w == BOX && px.h == BOX && r->out_w == BOX && r->out_h == BOX,
+          "[%s] %s: %dx%d (report %ldx%ld), want %dx%d", tag, r->out, px.w, px.h, r->out_w,
+          r->out_h, BOX, BOX);
+    CHECK(pix_alpha(&px) == s->alpha, "[%s] %s: %d bands, alpha %s", tag, r->out,
+          px.bands, s->alpha ? "expected" : "not expected");
+    snprintf(what, sizeof what, "[%s] %s", tag, r->out);
+    if (px.w == BOX && px.h == BOX)
+        check_quadrants(what, &px, s->q, TOL_LOSSY);
+    pix_free(&px);
+}
+
+static void test_encoders(void **state)
+{
+    (void)state;
+    begin_checks();
+    char in[PATH_MAX];
+    make_dir(in, sizeof in, "encode");
+    static const enc_src src[] = {
+        {"photo.jpg", Q_OPAQUE, false},
+        {"alpha.png", Q_ALPHA, true},
+        {"plain.png", Q_OPAQUE, false},
+    };
+    enum { NS = sizeof src / sizeof src[0] };
+    write_encoder_sources(in, src, NS);
 
     static const struct {
         const char *tag, *format, *engine, *ext;
@@ -469,40 +529,7 @@ static void test_encoders(void **state)
             const rec *r = ok_rec(tag, &rep, src[i].name);
             if (!r)
                 continue;
-            char want_out[256], what[600], fp[PATH_MAX * 2], buf[96];
-            with_ext(want_out, sizeof want_out, src[i].name, runs[k].ext);
-            CHECK(!strcmp(r->out, want_out), "[%s] %s: out %s, want %s", tag, src[i].name, r->out,
-                  want_out);
-            path_in(fp, sizeof fp, out, r->out);
-            uint8_t *d;
-            size_t n;
-            if (read_file(fp, &d, &n) != 0) {
-                CHECK(false, "[%s] %s: no thumbnail at %s", tag, src[i].name, r->out);
-                continue;
-            }
-            const char *why = avif ? avif_problem(d, n) : webp_problem(d, n, buf, sizeof buf);
-            CHECK(!why, "[%s] %s: %s", tag, r->out, why);
-            CHECK(!has_bytes(d, n, "thumbd-vips secret", 18) && !has_bytes(d, n, "Exif", 4) &&
-                      !has_bytes(d, n, "http://ns.adobe.com/xap", 23) &&
-                      !has_bytes(d, n, "acsp", 4),
-                  "[%s] %s: holds the source's metadata (XMP, Exif or an ICC profile)", tag, r->out);
-            free(d);
-            why = metadata_field(fp, buf, sizeof buf);
-            CHECK(!why, "[%s] %s: libvips finds metadata '%s'", tag, r->out, why);
-            pix px;
-            if (!pix_load(fp, &px)) {
-                CHECK(false, "[%s] %s: unreadable", tag, r->out);
-                continue;
-            }
-            CHECK(px.w == BOX && px.h == BOX && r->out_w == BOX && r->out_h == BOX,
-                  "[%s] %s: %dx%d (report %ldx%ld), want %dx%d", tag, r->out, px.w, px.h, r->out_w,
-                  r->out_h, BOX, BOX);
-            CHECK(pix_alpha(&px) == src[i].alpha, "[%s] %s: %d bands, alpha %s", tag, r->out,
-                  px.bands, src[i].alpha ? "expected" : "not expected");
-            snprintf(what, sizeof what, "[%s] %s", tag, r->out);
-            if (px.w == BOX && px.h == BOX)
-                check_quadrants(what, &px, src[i].q, TOL_LOSSY);
-            pix_free(&px);
+            check_encoded(tag, runs[k].ext, avif, out, r, &src[i]);
         }
         free_report(&rep);
     }

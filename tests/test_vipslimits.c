@@ -48,14 +48,11 @@ static void check_vips_failed(const char *tag, const report *rep, const char *sr
           "[%s] %s: error '%s' carries stale libvips messages", tag, src, r->error);
 }
 
-static void test_limits(void **state)
+/* test_limits' sources over the limits: 1.2 megapixels (WebP, PNG), five frames. */
+static void write_over_limits(const char *in)
 {
-    (void)state;
-    begin_checks();
-    char in[PATH_MAX], p[PATH_MAX];
-    make_dir(in, sizeof in, "limits");
+    char p[PATH_MAX];
     VipsImage *im;
-
     /* 1.2 megapixels, over --max-pixels 1M. */
     im = quad_image(1200, 1000, Q_OPAQUE, 3);
     path_in(p, sizeof p, in, "big.webp");
@@ -73,6 +70,14 @@ static void test_limits(void **state)
         path_in(p, sizeof p, in, "five.gif");
         SAVE(im, vips_gifsave(im, p, NULL));
     }
+}
+
+/* test_limits' damaged sources: a truncated WebP, a TIFF of garbage deflate
+ * data and one whose IFD lies past its end. */
+static void write_damaged(const char *in)
+{
+    char p[PATH_MAX];
+    VipsImage *im;
     /* A WebP cut in the middle of its image data. */
     {
         void *buf;
@@ -107,7 +112,13 @@ static void test_limits(void **state)
         path_in(p, sizeof p, in, "bad_ifd.tif");
         write_file(p, bad_ifd, sizeof bad_ifd);
     }
-    /* The rest of the batch. */
+}
+
+/* test_limits' good sources: the rest of the batch. */
+static void write_good(const char *in)
+{
+    char p[PATH_MAX];
+    VipsImage *im;
     im = quad_image(400, 300, Q_OPAQUE, 3);
     path_in(p, sizeof p, in, "good_webp.webp");
     SAVE(im, vips_webpsave(im, p, "Q", 90, NULL));
@@ -120,63 +131,81 @@ static void test_limits(void **state)
     im = quad_image(400, 300, Q_OPAQUE, 3);
     path_in(p, sizeof p, in, "good_jpg.jpg");
     SAVE(im, vips_jpegsave(im, p, NULL));
-    static const char *const good[] = {"good_webp.webp", "good_tif.tif", "good_gif.gif", "good_jpg.jpg"};
+}
 
-    {
-        const char *tag = "limits";
-        char out[PATH_MAX], rp[PATH_MAX];
-        out_dir(out, sizeof out, tag);
-        snprintf(rp, sizeof rp, "%s/%s.jsonl", g_tmp, tag);
-        const char *opts[] = {"--engine", "vips", "--max-pixels", "1M", "--max-frames", "2", NULL};
-        runres rr = run_thumbd(tag, opts, in, out, rp);
-        check_exit(tag, rr, 1);
-        report rep;
-        load_report(rp, &rep);
-        CHECK(rep.n == 10, "[%s] %d records, want 10", tag, rep.n);
-        check_failed(tag, &rep, "big.webp", "--max-pixels");
-        check_failed(tag, &rep, "big_png.png", "--max-pixels");
-        check_failed(tag, &rep, "five.gif", "--max-frames");
-        check_vips_failed(tag, &rep, "truncated.webp", "webp");
-        check_vips_failed(tag, &rep, "corrupt.tif", "tiff");
-        check_vips_failed(tag, &rep, "bad_ifd.tif", NULL);
-        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-            const rec *r = ok_rec(tag, &rep, good[i]);
-            if (!r)
-                continue;
-            char fp[PATH_MAX * 2];
-            path_in(fp, sizeof fp, out, r->out);
-            pix px;
-            if (pix_load(fp, &px)) {
-                char what[600];
-                snprintf(what, sizeof what, "[%s] %s", tag, good[i]);
-                check_quadrants(what, &px, Q_OPAQUE, TOL_LOSSY);
-                pix_free(&px);
-            } else {
-                CHECK(false, "[%s] %s: unreadable thumbnail", tag, good[i]);
-            }
+/* The run with --max-pixels 1M --max-frames 2: the limited and damaged
+ * sources fail, the good ones are thumbnailed. */
+static void run_with_limits(const char *in, const char *const *good, size_t ngood)
+{
+    const char *tag = "limits";
+    char out[PATH_MAX], rp[PATH_MAX];
+    out_dir(out, sizeof out, tag);
+    snprintf(rp, sizeof rp, "%s/%s.jsonl", g_tmp, tag);
+    const char *opts[] = {"--engine", "vips", "--max-pixels", "1M", "--max-frames", "2", NULL};
+    runres rr = run_thumbd(tag, opts, in, out, rp);
+    check_exit(tag, rr, 1);
+    report rep;
+    load_report(rp, &rep);
+    CHECK(rep.n == 10, "[%s] %d records, want 10", tag, rep.n);
+    check_failed(tag, &rep, "big.webp", "--max-pixels");
+    check_failed(tag, &rep, "big_png.png", "--max-pixels");
+    check_failed(tag, &rep, "five.gif", "--max-frames");
+    check_vips_failed(tag, &rep, "truncated.webp", "webp");
+    check_vips_failed(tag, &rep, "corrupt.tif", "tiff");
+    check_vips_failed(tag, &rep, "bad_ifd.tif", NULL);
+    for (size_t i = 0; i < ngood; i++) {
+        const rec *r = ok_rec(tag, &rep, good[i]);
+        if (!r)
+            continue;
+        char fp[PATH_MAX * 2];
+        path_in(fp, sizeof fp, out, r->out);
+        pix px;
+        if (pix_load(fp, &px)) {
+            char what[600];
+            snprintf(what, sizeof what, "[%s] %s", tag, good[i]);
+            check_quadrants(what, &px, Q_OPAQUE, TOL_LOSSY);
+            pix_free(&px);
+        } else {
+            CHECK(false, "[%s] %s: unreadable thumbnail", tag, good[i]);
         }
-        CHECK(count_status(&rep, "ok") == 4, "[%s] %d ok, want 4", tag, count_status(&rep, "ok"));
-        free_report(&rep);
     }
-    /* Without the limits, the big ones and the animation are fine: the limit
-     * was what refused them. */
-    {
-        const char *tag = "limits-off";
-        char out[PATH_MAX], rp[PATH_MAX];
-        out_dir(out, sizeof out, tag);
-        snprintf(rp, sizeof rp, "%s/%s.jsonl", g_tmp, tag);
-        const char *opts[] = {"--engine", "vips", NULL};
-        runres rr = run_thumbd(tag, opts, in, out, rp);
-        check_exit(tag, rr, 1);
-        report rep;
-        load_report(rp, &rep);
-        ok_rec(tag, &rep, "big.webp");
-        ok_rec(tag, &rep, "big_png.png");
-        ok_rec(tag, &rep, "five.gif");
-        CHECK(count_status(&rep, "failed") == 3, "[%s] %d failed, want 3 (the bad files)", tag,
-              count_status(&rep, "failed"));
-        free_report(&rep);
-    }
+    CHECK(count_status(&rep, "ok") == 4, "[%s] %d ok, want 4", tag, count_status(&rep, "ok"));
+    free_report(&rep);
+}
+
+/* Without the limits, the big ones and the animation are fine: the limit
+ * was what refused them. */
+static void run_without_limits(const char *in)
+{
+    const char *tag = "limits-off";
+    char out[PATH_MAX], rp[PATH_MAX];
+    out_dir(out, sizeof out, tag);
+    snprintf(rp, sizeof rp, "%s/%s.jsonl", g_tmp, tag);
+    const char *opts[] = {"--engine", "vips", NULL};
+    runres rr = run_thumbd(tag, opts, in, out, rp);
+    check_exit(tag, rr, 1);
+    report rep;
+    load_report(rp, &rep);
+    ok_rec(tag, &rep, "big.webp");
+    ok_rec(tag, &rep, "big_png.png");
+    ok_rec(tag, &rep, "five.gif");
+    CHECK(count_status(&rep, "failed") == 3, "[%s] %d failed, want 3 (the bad files)", tag,
+          count_status(&rep, "failed"));
+    free_report(&rep);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    begin_checks();
+    char in[PATH_MAX];
+    make_dir(in, sizeof in, "limits");
+    write_over_limits(in);
+    write_damaged(in);
+    write_good(in);
+    static const char *const good[] = {"good_webp.webp", "good_tif.tif", "good_gif.gif", "good_jpg.jpg"};
+    run_with_limits(in, good, sizeof good / sizeof good[0]);
+    run_without_limits(in);
     end_checks();
 }
 
