@@ -958,7 +958,8 @@ static int gen_icc(gen *g)
     return 0;
 }
 
-static int gen_alpha(gen *g)
+/* gen_alpha: alpha/rgba.png. */
+static int gen_alpha_rgba(gen *g)
 {
     char path[PATH_MAX];
     const int W = 256, H = 256, band0 = 96, band1 = 160;
@@ -1010,7 +1011,17 @@ static int gen_alpha(gen *g)
     exp_probe(g, 0.8, 0.5, half, 4);
     exp_end(g);
     g->files++;
+    return 0;
+}
 
+/* gen_alpha: alpha/ga.png. */
+static int gen_alpha_ga(gen *g)
+{
+    char path[PATH_MAX];
+    const int W = 256, H = 256, band0 = 96, band1 = 160;
+    static const int tr[4] = {0, 0, 0, 0};
+    img im;
+    int rc;
     /* ga.png: gray 200 opaque on the left, transparent black on the right,
      * a 50% band of gray 200 across the right half. */
     if (img_new(&im, W, H, 2) != 0)
@@ -1042,7 +1053,18 @@ static int gen_alpha(gen *g)
     exp_probe(g, 0.8, 0.5, g200h, 4);
     exp_end(g);
     g->files++;
+    return 0;
+}
 
+/* gen_alpha: alpha/palette_trns.png. */
+static int gen_alpha_palette(gen *g)
+{
+    char path[PATH_MAX];
+    const int W = 256, H = 256;
+    img im;
+    int rc;
+    img_rows r;
+    png_spec sp;
     /* palette_trns.png: 8-bit palette; TL red, TR transparent (black), BL
      * magenta, BR yellow at 50%. Every visible colour has R = 255. */
     static const png_color pal[4] = {{255, 0, 0}, {0, 0, 0}, {255, 0, 255}, {255, 255, 0}};
@@ -1073,7 +1095,17 @@ static int gen_alpha(gen *g)
     exp_quad_probes(g, pref, 4);
     exp_end(g);
     g->files++;
+    return 0;
+}
 
+/* gen_alpha: alpha/rgba16.png. */
+static int gen_alpha_rgba16(gen *g)
+{
+    char path[PATH_MAX];
+    const int W = 256, H = 256, band0 = 96, band1 = 160;
+    static const int tr[4] = {0, 0, 0, 0};
+    img im;
+    int rc;
     /* rgba16.png: 16-bit RGBA; samples whose high and low bytes differ (a
      * decoder that takes the wrong byte gets other colours). Left half
      * opaque (0xFF00, 0x80FF, 0x00C0), right half transparent black, a
@@ -1107,6 +1139,13 @@ static int gen_alpha(gen *g)
     exp_probe(g, 0.8, 0.5, o16h, 4);
     exp_end(g);
     g->files++;
+    return 0;
+}
+
+static int gen_alpha(gen *g)
+{
+    if (gen_alpha_rgba(g) || gen_alpha_ga(g) || gen_alpha_palette(g) || gen_alpha_rgba16(g))
+        return -1;
     return 0;
 }
 
@@ -1149,7 +1188,8 @@ static void grey_ref(const int q[4][4], int maxval, int ref[4][4])
     }
 }
 
-static int gen_png(gen *g)
+/* gen_png: grey at every depth, RGB 16-bit. */
+static int gen_png_grey(gen *g)
 {
     int ref[4][4];
     /* Grey at every depth. */
@@ -1186,7 +1226,13 @@ static int gen_png(gen *g)
     }
     if (png_quads(g, "png/rgb16.png", 256, PNG_COLOR_TYPE_RGB, 16, false, c16, NULL, 0, ref))
         return -1;
+    return 0;
+}
 
+/* gen_png: palettes of every depth. */
+static int gen_png_palettes(gen *g)
+{
+    int ref[4][4];
     /* Palettes of 2, 4, 16 and 256 entries; the quadrants use entries spread
      * over the palette (a decoder that unpacks sub-byte indices wrongly picks
      * other entries). */
@@ -1228,7 +1274,13 @@ static int gen_png(gen *g)
                       ref))
             return -1;
     }
+    return 0;
+}
 
+/* gen_png: Adam7 interlaced RGB and palette. */
+static int gen_png_interlaced(gen *g)
+{
+    int ref[4][4];
     /* Adam7, odd sizes (the last passes are partial). */
     static const int ci[4][4] = {{230, 40, 40}, {40, 160, 230}, {250, 210, 40}, {60, 60, 60}};
     for (int i = 0; i < 4; i++) {
@@ -1253,6 +1305,13 @@ static int gen_png(gen *g)
     return 0;
 }
 
+static int gen_png(gen *g)
+{
+    if (gen_png_grey(g) || gen_png_palettes(g) || gen_png_interlaced(g))
+        return -1;
+    return 0;
+}
+
 /* A JPEG-friendly but non-trivial pattern (gradients and rings), so cuts and
  * scrambles land in real entropy-coded data. */
 static int img_pattern(img *im, int w, int h)
@@ -1271,12 +1330,78 @@ static int img_pattern(img *im, int w, int h)
     return 0;
 }
 
-static int gen_bad(gen *g)
+/* gen_bad: the JPEG in data with its entropy-coded data replaced by
+ * pseudo-random bytes (no 0xFF, so no false markers); -1 if it has no scan. */
+static int scramble_scan(uint8_t *data, size_t len)
+{
+    int rc = 0;
+    size_t sos = 0;
+    for (size_t i = 2; i + 3 < len;) {
+        if (data[i] != 0xFF) {
+            rc = -1;
+            break;
+        }
+        unsigned m = data[i + 1], seglen = (unsigned)data[i + 2] << 8 | data[i + 3];
+        if (m == 0xDA) {
+            sos = i + 2 + seglen;
+            break;
+        }
+        i += 2 + seglen;
+    }
+    if (rc != 0 || sos == 0 || sos + 2 >= len) {
+        fprintf(stderr, "thumbd_gen: cannot find the scan of bad/truncated.jpg\n");
+        return -1;
+    }
+    uint64_t s = 0xC0220717ULL;
+    for (size_t i = sos; i < len - 2; i++) {
+        uint8_t b;
+        do
+            b = (uint8_t)(rng_next(&s) & 0xFF);
+        while (b == 0xFF);
+        data[i] = b;
+    }
+    return 0;
+}
+
+/* gen_bad: files that are no image at all (garbage.jpg, text.png). */
+static int gen_bad_junk(gen *g)
 {
     char path[PATH_MAX];
     static const char *not_image =
         "err=not_a_jpeg|not_a_png|not_an_image|unknown|unrecogni|unsupported|format|"
         "signature|invalid";
+    /* garbage.jpg: 4096 pseudo-random bytes (neither signature). */
+    uint8_t junk[4096];
+    uint64_t s = 0x6A756E6BULL;
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(rng_next(&s) & 0xFF);
+    if (junk[0] == 0xFF || junk[0] == 0x89)
+        junk[0] = 0x42;
+    if (gen_path(g, "bad/garbage.jpg", path, sizeof path) ||
+        write_bytes(path, junk, sizeof junk))
+        return -1;
+    exp_begin(g, "bad/garbage.jpg", "bad");
+    exp_kv(g, "fmt=none status=failed out=- %s", not_image);
+    exp_end(g);
+    g->files++;
+
+    /* text.png: plain ASCII text. */
+    static const char text[] =
+        "This is not a PNG file.\n"
+        "It is plain ASCII text with a .png name, written by thumbd_gen.\n";
+    if (gen_path(g, "bad/text.png", path, sizeof path) ||
+        write_bytes(path, text, sizeof text - 1))
+        return -1;
+    exp_begin(g, "bad/text.png", "bad");
+    exp_kv(g, "fmt=none status=failed out=- %s", not_image);
+    exp_end(g);
+    g->files++;
+    return 0;
+}
+
+static int gen_bad(gen *g)
+{
+    char path[PATH_MAX];
     static const char *truncated = "err=truncat|premature|end_of|incomplete|short|unexpected";
 
     /* empty.jpg */
@@ -1312,32 +1437,10 @@ static int gen_bad(gen *g)
 
     /* corrupt.jpg: the same JPEG, complete, with its entropy-coded data
      * replaced by pseudo-random bytes (no 0xFF, so no false markers). */
-    size_t sos = 0;
-    for (size_t i = 2; i + 3 < len;) {
-        if (data[i] != 0xFF) {
-            rc = -1;
-            break;
-        }
-        unsigned m = data[i + 1], seglen = (unsigned)data[i + 2] << 8 | data[i + 3];
-        if (m == 0xDA) {
-            sos = i + 2 + seglen;
-            break;
-        }
-        i += 2 + seglen;
-    }
-    if (rc != 0 || sos == 0 || sos + 2 >= len) {
-        fprintf(stderr, "thumbd_gen: cannot find the scan of bad/truncated.jpg\n");
+    if (scramble_scan(data, len) != 0) {
         img_free(&im);
         free(data);
         return -1;
-    }
-    uint64_t s = 0xC0220717ULL;
-    for (size_t i = sos; i < len - 2; i++) {
-        uint8_t b;
-        do
-            b = (uint8_t)(rng_next(&s) & 0xFF);
-        while (b == 0xFF);
-        data[i] = b;
     }
     rc = gen_path(g, "bad/corrupt.jpg", path, sizeof path);
     if (rc == 0)
@@ -1372,33 +1475,7 @@ static int gen_bad(gen *g)
     exp_end(g);
     g->files++;
 
-    /* garbage.jpg: 4096 pseudo-random bytes (neither signature). */
-    uint8_t junk[4096];
-    s = 0x6A756E6BULL;
-    for (size_t i = 0; i < sizeof junk; i++)
-        junk[i] = (uint8_t)(rng_next(&s) & 0xFF);
-    if (junk[0] == 0xFF || junk[0] == 0x89)
-        junk[0] = 0x42;
-    if (gen_path(g, "bad/garbage.jpg", path, sizeof path) ||
-        write_bytes(path, junk, sizeof junk))
-        return -1;
-    exp_begin(g, "bad/garbage.jpg", "bad");
-    exp_kv(g, "fmt=none status=failed out=- %s", not_image);
-    exp_end(g);
-    g->files++;
-
-    /* text.png: plain ASCII text. */
-    static const char text[] =
-        "This is not a PNG file.\n"
-        "It is plain ASCII text with a .png name, written by thumbd_gen.\n";
-    if (gen_path(g, "bad/text.png", path, sizeof path) ||
-        write_bytes(path, text, sizeof text - 1))
-        return -1;
-    exp_begin(g, "bad/text.png", "bad");
-    exp_kv(g, "fmt=none status=failed out=- %s", not_image);
-    exp_end(g);
-    g->files++;
-    return 0;
+    return gen_bad_junk(g);
 }
 
 static int gen_ok(gen *g)
