@@ -87,44 +87,6 @@ static VipsImage *store_as_orientation6(VipsImage *in)
     return out;
 }
 
-static bool pix_alpha(const pix *p)
-{
-    return p->bands == 2 || p->bands == 4;
-}
-
-/* RGB composited over white, for comparisons (alpha compared as what a
- * viewer shows on a white page). */
-static uint8_t *pix_over_white(const pix *p)
-{
-    size_t n = (size_t)p->w * (size_t)p->h;
-    uint8_t *o = malloc(n * 3);
-    assert_non_null(o);
-    for (int y = 0; y < p->h; y++)
-        for (int x = 0; x < p->w; x++) {
-            rgba c = pix_at(p, x, y);
-            uint8_t *d = o + ((size_t)y * (size_t)p->w + (size_t)x) * 3;
-            d[0] = (uint8_t)((c.r * c.a + 255 * (255 - c.a) + 127) / 255);
-            d[1] = (uint8_t)((c.g * c.a + 255 * (255 - c.a) + 127) / 255);
-            d[2] = (uint8_t)((c.b * c.a + 255 * (255 - c.a) + 127) / 255);
-        }
-    return o;
-}
-
-static double psnr(const pix *a, const pix *b)
-{
-    uint8_t *x = pix_over_white(a), *y = pix_over_white(b);
-    size_t n = (size_t)a->w * (size_t)a->h * 3;
-    double se = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - (double)y[i];
-        se += d * d;
-    }
-    free(x);
-    free(y);
-    double mse = se / (double)n;
-    return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
-}
-
 /* The metadata fields libvips finds in a file that a thumbnail must not
  * carry; NULL if there is none, else the first one's name (in buf). */
 static const char *metadata_field(const char *path, char *buf, size_t cap)

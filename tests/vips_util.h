@@ -215,4 +215,14 @@ int group_teardown(void **state);
  * after a usage line. */
 int vips_util_run(int argc, char **argv, const struct CMUnitTest *tests, size_t n);
 
+/* Whether p has an alpha band. */
+bool pix_alpha(const pix *p);
+
+/* RGB composited over white, for comparisons (alpha compared as what a
+ * viewer shows on a white page). */
+uint8_t *pix_over_white(const pix *p);
+
+/* The PSNR of a against b, both composited over white (99 if identical). */
+double psnr(const pix *a, const pix *b);
+
 #endif
