@@ -7,7 +7,7 @@ build_dir=${1:-build}
 
 packages=(
   build-essential cmake pkg-config
-  libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
+  libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev libseccomp-dev
   libjpeg-turbo-progs
   # tests: strace (openat2 refused: tests/test_paths.c); systemd-analyze verify
   # (and man, for the units' Documentation=), PyYAML for the Kubernetes Job
