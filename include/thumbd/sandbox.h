@@ -49,7 +49,8 @@
 enum { SANDBOX_NOTICE_LEN = 512 };
 
 /* RLIMIT_DATA for a --max-memory of max_memory bytes; 0: none (no
- * --max-memory, no backstop). */
+ * --max-memory, no backstop; and always in ASan and TSan builds, whose
+ * runtimes reserve more address space than any such limit). */
 uint64_t sandbox_data_limit(uint64_t max_memory);
 
 /* Applies every mechanism above to the calling process, its descriptors
