@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libvips-dev \
+      libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libvips-dev libseccomp-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -33,14 +33,15 @@ FROM debian:bookworm-slim
 # (PNG pixels; libdeflate0 also comes with libvips42's libtiff6),
 # liblcms2.so.2 (the resampler is our own: libstb is only the tests'
 # reference), libvips.so.42 and the GLib it is used through (libglib-2.0.so.0,
-# libgobject-2.0.so.0). libvips42 brings its loaders' libraries (WebP, TIFF,
+# libgobject-2.0.so.0), libseccomp.so.2 (the worker processes' sandbox,
+# docs/security.md). libvips42 brings its loaders' libraries (WebP, TIFF,
 # GIF, HEIF/AVIF, JPEG XL, JPEG 2000, SVG, PDF; BMP and ICO through
 # ImageMagick's libmagickcore-6.q16-6): most of the image's size.
 # scripts/container-test.sh checks that no library is missing and that the
 # libvips path works.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libjpeg62-turbo libpng16-16 zlib1g libdeflate0 liblcms2-2 libvips42 libglib2.0-0 \
+      libjpeg62-turbo libpng16-16 zlib1g libdeflate0 liblcms2-2 libvips42 libglib2.0-0 libseccomp2 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
 
 # An unprivileged user with a fixed uid, so that hosts and Kubernetes

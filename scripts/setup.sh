@@ -9,7 +9,7 @@ shift || true
 
 packages=(
   build-essential cmake pkg-config
-  libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev
+  libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libcmocka-dev libvips-dev libseccomp-dev
   libjpeg-turbo-progs
   # CI's second compiler (scripts/test.sh: build-clang/)
   clang

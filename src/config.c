@@ -37,7 +37,7 @@ static const char usage_tail[] =
 
 const char *config_usage(void)
 {
-    static char text[8192];
+    static char text[16384];
     if (!text[0]) {
         size_t n = sizeof usage_head - 1;
         memcpy(text, usage_head, n);

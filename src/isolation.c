@@ -107,6 +107,15 @@ static int spawn_exec(int sock, const pipeline_env *env, pid_t *pid)
     return rc;
 }
 
+/* What a worker process could not restrict (sandbox.h): said once a run,
+ * as every worker process of the run meets the same kernel. */
+static void sandbox_notice(const char *missing)
+{
+    static atomic_flag said = ATOMIC_FLAG_INIT;
+    if (missing[0] && !atomic_flag_test_and_set(&said))
+        fprintf(stderr, "thumbd: warning: worker sandbox incomplete: %s\n", missing);
+}
+
 /* Starts the calling thread's worker process and sends it the run's
  * configuration. */
 static td_status spawn(const pipeline_env *env, char *err)
@@ -139,14 +148,16 @@ static td_status spawn(const pipeline_env *env, char *err)
         c.fp_thumb = env->ut->fp_thumb;
         c.fp_fail = env->ut->fp_fail;
     }
-    iso_type ready = 0;
+    iso_ready ready = {0};
     if (send(me.fd, &c, sizeof c, MSG_NOSIGNAL) != (ssize_t)sizeof c ||
-        recv(me.fd, &ready, sizeof ready, 0) != (ssize_t)sizeof ready || ready != ISO_READY) {
+        recv(me.fd, &ready, sizeof ready, 0) != (ssize_t)sizeof ready || ready.type != ISO_READY ||
+        !memchr(ready.sandbox, '\0', sizeof ready.sandbox)) {
         int e = errno;
         kill_worker();
         return td_fail(err, TD_EIO, "cannot start a worker process: %s",
-                       ready ? "it sent what no thumbd sends" : e ? strerror(e) : "it ended");
+                       ready.type ? "it sent what no thumbd sends" : e ? strerror(e) : "it ended");
     }
+    sandbox_notice(ready.sandbox);
     return TD_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "thumbd/isolation.h"
 #include "thumbd/isoproto.h"
 #include "thumbd/run.h"
+#include "thumbd/sandbox.h"
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
@@ -131,7 +132,11 @@ int isolation_worker_main(void)
     /* The user asked for libvips: as the run's process does in a thread. */
     if (c.cfg.engine == ENGINE_VIPS || c.cfg.format == FORMAT_WEBP || c.cfg.format == FORMAT_AVIF)
         vipsengine_start();
-    iso_type ready = ISO_READY;
+    iso_ready ready = {.type = ISO_READY};
+    _Static_assert(sizeof ready.sandbox == SANDBOX_NOTICE_LEN, "the notice fits");
+    if (c.cfg.sandbox == SANDBOX_ON)
+        (void)sandbox_apply(ISO_FD_IN, ISO_FD_OUT, c.cfg.max_memory, c.cfg.follow_symlinks,
+                            ready.sandbox);
     send_all(&ready, sizeof ready);
     static char msg[ISO_MSG_MAX];
     ssize_t n;

@@ -18,6 +18,7 @@ _Static_assert(sizeof(stop_mode) == sizeof(int), "stop_mode is int-sized");
 _Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized");
 _Static_assert(sizeof(isolation_mode) == sizeof(int), "isolation_mode is int-sized");
 _Static_assert(sizeof(resize_filter) == sizeof(int), "resize_filter is int-sized");
+_Static_assert(sizeof(sandbox_mode) == sizeof(int), "sandbox_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -93,6 +94,9 @@ static const options_choice fail_on_choices[] = {
 static const options_choice isolation_choices[] = {
     {"process", ISOLATION_PROCESS}, {"thread", ISOLATION_THREAD}, {NULL, 0},
 };
+static const options_choice sandbox_choices[] = {
+    {"on", SANDBOX_ON}, {"off", SANDBOX_OFF}, {NULL, 0},
+};
 
 #define FIELD(m) offsetof(thumbd_config, m)
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
@@ -138,6 +142,10 @@ const options_entry options_table[] = {
      .choices = isolation_choices, .def = "process",
      .help = "process: each worker decodes in a worker process of its own, so a decoder "
              "crash costs one image (docs/security.md); thread: in the run's own process"},
+    {.name = "sandbox", .kind = OPTIONS_CHOICE, .field = FIELD(sandbox), .choices = sandbox_choices,
+     .def = "on",
+     .help = "on: worker processes may read IN_DIR and write OUT_DIR only, no exec, no "
+             "network (docs/security.md); off: for debugging"},
     {.name = "quality", .short_name = 'q', .kind = OPTIONS_INT, .field = FIELD(quality),
      .arg = "N", .lo = 1, .hi = 100, .def = "85", .help = "JPEG quality 1-100"},
     {.name = "workers", .short_name = 'j', .kind = OPTIONS_CUSTOM, .set = set_workers,

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -41,14 +42,21 @@ static int open_file_has(const char *word)
     return found;
 }
 
-static void note(const char *what)
+/* The log, opened as the process starts: a worker process's sandbox
+ * (sandbox.h) lets it open nothing outside IN_DIR and OUT_DIR later. */
+static int log_fd = -1;
+
+__attribute__((constructor)) static void open_log(void)
 {
     const char *log = getenv("CRASH_SHIM_LOG");
-    FILE *f = log ? fopen(log, "a") : NULL;
-    if (f) {
-        fprintf(f, "%s %d\n", what, (int)getpid());
-        fclose(f);
-    }
+    if (log)
+        log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+static void note(const char *what)
+{
+    if (log_fd >= 0)
+        dprintf(log_fd, "%s %d\n", what, (int)getpid());
 }
 
 int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)

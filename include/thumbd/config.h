@@ -21,6 +21,8 @@ typedef enum stop_mode { STOP_CANCEL, STOP_DRAIN } stop_mode;
 /* Where images are decoded: in worker processes (isolation.h), or in the
  * run's own threads. */
 typedef enum isolation_mode { ISOLATION_PROCESS, ISOLATION_THREAD } isolation_mode;
+/* --sandbox: whether worker processes restrict themselves (sandbox.h). */
+typedef enum sandbox_mode { SANDBOX_ON, SANDBOX_OFF } sandbox_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -52,6 +54,7 @@ typedef struct thumbd_config {
     detect_mode detect;        /* --detect ext|content */
     failon_level fail_on;      /* --fail-on: the damage that fails a decode (failon.h) */
     isolation_mode isolation;  /* --isolation */
+    sandbox_mode sandbox;      /* --sandbox */
     uint64_t max_file_size;    /* 0 = no limit */
     uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
     bool follow_symlinks;

@@ -23,7 +23,7 @@ enum { ISO_MSG_MAX = 16384 };
 
 typedef enum iso_type {
     ISO_CONFIG = 1,            /* run -> worker, first: iso_config */
-    ISO_READY,                 /* worker -> run, once set up: an iso_type alone */
+    ISO_READY,                 /* worker -> run, once set up: iso_ready */
     ISO_TASK,                  /* run -> worker: iso_task, then rel */
     ISO_GATE_REPLY,            /* run -> worker: iso_gate */
     ISO_GATE_ACQUIRE,          /* worker -> run: iso_gate; a reply follows */
@@ -39,6 +39,11 @@ typedef struct iso_config {
     uint64_t fp_thumb, fp_fail;
     bool gate;                 /* a memory budget: ask for reservations */
 } iso_config;
+
+typedef struct iso_ready {
+    iso_type type;
+    char sandbox[512];         /* "": sandbox complete or off; else what is missing */
+} iso_ready;
 
 typedef struct iso_task {
     iso_type type;
