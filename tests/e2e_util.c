@@ -428,3 +428,19 @@ int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progress
     free(row);
     return fclose(f);
 }
+
+void e2e_noise_row(uint8_t *row, int w, int y, void *ctx)
+{
+    (void)y;
+    uint32_t *s = ctx;
+    for (int i = 0; i < w * 3; i++) {
+        *s = *s * 1103515245u + 12345u;
+        row[i] = (unsigned char)((*s >> 16) & 0xFF);
+    }
+}
+
+int e2e_noise_jpeg(const char *path, int w, int h, unsigned seed)
+{
+    uint32_t s = seed * 2654435761u + 1;
+    return write_rgb_jpeg(path, w, h, 90, e2e_noise_row, &s);
+}
