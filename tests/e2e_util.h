@@ -14,12 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "file_read.h"
 #include "test_skip.h"
 
 #if defined(__GNUC__)
 #define E2E_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else
 #define E2E_PRINTF(fmt_idx, arg_idx)
+/* Decodes the JPEG d (n bytes) to its last row with libjpeg, a warning
+ * (corrupt or truncated data) counting as an error. true with its size in
+ * *w and *h; false with "libjpeg: <message>" in why (whyn bytes). */
+bool e2e_jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
+
 /* An e2e_row_fn of pseudo-random bytes (an LCG); ctx: its uint32_t state. */
 void e2e_noise_row(uint8_t *row, int w, int y, void *ctx);
 
@@ -84,11 +90,7 @@ void strlist_free(strlist *l);
 /* ------------------------------------------------------------------------ */
 /* Files                                                                      */
 
-/* Reads the whole file (read until EOF, the buffer grows as needed). On
- * success *data is a malloc'ed buffer the caller frees (not NUL-terminated)
- * and *len its size, and returns 0; returns -1 if the file cannot be opened
- * or read or memory runs out (*data and *len are then untouched). */
-int read_file(const char *path, uint8_t **data, size_t *len);
+/* read_file (file_read.h): the whole file into a malloc'ed buffer. */
 
 /* Writes len bytes to path (created or truncated, 0666 & ~umask). Fails
  * the test if it cannot be opened, written or closed. */
@@ -367,6 +369,11 @@ int write_rgb_jpeg(const char *path, int w, int h, int quality, e2e_row_fn fill,
  * progressive is set. */
 int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progressive,
                       e2e_row_fn fill, void *ctx);
+
+/* Decodes the JPEG d (n bytes) to its last row with libjpeg, a warning
+ * (corrupt or truncated data) counting as an error. true with its size in
+ * *w and *h; false with "libjpeg: <message>" in why (whyn bytes). */
+bool e2e_jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
 
 /* An e2e_row_fn of pseudo-random bytes (an LCG); ctx: its uint32_t state. */
 void e2e_noise_row(uint8_t *row, int w, int y, void *ctx);

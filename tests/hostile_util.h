@@ -163,18 +163,6 @@ bool has_image_ext(const char *name);
 
 bool starts_with(const char *s, const char *prefix);
 
-typedef struct jerr {
-    struct jpeg_error_mgr pub;
-    jmp_buf jb;
-    char msg[JMSG_LENGTH_MAX];
-} jerr;
-
-void jerr_exit(j_common_ptr c);
-
-void jerr_emit(j_common_ptr c, int level);
-
-bool jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
-
 typedef struct memsrc {
     const uint8_t *d;
     size_t n, at;
