@@ -17,6 +17,19 @@
 #include "file_read.h"
 #include "test_skip.h"
 
+/* E2E_UNDER_ASAN: 1 in a program built with AddressSanitizer (its RSS
+ * includes ASan's shadow and quarantine), else 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#define E2E_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define E2E_UNDER_ASAN 1
+#endif
+#endif
+#ifndef E2E_UNDER_ASAN
+#define E2E_UNDER_ASAN 0
+#endif
+
 #if defined(__GNUC__)
 #define E2E_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else

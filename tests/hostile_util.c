@@ -575,7 +575,7 @@ int group_setup(void **state)
         return setup_failed();
     }
     printf("  under ASan: %s; programs run from a launcher process: %s\n",
-           UNDER_ASAN ? "yes" : "no", g_launch_fd >= 0 ? "yes" : "no (RSS includes this one's)");
+           E2E_UNDER_ASAN ? "yes" : "no", g_launch_fd >= 0 ? "yes" : "no (RSS includes this one's)");
     return 0;
 }
 

@@ -48,18 +48,6 @@
 #include <png.h>
 #include "e2e_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 /* Bounds.
  *
  * RUN_TIMEOUT_S: the whole corpus (about 200 files) takes ~6 s here; 120 s
