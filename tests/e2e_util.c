@@ -113,40 +113,6 @@ void strlist_free(strlist *l)
 /* ------------------------------------------------------------------------ */
 /* Files                                                                      */
 
-int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
 void write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -427,4 +393,20 @@ int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progress
     jpeg_destroy_compress(&c);
     free(row);
     return fclose(f);
+}
+
+void e2e_noise_row(uint8_t *row, int w, int y, void *ctx)
+{
+    (void)y;
+    uint32_t *s = ctx;
+    for (int i = 0; i < w * 3; i++) {
+        *s = *s * 1103515245u + 12345u;
+        row[i] = (unsigned char)((*s >> 16) & 0xFF);
+    }
+}
+
+int e2e_noise_jpeg(const char *path, int w, int h, unsigned seed)
+{
+    uint32_t s = seed * 2654435761u + 1;
+    return write_rgb_jpeg(path, w, h, 90, e2e_noise_row, &s);
 }

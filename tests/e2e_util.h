@@ -14,12 +14,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "file_read.h"
 #include "test_skip.h"
+
+/* E2E_UNDER_ASAN: 1 in a program built with AddressSanitizer (its RSS
+ * includes ASan's shadow and quarantine), else 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#define E2E_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define E2E_UNDER_ASAN 1
+#endif
+#endif
+#ifndef E2E_UNDER_ASAN
+#define E2E_UNDER_ASAN 0
+#endif
 
 #if defined(__GNUC__)
 #define E2E_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else
 #define E2E_PRINTF(fmt_idx, arg_idx)
+/* Decodes the JPEG d (n bytes) to its last row with libjpeg, a warning
+ * (corrupt or truncated data) counting as an error. true with its size in
+ * *w and *h; false with "libjpeg: <message>" in why (whyn bytes). */
+bool e2e_jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
+
+/* An e2e_row_fn of pseudo-random bytes (an LCG); ctx: its uint32_t state. */
+void e2e_noise_row(uint8_t *row, int w, int y, void *ctx);
+
+/* A w x h quality-90 JPEG of noise from seed (expensive to decode, like a
+ * busy photo): write_rgb_jpeg's result. */
+int e2e_noise_jpeg(const char *path, int w, int h, unsigned seed);
+
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -77,11 +103,7 @@ void strlist_free(strlist *l);
 /* ------------------------------------------------------------------------ */
 /* Files                                                                      */
 
-/* Reads the whole file (read until EOF, the buffer grows as needed). On
- * success *data is a malloc'ed buffer the caller frees (not NUL-terminated)
- * and *len its size, and returns 0; returns -1 if the file cannot be opened
- * or read or memory runs out (*data and *len are then untouched). */
-int read_file(const char *path, uint8_t **data, size_t *len);
+/* read_file (file_read.h): the whole file into a malloc'ed buffer. */
 
 /* Writes len bytes to path (created or truncated, 0666 & ~umask). Fails
  * the test if it cannot be opened, written or closed. */
@@ -100,6 +122,42 @@ void rm_tree(const char *path);
  * "  kept DIR" on stdout and leaves it; otherwise, when dir is not "",
  * calls remove_tree(dir) (the program's own way of removing it). */
 void keep_or_remove(const char *keep_env, const char *dir, void (*remove_tree)(const char *));
+
+/* ------------------------------------------------------------------------ */
+/* A test program's main() (e2e_main.c); called from main, outside any test  */
+
+struct CMUnitTest;
+
+/* The path of thumbd (the program's first argument) and the program's
+ * temporary root, set by e2e_main before the tests run. */
+extern const char *e2e_bin;
+extern char e2e_root[256];
+
+enum { E2E_PROG_ARGS = 4 };
+
+/* How a program starts. name: "bmpico" gives the root
+ * $TMPDIR/thumbd-bmpico-XXXXXX (TMPDIR unset or "": /tmp) and the variable
+ * THUMBD_BMPICO_KEEP that keeps it. args: where to store the arguments after
+ * THUMBD_BIN (NULL-terminated unless all E2E_PROG_ARGS are used), usage: their
+ * names for the usage line. setup / teardown (NULL: none): the group's,
+ * setup called once the root is made, teardown before it is removed. */
+typedef struct e2e_prog {
+    const char *name;
+    const char **args[E2E_PROG_ARGS];
+    const char *usage;
+    int (*setup)(void **state);
+    int (*teardown)(void **state);
+} e2e_prog;
+
+/* Checks the arguments (fewer than THUMBD_BIN and p->args: a usage line on
+ * stderr and 2), sets e2e_bin and p->args, makes e2e_root (cannot: 2),
+ * runs the n tests as one cmocka group and removes the root afterwards
+ * unless the KEEP variable is set (keep_or_remove). Returns what the group
+ * run returns: main's exit status. */
+int e2e_main_ex(int argc, char **argv, const e2e_prog *p, const struct CMUnitTest *tests, size_t n);
+
+/* e2e_main_ex with only a name. */
+int e2e_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Running programs (e2e_proc.c): the one way the test programs start thumbd */
@@ -324,5 +382,17 @@ int write_rgb_jpeg(const char *path, int w, int h, int quality, e2e_row_fn fill,
  * progressive is set. */
 int write_rgb_jpeg_ex(const char *path, int w, int h, int quality, bool progressive,
                       e2e_row_fn fill, void *ctx);
+
+/* Decodes the JPEG d (n bytes) to its last row with libjpeg, a warning
+ * (corrupt or truncated data) counting as an error. true with its size in
+ * *w and *h; false with "libjpeg: <message>" in why (whyn bytes). */
+bool e2e_jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
+
+/* An e2e_row_fn of pseudo-random bytes (an LCG); ctx: its uint32_t state. */
+void e2e_noise_row(uint8_t *row, int w, int y, void *ctx);
+
+/* A w x h quality-90 JPEG of noise from seed (expensive to decode, like a
+ * busy photo): write_rgb_jpeg's result. */
+int e2e_noise_jpeg(const char *path, int w, int h, unsigned seed);
 
 #endif

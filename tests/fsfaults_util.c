@@ -39,29 +39,6 @@ void mkdir_p(const char *path, mode_t mode)
         fail_msg("mkdir %s: %s", path, strerror(errno));
 }
 
-bool read_all(const char *path, uint8_t **d, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *b = malloc(cap);
-    assert_non_null(b);
-    size_t r;
-    while ((r = fread(b + len, 1, cap - len, f)) > 0) {
-        len += r;
-        if (len == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            assert_non_null(b);
-        }
-    }
-    fclose(f);
-    *d = b;
-    *n = len;
-    return true;
-}
-
 bool same_bytes(const char *path, const void *d, size_t n)
 {
     struct stat sb;
@@ -69,7 +46,7 @@ bool same_bytes(const char *path, const void *d, size_t n)
         return false;
     uint8_t *got;
     size_t len;
-    if (!read_all(path, &got, &len))
+    if (read_file(path, &got, &len) != 0)
         return false;
     bool same = len == n && !memcmp(got, d, n);
     free(got);
@@ -157,54 +134,20 @@ void write_jpeg(const char *path, int w, int h, bool noise, unsigned seed)
     assert_int_equal(write_rgb_jpeg(path, w, h, 92, fill_row, &j), 0);
 }
 
-void jerr_exit(j_common_ptr c)
-{
-    longjmp(((jerr *)c->err)->jb, 1);
-}
-
-void jerr_emit(j_common_ptr c, int level)
-{
-    if (level < 0)
-        jerr_exit(c);
-}
-
 bool jpeg_complete(const uint8_t *d, size_t n)
 {
     if (n < 4 || d[0] != 0xFF || d[1] != 0xD8 || d[n - 2] != 0xFF || d[n - 1] != 0xD9)
         return false;
-    struct jpeg_decompress_struct c;
-    jerr e;
-    c.err = jpeg_std_error(&e.pub);
-    e.pub.error_exit = jerr_exit;
-    e.pub.emit_message = jerr_emit;
-    uint8_t *volatile row = NULL;
-    if (setjmp(e.jb)) {
-        jpeg_destroy_decompress(&c);
-        free(row);
-        return false;
-    }
-    jpeg_create_decompress(&c);
-    jpeg_mem_src(&c, d, (unsigned long)n);
-    jpeg_read_header(&c, TRUE);
-    jpeg_start_decompress(&c);
-    row = malloc((size_t)c.output_width * (size_t)c.output_components);
-    if (!row)
-        longjmp(e.jb, 1);
-    while (c.output_scanline < c.output_height) {
-        JSAMPROW rp = row;
-        jpeg_read_scanlines(&c, &rp, 1);
-    }
-    jpeg_finish_decompress(&c);
-    jpeg_destroy_decompress(&c);
-    free(row);
-    return true;
+    int w, h;
+    char why[JMSG_LENGTH_MAX + 16];
+    return e2e_jpeg_decodes(d, n, &w, &h, why, sizeof why);
 }
 
 bool complete_file(const char *path, char *why, size_t whyn)
 {
     uint8_t *d;
     size_t n;
-    if (!read_all(path, &d, &n)) {
+    if (read_file(path, &d, &n) != 0) {
         snprintf(why, whyn, "unreadable");
         return false;
     }

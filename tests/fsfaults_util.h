@@ -83,8 +83,6 @@ void pf_fits(int n, size_t size);
 
 void mkdir_p(const char *path, mode_t mode);
 
-bool read_all(const char *path, uint8_t **d, size_t *n);
-
 /* true if path holds exactly these bytes (and is a regular file, not a link) */
 bool same_bytes(const char *path, const void *d, size_t n);
 
@@ -113,15 +111,6 @@ void fill_row(uint8_t *row, int w, int y, void *ctx);
 
 /* A w x h JPEG: flat (its thumbnail is ~2 KB) or noise (~30 KB). */
 void write_jpeg(const char *path, int w, int h, bool noise, unsigned seed);
-
-typedef struct jerr {
-    struct jpeg_error_mgr pub;
-    jmp_buf jb;
-} jerr;
-
-void jerr_exit(j_common_ptr c);
-
-void jerr_emit(j_common_ptr c, int level);
 
 bool jpeg_complete(const uint8_t *d, size_t n);
 

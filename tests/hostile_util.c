@@ -309,53 +309,6 @@ bool starts_with(const char *s, const char *prefix)
 /* ------------------------------------------------------------------------ */
 /* Decoding thumbnails completely                                             */
 
-void jerr_exit(j_common_ptr c)
-{
-    jerr *e = (jerr *)c->err;
-    c->err->format_message(c, e->msg);
-    longjmp(e->jb, 1);
-}
-
-void jerr_emit(j_common_ptr c, int level)
-{
-    if (level < 0)   /* a warning: corrupt or truncated data */
-        jerr_exit(c);
-}
-
-bool jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn)
-{
-    struct jpeg_decompress_struct c;
-    jerr e;
-    memset(&e, 0, sizeof e);
-    c.err = jpeg_std_error(&e.pub);
-    e.pub.error_exit = jerr_exit;
-    e.pub.emit_message = jerr_emit;
-    JSAMPLE *row = NULL;
-    if (setjmp(e.jb)) {
-        snprintf(why, whyn, "libjpeg: %s", e.msg);
-        jpeg_destroy_decompress(&c);
-        free(row);
-        return false;
-    }
-    jpeg_create_decompress(&c);
-    jpeg_mem_src(&c, d, (unsigned long)n);
-    jpeg_read_header(&c, TRUE);
-    jpeg_start_decompress(&c);
-    row = malloc((size_t)c.output_width * (size_t)c.output_components);
-    if (!row)
-        longjmp(e.jb, 1);
-    while (c.output_scanline < c.output_height) {
-        JSAMPROW rp = row;
-        jpeg_read_scanlines(&c, &rp, 1);
-    }
-    *w = (int)c.output_width;
-    *h = (int)c.output_height;
-    jpeg_finish_decompress(&c);
-    jpeg_destroy_decompress(&c);
-    free(row);
-    return true;
-}
-
 void png_err(png_structp p, png_const_charp m)
 {
     memsrc *s = png_get_error_ptr(p);
@@ -421,7 +374,7 @@ bool complete_image(const uint8_t *d, size_t n, int *w, int *h, char *why, size_
             snprintf(why, whyn, "JPEG does not end with EOI (FF D9)");
             return false;
         }
-        return jpeg_decodes(d, n, w, h, why, whyn);
+        return e2e_jpeg_decodes(d, n, w, h, why, whyn);
     }
     if (n >= 20 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) {
         if (memcmp(d + n - 12, iend, 12)) {
@@ -622,7 +575,7 @@ int group_setup(void **state)
         return setup_failed();
     }
     printf("  under ASan: %s; programs run from a launcher process: %s\n",
-           UNDER_ASAN ? "yes" : "no", g_launch_fd >= 0 ? "yes" : "no (RSS includes this one's)");
+           E2E_UNDER_ASAN ? "yes" : "no", g_launch_fd >= 0 ? "yes" : "no (RSS includes this one's)");
     return 0;
 }
 

@@ -48,18 +48,6 @@
 #include <png.h>
 #include "e2e_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 /* Bounds.
  *
  * RUN_TIMEOUT_S: the whole corpus (about 200 files) takes ~6 s here; 120 s
@@ -162,18 +150,6 @@ void rm_tree_at(const char *path);
 bool has_image_ext(const char *name);
 
 bool starts_with(const char *s, const char *prefix);
-
-typedef struct jerr {
-    struct jpeg_error_mgr pub;
-    jmp_buf jb;
-    char msg[JMSG_LENGTH_MAX];
-} jerr;
-
-void jerr_exit(j_common_ptr c);
-
-void jerr_emit(j_common_ptr c, int level);
-
-bool jpeg_decodes(const uint8_t *d, size_t n, int *w, int *h, char *why, size_t whyn);
 
 typedef struct memsrc {
     const uint8_t *d;

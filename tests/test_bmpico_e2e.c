@@ -26,9 +26,6 @@
 
 extern char **environ;
 
-static const char *g_bin;
-static char g_root[512];
-
 /* ------------------------------------------------------------------------ */
 /* Writing BMP and ICO                                                        */
 
@@ -270,7 +267,7 @@ static bool near(int a, int b)
 static void check_pixel(const char *name, double fx, double fy, rgba c)
 {
     char path[700];
-    snprintf(path, sizeof path, "%s/out/%s", g_root, name);
+    snprintf(path, sizeof path, "%s/out/%s", e2e_root, name);
     thumb t;
     CHECK(load_thumb(path, &t), "%s: no thumbnail that reads", name);
     if (!t.px)
@@ -288,16 +285,16 @@ static void check_pixel(const char *name, double fx, double fy, rgba c)
 static int run_thumbd(const char *const *args, e2e_report *rep)
 {
     char in[600], out[600], rp[600], so[600], se[600];
-    snprintf(in, sizeof in, "%s/in", g_root);
-    snprintf(out, sizeof out, "%s/out", g_root);
-    snprintf(rp, sizeof rp, "%s/report.jsonl", g_root);
-    snprintf(so, sizeof so, "%s/thumbd.out", g_root);
-    snprintf(se, sizeof se, "%s/thumbd.err", g_root);
+    snprintf(in, sizeof in, "%s/in", e2e_root);
+    snprintf(out, sizeof out, "%s/out", e2e_root);
+    snprintf(rp, sizeof rp, "%s/report.jsonl", e2e_root);
+    snprintf(so, sizeof so, "%s/thumbd.out", e2e_root);
+    snprintf(se, sizeof se, "%s/thumbd.err", e2e_root);
     rm_tree(out);
     unlink(rp);
     char *argv[32];
     int c = 0;
-    argv[c++] = (char *)g_bin;
+    argv[c++] = (char *)e2e_bin;
     for (int i = 0; args[i]; i++)
         argv[c++] = (char *)args[i];
     argv[c++] = "--report";
@@ -319,14 +316,14 @@ static int run_thumbd(const char *const *args, e2e_report *rep)
 static void fresh_in(void)
 {
     char in[600];
-    snprintf(in, sizeof in, "%s/in", g_root);
+    snprintf(in, sizeof in, "%s/in", e2e_root);
     rm_tree(in);
     assert_int_equal(mkdir(in, 0755), 0);
 }
 
 static void in_path(char *p, size_t n, const char *name)
 {
-    snprintf(p, n, "%s/in/%s", g_root, name);
+    snprintf(p, n, "%s/in/%s", e2e_root, name);
 }
 
 static void expect_ok(const e2e_report *rep, const char *src, const char *out)
@@ -498,31 +495,13 @@ static void test_limits(void **state)
     end_checks();
 }
 
-static int remove_root(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_BMPICO_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD_BIN\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_root, sizeof g_root, "%s/thumbd-bmpico-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_root)) {
-        perror("mkdtemp");
-        return 2;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thumbnails),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_detect_content),
         cmocka_unit_test(test_limits),
     };
-    return cmocka_run_group_tests(tests, NULL, remove_root);
+    return e2e_main(argc, argv, "bmpico", tests, sizeof tests / sizeof tests[0]);
 }

@@ -30,9 +30,6 @@ extern char **environ;
 
 enum { RUN_TIMEOUT_S = 60, MAX_RECS = 256 };
 
-static const char *g_bin;
-static char g_root[512];
-
 /* ------------------------------------------------------------------------ */
 /* Images                                                                     */
 
@@ -134,13 +131,13 @@ static void run_free(run *r)
 static void run_thumbd(run *r, const char *tag, const char *in, const char *out, const char *const *args)
 {
     char rep[600], so[600], se[600];
-    pathf(rep, sizeof rep, "%s/%s.jsonl", g_root, tag);
-    pathf(so, sizeof so, "%s/%s.out", g_root, tag);
-    pathf(se, sizeof se, "%s/%s.err", g_root, tag);
+    pathf(rep, sizeof rep, "%s/%s.jsonl", e2e_root, tag);
+    pathf(so, sizeof so, "%s/%s.out", e2e_root, tag);
+    pathf(se, sizeof se, "%s/%s.err", e2e_root, tag);
     unlink(rep);
     char *argv[40];
     int c = 0;
-    argv[c++] = (char *)g_bin;
+    argv[c++] = (char *)e2e_bin;
     argv[c++] = "--report-skipped"; /* re-runs are checked by their skipped records */
     for (int i = 0; args && args[i] && c < 34; i++)
         argv[c++] = (char *)args[i];
@@ -223,7 +220,7 @@ static void expect_dims(const run *r, const char *tag, const char *src, int w, i
 
 static void dir_at(char *buf, size_t n, const char *name)
 {
-    pathf(buf, n, "%s/%s", g_root, name);
+    pathf(buf, n, "%s/%s", e2e_root, name);
     rm_tree(buf);
     CHECK(mkdir(buf, 0755) == 0, "mkdir %s: %s", buf, strerror(errno));
 }
@@ -247,8 +244,8 @@ static void test_detect_content(void **state)
     begin_checks();
     char in[600], out[600], out2[600], p[800];
     dir_at(in, sizeof in, "content-in");
-    pathf(out, sizeof out, "%s/content-out", g_root);
-    pathf(out2, sizeof out2, "%s/content-out-ext", g_root);
+    pathf(out, sizeof out, "%s/content-out", e2e_root);
+    pathf(out2, sizeof out2, "%s/content-out-ext", e2e_root);
     pathf(p, sizeof p, "%s/noext", in), jpeg_at(p, 400, 300);
     pathf(p, sizeof p, "%s/3f9a0c7d21be", in), png_at(p, 300, 300);
     pathf(p, sizeof p, "%s/anim", in), gif_at(p, 300, 100);
@@ -290,8 +287,8 @@ static void test_detect_content(void **state)
 
     /* A --files-from list is judged the same way. */
     char list[800], out3[600];
-    pathf(list, sizeof list, "%s/content-list.txt", g_root);
-    pathf(out3, sizeof out3, "%s/content-out-list", g_root);
+    pathf(list, sizeof list, "%s/content-list.txt", e2e_root);
+    pathf(out3, sizeof out3, "%s/content-out-list", e2e_root);
     text_at(list, "noext\nx.jpg\nnotes.txt\nsub/deep\n");
     const char *listed[] = {"--detect", "content", "--files-from", list, NULL};
     run_thumbd(&r, "content-list", in, out3, listed);
@@ -319,7 +316,7 @@ static void test_detect_content_big_dir(void **state)
     begin_checks();
     char in[600], out[600], p[800];
     dir_at(in, sizeof in, "big-in");
-    pathf(out, sizeof out, "%s/big-out", g_root);
+    pathf(out, sizeof out, "%s/big-out", e2e_root);
     enum { N = 150 };
     for (int i = 0; i < N; i++) {
         pathf(p, sizeof p, "%s/img%03d", in, i), png_at(p, 8, 8);
@@ -351,7 +348,7 @@ static void test_ext_aliases(void **state)
     begin_checks();
     char in[600], out[600], p[800];
     dir_at(in, sizeof in, "alias-in");
-    pathf(out, sizeof out, "%s/alias-out", g_root);
+    pathf(out, sizeof out, "%s/alias-out", e2e_root);
     static const char *const jpegs[] = {"a.jfif", "b.pjpeg", "c.pjp", "d.mpo", "e.JFIF"};
     for (size_t i = 0; i < sizeof jpegs / sizeof *jpegs; i++)
         pathf(p, sizeof p, "%s/%s", in, jpegs[i]), jpeg_at(p, 300, 200);
@@ -380,7 +377,7 @@ static void test_long_strips(void **state)
     begin_checks();
     char in[600], out[600], p[800];
     dir_at(in, sizeof in, "strip-in");
-    pathf(out, sizeof out, "%s/strip-out", g_root);
+    pathf(out, sizeof out, "%s/strip-out", e2e_root);
     pathf(p, sizeof p, "%s/wide-png.png", in), png_at(p, 65535, 1);
     pathf(p, sizeof p, "%s/tall-png.png", in), png_at(p, 1, 65535);
     pathf(p, sizeof p, "%s/wide-jpg.jpg", in), jpeg_at(p, 65500, 1);
@@ -415,7 +412,7 @@ static void test_long_strips(void **state)
 static void size_run(const char *tag, const char *in, const char *size, const char *fit)
 {
     char out[600];
-    pathf(out, sizeof out, "%s/%s-out", g_root, tag);
+    pathf(out, sizeof out, "%s/%s-out", e2e_root, tag);
     const char *args[] = {"-s", size, "--fit", fit, NULL};
     run r;
     run_thumbd(&r, tag, in, out, args);
@@ -457,7 +454,7 @@ static void test_size_forms(void **state)
     size_run("size-h-cover", in, "x100", "cover");
     size_run("size-h-inside", in, "x100", "inside");
     char out[600];
-    pathf(out, sizeof out, "%s/size-bad-out", g_root);
+    pathf(out, sizeof out, "%s/size-bad-out", e2e_root);
     static const char *const bad[] = {"-s", "x", NULL};
     run r;
     run_thumbd(&r, "size-bad", in, out, bad);
@@ -493,7 +490,7 @@ static void test_single_file(void **state)
     begin_checks();
     char in[600], out[600], src[800], p[800], first[512] = "";
     dir_at(in, sizeof in, "single-in");
-    pathf(out, sizeof out, "%s/single-out", g_root);
+    pathf(out, sizeof out, "%s/single-out", e2e_root);
     pathf(src, sizeof src, "%s/photo.png", in), png_at(src, 400, 300);
     pathf(p, sizeof p, "%s/other.jpg", in), jpeg_at(p, 100, 100);
     run r;
@@ -525,7 +522,7 @@ static void test_single_file(void **state)
 
     /* What needs a directory refuses a file, before anything is written. */
     char out3[600];
-    pathf(out3, sizeof out3, "%s/single-prune-out", g_root);
+    pathf(out3, sizeof out3, "%s/single-prune-out", e2e_root);
     static const char *const prune[] = {"--prune", NULL};
     run_thumbd(&r, "single-prune", src, out3, prune);
     CHECK(r.pr.code == 2 && strstr(r.err, "--prune"), "single --prune: exit %d, want 2: %s", r.pr.code,
@@ -548,26 +545,8 @@ static void test_single_file(void **state)
     end_checks();
 }
 
-static int remove_root(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_DETECT_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD_BIN\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_root, sizeof g_root, "%s/thumbd-detect-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_root)) {
-        perror("mkdtemp");
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detect_content),
         cmocka_unit_test(test_detect_content_big_dir),
@@ -576,5 +555,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_size_forms),
         cmocka_unit_test(test_single_file),
     };
-    return cmocka_run_group_tests(tests, NULL, remove_root);
+    return e2e_main(argc, argv, "detect", tests, sizeof tests / sizeof tests[0]);
 }

@@ -20,9 +20,6 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256];
-
 /* Writes the 64x32 red | blue JPEG, with an Exif APP1 holding IFD0's
  * Orientation = 6 of the given TIFF type (0: no Exif). Little-endian TIFF. */
 static void write_oriented(const char *path, int type)
@@ -113,9 +110,9 @@ static void test_orientation_types(void **state)
     (void)state;
     begin_checks();
     char in[512], out[512], log[512], p[512];
-    pathf(in, sizeof in, "%s/in", g_root);
-    pathf(out, sizeof out, "%s/out", g_root);
-    pathf(log, sizeof log, "%s/log", g_root);
+    pathf(in, sizeof in, "%s/in", e2e_root);
+    pathf(out, sizeof out, "%s/out", e2e_root);
+    pathf(log, sizeof log, "%s/log", e2e_root);
     mkdir(in, 0755);
     static const struct {
         const char *name;
@@ -125,7 +122,7 @@ static void test_orientation_types(void **state)
         pathf(p, sizeof p, "%s/%s.jpg", in, files[i].name);
         write_oriented(p, files[i].type);
     }
-    char *argv[] = {(char *)g_bin, "--fit", "inside", "-s", "64x64", in, out, NULL};
+    char *argv[] = {(char *)e2e_bin, "--fit", "inside", "-s", "64x64", in, out, NULL};
     e2e_proc r = e2e_run(argv, NULL, log, log, 60, 20, "exif");
     CHECK(r.code == 0, "thumbd exit %d (see %s)", r.code, log);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -149,27 +146,8 @@ static void test_orientation_types(void **state)
     end_checks();
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(g_root, sizeof g_root, "/tmp/thumbd-exif-XXXXXX");
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_EXIF_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD_BIN\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_orientation_types)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return e2e_main(argc, argv, "exif", tests, sizeof tests / sizeof tests[0]);
 }

@@ -22,8 +22,7 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256], g_in[300];
+static char g_in[300];
 
 /* ------------------------------------------------------------------------ */
 /* The files                                                                  */
@@ -49,7 +48,7 @@ static void put(const char *rel, const uint8_t *d, size_t n)
 static void make_jpeg(bool progressive, uint8_t **d, size_t *n)
 {
     char p[512];
-    pathf(p, sizeof p, "%s/tmp.jpg", g_root);
+    pathf(p, sizeof p, "%s/tmp.jpg", e2e_root);
     uint32_t s = 7;
     int side = progressive ? 512 : 256;
     assert_int_equal(write_rgb_jpeg_ex(p, side, side, 90, progressive, noise_row, &s), 0);
@@ -251,11 +250,11 @@ static const char *const g_files[NFILES] = {
 static int run_thumbd(const char *out, const char *tag, result *res, ...)
 {
     char report[512], log[512];
-    pathf(report, sizeof report, "%s/%s.jsonl", g_root, tag);
-    pathf(log, sizeof log, "%s/%s.log", g_root, tag);
+    pathf(report, sizeof report, "%s/%s.jsonl", e2e_root, tag);
+    pathf(log, sizeof log, "%s/%s.log", e2e_root, tag);
     char *argv[26];
     int k = 0;
-    argv[k++] = (char *)g_bin;
+    argv[k++] = (char *)e2e_bin;
     argv[k++] = "--report-skipped"; /* re-runs are checked by their skipped records */
     argv[k++] = "--report";
     argv[k++] = report;
@@ -402,7 +401,7 @@ static void test_levels(void **state)
     begin_checks();
     for (int lv = 0; lv < 4; lv++) {
         char out[512];
-        pathf(out, sizeof out, "%s/out-%s", g_root, g_levels[lv]);
+        pathf(out, sizeof out, "%s/out-%s", e2e_root, g_levels[lv]);
         result res[NFILES];
         int code = run_thumbd(out, g_levels[lv], res, "--fail-on", g_levels[lv], NULL);
         CHECK(code == (lv == 0 ? 0 : 1), "[%s] exit %d", g_levels[lv], code);
@@ -419,7 +418,7 @@ static void test_levels(void **state)
     }
     /* the default is truncated */
     char out[512];
-    pathf(out, sizeof out, "%s/out-default", g_root);
+    pathf(out, sizeof out, "%s/out-default", e2e_root);
     result res[NFILES];
     run_thumbd(out, "default", res, NULL);
     check_level(1, res);
@@ -433,7 +432,7 @@ static void test_ledger(void **state)
     (void)state;
     begin_checks();
     char out[512];
-    pathf(out, sizeof out, "%s/out-ledger", g_root);
+    pathf(out, sizeof out, "%s/out-ledger", e2e_root);
     result a[NFILES], b[NFILES], c[NFILES];
     run_thumbd(out, "ledger-warning", a, "--fail-on", "warning", NULL);
     run_thumbd(out, "ledger-warning2", b, "--fail-on", "warning", NULL);
@@ -456,11 +455,11 @@ static void test_vips(void **state)
     result res[NFILES];
     char out[512];
     int t = file_index("trunc.jpg"), clean = file_index("clean.jpg");
-    pathf(out, sizeof out, "%s/out-vips-none", g_root);
+    pathf(out, sizeof out, "%s/out-vips-none", e2e_root);
     run_thumbd(out, "vips-none", res, "--engine", "vips", "--fail-on", "none", NULL);
     CHECK(!strcmp(res[t].status, "ok"), "[vips none] trunc.jpg: %s", res[t].line);
     CHECK(!strcmp(res[clean].status, "ok"), "[vips none] clean.jpg: %s", res[clean].line);
-    pathf(out, sizeof out, "%s/out-vips-truncated", g_root);
+    pathf(out, sizeof out, "%s/out-vips-truncated", e2e_root);
     run_thumbd(out, "vips-truncated", res, "--engine", "vips", "--fail-on", "truncated", NULL);
     CHECK(!strcmp(res[t].status, "failed"), "[vips truncated] trunc.jpg: %s", res[t].line);
     CHECK(!strcmp(res[clean].status, "ok"), "[vips truncated] clean.jpg: %s", res[clean].line);
@@ -470,10 +469,7 @@ static void test_vips(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_root, sizeof g_root, "/tmp/thumbd-failon-XXXXXX");
-    if (!mkdtemp(g_root))
-        return -1;
-    pathf(g_in, sizeof g_in, "%s/in", g_root);
+    pathf(g_in, sizeof g_in, "%s/in", e2e_root);
     char p[512];
     mkdir(g_in, 0755);
     pathf(p, sizeof p, "%s/prog", g_in);
@@ -485,24 +481,13 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_FAILON_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD_BIN\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_vips),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const e2e_prog p = {.name = "failon", .setup = setup};
+    return e2e_main_ex(argc, argv, &p, tests, sizeof tests / sizeof tests[0]);
 }

@@ -222,7 +222,7 @@ static void test_out_dir_own_files_symlinked(void **state)
     if (code != 0) {
         uint8_t *d;
         size_t n;
-        bool said = read_all(log, &d, &n);
+        bool said = read_file(log, &d, &n) == 0;
         if (said) {
             d = realloc(d, n + 1);
             assert_non_null(d);

@@ -376,7 +376,7 @@ static int make_earlier(const char *in, const char *out, const char *tag, saved 
                  E_IMGS[i]);
         char p[PATH_MAX * 2];
         PF(p, "%s/%s", out, keep[n].rel);
-        assert_true(read_all(p, &keep[n].d, &keep[n].n));
+        assert_true(read_file(p, &keep[n].d, &keep[n].n) == 0);
         n++;
     }
     return n;
@@ -473,7 +473,7 @@ static void test_report_cut_short_is_not_success(void **state)
     write_jpeg(p, 256, 256, false, 3);
     uint8_t *d;
     size_t n;
-    assert_true(read_all(p, &d, &n));
+    assert_true(read_file(p, &d, &n) == 0);
     for (int i = 1; i < 60; i++) {
         PF(p, "%s/img%02d.jpg", in, i);
         write_file(p, d, n);
@@ -490,7 +490,7 @@ static void test_report_cut_short_is_not_success(void **state)
         CHECK(code != 0, "the report lost %d of 60 records, yet thumbd exited 0", 60 - r.n);
         uint8_t *lg;
         size_t ln;
-        bool said = read_all(log, &lg, &ln);
+        bool said = read_file(log, &lg, &ln) == 0;
         if (said) {
             lg = realloc(lg, ln + 1);
             assert_non_null(lg);

@@ -32,11 +32,11 @@ static void test_peak_memory_bounded(void **state)
     long workers = sysconf(_SC_NPROCESSORS_ONLN);
     if (workers < 1)
         workers = 1;
-    long bound_kb = UNDER_ASAN ? 1024L * 1024L
+    long bound_kb = E2E_UNDER_ASAN ? 1024L * 1024L
                                : g_base_rss_kb + (40L + workers * 16 + 16) * 1024L;
     printf("  peak RSS %.1f MiB; one-image run %.1f MiB; %ld workers; bound %.1f MiB%s\n",
            (double)r->pr.maxrss_kb / 1024.0, (double)g_base_rss_kb / 1024.0, workers,
-           (double)bound_kb / 1024.0, UNDER_ASAN ? " (ASan)" : "");
+           (double)bound_kb / 1024.0, E2E_UNDER_ASAN ? " (ASan)" : "");
     CHECK(r->pr.maxrss_kb > 0, "no rusage from wait4");
     CHECK(r->pr.maxrss_kb < bound_kb, "peak RSS %.1f MiB is over the bound of %.1f MiB",
           (double)r->pr.maxrss_kb / 1024.0, (double)bound_kb / 1024.0);

@@ -23,25 +23,7 @@
 
 #include "e2e_util.h"
 
-static const char *thumbd_bin, *shim_lib;
-static char root[256];
-
-static void noise_row(uint8_t *row, int w, int y, void *ctx)
-{
-    (void)y;
-    uint32_t *s = ctx;
-    for (int i = 0; i < w * 3; i++) {
-        *s = *s * 1103515245u + 12345u;
-        row[i] = (unsigned char)((*s >> 16) & 0xFF);
-    }
-}
-
-/* A JPEG of pseudo-random noise: expensive to decode, like a busy photo. */
-static void write_noise_jpeg(const char *path, int w, int h, unsigned seed)
-{
-    uint32_t s = seed * 2654435761u + 1;
-    (void)write_rgb_jpeg(path, w, h, 90, noise_row, &s); /* fclose's result unchecked, as before */
-}
+static const char *shim_lib;
 
 static void make_tree(const char *dir, int n, int w, int h)
 {
@@ -49,7 +31,7 @@ static void make_tree(const char *dir, int n, int w, int h)
     for (int i = 0; i < n; i++) {
         char p[512];
         pathf(p, sizeof p, "%s/img%03d.jpg", dir, i);
-        write_noise_jpeg(p, w, h, (unsigned)i);
+        (void)e2e_noise_jpeg(p, w, h, (unsigned)i);
     }
 }
 
@@ -62,7 +44,7 @@ static e2e_child start(bool with_shim, const char *log, const char *const *args)
     /* A read that never returns in a thread: the pool's abandon path (a
      * worker process is killed instead: test_isolation.c). */
     static const char *const thread_env[] = {"THUMBD_ISOLATION=thread", NULL};
-    e2e_cmd c = {.bin = thumbd_bin, .args = args, .out = log,
+    e2e_cmd c = {.bin = e2e_bin, .args = args, .out = log,
                  .preload = with_shim ? shim_lib : NULL, .env = with_shim ? thread_env : NULL};
     e2e_child ch;
     assert_true(e2e_start(&c, &ch));
@@ -132,19 +114,8 @@ enum { MANY = 120 };
 static int setup_all(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(root, sizeof root, "%s/thumbd-lifecycle-XXXXXX", tmp);
-    if (!mkdtemp(root))
-        return -1;
-    pathf(many_dir, sizeof many_dir, "%s/many", root);
+    pathf(many_dir, sizeof many_dir, "%s/many", e2e_root);
     make_tree(many_dir, MANY, 1600, 1200);
-    return 0;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    rm_tree(root);
     return 0;
 }
 
@@ -152,16 +123,16 @@ static void test_task_timeout_cancels_big_image(void **state)
 {
     (void)state;
     char in[300], out[300], rep[300], log[300];
-    pathf(in, sizeof in, "%s/tt-in", root);
-    pathf(out, sizeof out, "%s/tt-out", root);
-    pathf(rep, sizeof rep, "%s/tt.jsonl", root);
-    pathf(log, sizeof log, "%s/tt.log", root);
+    pathf(in, sizeof in, "%s/tt-in", e2e_root);
+    pathf(out, sizeof out, "%s/tt-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/tt.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/tt.log", e2e_root);
     mkdir(in, 0755);
     char p[400];
     pathf(p, sizeof p, "%s/big.jpg", in);
-    write_noise_jpeg(p, 8000, 6000, 7);
+    (void)e2e_noise_jpeg(p, 8000, 6000, 7);
     pathf(p, sizeof p, "%s/small.jpg", in);
-    write_noise_jpeg(p, 32, 24, 8); /* tiny: done well within 50 ms even under TSan */
+    (void)e2e_noise_jpeg(p, 32, 24, 8); /* tiny: done well within 50 ms even under TSan */
 
     double el;
     e2e_child ch =
@@ -213,9 +184,9 @@ static void test_sigterm_stops_cleanly(void **state)
 {
     (void)state;
     char out[300], rep[300], log[300];
-    pathf(out, sizeof out, "%s/term-out", root);
-    pathf(rep, sizeof rep, "%s/term.jsonl", root);
-    pathf(log, sizeof log, "%s/term.log", root);
+    pathf(out, sizeof out, "%s/term-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/term.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/term.log", e2e_root);
     e2e_child ch = start(false, log, ARGS("-j", "2", "--shutdown-timeout", "2", "--report", rep, "--report-pending",
                                           many_dir, out));
     usleep(400 * 1000);
@@ -240,8 +211,8 @@ static void test_sigkill_then_rerun_completes(void **state)
 {
     (void)state;
     char out[300], log[300];
-    pathf(out, sizeof out, "%s/kill-out", root);
-    pathf(log, sizeof log, "%s/kill.log", root);
+    pathf(out, sizeof out, "%s/kill-out", e2e_root);
+    pathf(log, sizeof log, "%s/kill.log", e2e_root);
     e2e_child ch = start(false, log, ARGS("-j", "2", many_dir, out));
     usleep(300 * 1000);
     kill(ch.pid, SIGKILL);
@@ -274,9 +245,9 @@ static void test_deadline_reports_everything(void **state)
 {
     (void)state;
     char out[300], rep[300], log[300];
-    pathf(out, sizeof out, "%s/dl-out", root);
-    pathf(rep, sizeof rep, "%s/dl.jsonl", root);
-    pathf(log, sizeof log, "%s/dl.log", root);
+    pathf(out, sizeof out, "%s/dl-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/dl.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/dl.log", e2e_root);
     e2e_child ch =
         start(false, log, ARGS("-j", "2", "--deadline", "0.3", "--report", rep, "--report-pending", many_dir, out));
     assert_int_equal(wait_exit(&ch, 15, NULL), 124);
@@ -294,15 +265,15 @@ static void test_fifo_is_skipped(void **state)
 {
     (void)state;
     char in[300], out[300], rep[300], log[300], p[400];
-    pathf(in, sizeof in, "%s/fifo-in", root);
-    pathf(out, sizeof out, "%s/fifo-out", root);
-    pathf(rep, sizeof rep, "%s/fifo.jsonl", root);
-    pathf(log, sizeof log, "%s/fifo.log", root);
+    pathf(in, sizeof in, "%s/fifo-in", e2e_root);
+    pathf(out, sizeof out, "%s/fifo-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/fifo.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/fifo.log", e2e_root);
     mkdir(in, 0755);
     pathf(p, sizeof p, "%s/pipe.jpg", in);
     assert_int_equal(mkfifo(p, 0644), 0);
     pathf(p, sizeof p, "%s/a.jpg", in);
-    write_noise_jpeg(p, 300, 200, 3);
+    (void)e2e_noise_jpeg(p, 300, 200, 3);
     e2e_child ch = start(false, log, ARGS("--report", rep, in, out));
     assert_int_equal(wait_exit(&ch, 10, NULL), 0);
     e2e_report r;
@@ -317,17 +288,17 @@ static void test_fifo_is_skipped(void **state)
  * images. */
 static void make_blk_in(char *in, size_t n)
 {
-    pathf(in, n, "%s/blk-in", root);
+    pathf(in, n, "%s/blk-in", e2e_root);
     if (mkdir(in, 0755) != 0) {
         assert_int_equal(errno, EEXIST);
         return;
     }
     char p[400];
     pathf(p, sizeof p, "%s/blocking.jpg", in);
-    write_noise_jpeg(p, 300, 200, 1);
+    (void)e2e_noise_jpeg(p, 300, 200, 1);
     for (int i = 0; i < 4; i++) {
         pathf(p, sizeof p, "%s/fine%d.jpg", in, i);
-        write_noise_jpeg(p, 300, 200, (unsigned)i + 10);
+        (void)e2e_noise_jpeg(p, 300, 200, (unsigned)i + 10);
     }
 }
 
@@ -338,9 +309,9 @@ static void test_blocked_read_cannot_hang_with_task_timeout(void **state)
     (void)state;
     char in[300], out[300], rep[300], log[300], p[400];
     make_blk_in(in, sizeof in);
-    pathf(out, sizeof out, "%s/blk-out", root);
-    pathf(rep, sizeof rep, "%s/blk.jsonl", root);
-    pathf(log, sizeof log, "%s/blk.log", root);
+    pathf(out, sizeof out, "%s/blk-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/blk.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/blk.log", e2e_root);
     double el;
     e2e_child ch =
         start(true, log, ARGS("-j", "2", "--task-timeout", "0.3", "--report", rep, in, out));
@@ -367,9 +338,9 @@ static void test_blocked_read_cannot_hang_shutdown(void **state)
     (void)state;
     char in[300], out[300], rep[300], log[300];
     make_blk_in(in, sizeof in);
-    pathf(out, sizeof out, "%s/blk2-out", root);
-    pathf(rep, sizeof rep, "%s/blk2.jsonl", root);
-    pathf(log, sizeof log, "%s/blk2.log", root);
+    pathf(out, sizeof out, "%s/blk2-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/blk2.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/blk2.log", e2e_root);
     e2e_child ch =
         start(true, log, ARGS("-j", "1", "--shutdown-timeout", "0.5", "--report", rep, "--report-pending", in, out));
     usleep(300 * 1000);
@@ -407,9 +378,9 @@ static void test_second_signal_cancels_now(void **state)
     (void)state;
     char in[300], out[300], rep[300], log[300];
     make_blk_in(in, sizeof in);
-    pathf(out, sizeof out, "%s/blk3-out", root);
-    pathf(rep, sizeof rep, "%s/blk3.jsonl", root);
-    pathf(log, sizeof log, "%s/blk3.log", root);
+    pathf(out, sizeof out, "%s/blk3-out", e2e_root);
+    pathf(rep, sizeof rep, "%s/blk3.jsonl", e2e_root);
+    pathf(log, sizeof log, "%s/blk3.log", e2e_root);
     e2e_child ch =
         start(true, log, ARGS("-j", "1", "--shutdown-timeout", "60", "--report", rep, in, out));
     usleep(300 * 1000);
@@ -429,12 +400,6 @@ static void test_second_signal_cancels_now(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s THUMBD BLOCK_SHIM\n", argv[0]);
-        return 2;
-    }
-    thumbd_bin = argv[1];
-    shim_lib = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_task_timeout_cancels_big_image),
         cmocka_unit_test(test_sigterm_stops_cleanly),
@@ -445,5 +410,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blocked_read_cannot_hang_shutdown),
         cmocka_unit_test(test_second_signal_cancels_now),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    const e2e_prog p = {.name = "lifecycle", .args = {&shim_lib}, .usage = "BLOCK_SHIM", .setup = setup_all};
+    return e2e_main_ex(argc, argv, &p, tests, sizeof tests / sizeof tests[0]);
 }

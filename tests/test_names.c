@@ -23,9 +23,6 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256];
-
 /* The names, as bytes on disk; the last one is not an image. */
 static const char *const names[] = {
     "a\nthumbd: fake.jpg",
@@ -43,21 +40,6 @@ static void gray_row(uint8_t *row, int w, int y, void *ctx)
         row[i] = (uint8_t)(i + y);
 }
 
-static int setup_all(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(g_root, sizeof g_root, "%s/thumbd-names-XXXXXX", tmp);
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_NAMES_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 /* The file as a NUL-terminated string (the caller frees). */
 static char *slurp(const char *path, size_t *len)
 {
@@ -73,7 +55,7 @@ static int run(const char *dir, const char *const *args, char **err, size_t *err
     char so[400], se[400];
     pathf(so, sizeof so, "%s/out.txt", dir);
     pathf(se, sizeof se, "%s/err.txt", dir);
-    e2e_cmd c = {.bin = g_bin, .args = args, .out = so, .err = se};
+    e2e_cmd c = {.bin = e2e_bin, .args = args, .out = so, .err = se};
     e2e_proc p = e2e_exec(&c, 120);
     *err = slurp(se, err_len);
     return p.code;
@@ -104,7 +86,7 @@ static void test_verbose_lines_are_escaped(void **state)
     (void)state;
     begin_checks();
     char dir[300], in[400], out[400], rep[400], p[500];
-    pathf(dir, sizeof dir, "%s/verbose", g_root);
+    pathf(dir, sizeof dir, "%s/verbose", e2e_root);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(out, sizeof out, "%s/out", dir);
     pathf(rep, sizeof rep, "%s/report.jsonl", dir);
@@ -160,7 +142,7 @@ static void test_error_lines_are_escaped(void **state)
     (void)state;
     begin_checks();
     char dir[300], in[400], bad_in[400], out[400], metrics[400];
-    pathf(dir, sizeof dir, "%s/errors", g_root);
+    pathf(dir, sizeof dir, "%s/errors", e2e_root);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(bad_in, sizeof bad_in, "%s/no\nsuch\x1b[2J", dir);
     pathf(out, sizeof out, "%s/out", dir);
@@ -198,14 +180,9 @@ static void test_error_lines_are_escaped(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verbose_lines_are_escaped),
         cmocka_unit_test(test_error_lines_are_escaped),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    return e2e_main(argc, argv, "names", tests, sizeof tests / sizeof tests[0]);
 }

@@ -26,31 +26,13 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256];
-
-static int setup_all(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(g_root, sizeof g_root, "%s/thumbd-naming-XXXXXX", tmp);
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_NAMING_KEEP", g_root, rm_tree);
-    return 0;
-}
-
 /* ---- files ------------------------------------------------------------------ */
 
-/* g_root/name/in (made, empty) and g_root/name/out (not made). */
+/* e2e_root/name/in (made, empty) and e2e_root/name/out (not made). */
 static void dirs(const char *name, char *in, char *out, size_t n)
 {
     char d[400];
-    pathf(d, sizeof d, "%s/%s", g_root, name);
+    pathf(d, sizeof d, "%s/%s", e2e_root, name);
     assert_int_equal(mkdir(d, 0755), 0);
     pathf(in, n, "%s/in", d);
     pathf(out, n, "%s/out", d);
@@ -139,17 +121,17 @@ typedef struct report {
     int n;
 } report;
 
-/* Runs thumbd with args (NULL-terminated), its report to g_root/rep.jsonl
+/* Runs thumbd with args (NULL-terminated), its report to e2e_root/rep.jsonl
  * read into *rep; returns the exit code. */
 static int run(report *rep, const char *const *args)
 {
     char *argv[32], rp[400], so[400], se[400];
-    pathf(rp, sizeof rp, "%s/rep.jsonl", g_root);
-    pathf(so, sizeof so, "%s/stdout.txt", g_root);
-    pathf(se, sizeof se, "%s/stderr.txt", g_root);
+    pathf(rp, sizeof rp, "%s/rep.jsonl", e2e_root);
+    pathf(so, sizeof so, "%s/stdout.txt", e2e_root);
+    pathf(se, sizeof se, "%s/stderr.txt", e2e_root);
     unlink(rp);
     int n = 0;
-    argv[n++] = (char *)g_bin;
+    argv[n++] = (char *)e2e_bin;
     argv[n++] = "--report-skipped"; /* re-runs are checked by their skipped records */
     argv[n++] = "-r";
     argv[n++] = rp;
@@ -464,11 +446,6 @@ static void test_auto_by_transparency(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD_BIN\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collision_names_the_way_out),
         cmocka_unit_test(test_name_keeps_both),
@@ -477,5 +454,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_template_change_and_usage),
         cmocka_unit_test(test_auto_by_transparency),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    return e2e_main(argc, argv, "naming", tests, sizeof tests / sizeof tests[0]);
 }

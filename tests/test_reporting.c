@@ -28,9 +28,6 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256];
-
 enum { GOOD = 4 };
 
 static void gray_row(uint8_t *row, int w, int y, void *ctx)
@@ -38,21 +35,6 @@ static void gray_row(uint8_t *row, int w, int y, void *ctx)
     (void)ctx;
     for (int i = 0; i < w * 3; i++)
         row[i] = (uint8_t)(i * 7 + y);
-}
-
-static int setup_all(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(g_root, sizeof g_root, "%s/thumbd-reporting-XXXXXX", tmp);
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_REPORTING_KEEP", g_root, rm_tree);
-    return 0;
 }
 
 /* The file as a NUL-terminated string (the caller frees); "" if missing. */
@@ -103,7 +85,7 @@ static int run(const char *dir, char **err, double *wall, ...)
 {
     char *argv[32];
     int n = 0;
-    argv[n++] = (char *)g_bin;
+    argv[n++] = (char *)e2e_bin;
     argv[n++] = "--max-dimension";
     argv[n++] = "100";
     va_list ap;
@@ -156,7 +138,7 @@ static void test_failed_files_are_named(void **state)
     (void)state;
     begin_checks();
     char dir[400], in[500], out[500], rep[500], *err;
-    pathf(dir, sizeof dir, "%s/failed", g_root);
+    pathf(dir, sizeof dir, "%s/failed", e2e_root);
     make_tree(dir);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(out, sizeof out, "%s/out", dir);
@@ -198,7 +180,7 @@ static void test_skipped_are_counted_not_recorded(void **state)
     (void)state;
     begin_checks();
     char dir[400], in[500], out[500], rep[500], prom[500], *err;
-    pathf(dir, sizeof dir, "%s/skipped", g_root);
+    pathf(dir, sizeof dir, "%s/skipped", e2e_root);
     make_tree(dir);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(out, sizeof out, "%s/out", dir);
@@ -236,7 +218,7 @@ static void test_pending_are_counted_not_recorded(void **state)
     begin_checks();
     enum { BACKLOG = 3000 };
     char dir[400], in[500], out[500], rep[500], prom[500], p[600], *err;
-    pathf(dir, sizeof dir, "%s/pending", g_root);
+    pathf(dir, sizeof dir, "%s/pending", e2e_root);
     pathf(in, sizeof in, "%s/in", dir);
     assert_int_equal(mkdir(dir, 0755), 0);
     assert_int_equal(mkdir(in, 0755), 0);
@@ -300,7 +282,7 @@ static char *run_on_pty(const char *dir, char stdout_mode, char *const *args)
         dup2(s, 2);
         close(m);
         close(pfd[0]);
-        execv(g_bin, args);
+        execv(e2e_bin, args);
         _exit(127);
     }
     close(pfd[1]);
@@ -344,13 +326,13 @@ static void test_no_progress_beside_report_on_screen(void **state)
     (void)state;
     begin_checks();
     char dir[400], in[500], out[500];
-    pathf(dir, sizeof dir, "%s/progress", g_root);
+    pathf(dir, sizeof dir, "%s/progress", e2e_root);
     make_tree(dir);
     pathf(in, sizeof in, "%s/in", dir);
     const char modes[] = {'f', 't', 'p'};
     for (int i = 0; i < 3; i++) {
         pathf(out, sizeof out, "%s/out-%c", dir, modes[i]);
-        char *args[] = {(char *)g_bin, "--report", "-", "-j", "1", in, out, NULL};
+        char *args[] = {(char *)e2e_bin, "--report", "-", "-j", "1", in, out, NULL};
         char *tty = run_on_pty(dir, modes[i], args);
         bool progress = strstr(tty, "\033[K") != NULL;
         CHECK(strstr(tty, "images in") != NULL, "[%c] no summary on the terminal:\n%s", modes[i], tty);
@@ -368,7 +350,7 @@ static void test_metrics_checked_at_start(void **state)
     (void)state;
     begin_checks();
     char dir[400], in[500], out[500], bad[3][600], *err;
-    pathf(dir, sizeof dir, "%s/metrics", g_root);
+    pathf(dir, sizeof dir, "%s/metrics", e2e_root);
     make_tree(dir);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(out, sizeof out, "%s/out", dir);
@@ -393,7 +375,7 @@ static void test_options_change_is_said(void **state)
     (void)state;
     begin_checks();
     char dir[400], in[500], out[500], *err;
-    pathf(dir, sizeof dir, "%s/change", g_root);
+    pathf(dir, sizeof dir, "%s/change", e2e_root);
     make_tree(dir);
     pathf(in, sizeof in, "%s/in", dir);
     pathf(out, sizeof out, "%s/out", dir);
@@ -415,11 +397,6 @@ static void test_options_change_is_said(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_files_are_named),
         cmocka_unit_test(test_skipped_are_counted_not_recorded),
@@ -428,5 +405,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_checked_at_start),
         cmocka_unit_test(test_options_change_is_said),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    return e2e_main(argc, argv, "reporting", tests, sizeof tests / sizeof tests[0]);
 }

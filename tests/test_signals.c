@@ -29,44 +29,21 @@
 
 #include "e2e_util.h"
 
-static const char *g_bin;
-static char g_root[256], g_in[300];
+static char g_in[300];
 enum { NOISE = 60 };
-
-static void noise_row(uint8_t *row, int w, int y, void *ctx)
-{
-    (void)y;
-    uint32_t *s = ctx;
-    for (int i = 0; i < w * 3; i++) {
-        *s = *s * 1103515245u + 12345u;
-        row[i] = (uint8_t)(*s >> 16);
-    }
-}
 
 static int setup_all(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(g_root, sizeof g_root, "%s/thumbd-signals-XXXXXX", tmp);
-    if (!mkdtemp(g_root))
-        return -1;
-    pathf(g_in, sizeof g_in, "%s/in", g_root);
+    pathf(g_in, sizeof g_in, "%s/in", e2e_root);
     if (mkdir(g_in, 0755) != 0)
         return -1;
     for (int i = 0; i < NOISE; i++) {
         char p[400];
         pathf(p, sizeof p, "%s/n%03d.jpg", g_in, i);
-        uint32_t s = (uint32_t)i * 2654435761u + 1;
-        if (write_rgb_jpeg(p, 1200, 900, 90, noise_row, &s) != 0)
+        if (e2e_noise_jpeg(p, 1200, 900, (unsigned)i) != 0)
             return -1;
     }
-    return 0;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_SIGNALS_KEEP", g_root, rm_tree);
     return 0;
 }
 
@@ -78,7 +55,7 @@ typedef struct run {
 
 static void run_paths(run *r, const char *name)
 {
-    pathf(r->dir, sizeof r->dir, "%s/%s", g_root, name);
+    pathf(r->dir, sizeof r->dir, "%s/%s", e2e_root, name);
     assert_int_equal(mkdir(r->dir, 0755), 0);
     pathf(r->out, sizeof r->out, "%s/out", r->dir);
     pathf(r->rep, sizeof r->rep, "%s/report.jsonl", r->dir);
@@ -98,7 +75,7 @@ static void start(run *r, bool nohup, int out_fd, int err_fd, const char *const 
     argv[n++] = g_in;
     argv[n++] = r->out;
     argv[n] = NULL;
-    e2e_cmd c = {.bin = g_bin, .args = argv, .out = r->so, .err = r->se, .out_fd = out_fd,
+    e2e_cmd c = {.bin = e2e_bin, .args = argv, .out = r->so, .err = r->se, .out_fd = out_fd,
                  .err_fd = err_fd, .sighup_ignored = nohup};
     assert_true(e2e_start(&c, &r->ch));
 }
@@ -329,11 +306,6 @@ static void test_closed_pipes_are_write_errors(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s THUMBD\n", argv[0]);
-        return 2;
-    }
-    g_bin = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sighup_stops_gracefully),
         cmocka_unit_test(test_sigquit_stops_gracefully),
@@ -342,5 +314,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sigusr2_is_ignored),
         cmocka_unit_test(test_closed_pipes_are_write_errors),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    const e2e_prog p = {.name = "signals", .setup = setup_all};
+    return e2e_main_ex(argc, argv, &p, tests, sizeof tests / sizeof tests[0]);
 }

@@ -22,80 +22,52 @@
 
 #include "e2e_util.h"
 
-static const char *thumbd_bin, *shim_lib;
-static char root[256];
-
-static void noise_row(uint8_t *row, int w, int y, void *ctx)
-{
-    (void)y;
-    uint32_t *s = ctx;
-    for (int i = 0; i < w * 3; i++) {
-        *s = *s * 1103515245u + 12345u;
-        row[i] = (unsigned char)((*s >> 16) & 0xFF);
-    }
-}
+static const char *shim_lib;
 
 /* Noise: expensive to decode, like a busy photo. */
 static void noise_jpeg(const char *path, int w, int h, unsigned seed)
 {
-    uint32_t s = seed * 2654435761u + 1;
-    CHECK(write_rgb_jpeg(path, w, h, 90, noise_row, &s) == 0, "cannot write %s", path);
+    CHECK(e2e_noise_jpeg(path, w, h, seed) == 0, "cannot write %s", path);
 }
 
-/* Starts thumbd with args (NULL-terminated), stdout and stderr to log. */
-static pid_t start(bool with_shim, const char *log, ...)
+/* Starts thumbd with args (NULL-terminated), stdout and stderr to log,
+ * through the blocking shim when with_shim. */
+static e2e_child start(bool with_shim, const char *log, ...)
 {
-    char *argv[40];
+    const char *argv[40];
     int argc = 0;
-    argv[argc++] = (char *)thumbd_bin;
     /* The tests check every image's record, skipped and never started too. */
     argv[argc++] = "--report-skipped";
     argv[argc++] = "--report-pending";
     va_list ap;
     va_start(ap, log);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && argc < 39)
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 39)
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (with_shim) {
-            setenv("LD_PRELOAD", shim_lib, 1);
-            /* A read that never returns in a thread: the pool's abandon
-             * path (a worker process is killed instead: test_isolation.c). */
-            setenv("THUMBD_ISOLATION", "thread", 1);
-            setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1); /* the shim is not instrumented */
-        }
-        execv(thumbd_bin, argv);
-        _exit(127);
-    }
-    return pid;
+    /* A read that never returns in a thread: the pool's abandon path (a
+     * worker process is killed instead: test_isolation.c). */
+    static const char *const thread_env[] = {"THUMBD_ISOLATION=thread", NULL};
+    e2e_cmd c = {.bin = e2e_bin, .args = argv, .out = log,
+                 .preload = with_shim ? shim_lib : NULL, .env = with_shim ? thread_env : NULL};
+    e2e_child ch;
+    assert_true(e2e_start(&c, &ch));
+    return ch;
 }
 
-/* Waits up to secs for pid; its exit code (128 + N for a signal), or kills
- * it and fails the test. */
-static int wait_exit(pid_t pid, double secs, double *elapsed)
+/* Waits up to secs (from this call) for the child; its exit code (128 + N
+ * for a signal) and in *elapsed the time this wait took, or kills it and
+ * fails the test. */
+static int wait_exit(e2e_child *ch, double secs, double *elapsed)
 {
     double t0 = now_s();
-    int st;
-    while (waitpid(pid, &st, WNOHANG) != pid) {
-        if (now_s() - t0 > secs) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            fail_msg("thumbd did not exit within %.1f s", secs);
-        }
-        usleep(5000);
-    }
+    e2e_proc p = e2e_wait(ch, t0 - ch->t0 + secs, 5);
+    if (p.code == -2)
+        fail_msg("thumbd did not exit within %.1f s", secs);
     if (elapsed)
         *elapsed = now_s() - t0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return p.code;
 }
 
 typedef struct rec {
@@ -157,7 +129,7 @@ static bool ids_in_order(const rec *v, int n)
 
 static void path_in(char *buf, size_t len, const char *name)
 {
-    pathf(buf, len, "%s/%s", root, name);
+    pathf(buf, len, "%s/%s", e2e_root, name);
 }
 
 enum { ORD_SMALL = 40 };
@@ -183,9 +155,9 @@ static void test_ordered_report_in_id_order(void **state)
         path_in(out, sizeof out, ordered ? "ord-out1" : "ord-out0");
         path_in(rep, sizeof rep, ordered ? "ord1.jsonl" : "ord0.jsonl");
         path_in(log, sizeof log, ordered ? "ord1.log" : "ord0.log");
-        pid_t pid = ordered ? start(false, log, "-j", "4", "--ordered", "--report", rep, in, out, NULL)
+        e2e_child ch = ordered ? start(false, log, "-j", "4", "--ordered", "--report", rep, in, out, NULL)
                             : start(false, log, "-j", "4", "--report", rep, in, out, NULL);
-        CHECK(wait_exit(pid, 120, NULL) == 0, "%s: exit 0", ordered ? "--ordered" : "unordered");
+        CHECK(wait_exit(&ch, 120, NULL) == 0, "%s: exit 0", ordered ? "--ordered" : "unordered");
         static rec v[ORD_SMALL + 8];
         int n = read_recs(rep, v, ORD_SMALL + 8);
         CHECK(n == ORD_SMALL + 1, "every image has its record (%d of %d)", n, ORD_SMALL + 1);
@@ -206,8 +178,8 @@ static void test_ordered_report_in_id_order(void **state)
     path_in(log, sizeof log, "ord2.log");
     pathf(p, sizeof p, "%s/b020.jpg", in);
     CHECK(unlink(p) == 0, "unlink %s", p);
-    pid_t pid = start(false, log, "-j", "4", "--ordered", "--prune", "--report", rep, in, out, NULL);
-    CHECK(wait_exit(pid, 60, NULL) == 0, "--prune: exit 0");
+    e2e_child ch = start(false, log, "-j", "4", "--ordered", "--prune", "--report", rep, in, out, NULL);
+    CHECK(wait_exit(&ch, 60, NULL) == 0, "--prune: exit 0");
     static rec v[ORD_SMALL + 8];
     int n = read_recs(rep, v, ORD_SMALL + 8);
     CHECK(n == ORD_SMALL + 1 && ids_in_order(v, n), "--prune: ids 1..%d in order", ORD_SMALL + 1);
@@ -237,15 +209,15 @@ static void test_ordered_window_and_stop(void **state)
         noise_jpeg(p, 64, 48, (unsigned)i + 2);
     }
     /* window: 4 x (queue 2 + 2 workers) = 16 ids */
-    pid_t pid = start(true, log, "-j", "2", "--queue", "2", "--ordered", "--shutdown-timeout", "0.3",
+    e2e_child ch = start(true, log, "-j", "2", "--queue", "2", "--ordered", "--shutdown-timeout", "0.3",
                       "--report", rep, in, out, NULL);
     usleep(1500 * 1000);
     /* ids 2..16 done, held behind id 1; id 17 waits in the scanner */
     CHECK(count_thumbs(out) == 15, "the window holds the scan: 15 thumbnails, got %d", count_thumbs(out));
     CHECK(file_size(rep) == 0, "no record before id 1's, got %lld bytes", file_size(rep));
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double el;
-    CHECK(wait_exit(pid, 20, &el) == 128 + SIGTERM, "exit 143");
+    CHECK(wait_exit(&ch, 20, &el) == 128 + SIGTERM, "exit 143");
     CHECK(el < 0.3 + 1.0 + 2.0, "stopped within the shutdown timeout and grace, took %.1f s", el);
     static rec v[ORD_SMALL + 8];
     int n = read_recs(rep, v, ORD_SMALL + 8);
@@ -297,21 +269,21 @@ static void test_drain_runs_the_queue(void **state)
     const char *modes[] = {"drain", "cancel", "drain-deadline", "drain-timeout"};
     for (int m = 0; m < 4; m++) {
         char out[300], rep[300], log[300];
-        pathf(out, sizeof out, "%s/drain-out-%s", root, modes[m]);
-        pathf(rep, sizeof rep, "%s/drain-%s.jsonl", root, modes[m]);
-        pathf(log, sizeof log, "%s/drain-%s.log", root, modes[m]);
+        pathf(out, sizeof out, "%s/drain-out-%s", e2e_root, modes[m]);
+        pathf(rep, sizeof rep, "%s/drain-%s.jsonl", e2e_root, modes[m]);
+        pathf(log, sizeof log, "%s/drain-%s.log", e2e_root, modes[m]);
         bool deadline = m == 2;
         /* -j 1 --queue 4, the mode, and how the run stops */
         char *args[] = {"-j", "1", "--queue", "4", "--on-stop", m == 1 ? "cancel" : "drain",
                         deadline ? "--deadline" : "--shutdown-timeout",
                         deadline ? "0.4" : m == 3 ? "0.02" : "10"};
-        pid_t pid = start(false, log, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
+        e2e_child ch = start(false, log, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
                           args[7], "--report", rep, in, out, NULL);
         if (!deadline) {
             usleep(400 * 1000);
-            kill(pid, SIGTERM);
+            kill(ch.pid, SIGTERM);
         }
-        int code = wait_exit(pid, 60, NULL);
+        int code = wait_exit(&ch, 60, NULL);
         CHECK(code == (deadline ? 124 : 128 + SIGTERM), "%s: exit %d", modes[m], code);
         static rec v[DRAIN_N + 8];
         int n = read_recs(rep, v, DRAIN_N + 8), ok, not_started;
@@ -346,12 +318,12 @@ static void test_drain_bounded_by_shutdown_timeout(void **state)
         pathf(p, sizeof p, "%s/b%d.jpg", in, i);
         noise_jpeg(p, 64, 48, (unsigned)i + 2);
     }
-    pid_t pid = start(true, log, "-j", "1", "--queue", "2", "--on-stop", "drain", "--shutdown-timeout",
+    e2e_child ch = start(true, log, "-j", "1", "--queue", "2", "--on-stop", "drain", "--shutdown-timeout",
                       "0.5", "--report", rep, in, out, NULL);
     usleep(300 * 1000);
-    kill(pid, SIGTERM);
+    kill(ch.pid, SIGTERM);
     double el;
-    CHECK(wait_exit(pid, 20, &el) == 128 + SIGTERM, "exit 143");
+    CHECK(wait_exit(&ch, 20, &el) == 128 + SIGTERM, "exit 143");
     CHECK(el > 0.5 && el < 0.5 + 1.0 + 2.0, "ended after the shutdown timeout and grace: %.1f s", el);
     static rec v[16];
     int n = read_recs(rep, v, 16), blocked = 0, not_started = 0;
@@ -367,34 +339,14 @@ static void test_drain_bounded_by_shutdown_timeout(void **state)
     end_checks();
 }
 
-static int setup_all(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    pathf(root, sizeof root, "%s/thumbd-stopmodes-XXXXXX", tmp);
-    return mkdtemp(root) ? 0 : -1;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_STOPMODES_KEEP", root, rm_tree);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s THUMBD BLOCK_SHIM\n", argv[0]);
-        return 2;
-    }
-    thumbd_bin = argv[1];
-    shim_lib = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ordered_report_in_id_order),
         cmocka_unit_test(test_ordered_window_and_stop),
         cmocka_unit_test(test_drain_runs_the_queue),
         cmocka_unit_test(test_drain_bounded_by_shutdown_timeout),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    const e2e_prog p = {.name = "stopmodes", .args = {&shim_lib}, .usage = "BLOCK_SHIM"};
+    return e2e_main_ex(argc, argv, &p, tests, sizeof tests / sizeof tests[0]);
 }

@@ -35,21 +35,10 @@ static const char *g_bin, *g_shim;
 static char g_root[256];
 static char g_mounted[400]; /* a tmpfs this test mounted, until it is gone */
 
-static void noise_row(uint8_t *row, int w, int y, void *ctx)
-{
-    (void)y;
-    uint32_t *s = ctx;
-    for (int i = 0; i < w * 3; i++) {
-        *s = *s * 1103515245u + 12345u;
-        row[i] = (uint8_t)(*s >> 16);
-    }
-}
-
 /* A w x h JPEG of noise: big in bytes for its size. */
 static void put_noise(const char *path, int w, int h, uint32_t seed)
 {
-    uint32_t s = seed * 2654435761u + 1;
-    assert_int_equal(write_rgb_jpeg(path, w, h, 90, noise_row, &s), 0);
+    assert_int_equal(e2e_noise_jpeg(path, w, h, seed), 0);
 }
 
 static int setup_all(void **state)

@@ -25,29 +25,13 @@
 
 extern char **environ;
 
-static const char *g_bin, *g_stale, *g_no_abi, *g_module;
-static char g_root[256];
+static const char *g_stale, *g_no_abi, *g_module;
 
 static void gray_row(uint8_t *row, int w, int y, void *ctx)
 {
     (void)ctx;
     for (int i = 0; i < w * 3; i++)
         row[i] = (uint8_t)(i + y);
-}
-
-static int setup_all(void **state)
-{
-    (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(g_root, sizeof g_root, "%s/thumbd-vipsabi-XXXXXX", tmp);
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    keep_or_remove("THUMBD_VIPSABI_KEEP", g_root, rm_tree);
-    return 0;
 }
 
 /* The "error" of report's record of a.jpg, malloc'd: "" when it has none,
@@ -79,11 +63,11 @@ static char *error_of_a(const char *report)
 static e2e_proc run_with(const char *name, const char *module, char **err)
 {
     char in[400], out[400], so[400], se[400], rep[400], env_mod[1200];
-    pathf(in, sizeof in, "%s/%s-in", g_root, name);
-    pathf(out, sizeof out, "%s/%s-out", g_root, name);
-    pathf(so, sizeof so, "%s/%s.stdout", g_root, name);
-    pathf(se, sizeof se, "%s/%s.stderr", g_root, name);
-    pathf(rep, sizeof rep, "%s/%s.jsonl", g_root, name);
+    pathf(in, sizeof in, "%s/%s-in", e2e_root, name);
+    pathf(out, sizeof out, "%s/%s-out", e2e_root, name);
+    pathf(so, sizeof so, "%s/%s.stdout", e2e_root, name);
+    pathf(se, sizeof se, "%s/%s.stderr", e2e_root, name);
+    pathf(rep, sizeof rep, "%s/%s.jsonl", e2e_root, name);
     assert_int_equal(mkdir(in, 0755), 0);
     char img[500];
     pathf(img, sizeof img, "%s/a.jpg", in);
@@ -100,7 +84,7 @@ static e2e_proc run_with(const char *name, const char *module, char **err)
         if (strncmp(environ[i], "THUMBD_", 7) != 0)
             envp[k++] = environ[i];
     envp[k++] = env_mod;
-    char *const argv[] = {(char *)g_bin, "--engine", "vips", "--quiet", "--report", rep, in, out, NULL};
+    char *const argv[] = {(char *)e2e_bin, "--engine", "vips", "--quiet", "--report", rep, in, out, NULL};
     e2e_proc p = e2e_run(argv, envp, so, se, 120, 5, name);
     free(envp);
     *err = error_of_a(rep);
@@ -110,7 +94,7 @@ static e2e_proc run_with(const char *name, const char *module, char **err)
 static bool thumb_exists(const char *name)
 {
     char path[500];
-    pathf(path, sizeof path, "%s/%s-out/a.jpg", g_root, name);
+    pathf(path, sizeof path, "%s/%s-out/a.jpg", e2e_root, name);
     return access(path, F_OK) == 0;
 }
 
@@ -162,18 +146,13 @@ static void test_own_module_used(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_vipsabi THUMBD_BIN STALE_MODULE NO_ABI_MODULE MODULE\n");
-        return 2;
-    }
-    g_bin = argv[1];
-    g_stale = argv[2];
-    g_no_abi = argv[3];
-    g_module = argv[4];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_abi_refused),
         cmocka_unit_test(test_no_abi_refused),
         cmocka_unit_test(test_own_module_used),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    const e2e_prog p = {.name = "vipsabi",
+                        .args = {&g_stale, &g_no_abi, &g_module},
+                        .usage = "STALE_MODULE NO_ABI_MODULE MODULE"};
+    return e2e_main_ex(argc, argv, &p, tests, sizeof tests / sizeof tests[0]);
 }

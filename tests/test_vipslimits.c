@@ -456,14 +456,6 @@ static void make_many(const char *dir, int count, const char *seeds_dir, int nse
     }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static void test_memory(void **state)
 {
     (void)state;
@@ -481,7 +473,7 @@ static void test_memory(void **state)
     /* Under ASan, freed memory sits in a quarantine (256 MB by default) and
      * RSS grows with the number of allocations, whatever thumbd does: turn
      * the quarantine off for these runs. */
-#ifdef UNDER_ASAN
+#if E2E_UNDER_ASAN
     static const char *const env[] = {"ASAN_OPTIONS=quarantine_size_mb=0",
                                       "ASAN_OPTIONS=thread_local_quarantine_size_kb=0", NULL};
 #else

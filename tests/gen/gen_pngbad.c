@@ -1,6 +1,8 @@
 /* thumbd_gen: the png/ and bad/ sets. */
 #include "gen_util.h"
 
+#include "../file_read.h"
+
 static uint64_t rng_next(uint64_t *s)
 {
     /* splitmix64 */
@@ -28,38 +30,10 @@ static int write_bytes(const char *path, const void *data, size_t len)
 
 static int read_all(const char *path, uint8_t **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "thumbd_gen: cannot open %s: %s\n", path, strerror(errno));
+    if (read_file(path, data, len) != 0) {
+        fprintf(stderr, "thumbd_gen: cannot read %s: %s\n", path, strerror(errno));
         return -1;
     }
-    size_t cap = 65536, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        fprintf(stderr, "thumbd_gen: cannot read %s\n", path);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
     return 0;
 }
 
