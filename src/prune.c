@@ -102,7 +102,7 @@ static void remove_made_dirs(pruner *p, int out_fd, const ledger_dir *d, const c
 }
 
 /* A thumbnail's record: counted, and with p->apply removed when its source
- * is gone. false: the record no longer counts (removed, or stale). */
+ * is gone. false: the record is dead (its file removed, or not thumbd's). */
 static bool prune_thumb(pruner *p, int out_fd, in_twin in, const ledger_dir *d, const ledger_entry *e,
                         size_t plen)
 {

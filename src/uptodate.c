@@ -23,7 +23,7 @@ typedef struct uptodate_dir {
     bool load_failed;          /* out of memory: nothing is up to date */
 } uptodate_dir;
 
-/* Rewrite a ledger once most of its lines no longer count. */
+/* Rewrite a ledger once most of its lines are dead records. */
 enum { REWRITE_MIN_LINES = 64 };
 
 void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char *fingerprint,
@@ -71,7 +71,7 @@ void uptodate_end(uptodate *u)
     u->list_dir = NULL;
 }
 
-/* Rewrites d when most of its lines are records that no longer count. */
+/* Rewrites d when most of its lines are dead records (superseded). */
 static void compact(const uptodate *u, const char *rel_dir, ledger_dir *d)
 {
     if (d->lines < REWRITE_MIN_LINES)
