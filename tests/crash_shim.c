@@ -61,9 +61,10 @@ static void note(const char *what)
 
 int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)
 {
-    static int (*real)(j_decompress_ptr, boolean);
-    if (!real)
-        real = (int (*)(j_decompress_ptr, boolean))dlsym(RTLD_NEXT, "jpeg_read_header");
+    /* Looked up at each call, not kept in a static: the pool's threads call
+     * these at once (in thread mode, and posix_spawn in process mode). */
+    int (*real)(j_decompress_ptr, boolean) =
+        (int (*)(j_decompress_ptr, boolean))dlsym(RTLD_NEXT, "jpeg_read_header");
     if (open_file_has("crashme")) {
         note("crash");
         raise(SIGSEGV);
@@ -73,10 +74,9 @@ int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)
 
 JDIMENSION jpeg_read_scanlines(j_decompress_ptr cinfo, JSAMPARRAY scanlines, JDIMENSION max_lines)
 {
-    static JDIMENSION (*real)(j_decompress_ptr, JSAMPARRAY, JDIMENSION);
-    if (!real)
-        real = (JDIMENSION(*)(j_decompress_ptr, JSAMPARRAY, JDIMENSION))dlsym(RTLD_NEXT,
-                                                                               "jpeg_read_scanlines");
+    JDIMENSION (*real)(j_decompress_ptr, JSAMPARRAY, JDIMENSION) =
+        (JDIMENSION(*)(j_decompress_ptr, JSAMPARRAY, JDIMENSION))dlsym(RTLD_NEXT,
+                                                                       "jpeg_read_scanlines");
     /* Looked at for an image's first row alone: /proc is dear per row. */
     if (cinfo->output_scanline == 0 && open_file_has("spinme")) {
         note("spin");
@@ -89,12 +89,11 @@ JDIMENSION jpeg_read_scanlines(j_decompress_ptr cinfo, JSAMPARRAY scanlines, JDI
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                       const posix_spawnattr_t *, char *const[], char *const[]);
-    if (!real)
-        real = (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                        const posix_spawnattr_t *, char *const[], char *const[]))dlsym(RTLD_NEXT,
-                                                                                       "posix_spawn");
+    int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                const posix_spawnattr_t *, char *const[], char *const[]) =
+        (int (*)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                 const posix_spawnattr_t *, char *const[], char *const[]))dlsym(RTLD_NEXT,
+                                                                                "posix_spawn");
     if (getenv("CRASH_SHIM_NO_SPAWN"))
         return EACCES;
     return real(pid, path, fa, attr, argv, envp);
