@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef THUMBD_MODULE_DIR
@@ -209,6 +210,23 @@ static void ll_system(int rs, uint64_t rd, uint64_t rf)
         ll_allow_path(rs, mod, rd, rf);
 }
 
+/* fontconfig's user cache directory ($XDG_CACHE_HOME/fontconfig, else
+ * $HOME/.cache/fontconfig) in buf, made if missing; false if there is none. */
+static bool fontconfig_cache(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char base[PATH_MAX];
+    int n = xdg && *xdg ? snprintf(base, sizeof base, "%s", xdg)
+            : home && *home ? snprintf(base, sizeof base, "%s/.cache", home) : -1;
+    if (n < 0 || (size_t)n >= sizeof base)
+        return false;
+    n = snprintf(buf, len, "%s/fontconfig", base);
+    if (n < 0 || (size_t)n >= len)
+        return false;
+    mkdir(base, 0700);
+    return mkdir(buf, 0700) == 0 || errno == EEXIST;
+}
+
 static void set_landlock(int in_fd, int out_fd, bool follow_symlinks, char *notice)
 {
     int abi = ll_create(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -240,6 +258,12 @@ static void set_landlock(int in_fd, int out_fd, bool follow_symlinks, char *noti
         close(root);
     if (ok) {
         ll_system(rs, rd, rf);
+        /* fontconfig's own cache (libvips renders SVG and PDF text through
+         * it) is the one place besides OUT_DIR a worker writes: without it
+         * fontconfig says "No writable cache directories" for every file. */
+        char cache[PATH_MAX];
+        if (fontconfig_cache(cache, sizeof cache))
+            ll_allow_path(rs, cache, all, all);
         ok = syscall(SYS_landlock_restrict_self, rs, 0) == 0;
     }
     if (!ok)
