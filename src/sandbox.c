@@ -215,15 +215,15 @@ static void ll_system(int rs, uint64_t rd, uint64_t rf)
 static bool fontconfig_cache(char *buf, size_t len)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char base[PATH_MAX];
-    int n = xdg && *xdg ? snprintf(base, sizeof base, "%s", xdg)
-            : home && *home ? snprintf(base, sizeof base, "%s/.cache", home) : -1;
-    if (n < 0 || (size_t)n >= sizeof base)
+    const char *root = xdg && *xdg ? xdg : home && *home ? home : NULL;
+    const char *sub = xdg && *xdg ? "" : "/.cache";
+    if (!root || strlen(root) + strlen(sub) + sizeof "/fontconfig" > len)
         return false;
-    n = snprintf(buf, len, "%s/fontconfig", base);
-    if (n < 0 || (size_t)n >= len)
-        return false;
-    mkdir(base, 0700);
+    size_t n = strlen(root);
+    memcpy(buf, root, n);
+    memcpy(buf + n, sub, strlen(sub) + 1);
+    mkdir(buf, 0700); /* the base, which may be missing too */
+    memcpy(buf + strlen(buf), "/fontconfig", sizeof "/fontconfig");
     return mkdir(buf, 0700) == 0 || errno == EEXIST;
 }
 
