@@ -10,9 +10,15 @@
 #   --threads T        threads inside each vipsthumbnail, convert and gm
 #                      process (default 1: N single-threaded processes, like
 #                      thumbd's N workers)
-#   --tools "A B"      only these tools (default: thumbd thumbd-vips
-#                      vipsthumbnail convert gm djpeg pngfloor; thumbd-vips
-#                      is thumbd --engine vips)
+#   --tools "A B"      only these tools (default: thumbd thumbd-cover
+#                      thumbd-multi thumbd-1024 thumbd-vips vipsthumbnail
+#                      convert gm djpeg pngfloor). thumbd is `--fit inside`
+#                      (the mode the peers' commands match); thumbd-cover
+#                      is the default mode (exactly 200x200); thumbd-multi
+#                      makes three sizes from one decode (200x200 cover,
+#                      400x400 and 1024x1024 inside) and thumbd-1024 the
+#                      largest of them alone; thumbd-vips is thumbd
+#                      --engine vips --fit inside
 #   --thumbd PATH      the thumbd binary (default: build/thumbd)
 #   --corpus DIR       corpus directory (default: bench/corpus; env BENCH_CORPUS)
 #   --results FILE     where the Markdown report goes (default: bench/results.md);
@@ -39,7 +45,8 @@ jobs=2
 reps=3
 batch=8
 threads=1
-tools="thumbd thumbd-vips vipsthumbnail convert gm djpeg pngfloor"
+thumbd_tools="thumbd thumbd-cover thumbd-multi thumbd-1024 thumbd-vips"
+tools="$thumbd_tools vipsthumbnail convert gm djpeg pngfloor"
 thumbd=$root/build/thumbd
 corpus=${BENCH_CORPUS:-$here/corpus}
 results=$here/results.md
@@ -59,11 +66,13 @@ draw_charts() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/thumbd-charts.XXXXXX")
     local settings
     settings=$(sed -n 's/^- settings: \(-j [0-9]*\).*/\1/p' "$report")
-    # Rows: | tool | corpus | images | written | median | range | images/s | RSS | ratio |
+    # Rows: | tool | corpus | images | written | median | range | images/s | CPU | RSS | ratio |
+    # The chart compares the same 200x200 box: thumbd-multi and thumbd-1024
+    # make larger thumbnails and stay out of it.
     awk -F ' *\\| *' -v ips="$tmp/ips.tsv" -v rss="$tmp/rss.tsv" '
         /^## Results/ { on = 1; next }
         /^## / { on = 0 }
-        !on || $3 !~ /^(jpeg|png)$/ { next }
+        !on || $3 !~ /^(jpeg|png)$/ || $2 ~ /^thumbd-(multi|1024)/ { next }
         {
             t = $2; sub(/ ².*/, "", t)
             if (t ~ /^djpeg/) t = "djpeg -scale 1/8"
@@ -71,7 +80,7 @@ draw_charts() {
             else if (t == "convert") t = "ImageMagick"
             else if (t == "gm") t = "GraphicsMagick"
             if (!(t in seen)) { seen[t] = 1; order[++n] = t }
-            v_ips[t, $3] = $8; v_rss[t, $3] = $9
+            v_ips[t, $3] = $8; v_rss[t, $3] = $10
         }
         END {
             print "tool\tJPEG corpus\tPNG corpus" >ips
@@ -116,7 +125,8 @@ done
 read -ra tool_list <<<"$tools"
 for t in "${tool_list[@]}"; do
     case $t in
-        thumbd | thumbd-vips | vipsthumbnail | convert | gm | djpeg | pngfloor) ;;
+        thumbd | thumbd-cover | thumbd-multi | thumbd-1024 | thumbd-vips) ;;
+        vipsthumbnail | convert | gm | djpeg | pngfloor) ;;
         *) die "unknown tool: $t" ;;
     esac
 done
@@ -160,7 +170,7 @@ cc -O2 -Wall -Wextra -o "$pngfloor" "$here/pngfloor.c" $(pkg-config --cflags --l
     die "cannot compile bench/pngfloor.c (is libpng-dev installed?)"
 
 have_thumbd=0
-if [[ " ${tool_list[*]} " == *" thumbd "* || " ${tool_list[*]} " == *" thumbd-vips "* ]]; then
+if [[ " ${tool_list[*]} " == *" thumbd"* ]]; then
     if [ -x "$thumbd" ]; then
         have_thumbd=1
         # Run a private copy: a rebuild during the benchmark must not change
@@ -179,10 +189,10 @@ if [[ " ${tool_list[*]} " == *" thumbd "* || " ${tool_list[*]} " == *" thumbd-vi
         thumbd=$work/thumbd
         "$thumbd" --version >/dev/null 2>&1 || die "$thumbd_src --version fails (a build in progress?)"
     else
-        echo "run.sh: $thumbd not found: skipping thumbd and thumbd-vips (build it with" \
+        echo "run.sh: $thumbd not found: skipping the thumbd tools (build it with" \
             "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2
         kept=()
-        for t in "${tool_list[@]}"; do [ "$t" = thumbd ] || [ "$t" = thumbd-vips ] || kept+=("$t"); done
+        for t in "${tool_list[@]}"; do [[ $t == thumbd* ]] || kept+=("$t"); done
         tool_list=("${kept[@]}")
     fi
 fi
@@ -220,6 +230,16 @@ run_tool() {
         thumbd)
             "${pfx[@]}" "$thumbd" --fit inside -j "$jobs" --quiet "$corpus/$kind" "$out"
             ;;
+        thumbd-cover)
+            "${pfx[@]}" "$thumbd" -j "$jobs" --quiet "$corpus/$kind" "$out"
+            ;;
+        thumbd-multi)
+            "${pfx[@]}" "$thumbd" --size 200x200 --size 400x400:inside --size 1024x1024:inside \
+                -j "$jobs" --quiet "$corpus/$kind" "$out"
+            ;;
+        thumbd-1024)
+            "${pfx[@]}" "$thumbd" --size 1024x1024 --fit inside -j "$jobs" --quiet "$corpus/$kind" "$out"
+            ;;
         thumbd-vips)
             # The same binary with libvips doing the JPEG and PNG work too.
             "${pfx[@]}" "$thumbd" --engine vips --fit inside -j "$jobs" --quiet "$corpus/$kind" "$out"
@@ -251,6 +271,19 @@ run_tool() {
     esac
 }
 
+# children_cpu: user + system seconds of this shell's waited-for children
+# (bash's `times`, second line), which include their own waited-for children:
+# every worker process and every xargs-started process. `times` runs in this
+# shell (a pipe or $(...) would run it in a subshell, with its own children).
+children_cpu() {
+    times >"$work/times.txt"
+    awk 'NR == 2 {
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+        printf "%.3f", t
+    }' "$work/times.txt"
+}
+
 # measure PASS TOOL KIND [RSSFILE]: one run of TOOL over the KIND corpus into a
 # fresh output directory; appends "pass tool kind wall rc written" to runs.tsv.
 measure() {
@@ -259,14 +292,19 @@ measure() {
     # ext4 creating files right after deleting many costs more kernel time.
     local out=$work/out/$tool-$kind-$pass
     local log=$work/logs/$tool-$kind-$pass.log
-    local rc=0 t0 t1 wall written
+    local rc=0 t0 t1 wall written c0 c1 cpu
     mkdir -p "$out"
+    children_cpu >"$work/c0"
     t0=$EPOCHREALTIME
     run_tool "$tool" "$kind" "$out" "$rss" >/dev/null 2>"$log" || rc=$?
     t1=$EPOCHREALTIME
+    children_cpu >"$work/c1"
+    c0=$(cat "$work/c0") c1=$(cat "$work/c1")
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    written=$(find "$out" -type f ! -name '.thumbd.*' | wc -l)  # not thumbd's lock and state files
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pass" "$tool" "$kind" "$wall" "$rc" "$written" >>"$work/runs.tsv"
+    cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", b - a }')
+    # not thumbd's lock, state and ledger files
+    written=$(find "$out" -name '.thumbd.*' -prune -o -type f -print | wc -l)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pass" "$tool" "$kind" "$wall" "$rc" "$written" "$cpu" >>"$work/runs.tsv"
     printf 'run.sh: %-5s %-4s %-13s %8s s' "$pass" "$kind" "$tool" "$wall" >&2
     if [ "$rc" -ne 0 ]; then
         printf '  exit %s, first lines of %s:\n' "$rc" "${log#"$root"/}" >&2
@@ -337,6 +375,13 @@ stat() {
         }' "$work/runs.tsv"
 }
 
+# cpu_median TOOL KIND: median CPU seconds (user + system, children counted)
+# over the timed passes.
+cpu_median() {
+    awk -F '\t' -v t="$1" -v k="$2" '$1 != "rss" && $2 == t && $3 == k { print $7 }' "$work/runs.tsv" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # peak_rss_kib TOOL KIND: the largest peak RSS GNU time recorded.
 peak_rss_kib() {
     local f=$work/rss-$1-$2.txt
@@ -354,17 +399,18 @@ verdict() { # VALUE OP GOAL
     }'
 }
 
-declare -A med=() ips=() rss_mb=()
+declare -A med=() ips=() rss_mb=() cpu=()
 table=$work/table.md
 {
-    echo "| tool | corpus | images | thumbnails written | median wall s | min–max s | images/s | peak RSS MB ¹ | wall ÷ thumbd's |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| tool | corpus | images | thumbnails written | median wall s | min–max s | images/s | CPU s | peak RSS MB ¹ | wall ÷ thumbd's |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for kind in jpeg png; do
-        for tool in thumbd thumbd-vips vipsthumbnail convert gm djpeg pngfloor; do
+        for tool in $thumbd_tools vipsthumbnail convert gm djpeg pngfloor; do
             [[ " ${tool_list[*]} " == *" $tool "* ]] || continue
             applies "$tool" "$kind" || continue
             read -r m lo hi rc wr < <(stat "$tool" "$kind")
             med[$tool/$kind]=$m
+            cpu[$tool/$kind]=$(cpu_median "$tool" "$kind")
             ips[$tool/$kind]=$(awk -v n="${count[$kind]}" -v m="$m" 'BEGIN { printf "%.1f", n / m }')
             rss_mb[$tool/$kind]=$(awk -v k="$(peak_rss_kib "$tool" "$kind")" 'BEGIN { printf "%.1f", k / 1024 }')
             name=$tool
@@ -379,9 +425,9 @@ table=$work/table.md
             else
                 rel="n/a"
             fi
-            printf '| %s | %s | %s | %s | %s | %s–%s | %s | %s | %s |\n' \
+            printf '| %s | %s | %s | %s | %s | %s–%s | %s | %s | %s | %s |\n' \
                 "$name" "$kind" "${count[$kind]}" "$written" "$m" "$lo" "$hi" \
-                "${ips[$tool/$kind]}" "${rss_mb[$tool/$kind]}" "$rel"
+                "${ips[$tool/$kind]}" "${cpu[$tool/$kind]}" "${rss_mb[$tool/$kind]}" "$rel"
         done
     done
     echo
@@ -399,19 +445,27 @@ t_floor=$(ratio "${ips[thumbd/jpeg]-}" "${ips[djpeg/jpeg]-}")
 t_vj=$(ratio "${ips[thumbd/jpeg]-}" "${ips[vipsthumbnail/jpeg]-}")
 t_pfloor=$(ratio "${ips[thumbd/png]-}" "${ips[pngfloor/png]-}")
 t_vp=$(ratio "${ips[thumbd/png]-}" "${ips[vipsthumbnail/png]-}")
-t_rss=n/a
-if [ -n "${rss_mb[thumbd/jpeg]-}" ] && [ -n "${rss_mb[thumbd/png]-}" ]; then
-    t_rss=$(awk -v a="${rss_mb[thumbd/jpeg]}" -v b="${rss_mb[thumbd/png]}" 'BEGIN { printf "%.1f", (a + 0 > b + 0) ? a : b }')
-fi
 targets=$work/targets.md
 {
     echo "| target | measured | goal | verdict |"
     echo "| --- | ---: | ---: | --- |"
-    echo "| thumbd JPEG images/s ÷ djpeg -scale 1/8 images/s | $t_floor | ≥ 1.5 | $(verdict "$t_floor" '>=' 1.5) |"
-    echo "| thumbd JPEG images/s ÷ vipsthumbnail JPEG images/s | $t_vj | ≥ 2 | $(verdict "$t_vj" '>=' 2) |"
-    echo "| thumbd PNG images/s ÷ pngfloor images/s | $t_pfloor | ≥ 0.95 | $(verdict "$t_pfloor" '>=' 0.95) |"
-    echo "| thumbd PNG images/s ÷ vipsthumbnail PNG images/s | $t_vp | ≥ 2 | $(verdict "$t_vp" '>=' 2) |"
-    echo "| thumbd peak RSS, MB (larger of the two corpora) | $t_rss | < 48 | $(verdict "$t_rss" '<' 48) |"
+    echo "| thumbd JPEG images/s ÷ djpeg -scale 1/8 images/s | $t_floor | ≥ 2.3 | $(verdict "$t_floor" '>=' 2.3) |"
+    echo "| thumbd JPEG images/s ÷ vipsthumbnail JPEG images/s | $t_vj | ≥ 3 | $(verdict "$t_vj" '>=' 3) |"
+    echo "| thumbd PNG images/s ÷ pngfloor images/s | $t_pfloor | ≥ 1.5 | $(verdict "$t_pfloor" '>=' 1.5) |"
+    echo "| thumbd PNG images/s ÷ vipsthumbnail PNG images/s | $t_vp | ≥ 3 | $(verdict "$t_vp" '>=' 3) |"
+    for kind in jpeg png; do
+        t=$(ratio "${cpu[thumbd-cover/$kind]-}" "${cpu[thumbd/$kind]-}")
+        echo "| $kind: CPU of the default mode (cover) ÷ CPU of --fit inside | $t | ≤ 1.15 | $(verdict "$t" '<=' 1.15) |"
+        t=$(ratio "${cpu[thumbd-multi/$kind]-}" "${cpu[thumbd-1024/$kind]-}")
+        echo "| $kind: CPU of three sizes ÷ CPU of the largest alone | $t | ≤ 1.2 | $(verdict "$t" '<=' 1.2) |"
+    done
+    for tool in $thumbd_tools; do
+        [ "$tool" = thumbd-vips ] && continue
+        for kind in jpeg png; do
+            [ -n "${rss_mb[$tool/$kind]-}" ] || continue
+            echo "| $tool, $kind: peak RSS MB | ${rss_mb[$tool/$kind]} | < 48 | $(verdict "${rss_mb[$tool/$kind]}" '<' 48) |"
+        done
+    done
     if [ "$have_thumbd" -eq 0 ]; then
         echo
         echo "thumbd was not run ($thumbd missing), so no target could be checked."
@@ -453,6 +507,9 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo
     echo '```'
     echo "thumbd --fit inside -j $jobs --quiet IN OUT"
+    echo "thumbd -j $jobs --quiet IN OUT                                                      # thumbd-cover"
+    echo "thumbd --size 200x200 --size 400x400:inside --size 1024x1024:inside -j $jobs --quiet IN OUT  # thumbd-multi"
+    echo "thumbd --size 1024x1024 --fit inside -j $jobs --quiet IN OUT                        # thumbd-1024"
     echo "thumbd --engine vips --fit inside -j $jobs --quiet IN OUT                          # thumbd-vips"
     echo "xargs -0 -P $jobs -n $batch vipsthumbnail -s 200x200 -o 'OUT/%s.jpg[Q=85]'      # VIPS_CONCURRENCY=$threads"
     echo "xargs -0 -P $jobs -n 1 convert IN -thumbnail 200x200 -quality 85 OUT/NAME.jpg     # MAGICK_THREAD_LIMIT=$threads"
