@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libstb-dev libvips-dev libseccomp-dev \
+      libjpeg62-turbo-dev libpng-dev zlib1g-dev libdeflate-dev liblcms2-dev libvips-dev libseccomp-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

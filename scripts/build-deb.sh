@@ -5,7 +5,8 @@
 #   scripts/build-deb.sh [OUT_DIR]      (default build-deb/)
 #
 # The build runs on a copy of the tree (dpkg-buildpackage writes into the
-# source folder), without the build folders, .git and out/. It installs what
+# source folder): the files git tracks plus untracked ones it does not ignore
+# (outside git: the tree without the build folders, .git and out/). It installs what
 # is missing (debhelper, lintian, and the build dependencies scripts/setup.sh
 # installs) when run as root. Leaves thumbd_VERSION_ARCH.deb, the .buildinfo
 # and .changes, and lintian.txt in OUT_DIR.
@@ -31,8 +32,16 @@ fi
 work=$(mktemp -d /tmp/thumbd-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/thumbd"
-tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./out --exclude=./debian/thumbd \
-  --exclude=./obj-\* -cf - . | tar -C "$work/thumbd" -xf -
+# In a git checkout, the files git knows and the untracked ones it does not
+# ignore (scratch files such as bench/work/ stay out); otherwise the tree.
+if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$src" ls-files -z --cached --others --exclude-standard |
+    (cd "$src" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
+    tar -C "$src" --null -T - -cf - | tar -C "$work/thumbd" -xf -
+else
+  tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./out --exclude=./debian/thumbd \
+    --exclude=./obj-\* -cf - . | tar -C "$work/thumbd" -xf -
+fi
 
 log "dpkg-buildpackage in $work/thumbd"
 if ! (cd "$work/thumbd" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-noddebs} parallel=$(nproc)" \
