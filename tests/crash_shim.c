@@ -7,9 +7,7 @@
  * CRASH_SHIM_NO_SPAWN set, posix_spawn fails (EACCES), as where exec is
  * refused. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <dlfcn.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,26 +19,7 @@
 
 #include <jpeglib.h>
 
-/* Whether the process has a file open whose path contains word. */
-static int open_file_has(const char *word)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return 0;
-    int found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        char link[300], path[PATH_MAX];
-        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(link, path, sizeof path - 1);
-        if (n > 0) {
-            path[n] = '\0';
-            found = strstr(path, word) != NULL;
-        }
-    }
-    closedir(d);
-    return found;
-}
+#include "shim_util.h"
 
 /* The log, opened as the process starts: a worker process's sandbox
  * (sandbox.h) lets it open nothing outside IN_DIR and OUT_DIR later. */
@@ -65,7 +44,7 @@ int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)
      * these at once (in thread mode, and posix_spawn in process mode). */
     int (*real)(j_decompress_ptr, boolean) =
         (int (*)(j_decompress_ptr, boolean))dlsym(RTLD_NEXT, "jpeg_read_header");
-    if (open_file_has("crashme")) {
+    if (shim_open_file_has("crashme")) {
         note("crash");
         raise(SIGSEGV);
     }
@@ -78,7 +57,7 @@ JDIMENSION jpeg_read_scanlines(j_decompress_ptr cinfo, JSAMPARRAY scanlines, JDI
         (JDIMENSION(*)(j_decompress_ptr, JSAMPARRAY, JDIMENSION))dlsym(RTLD_NEXT,
                                                                        "jpeg_read_scanlines");
     /* Looked at for an image's first row alone: /proc is dear per row. */
-    if (cinfo->output_scanline == 0 && open_file_has("spinme")) {
+    if (cinfo->output_scanline == 0 && shim_open_file_has("spinme")) {
         note("spin");
         for (volatile unsigned long i = 0;; i++)
             ;

@@ -9,7 +9,6 @@
  * counts as crashed). E is 0 when it worked, else the errno's name. The
  * log is opened as the process starts, before any sandbox. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +22,8 @@
 
 #include <jpeglib.h>
 
+#include "shim_util.h"
+
 static int log_fd = -1;
 
 __attribute__((constructor)) static void open_log(void)
@@ -30,26 +31,6 @@ __attribute__((constructor)) static void open_log(void)
     const char *log = getenv("SANDBOX_SHIM_LOG");
     if (log)
         log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-}
-
-static int open_file_has(const char *word)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return 0;
-    int found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        char link[300], path[PATH_MAX];
-        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(link, path, sizeof path - 1);
-        if (n > 0) {
-            path[n] = '\0';
-            found = strstr(path, word) != NULL;
-        }
-    }
-    closedir(d);
-    return found;
 }
 
 static void note(const char *what, int ok, int err)
@@ -93,7 +74,7 @@ int jpeg_read_header(j_decompress_ptr cinfo, boolean require_image)
     static int (*real)(j_decompress_ptr, boolean);
     if (!real)
         real = (int (*)(j_decompress_ptr, boolean))dlsym(RTLD_NEXT, "jpeg_read_header");
-    if (open_file_has("escapeme"))
+    if (shim_open_file_has("escapeme"))
         escape();
     return real(cinfo, require_image);
 }
