@@ -18,6 +18,7 @@
 #include "thumbd/resize.h"
 #include "thumbd/retry.h"
 #include "thumbd/shrink.h"
+#include "thumbd/thumbhash.h"
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
@@ -496,7 +497,11 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         return st;
     r->warnings = th.warnings;
     double t0 = clock_now_s();
-    st = write_out(env, t, &th, &sb.st_mtim, transient, err);
+    /* From the pixels as made: pipeline_encode flattens alpha for a JPEG. */
+    if (cfg->placeholder == PLACEHOLDER_THUMBHASH)
+        st = thumbhash_placeholder(th.px, th.w, th.h, th.alpha ? 4 : 3, r->placeholder, err);
+    if (st == TD_OK)
+        st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
         r->out_w = th.w;
