@@ -31,7 +31,8 @@ td_status thumbhash_encode(const uint8_t *rgba, int w, int h, uint8_t hash[THUMB
 void thumbhash_fit(int w, int h, int *fw, int *fh);
 
 /* Box-downscales px (w x h, `channels` 3 for RGB or 4 for RGBA) to fw x fh
- * (thumbhash_fit's) RGBA pixels in out (fw * fh * 4 bytes): each output
+ * RGBA pixels in out (fw * fh * 4 bytes), where fw <= w, fh <= h and both
+ * fit in 100 (thumbhash_fit's; another size leaves out as it was): each output
  * pixel averages the block of source pixels it covers, colours weighted by
  * alpha (a transparent pixel's colour does not bleed into its opaque
  * neighbours'), rounded to nearest. RGB input becomes opaque RGBA. */
