@@ -92,7 +92,7 @@ static void encode_channel(const double *ch, int w, int h, int nx, int ny, dct_s
             tcx[nt] = cx;
             tcy[nt++] = cy;
         }
-    double f[TERMS_MAX];
+    double f[TERMS_MAX] = {0};
     sum_terms(ch, w, h, tcx, tcy, nt, sc, f);
     t->dc = f[0] / (double)(w * h); /* term 0 is (0, 0) */
     t->scale = 0;
