@@ -3,7 +3,10 @@
  * the bytes agree exactly: every sum is accumulated in the same order, each
  * product is grouped as the reference groups it, and rounding is
  * JavaScript's Math.round (halves towards +infinity). CMake builds this file
- * with -ffp-contract=off: a fused multiply-add would round differently. */
+ * with -ffp-contract=off: a fused multiply-add would round differently. The
+ * cosines are the C library's cos; glibc's and V8's agree on the test
+ * vectors' (tests/test_thumbhash.c), a libm that rounds one differently
+ * may change a low bit of a sum and, rarely, a 4-bit term. */
 #include "thumbd/thumbhash.h"
 
 #include <math.h>
