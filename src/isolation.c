@@ -220,6 +220,8 @@ static bool take_result(thumbd_task *t, const char *msg, size_t n)
     t->res = m.res;
     t->res.out_rel = out;
     t->res.decoder = intern_decoder(m.decoder);
+    /* the report reads it as a string, whatever a damaged worker sent */
+    t->res.placeholder[sizeof t->res.placeholder - 1] = '\0';
     return true;
 }
 

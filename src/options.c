@@ -19,6 +19,7 @@ _Static_assert(sizeof(failon_level) == sizeof(int), "failon_level is int-sized")
 _Static_assert(sizeof(isolation_mode) == sizeof(int), "isolation_mode is int-sized");
 _Static_assert(sizeof(resize_filter) == sizeof(int), "resize_filter is int-sized");
 _Static_assert(sizeof(sandbox_mode) == sizeof(int), "sandbox_mode is int-sized");
+_Static_assert(sizeof(placeholder_mode) == sizeof(int), "placeholder_mode is int-sized");
 
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
@@ -96,6 +97,9 @@ static const options_choice isolation_choices[] = {
 };
 static const options_choice sandbox_choices[] = {
     {"on", SANDBOX_ON}, {"off", SANDBOX_OFF}, {NULL, 0},
+};
+static const options_choice placeholder_choices[] = {
+    {"none", PLACEHOLDER_NONE}, {"thumbhash", PLACEHOLDER_THUMBHASH}, {NULL, 0},
 };
 
 #define FIELD(m) offsetof(thumbd_config, m)
@@ -179,6 +183,11 @@ const options_entry options_table[] = {
     {.name = "ordered", .kind = OPTIONS_FLAG, .field = FIELD(ordered),
      .help = "write the report in scan order (by id), holding finished records in a bounded "
              "window; not with --order other than path"},
+    {.name = "placeholder", .kind = OPTIONS_CHOICE, .field = FIELD(placeholder),
+     .choices = placeholder_choices, .def = "none",
+     .help = "thumbhash: each ok record of the report carries the thumbnail's ThumbHash "
+             "in base64 (key placeholder), the blurred preview a web front end shows while "
+             "the thumbnail loads"},
     {.name = "max-pixels", .kind = OPTIONS_COUNT, .field = FIELD(max_pixels), .arg = "N",
      .base = 1000, .lo = 1, .def = "100M", .expect = "a positive count like 50M",
      .help = "refuse images with more pixels"},

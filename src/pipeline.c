@@ -18,6 +18,7 @@
 #include "thumbd/resize.h"
 #include "thumbd/retry.h"
 #include "thumbd/shrink.h"
+#include "thumbd/thumbhash.h"
 #include "thumbd/uptodate.h"
 #include "thumbd/vipsengine.h"
 
@@ -305,6 +306,16 @@ static td_status encode_png_alpha(const pipeline_thumb *th, FILE *out, char *err
     return st;
 }
 
+/* th's pixels as a file of format fmt holds them: a JPEG has no alpha, so
+ * an image with alpha is composited on white, in place. */
+static void as_stored(pipeline_thumb *th, out_kind fmt)
+{
+    if (fmt == OUT_JPEG && th->alpha) {
+        flatten(th->px, th->w, th->h);
+        th->alpha = false;
+    }
+}
+
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
 {
     out_kind fmt = pipeline_format(cfg, th);
@@ -312,12 +323,8 @@ td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *ou
         vipsengine_thumb vt = {.px = th->px, .w = th->w, .h = th->h, .alpha = th->alpha};
         return vipsengine_encode(&vt, fmt, cfg->quality, out, err);
     }
+    as_stored(th, fmt);
     int c = th->alpha ? 4 : 3;
-    if (fmt == OUT_JPEG && th->alpha) {
-        flatten(th->px, th->w, th->h);
-        th->alpha = false;
-        c = 3;
-    }
     if (fmt == OUT_PNG && th->alpha)
         return encode_png_alpha(th, out, err);
     return fmt == OUT_JPEG ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
@@ -496,7 +503,12 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         return st;
     r->warnings = th.warnings;
     double t0 = clock_now_s();
-    st = write_out(env, t, &th, &sb.st_mtim, transient, err);
+    if (cfg->placeholder == PLACEHOLDER_THUMBHASH) { /* of the pixels the file will hold */
+        as_stored(&th, pipeline_format(cfg, &th));
+        st = thumbhash_placeholder(th.px, th.w, th.h, th.alpha ? 4 : 3, r->placeholder, err);
+    }
+    if (st == TD_OK)
+        st = write_out(env, t, &th, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
         r->out_w = th.w;

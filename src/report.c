@@ -120,6 +120,7 @@ void report_format_record(FILE *f, const thumbd_task *t)
             "\"out_bytes\":%lld",
             r->src_w, r->src_h, (long long)t->size, r->out_w, r->out_h, (long long)r->out_bytes);
     json_opt_string(f, "decoder", r->decoder);
+    json_opt_string(f, "placeholder", r->placeholder);
     json_warnings(f, &r->warnings);
     fprintf(f,
             ",\"queue_ms\":%.3f,\"decode_ms\":%.3f,\"resize_ms\":%.3f,"

@@ -83,6 +83,8 @@ static void test_option_errors(void **state)
     assert_int_equal(PARSE(&c, err, "--max-rate", "1000001", "in", "out"), CONFIG_ERROR);
     assert_string_equal(err, "--max-rate: expected files per second, 0..1000000 (0 = no limit), got "
                              "'1000001'");
+    assert_int_equal(PARSE(&c, err, "--placeholder", "blurhash", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--placeholder: expected none or thumbhash, got 'blurhash'");
     assert_int_equal(PARSE(&c, err, "--no-force=1", "in", "out"), CONFIG_ERROR);
     assert_string_equal(err, "option '--no-force=1' takes no value (see --help)");
     setenv("THUMBD_MAX_PIXELS", "0", 1);
@@ -229,6 +231,26 @@ static void test_env_unknown_warns(void **state)
     unsetenv("THUMBDSIZE");
 }
 
+/* --placeholder: none by default; THUMBD_PLACEHOLDER sets it, the command
+ * line wins over it. */
+static void test_placeholder_choice(void **state)
+{
+    (void)state;
+    clear_thumbd_env();
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.placeholder, PLACEHOLDER_NONE);
+    assert_int_equal(PARSE(&c, err, "--placeholder", "thumbhash", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.placeholder, PLACEHOLDER_THUMBHASH);
+    setenv("THUMBD_PLACEHOLDER", "thumbhash", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.placeholder, PLACEHOLDER_THUMBHASH);
+    assert_int_equal(PARSE(&c, err, "--placeholder=none", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.placeholder, PLACEHOLDER_NONE);
+    unsetenv("THUMBD_PLACEHOLDER");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_flag_negations),
         cmocka_unit_test(test_env_empty_is_unset),
         cmocka_unit_test(test_env_unknown_warns),
+        cmocka_unit_test(test_placeholder_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,13 +4,15 @@
  * counted either way), a stop that does not grow with the backlog, no
  * progress line beside a report on the same screen, --metrics checked at
  * the start, the notice of changed options, a refused image's size in its
- * record and no images/s for a no-op run.
+ * record and no images/s for a no-op run, --placeholder's ThumbHash in the
+ * ok records.
  *
  *   test_reporting THUMBD_BIN
  *
  * THUMBD_REPORTING_KEEP=1 keeps the directory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +397,114 @@ static void test_options_change_is_said(void **state)
     end_checks();
 }
 
+/* The bytes of the base64 s into out (at most cap): their count, or -1 when
+ * s is not padded RFC 4648 base64. */
+static int unbase64(const char *s, uint8_t *out, int cap)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = strlen(s);
+    if (len == 0 || len % 4)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            const char *c = s[i + k] ? strchr(abc, s[i + k]) : NULL;
+            bool last = i + 4 == len;
+            if (s[i + k] == '=' && last && k >= 2 && (k == 3 || s[i + 3] == '='))
+                pad++;
+            else if (!c || pad)
+                return -1;
+            v = v << 6 | (uint32_t)(c ? c - abc : 0);
+        }
+        for (int k = 0; k < 3 - pad; k++) {
+            if (n == cap)
+                return -1;
+            out[n++] = (uint8_t)(v >> (16 - 8 * k));
+        }
+    }
+    return n;
+}
+
+/* The average colour a ThumbHash's header gives (its DC terms), 0..1. */
+static void thumbhash_average(const uint8_t *h, double rgb[3])
+{
+    uint32_t h24 = h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
+    double l = (h24 & 63) / 63.0, p = (h24 >> 6 & 63) / 31.5 - 1, q = (h24 >> 12 & 63) / 31.5 - 1;
+    double b = l - 2.0 / 3.0 * p, r = (3 * l - b + q) / 2;
+    rgb[0] = r;
+    rgb[1] = r - q;
+    rgb[2] = b;
+}
+
+static void red_row(uint8_t *row, int w, int y, void *ctx)
+{
+    (void)y, (void)ctx;
+    for (int i = 0; i < w; i++)
+        row[i * 3] = 200, row[i * 3 + 1] = 30, row[i * 3 + 2] = 30;
+}
+
+/* --placeholder thumbhash: every ok record carries a valid ThumbHash in
+ * base64 (a solid red image's says red), the same from worker processes
+ * and from threads (THUMBD_PLACEHOLDER); other records, and every record
+ * without it, have placeholder null. */
+static void test_placeholder_in_ok_records(void **state)
+{
+    (void)state;
+    begin_checks();
+    char dir[400], in[500], out[500], rep[3][500], p[600];
+    pathf(dir, sizeof dir, "%s/placeholder", e2e_root);
+    make_tree(dir);
+    pathf(in, sizeof in, "%s/in", dir);
+    pathf(out, sizeof out, "%s/out", dir);
+    pathf(p, sizeof p, "%s/red.jpg", in);
+    assert_int_equal(write_rgb_jpeg(p, 64, 48, 95, red_row, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        pathf(rep[i], sizeof rep[i], "%s/r%d.jsonl", dir, i);
+    int code = run(dir, NULL, NULL, "-r", rep[0], "--placeholder", "thumbhash", in, out, NULL);
+    CHECK(code == 1, "--placeholder thumbhash: exit %d, want 1", code);
+    setenv("THUMBD_PLACEHOLDER", "thumbhash", 1);
+    code = run(dir, NULL, NULL, "-r", rep[1], "--force", "--isolation", "thread", in, out, NULL);
+    unsetenv("THUMBD_PLACEHOLDER");
+    CHECK(code == 1, "THUMBD_PLACEHOLDER=thumbhash, threads: exit %d, want 1", code);
+    code = run(dir, NULL, NULL, "-r", rep[2], "--force", in, out, NULL);
+    CHECK(code == 1, "no --placeholder: exit %d, want 1", code);
+
+    e2e_report r[3];
+    for (int i = 0; i < 3; i++)
+        e2e_report_must_load(rep[i], &r[i]);
+    CHECK(e2e_report_count(&r[0], "ok") == GOOD + 1, "%d ok records, want %d",
+          e2e_report_count(&r[0], "ok"), GOOD + 1);
+    for (int i = 0; i < r[0].n; i++) {
+        const e2e_jrec *a = &r[0].v[i];
+        const char *src = e2e_str_or(a, "src", "?"), *ph = e2e_str(a, "placeholder");
+        if (!e2e_is(a, "ok")) {
+            CHECK(e2e_is_null(a, "placeholder"), "%s: not ok, yet a placeholder", src);
+            continue;
+        }
+        uint8_t h[40];
+        int n = ph ? unbase64(ph, h, (int)sizeof h) : -1;
+        CHECK(n >= 5 && n <= 25, "%s: placeholder %s is no ThumbHash in base64", src, ph ? ph : "null");
+        const e2e_jrec *b = e2e_report_one(&r[1], src), *c = e2e_report_one(&r[2], src);
+        CHECK(b && strcmp(e2e_str_or(b, "placeholder", ""), ph ? ph : "") == 0,
+              "%s: from a thread %s, from a worker process %s", src, e2e_str_or(b, "placeholder", "null"),
+              ph ? ph : "null");
+        CHECK(c && e2e_is(c, "ok") && e2e_is_null(c, "placeholder"),
+              "%s: without --placeholder: %s", src, e2e_report_text(&r[2], c));
+        if (n >= 5 && !strcmp(src, "red.jpg")) {
+            double rgb[3], want[3] = {200 / 255.0, 30 / 255.0, 30 / 255.0};
+            thumbhash_average(h, rgb);
+            for (int k = 0; k < 3; k++)
+                CHECK(fabs(rgb[k] - want[k]) < 0.05, "red.jpg: the hash's average colour %.3f %.3f %.3f",
+                      rgb[0], rgb[1], rgb[2]);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        e2e_report_free(&r[i]);
+    end_checks();
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +514,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_no_progress_beside_report_on_screen),
         cmocka_unit_test(test_metrics_checked_at_start),
         cmocka_unit_test(test_options_change_is_said),
+        cmocka_unit_test(test_placeholder_in_ok_records),
     };
     return e2e_main(argc, argv, "reporting", tests, sizeof tests / sizeof tests[0]);
 }

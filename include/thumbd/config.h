@@ -23,6 +23,9 @@ typedef enum stop_mode { STOP_CANCEL, STOP_DRAIN } stop_mode;
 typedef enum isolation_mode { ISOLATION_PROCESS, ISOLATION_THREAD } isolation_mode;
 /* --sandbox: whether worker processes restrict themselves (sandbox.h). */
 typedef enum sandbox_mode { SANDBOX_ON, SANDBOX_OFF } sandbox_mode;
+/* --placeholder: what each ok record carries for a front end to show while
+ * the thumbnail loads (thumbhash.h). */
+typedef enum placeholder_mode { PLACEHOLDER_NONE, PLACEHOLDER_THUMBHASH } placeholder_mode;
 
 typedef struct thumbd_config {
     const char *in_dir;
@@ -77,6 +80,7 @@ typedef struct thumbd_config {
     double shutdown_timeout;   /* seconds */
     stop_mode on_stop;         /* cancel or run the queued tasks at a stop */
     bool ordered;              /* --ordered: the report in id order */
+    placeholder_mode placeholder;  /* --placeholder */
 } thumbd_config;
 
 typedef enum config_result {

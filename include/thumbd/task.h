@@ -9,6 +9,7 @@
 
 #include "thumbd/cancel.h"
 #include "thumbd/status.h"
+#include "thumbd/thumbhash.h"
 
 typedef enum task_status {
     TASK_OK = 0,
@@ -49,6 +50,8 @@ typedef struct task_result {
     int64_t read_size;         /* the source as it was read (else as the scan saw it) */
     struct timespec read_mtime;
     uint64_t out_ino;          /* the thumbnail's inode */
+    /* --placeholder thumbhash: the thumbnail's ThumbHash in base64, else "" */
+    char placeholder[THUMBHASH_B64_SIZE];
 } task_result;
 
 typedef struct thumbd_task {
