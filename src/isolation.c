@@ -219,9 +219,17 @@ static bool take_result(thumbd_task *t, const char *msg, size_t n)
     free(t->res.out_rel);
     t->res = m.res;
     t->res.out_rel = out;
+    /* The report reads these as strings and the warnings as a count, so
+     * they are made safe whatever a damaged worker sent. */
+    m.decoder[sizeof m.decoder - 1] = '\0';
     t->res.decoder = intern_decoder(m.decoder);
-    /* the report reads it as a string, whatever a damaged worker sent */
+    t->res.error[sizeof t->res.error - 1] = '\0';
     t->res.placeholder[sizeof t->res.placeholder - 1] = '\0';
+    task_warnings *w = &t->res.warnings;
+    if (w->n < 0 || w->n > TASK_WARN_MAX)
+        w->n = w->n < 0 ? 0 : TASK_WARN_MAX;
+    for (size_t i = 0; i < sizeof w->msg / sizeof w->msg[0]; i++)
+        w->msg[i][sizeof w->msg[i] - 1] = '\0';
     return true;
 }
 
