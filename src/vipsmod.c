@@ -132,6 +132,48 @@ typedef struct header {
 
 static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
 
+/* Bytes a frame of w x h pixels of the given bands and sample size takes. */
+static uint64_t frame_bytes(int w, int h, int bands, uint64_t sample)
+{
+    return (uint64_t)(w > 0 ? w : 0) * (uint64_t)(h > 0 ? h : 0) * (uint64_t)(bands > 0 ? bands : 1) *
+           sample;
+}
+
+/* What the loader of family fam holds to read the first page of h
+ * (vipsengine.h), from its header alone. Loaders that stream rows or
+ * decode at the thumbnail's scale (baseline JPEG, non-interlaced PNG, a
+ * still WebP, SVG, PDF) hold a few rows: 0, left to MEMGATE_SLACK. */
+static uint64_t loader_need(VipsImage *h, const char *fam)
+{
+    int w = vips_image_get_width(h), ht = vips_image_get_height(h), bands = vips_image_get_bands(h);
+    uint64_t frame = frame_bytes(w, ht, bands, vips_format_sizeof(vips_image_get_format(h)));
+    int flag = 0;
+    if (!strcmp(fam, "jpeg")) /* a progressive file: every DCT coefficient, 2 bytes each */
+        return vips_image_get_int(h, "jpeg-multiscan", &flag) == 0 && flag ? frame_bytes(w, ht, bands, 2) : 0;
+    if (!strcmp(fam, "png") || !strcmp(fam, "spng")) /* Adam7: the whole frame */
+        return vips_image_get_int(h, "interlaced", &flag) == 0 && flag ? frame : 0;
+    if (!strcmp(fam, "webp")) /* an animation: the canvas and the frame drawn on it */
+        return vips_image_get_n_pages(h) > 1 ? 2 * frame_bytes(w, ht, 4, 1) : 0;
+    if (!strcmp(fam, "svg") || !strcmp(fam, "pdf"))
+        return 0;
+    if (!strcmp(fam, "gif")) /* libnsgif's RGBA frame, and libvips's rows of it */
+        return frame_bytes(w, ht, 4, 1) * 5 / 4;
+    if (!strcmp(fam, "heif")) /* libheif's decoded planes, then the interleaved image */
+        return 2 * frame;
+    if (!strcmp(fam, "jxl") || !strcmp(fam, "jp2k")) /* 32-bit samples while decoding */
+        return frame_bytes(w, ht, bands, 4) + frame;
+    return frame; /* TIFF and the rest: a frame */
+}
+
+/* Asks p->reserve for need bytes (nothing when it is 0 or there is no one
+ * to ask). */
+static td_status reserve(const vipsengine_params *p, uint64_t need, char *err)
+{
+    if (!p->reserve || need == 0)
+        return TD_OK;
+    return p->reserve(p->reserve_ctx, need > SIZE_MAX ? SIZE_MAX : (size_t)need, err);
+}
+
 /* Limits from the header alone. */
 static td_status check_header(const vipsengine_params *p, VipsSource *src, header *hd,
                               const char *fam, char *err)
@@ -148,8 +190,10 @@ static td_status check_header(const vipsengine_params *p, VipsSource *src, heade
      * 8.14: ask for colour management only where there is colour to manage. */
     hd->managed = vips_image_get_typeof(h, VIPS_META_ICC_NAME) != 0 ||
                   vips_image_guess_interpretation(h) == VIPS_INTERPRETATION_CMYK;
+    uint64_t need = loader_need(h, fam);
     g_object_unref(h);
-    return check_limits(p, w, ht, pages, err);
+    td_status st = check_limits(p, w, ht, pages, err);
+    return st == TD_OK ? reserve(p, need, err) : st;
 }
 
 /* --max-dimension, --max-pixels and --max-frames. */
@@ -412,6 +456,10 @@ static td_status magick_make(const vipsengine_params *p, int fd, cancel_token *t
     td_status st = bmpico_read(p, fd, &bi, &buf, &len, err);
     th->src_w = bi.w;
     th->src_h = bi.h;
+    /* ImageMagick holds the image at 16 bits a channel, RGBA, and libvips
+     * a copy at 8. */
+    if (st == TD_OK)
+        st = reserve(p, frame_bytes(bi.w, bi.h, 4, 3), err);
     const char *name = st == TD_OK ? vips_foreign_find_load_buffer(buf, len) : NULL;
     if (st == TD_OK && (!name || strncmp(name, "VipsForeignLoadMagick", 21)))
         st = td_fail(err, TD_EINPUT, "not a BMP or ICO thumbd reads: libvips would not read it "
