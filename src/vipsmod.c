@@ -133,17 +133,35 @@ typedef struct header {
 static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
 
 /* Bytes a frame of w x h pixels of the given bands and sample size takes. */
+static uint64_t frame_need(VipsImage *h, const char *fam);
+
 static uint64_t frame_bytes(int w, int h, int bands, uint64_t sample)
 {
     return (uint64_t)(w > 0 ? w : 0) * (uint64_t)(h > 0 ? h : 0) * (uint64_t)(bands > 0 ? bands : 1) *
            sample;
 }
 
+/* Loaders that read the whole file into memory before they decode. */
+static bool reads_whole(const char *fam)
+{
+    static const char *const whole[] = {"webp", "gif", "svg", "pdf", "heif"};
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+        if (!strcmp(fam, whole[i]))
+            return true;
+    return false;
+}
+
 /* What the loader of family fam holds to read the first page of h
  * (vipsengine.h), from its header alone. Loaders that stream rows or
  * decode at the thumbnail's scale (baseline JPEG, non-interlaced PNG, a
- * still WebP, SVG, PDF) hold a few rows: 0, left to MEMGATE_SLACK. */
-static uint64_t loader_need(VipsImage *h, const char *fam)
+ * still WebP, SVG, PDF) hold a few rows: 0, left to MEMGATE_SLACK; those
+ * that read the file whole (reads_whole) hold it too. */
+static uint64_t loader_need(VipsImage *h, const char *fam, uint64_t file_bytes)
+{
+    return frame_need(h, fam) + (reads_whole(fam) ? file_bytes : 0);
+}
+
+static uint64_t frame_need(VipsImage *h, const char *fam)
 {
     int w = vips_image_get_width(h), ht = vips_image_get_height(h), bands = vips_image_get_bands(h);
     uint64_t frame = frame_bytes(w, ht, bands, vips_format_sizeof(vips_image_get_format(h)));
@@ -176,7 +194,7 @@ static td_status reserve(const vipsengine_params *p, uint64_t need, char *err)
 
 /* Limits from the header alone. */
 static td_status check_header(const vipsengine_params *p, VipsSource *src, header *hd,
-                              const char *fam, char *err)
+                              const char *fam, uint64_t file_bytes, char *err)
 {
     VipsImage *h = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!h)
@@ -190,7 +208,7 @@ static td_status check_header(const vipsengine_params *p, VipsSource *src, heade
      * 8.14: ask for colour management only where there is colour to manage. */
     hd->managed = vips_image_get_typeof(h, VIPS_META_ICC_NAME) != 0 ||
                   vips_image_guess_interpretation(h) == VIPS_INTERPRETATION_CMYK;
-    uint64_t need = loader_need(h, fam);
+    uint64_t need = loader_need(h, fam, file_bytes);
     g_object_unref(h);
     td_status st = check_limits(p, w, ht, pages, err);
     return st == TD_OK ? reserve(p, need, err) : st;
@@ -343,6 +361,12 @@ static td_status finish(VipsImage *thumb, cancel_token *tok, const char *fam, vi
     return st;
 }
 
+static uint64_t file_size(int fd)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+}
+
 /* Every format but BMP and ICO: libvips reads through us, and picks the
  * loader by the content (never ImageMagick's: loader_family). */
 static td_status source_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
@@ -362,7 +386,7 @@ static td_status source_make(const vipsengine_params *p, int fd, cancel_token *t
     td_status st = blocked ? td_fail(err, TD_EINPUT, "not an image format thumbd reads: libvips would "
                                                      "read it as '%s', a loader thumbd keeps closed to "
                                                      "untrusted files", fam)
-                   : *fam ? check_header(p, src, &hd, fam, err)
+                   : *fam ? check_header(p, src, &hd, fam, file_size(fd), err)
                           : td_fail(err, TD_EINPUT, "libvips: no loader recognises this file "
                                                     "(not an image format thumbd reads: unrecognised signature)");
     if (st != TD_OK)
