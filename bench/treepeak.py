@@ -5,7 +5,7 @@
 
 Prints one line on stderr, after the command ends:
 
-    treepeak: rss_peak_kb=N hwm_sum_kb=M samples=S procs=P [cgroup_peak_kb=C]
+    treepeak: rss_peak_kb=N hwm_sum_kb=M hwm_max_kb=X samples=S procs=P [cgroup_peak_kb=C]
 
 rss_peak_kb  the largest sum of VmRSS over the tree seen in one sample (every
              2 ms): a lower bound of the tree's peak;
@@ -13,6 +13,8 @@ hwm_sum_kb   the sum, over every process of the tree ever seen, of its own
              peak (VmHWM, last read): an upper bound of the tree's peak (the
              processes' peaks need not coincide), unless a process grew
              after its last sample and died before the next one;
+hwm_max_kb   the largest of those peaks: the one process that grew most;
+procs        how many processes the tree had, over the run;
 cgroup_peak  with --cgroup, the memory cgroup's own figure (v2 memory.peak,
              v1 memory.max_usage_in_bytes): pages counted once, page cache
              included. The command is put in that cgroup first.
@@ -100,7 +102,7 @@ def main():
         samples += 1
         time.sleep(0.002)
     line = (f"treepeak: rss_peak_kb={rss_peak} hwm_sum_kb={sum(hwm.values())} "
-            f"samples={samples} procs={len(hwm)}")
+            f"hwm_max_kb={max(hwm.values(), default=0)} samples={samples} procs={len(hwm)}")
     if cg:
         line += f" cgroup_peak_kb={cgroup_peak_kb(cg)}"
     print(line, file=sys.stderr)

@@ -133,8 +133,7 @@ typedef struct header {
 static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
 
 /* Bytes a frame of w x h pixels of the given bands and sample size takes. */
-static uint64_t frame_need(VipsImage *h, const char *fam);
-
+/* Bytes a frame of w x h pixels of the given bands and sample size takes. */
 static uint64_t frame_bytes(int w, int h, int bands, uint64_t sample)
 {
     return (uint64_t)(w > 0 ? w : 0) * (uint64_t)(h > 0 ? h : 0) * (uint64_t)(bands > 0 ? bands : 1) *
@@ -151,17 +150,10 @@ static bool reads_whole(const char *fam)
     return false;
 }
 
-/* What the loader of family fam holds to read the first page of h
- * (vipsengine.h), from its header alone. Loaders that stream rows or
- * decode at the thumbnail's scale (baseline JPEG, non-interlaced PNG, a
- * still WebP, SVG, PDF) hold a few rows: 0, left to MEMGATE_SLACK; those
- * that read the file whole (reads_whole) hold it too. */
-static uint64_t loader_need(VipsImage *h, const char *fam, uint64_t file_bytes)
-{
-    return frame_need(h, fam) + (reads_whole(fam) ? file_bytes : 0);
-}
-
-static uint64_t frame_need(VipsImage *h, const char *fam)
+/* What the loader of family fam holds whole to read the first page of h:
+ * a frame, or a progressive JPEG's coefficients; 0 for those that stream
+ * rows or render at the thumbnail's scale. */
+static uint64_t held_need(VipsImage *h, const char *fam)
 {
     int w = vips_image_get_width(h), ht = vips_image_get_height(h), bands = vips_image_get_bands(h);
     uint64_t frame = frame_bytes(w, ht, bands, vips_format_sizeof(vips_image_get_format(h)));
@@ -172,15 +164,38 @@ static uint64_t frame_need(VipsImage *h, const char *fam)
         return vips_image_get_int(h, "interlaced", &flag) == 0 && flag ? frame : 0;
     if (!strcmp(fam, "webp")) /* an animation: the canvas and the frame drawn on it */
         return vips_image_get_n_pages(h) > 1 ? 2 * frame_bytes(w, ht, 4, 1) : 0;
-    if (!strcmp(fam, "svg") || !strcmp(fam, "pdf"))
-        return 0;
-    if (!strcmp(fam, "gif")) /* libnsgif's RGBA frame, and libvips's rows of it */
-        return frame_bytes(w, ht, 4, 1) * 5 / 4;
+    if (!strcmp(fam, "gif")) /* libnsgif's RGBA frame */
+        return frame_bytes(w, ht, 4, 1);
     if (!strcmp(fam, "heif")) /* libheif's decoded planes, then the interleaved image */
         return 2 * frame;
     if (!strcmp(fam, "jxl") || !strcmp(fam, "jp2k")) /* 32-bit samples while decoding */
         return frame_bytes(w, ht, bands, 4) + frame;
-    return frame; /* TIFF and the rest: a frame */
+    if (!strcmp(fam, "tiff") || !strcmp(fam, "svg") || !strcmp(fam, "pdf"))
+        return 0; /* strips or tiles; rendered at scale */
+    return frame;
+}
+
+/* libvips's own buffers on the way to the thumbnail: about 1024 rows at
+ * the width the loader gives (measured: 8000x8000 TIFFs, 8 and 16 bits),
+ * an eighth of it for a JPEG (shrink-on-load), none for the formats
+ * decoded or rendered at the thumbnail's scale. */
+static uint64_t lines_need(VipsImage *h, const char *fam)
+{
+    if (!strcmp(fam, "webp") || !strcmp(fam, "svg") || !strcmp(fam, "pdf") || !strcmp(fam, "heif"))
+        return 0;
+    int w = vips_image_get_width(h);
+    if (!strcmp(fam, "jpeg"))
+        w = (w + 7) / 8;
+    int bands = !strcmp(fam, "gif") ? 4 : vips_image_get_bands(h);
+    return frame_bytes(w, 1024, bands, vips_format_sizeof(vips_image_get_format(h)));
+}
+
+/* What reading the first page of h takes (vipsengine.h), from its header
+ * alone: what the loader holds, libvips's rows, and the file itself for
+ * loaders that read it whole (reads_whole). */
+static uint64_t loader_need(VipsImage *h, const char *fam, uint64_t file_bytes)
+{
+    return held_need(h, fam) + lines_need(h, fam) + (reads_whole(fam) ? file_bytes : 0);
 }
 
 /* Asks p->reserve for need bytes (nothing when it is 0 or there is no one

@@ -53,11 +53,13 @@ typedef struct vipsengine_thumb {
  * vips_thumbnail with shrink-on-load, auto-rotation, conversion to sRGB
  * (embedded profile honoured; CMYK through libvips's own CMYK profile), then
  * 8-bit RGB or RGBA. The limits are checked from the header first, then
- * p->reserve is given what the loader will hold: a full frame
+ * p->reserve is given what the decode will hold: a full frame
  * (width x height x bands x sample size) for loaders that materialise one
- * (GIF, TIFF, HEIF, JPEG XL, JPEG 2000, BMP/ICO through ImageMagick, an
+ * (GIF, HEIF, JPEG XL, JPEG 2000, BMP/ICO through ImageMagick, an
  * interlaced PNG, a progressive JPEG's coefficients, an animated WebP's
- * canvas), nothing for those that stream or shrink on load. The
+ * canvas), libvips's buffers of about 1024 rows for those that stream
+ * (TIFF, PNG, JPEG at an eighth of its width), and the file for loaders
+ * that read it whole (WebP, GIF, SVG, PDF, HEIF). The
  * token stops it through the image's kill flag. libvips is started on
  * first use, with one thread per image, no operation cache. On failure th
  * holds no pixels (src_w, src_h and decode_ms may be set). */
