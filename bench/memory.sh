@@ -8,15 +8,15 @@
 #   gif         the GIF of 10000x9999 (a 400 MB frame in libvips), default
 #               settings: refused
 #   prog444-fit, gif-fit   the same with --max-memory raised to what the
-#               refusal asked for: decoded, within --max-memory + 8 MiB
-#               + the processes' baselines
+#               refusal asked for: decoded, within the bound
 #   corpus-vips the corpus through --engine vips
 #
 #   bench/memory.sh            (BENCH_CORPUS=dir, THUMBD=binary, JOBS=N)
 #
 # Each line: the tree's RSS peak (the largest sum of the processes' RSS,
 # sampled every 2 ms by bench/treepeak.py), the largest single process's
-# peak (VmHWM), how many processes, the documented bound for them, the
+# peak (VmHWM), how many processes, the documented bound for them
+# (--max-memory + 8 MiB + 72 MiB a process: docs/memory.md), the
 # run's time and its outcome. With a memory cgroup v2 we may create below
 # ours, also its memory.peak (pages counted once). Needs build/thumbd,
 # build/tests/thumbd_membombs, python3 and the corpus (bench/corpus.sh).
@@ -64,7 +64,7 @@ measure() { # name max_memory_MiB in [thumbd options...]
   cgp=$(sed -n 's/.*cgroup_peak_kb=\([0-9]*\).*/\1/p' <<< "$line")
   outcome=$(grep -o '[0-9]* ok, [0-9]* failed' "$log" | head -1)
   printf '%-12s %9.1f %9.1f %5d %9d %8s %8.2f  %s (exit %d)\n' "$name" "$(bc -l <<< "$rss / 1024")" \
-    "$(bc -l <<< "$hwm / 1024")" "$procs" $((mm + 8 + 40 * procs)) "${cgp:+$((cgp / 1024))}" \
+    "$(bc -l <<< "$hwm / 1024")" "$procs" $((mm + 8 + 72 * procs)) "${cgp:+$((cgp / 1024))}" \
     "$(bc -l <<< "$t1 - $t0")" "$outcome" "$code"
 }
 

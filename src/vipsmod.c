@@ -177,8 +177,9 @@ static uint64_t held_need(VipsImage *h, const char *fam)
 
 /* libvips's own buffers on the way to the thumbnail: about 1024 rows at
  * the width the loader gives (measured: 8000x8000 TIFFs, 8 and 16 bits),
- * an eighth of it for a JPEG (shrink-on-load), none for the formats
- * decoded or rendered at the thumbnail's scale. */
+ * of 32-bit floats where an alpha band makes it premultiply (measured:
+ * 5120x2880 RGBA PNGs), an eighth of the width for a JPEG (shrink-on-load),
+ * none for the formats decoded or rendered at the thumbnail's scale. */
 static uint64_t lines_need(VipsImage *h, const char *fam)
 {
     if (!strcmp(fam, "webp") || !strcmp(fam, "svg") || !strcmp(fam, "pdf") || !strcmp(fam, "heif"))
@@ -186,8 +187,12 @@ static uint64_t lines_need(VipsImage *h, const char *fam)
     int w = vips_image_get_width(h);
     if (!strcmp(fam, "jpeg"))
         w = (w + 7) / 8;
-    int bands = !strcmp(fam, "gif") ? 4 : vips_image_get_bands(h);
-    return frame_bytes(w, 1024, bands, vips_format_sizeof(vips_image_get_format(h)));
+    bool gif = !strcmp(fam, "gif");
+    int bands = gif ? 4 : vips_image_get_bands(h);
+    uint64_t sample = vips_format_sizeof(vips_image_get_format(h));
+    if (!gif && vips_image_hasalpha(h) && sample < 4)
+        sample = 4;
+    return frame_bytes(w, 1024, bands, sample);
 }
 
 /* What reading the first page of h takes (vipsengine.h), from its header
