@@ -118,7 +118,9 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
-    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
+    /* An ICC profile (up to 4 MiB) is held three times: the decoder's
+     * pieces of it, the profile it assembles, and ours (icc_copy). */
+    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len;
     td_status st = within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
     if (st != TD_OK)
         return st;
