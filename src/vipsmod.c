@@ -133,7 +133,6 @@ typedef struct header {
 static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
 
 /* Bytes a frame of w x h pixels of the given bands and sample size takes. */
-/* Bytes a frame of w x h pixels of the given bands and sample size takes. */
 static uint64_t frame_bytes(int w, int h, int bands, uint64_t sample)
 {
     return (uint64_t)(w > 0 ? w : 0) * (uint64_t)(h > 0 ? h : 0) * (uint64_t)(bands > 0 ? bands : 1) *
