@@ -174,7 +174,7 @@ static uint64_t held_need(VipsImage *h, const char *fam)
     return frame;
 }
 
-/* libvips's own buffers on the way to the thumbnail: about 1024 rows at
+/* libvips's own buffers on the way to the thumbnail: up to 1024 rows at
  * the width the loader gives (measured: 8000x8000 TIFFs, 8 and 16 bits),
  * of 32-bit floats where an alpha band makes it premultiply (measured:
  * 5120x2880 RGBA PNGs), an eighth of the width for a JPEG (shrink-on-load),
@@ -183,15 +183,17 @@ static uint64_t lines_need(VipsImage *h, const char *fam)
 {
     if (!strcmp(fam, "webp") || !strcmp(fam, "svg") || !strcmp(fam, "pdf") || !strcmp(fam, "heif"))
         return 0;
-    int w = vips_image_get_width(h);
+    int w = vips_image_get_width(h), rows = vips_image_get_height(h);
     if (!strcmp(fam, "jpeg"))
         w = (w + 7) / 8;
+    if (rows > 1024)
+        rows = 1024;
     bool gif = !strcmp(fam, "gif");
     int bands = gif ? 4 : vips_image_get_bands(h);
     uint64_t sample = vips_format_sizeof(vips_image_get_format(h));
     if (!gif && vips_image_hasalpha(h) && sample < 4)
         sample = 4;
-    return frame_bytes(w, 1024, bands, sample);
+    return frame_bytes(w, rows, bands, sample);
 }
 
 /* What reading the first page of h takes (vipsengine.h), from its header
