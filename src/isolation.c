@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "thumbd/clock.h"
 #include "thumbd/isoproto.h"
+#include "thumbd/sandbox.h"
 #include "thumbd/uptodate.h"
 
 extern char **environ;
@@ -243,9 +245,39 @@ static const char *signal_abbrev(int sig)
     case SIGILL: return "SIGILL";
     case SIGKILL: return "SIGKILL";
     case SIGSYS: return "SIGSYS";
+    case SIGTRAP: return "SIGTRAP";
     case SIGXCPU: return "SIGXCPU";
     default: return "a signal";
     }
+}
+
+/* The RLIMIT_DATA a worker process runs under: the sandbox's (sandbox.h),
+ * or the one it inherits if lower; 0 = none. */
+static uint64_t worker_data_limit(const thumbd_config *cfg)
+{
+    uint64_t lim = cfg->sandbox == SANDBOX_ON ? sandbox_data_limit(cfg->max_memory) : 0;
+    struct rlimit cur;
+    if (getrlimit(RLIMIT_DATA, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY &&
+        (lim == 0 || (uint64_t)cur.rlim_cur < lim))
+        lim = (uint64_t)cur.rlim_cur;
+    return lim;
+}
+
+/* A worker killed by sig: what the record says. An allocation refused at
+ * the data limit ends a worker by SIGTRAP (GLib's g_malloc, which libvips
+ * and its loaders use) or SIGABRT (C++ loaders' std::bad_alloc); the
+ * kernel's OOM killer (a memory cgroup's) sends SIGKILL. */
+static void signal_message(char *buf, size_t len, int sig, uint64_t data_limit)
+{
+    if ((sig == SIGTRAP || sig == SIGABRT) && data_limit)
+        snprintf(buf, len,
+                 "decoder ran out of memory or crashed: %s (worker process killed by signal %d, "
+                 "as an allocation over its data limit of %llu MiB ends it; raise --max-memory)",
+                 signal_abbrev(sig), sig, (unsigned long long)(data_limit >> 20));
+    else
+        snprintf(buf, len, "decoder crashed: %s (worker process killed by signal %d%s)",
+                 signal_abbrev(sig), sig,
+                 sig == SIGKILL ? ": out of memory, or killed from outside" : "");
 }
 
 /* The worker process died during t (status: its wait status): a lasting
@@ -259,10 +291,7 @@ static void crashed(const pipeline_env *env, thumbd_task *t, int worker, int sta
                        .queue_ms = (t0 - t->t_queued) * 1000.0,
                        .total_ms = (clock_now_s() - t0) * 1000.0};
     if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        snprintf(r->error, sizeof r->error,
-                 "decoder crashed: %s (worker process killed by signal %d%s)", signal_abbrev(sig), sig,
-                 sig == SIGKILL ? ": out of memory, or killed from outside" : "");
+        signal_message(r->error, sizeof r->error, WTERMSIG(status), worker_data_limit(env->cfg));
     } else {
         snprintf(r->error, sizeof r->error,
                  "decoder crashed: the worker process exited with status %d during the task",

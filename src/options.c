@@ -206,7 +206,8 @@ const options_entry options_table[] = {
     {.name = "max-memory", .kind = OPTIONS_COUNT, .field = FIELD(max_memory), .arg = "N",
      .base = 1024, .def = "40M", .expect = "a size like 64M (0 = no limit)",
      .help = "decoder memory shared by all workers: an image that does not fit waits (its "
-             "worker runs other images meanwhile), a larger one runs alone"},
+             "worker runs other images meanwhile); one needing more than N + 8 MiB is "
+             "refused"},
     {.name = "follow-symlinks", .kind = OPTIONS_FLAG, .field = FIELD(follow_symlinks),
      .help = "follow symbolic links"},
     {.name = "task-timeout", .kind = OPTIONS_SECONDS, .field = FIELD(task_timeout), .arg = "S",

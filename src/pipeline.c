@@ -86,6 +86,24 @@ static size_t shrink_bytes(int w, int h, int k, int c)
     return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
+/* The memory bound: one image may reserve up to --max-memory plus
+ * MEMGATE_SLACK (it then runs alone); one that needs more is refused before
+ * its decoder allocates, naming what it would need. --max-memory 0: no
+ * bound. */
+static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
+{
+    if (!max_memory || bytes <= max_memory + MEMGATE_SLACK)
+        return TD_OK;
+    const double mib = 1048576.0;
+    /* The smallest --max-memory that admits it, in whole MiB. */
+    uint64_t need = ((uint64_t)bytes - MEMGATE_SLACK + (1u << 20) - 1) >> 20;
+    return td_fail(err, TD_ELIMIT,
+                   "decoding needs %.0f MiB, over --max-memory %.0f MiB (+%.0f MiB margin): "
+                   "raise --max-memory to %lluM or more to decode it",
+                   (double)bytes / mib, (double)max_memory / mib, (double)MEMGATE_SLACK / mib,
+                   (unsigned long long)need);
+}
+
 /* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
  * reserves the decoder's buffers and the intermediate image in the gate. */
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
@@ -101,8 +119,13 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
-    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
-    td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
+    /* An ICC profile (up to 4 MiB) is held three times: the decoder's
+     * pieces of it, the profile it assembles, and ours (icc_copy). */
+    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len;
+    td_status st = within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
+    if (st != TD_OK)
+        return st;
+    st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
     if (st != TD_OK)
         return st;
     c->reserved_decoder = work_bytes;
@@ -398,20 +421,42 @@ static bool changed_since(int fd, const struct stat *before)
            !same_time(&now.st_mtim, &before->st_mtim) || !same_time(&now.st_ctim, &before->st_ctim);
 }
 
+/* The libvips path's reservation: the same bound and gate as on_start's. */
+typedef struct vips_gate {
+    const thumbd_config *cfg;
+    memgate *gate;
+    bool may_defer;
+    cancel_token *tok;
+    size_t reserved;
+} vips_gate;
+
+static td_status vips_reserve(void *ctx, size_t bytes, char err[TD_ERRLEN])
+{
+    vips_gate *g = ctx;
+    td_status st = within_bound(g->cfg->max_memory, bytes, err);
+    if (st == TD_OK)
+        st = memgate_acquire(g->gate, bytes, g->may_defer, g->tok, err);
+    if (st == TD_OK)
+        g->reserved = bytes;
+    return st;
+}
+
 /* The libvips engine's thumbnail of the image open at fd, as the native
  * path's (pipeline_make) would be given. */
-static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
-                           char *err)
+static td_status vips_make(const thumbd_config *cfg, memgate *gate, bool may_defer, int fd,
+                           cancel_token *tok, pipeline_thumb *th, char *err)
 {
+    vips_gate g = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
     int box_w = cfg->width, box_h = cfg->height;
     fit_mode fit = cfg->fit;
     geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
     vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
                            .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
                            .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
-                           .fail_on = cfg->fail_on};
+                           .fail_on = cfg->fail_on, .reserve = vips_reserve, .reserve_ctx = &g};
     vipsengine_thumb vt;
     td_status st = vipsengine_make(&p, fd, tok, &vt, err);
+    memgate_release(gate, g.reserved);
     *th = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha, .src_w = vt.src_w,
                            .src_h = vt.src_h, .decoder = "vips", .decode_ms = vt.decode_ms};
     return st;
@@ -474,12 +519,11 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     pipeline_thumb th;
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
-    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO)) {
-        st = vips_make(cfg, fileno(f), tok, &th, err);
-    } else {
-        bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
+    bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
+    if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
+        st = vips_make(cfg, env->gate, may_defer, fileno(f), tok, &th, err);
+    else
         st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
-    }
     /* A file rewritten while it was read looks corrupt or truncated to the
      * decoder, or decodes into a mix of old and new: whatever the decode
      * said, the next attempt reads it whole. */

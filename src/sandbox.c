@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "thumbd/memgate.h"
+
 #ifndef THUMBD_MODULE_DIR
 #define THUMBD_MODULE_DIR "/usr/local/lib/thumbd"
 #endif
@@ -51,8 +53,8 @@ uint64_t sandbox_data_limit(uint64_t max_memory)
 {
     if (max_memory == 0 || SANITIZED)
         return 0;
-    uint64_t four = max_memory > UINT64_MAX / 4 ? UINT64_MAX : 4 * max_memory;
-    return four > SANDBOX_DATA_FLOOR ? four : SANDBOX_DATA_FLOOR;
+    uint64_t more = MEMGATE_SLACK + SANDBOX_DATA_BASE;
+    return max_memory > UINT64_MAX - more ? UINT64_MAX : max_memory + more;
 }
 
 static void set_limits(uint64_t max_memory, char *notice)

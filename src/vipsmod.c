@@ -132,9 +132,90 @@ typedef struct header {
 
 static td_status check_limits(const vipsengine_params *p, int w, int ht, int pages, char *err);
 
+/* Bytes a frame of w x h pixels of the given bands and sample size takes. */
+static uint64_t frame_bytes(int w, int h, int bands, uint64_t sample)
+{
+    return (uint64_t)(w > 0 ? w : 0) * (uint64_t)(h > 0 ? h : 0) * (uint64_t)(bands > 0 ? bands : 1) *
+           sample;
+}
+
+/* Loaders that read the whole file into memory before they decode. */
+static bool reads_whole(const char *fam)
+{
+    static const char *const whole[] = {"webp", "gif", "svg", "pdf", "heif"};
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+        if (!strcmp(fam, whole[i]))
+            return true;
+    return false;
+}
+
+/* What the loader of family fam holds whole to read the first page of h:
+ * a frame, or a progressive JPEG's coefficients; 0 for those that stream
+ * rows or render at the thumbnail's scale. */
+static uint64_t held_need(VipsImage *h, const char *fam)
+{
+    int w = vips_image_get_width(h), ht = vips_image_get_height(h), bands = vips_image_get_bands(h);
+    uint64_t frame = frame_bytes(w, ht, bands, vips_format_sizeof(vips_image_get_format(h)));
+    int flag = 0;
+    if (!strcmp(fam, "jpeg")) /* a progressive file: every DCT coefficient, 2 bytes each */
+        return vips_image_get_int(h, "jpeg-multiscan", &flag) == 0 && flag ? frame_bytes(w, ht, bands, 2) : 0;
+    if (!strcmp(fam, "png") || !strcmp(fam, "spng")) /* Adam7: the whole frame */
+        return vips_image_get_int(h, "interlaced", &flag) == 0 && flag ? frame : 0;
+    if (!strcmp(fam, "webp")) /* an animation: the canvas and the frame drawn on it */
+        return vips_image_get_n_pages(h) > 1 ? 2 * frame_bytes(w, ht, 4, 1) : 0;
+    if (!strcmp(fam, "gif")) /* libnsgif's RGBA frame */
+        return frame_bytes(w, ht, 4, 1);
+    if (!strcmp(fam, "heif")) /* libheif's decoded planes, then the interleaved image */
+        return 2 * frame;
+    if (!strcmp(fam, "jxl") || !strcmp(fam, "jp2k")) /* 32-bit samples while decoding */
+        return frame_bytes(w, ht, bands, 4) + frame;
+    if (!strcmp(fam, "tiff") || !strcmp(fam, "svg") || !strcmp(fam, "pdf"))
+        return 0; /* strips or tiles; rendered at scale */
+    return frame;
+}
+
+/* libvips's own buffers on the way to the thumbnail: up to 1024 rows at
+ * the width the loader gives (measured: 8000x8000 TIFFs, 8 and 16 bits),
+ * of 32-bit floats where an alpha band makes it premultiply (measured:
+ * 5120x2880 RGBA PNGs), an eighth of the width for a JPEG (shrink-on-load),
+ * none for the formats decoded or rendered at the thumbnail's scale. */
+static uint64_t lines_need(VipsImage *h, const char *fam)
+{
+    if (!strcmp(fam, "webp") || !strcmp(fam, "svg") || !strcmp(fam, "pdf") || !strcmp(fam, "heif"))
+        return 0;
+    int w = vips_image_get_width(h), rows = vips_image_get_height(h);
+    if (!strcmp(fam, "jpeg"))
+        w = (w + 7) / 8;
+    if (rows > 1024)
+        rows = 1024;
+    bool gif = !strcmp(fam, "gif");
+    int bands = gif ? 4 : vips_image_get_bands(h);
+    uint64_t sample = vips_format_sizeof(vips_image_get_format(h));
+    if (!gif && vips_image_hasalpha(h) && sample < 4)
+        sample = 4;
+    return frame_bytes(w, rows, bands, sample);
+}
+
+/* What reading the first page of h takes (vipsengine.h), from its header
+ * alone: what the loader holds, libvips's rows, and the file itself for
+ * loaders that read it whole (reads_whole). */
+static uint64_t loader_need(VipsImage *h, const char *fam, uint64_t file_bytes)
+{
+    return held_need(h, fam) + lines_need(h, fam) + (reads_whole(fam) ? file_bytes : 0);
+}
+
+/* Asks p->reserve for need bytes (nothing when it is 0 or there is no one
+ * to ask). */
+static td_status reserve(const vipsengine_params *p, uint64_t need, char *err)
+{
+    if (!p->reserve || need == 0)
+        return TD_OK;
+    return p->reserve(p->reserve_ctx, need > SIZE_MAX ? SIZE_MAX : (size_t)need, err);
+}
+
 /* Limits from the header alone. */
 static td_status check_header(const vipsengine_params *p, VipsSource *src, header *hd,
-                              const char *fam, char *err)
+                              const char *fam, uint64_t file_bytes, char *err)
 {
     VipsImage *h = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!h)
@@ -148,8 +229,10 @@ static td_status check_header(const vipsengine_params *p, VipsSource *src, heade
      * 8.14: ask for colour management only where there is colour to manage. */
     hd->managed = vips_image_get_typeof(h, VIPS_META_ICC_NAME) != 0 ||
                   vips_image_guess_interpretation(h) == VIPS_INTERPRETATION_CMYK;
+    uint64_t need = loader_need(h, fam, file_bytes);
     g_object_unref(h);
-    return check_limits(p, w, ht, pages, err);
+    td_status st = check_limits(p, w, ht, pages, err);
+    return st == TD_OK ? reserve(p, need, err) : st;
 }
 
 /* --max-dimension, --max-pixels and --max-frames. */
@@ -299,6 +382,12 @@ static td_status finish(VipsImage *thumb, cancel_token *tok, const char *fam, vi
     return st;
 }
 
+static uint64_t file_size(int fd)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+}
+
 /* Every format but BMP and ICO: libvips reads through us, and picks the
  * loader by the content (never ImageMagick's: loader_family). */
 static td_status source_make(const vipsengine_params *p, int fd, cancel_token *tok, vipsengine_thumb *th,
@@ -318,7 +407,7 @@ static td_status source_make(const vipsengine_params *p, int fd, cancel_token *t
     td_status st = blocked ? td_fail(err, TD_EINPUT, "not an image format thumbd reads: libvips would "
                                                      "read it as '%s', a loader thumbd keeps closed to "
                                                      "untrusted files", fam)
-                   : *fam ? check_header(p, src, &hd, fam, err)
+                   : *fam ? check_header(p, src, &hd, fam, file_size(fd), err)
                           : td_fail(err, TD_EINPUT, "libvips: no loader recognises this file "
                                                     "(not an image format thumbd reads: unrecognised signature)");
     if (st != TD_OK)
@@ -412,6 +501,10 @@ static td_status magick_make(const vipsengine_params *p, int fd, cancel_token *t
     td_status st = bmpico_read(p, fd, &bi, &buf, &len, err);
     th->src_w = bi.w;
     th->src_h = bi.h;
+    /* ImageMagick holds the image at 16 bits a channel, RGBA, and libvips
+     * a copy at 8. */
+    if (st == TD_OK)
+        st = reserve(p, frame_bytes(bi.w, bi.h, 4, 3), err);
     const char *name = st == TD_OK ? vips_foreign_find_load_buffer(buf, len) : NULL;
     if (st == TD_OK && (!name || strncmp(name, "VipsForeignLoadMagick", 21)))
         st = td_fail(err, TD_EINPUT, "not a BMP or ICO thumbd reads: libvips would not read it "

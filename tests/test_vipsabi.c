@@ -107,7 +107,7 @@ static void test_stale_abi_refused(void **state)
     char *err;
     e2e_proc p = run_with("stale", g_stale, &err);
     char want[1200];
-    pathf(want, sizeof want, "%s is from another version of thumbd (ABI 999, expected 2): reinstall",
+    pathf(want, sizeof want, "%s is from another version of thumbd (ABI 999, expected 3): reinstall",
           g_stale);
     CHECK(p.code == 1, "exit %d, expected 1 (the image failed); error: %s", p.code, err);
     CHECK(strstr(err, want) != NULL, "the error is not \"%s...\": %s", want, err);
@@ -124,7 +124,7 @@ static void test_no_abi_refused(void **state)
     char *err;
     e2e_proc p = run_with("noabi", g_no_abi, &err);
     CHECK(p.code == 1, "exit %d, expected 1 (the image failed); error: %s", p.code, err);
-    CHECK(strstr(err, "is from another version of thumbd (ABI 0, expected 2): reinstall") != NULL,
+    CHECK(strstr(err, "is from another version of thumbd (ABI 0, expected 3): reinstall") != NULL,
           "the error is not the ABI 0 refusal: %s", err);
     CHECK(!thumb_exists("noabi"), "a thumbnail was written with the module without an ABI");
     free(err);

@@ -13,6 +13,13 @@
 
 typedef struct memgate memgate;
 
+/* The slack over --max-memory that one image may reserve: what an image's
+ * estimate may leave out (a decoder's small tables, libvips's line buffers,
+ * the encoder's). An image whose reservation exceeds --max-memory plus this
+ * is refused before its decoder allocates (pipeline.c); docs/memory.md
+ * gives the bound on the process tree that follows. */
+#define MEMGATE_SLACK ((size_t)8 << 20)
+
 /* A gate of `budget` bytes (0 = unlimited: acquire never waits). */
 memgate *memgate_create(size_t budget);
 void memgate_destroy(memgate *g);

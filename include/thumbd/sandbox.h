@@ -6,10 +6,12 @@
  *   through exec (which seccomp refuses anyway); required for an
  *   unprivileged seccomp filter and Landlock.
  * - rlimits: RLIMIT_CORE 0 (a crashing decoder writes no core file with
- *   the image's pixels in it); RLIMIT_DATA = max(4 x --max-memory,
- *   SANDBOX_DATA_FLOOR) when --max-memory is not 0, so a runaway allocation
- *   fails (malloc returns NULL: the image's record says "out of memory")
- *   rather than the kernel OOM-killing the pod.
+ *   the image's pixels in it); RLIMIT_DATA = --max-memory + MEMGATE_SLACK
+ *   + SANDBOX_DATA_BASE when --max-memory is not 0: what one image may
+ *   reserve and what a worker holds besides, so that an allocation the
+ *   estimates missed fails (malloc returns NULL: "out of memory"; GLib's
+ *   g_malloc ends the worker, a failed record) rather than the kernel
+ *   OOM-killing the pod.
  * - seccomp-bpf (libseccomp), default allow, these refused with EPERM (an
  *   error, not a kill, so a library that probes goes on): execve,
  *   execveat, fork, vfork, clone without CLONE_THREAD (threads stay
@@ -42,9 +44,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The smallest RLIMIT_DATA: what a worker with libvips started and its
- * threads needs besides the decoders' budget, with room to spare. */
-#define SANDBOX_DATA_FLOOR (512ull << 20)
+/* RLIMIT_DATA counts address space (the heap, private mappings, thread
+ * stacks), not resident pages: what a worker with libvips started and
+ * its threads maps besides the memory its images reserve (28 MB measured,
+ * docs/memory.md), with room for what the estimates leave out. */
+#define SANDBOX_DATA_BASE (192ull << 20)
 
 enum { SANDBOX_NOTICE_LEN = 512 };
 

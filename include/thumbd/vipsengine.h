@@ -31,6 +31,12 @@ typedef struct vipsengine_params {
     int max_dimension;         /* width or height */
     int max_frames;            /* pages or frames */
     failon_level fail_on;      /* libvips's fail_on, the same four levels */
+    /* Called once, when the header is read and before any pixel is
+     * decoded, with the bytes the loader will hold (an estimate from the
+     * header: vipsengine_make): TD_OK goes on, any other status fails the
+     * image with it and err's message. NULL: nothing to ask. */
+    td_status (*reserve)(void *ctx, size_t bytes, char err[TD_ERRLEN]);
+    void *reserve_ctx;
 } vipsengine_params;
 
 /* A thumbnail vipsengine_make made, or the pixels vipsengine_encode takes
@@ -46,7 +52,14 @@ typedef struct vipsengine_thumb {
 /* Makes the thumbnail of the image open at fd (its first page or frame):
  * vips_thumbnail with shrink-on-load, auto-rotation, conversion to sRGB
  * (embedded profile honoured; CMYK through libvips's own CMYK profile), then
- * 8-bit RGB or RGBA. The limits are checked from the header first. The
+ * 8-bit RGB or RGBA. The limits are checked from the header first, then
+ * p->reserve is given what the decode will hold: a full frame
+ * (width x height x bands x sample size) for loaders that materialise one
+ * (GIF, HEIF, JPEG XL, JPEG 2000, BMP/ICO through ImageMagick, an
+ * interlaced PNG, a progressive JPEG's coefficients, an animated WebP's
+ * canvas), libvips's buffers of about 1024 rows for those that stream
+ * (TIFF, PNG, JPEG at an eighth of its width), and the file for loaders
+ * that read it whole (WebP, GIF, SVG, PDF, HEIF). The
  * token stops it through the image's kill flag. libvips is started on
  * first use, with one thread per image, no operation cache. On failure th
  * holds no pixels (src_w, src_h and decode_ms may be set). */

@@ -14,7 +14,7 @@
 
 #include "thumbd/vipsengine.h"
 
-#define VIPSMOD_ABI 2
+#define VIPSMOD_ABI 3
 
 /* The ABI the module was built with: VIPSMOD_ABI then. */
 extern const int vipsmod_abi;
