@@ -249,9 +249,9 @@ static void test_jpeg_scale(void **state)
         /* 5120x2880 wallpaper, cover 200x200: 1/8 gives 360, under 400. */
         assert_int_equal(geom_jpeg_scale(2880, 2880, 200, 200), 2);
         assert_int_equal(geom_jpeg_scale(2880, 2880, 180, 180), 1); /* 360 = 2 x 180 */
+        assert_int_equal(geom_jpeg_scale(1, 1, 1, 1), 8);
     }
     assert_int_equal(geom_jpeg_scale(100, 100, 200, 200), 8);   /* none is enough */
-    assert_int_equal(geom_jpeg_scale(1, 1, 1, 1), 8);
     for (int cw = 1; cw < 2000; cw += 37)
         for (int nw = 1; nw < 400; nw += 29) {
             int ch = cw / 2 + 1, nh = nw / 3 + 1;
