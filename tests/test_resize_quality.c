@@ -304,7 +304,7 @@ static uint8_t *thumb_of(const unsigned char *jpg, unsigned long len, const geom
     return out;
 }
 
-/* The region [x, x+w) x [y, y+h) of src as a new image. */
+/* The region [x, x+w) x [y, y+h) of src, copied into an image of its own. */
 static image_f crop_of(const image_f *src, int x, int y, int w, int h)
 {
     image_f img;
