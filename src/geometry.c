@@ -56,7 +56,8 @@ int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h)
     for (int n = 1; n < 8; n++) {
         /* libjpeg rounds scaled dimensions up. */
         long w = ((long)crop_w * n + 7) / 8, h = ((long)crop_h * n + 7) / 8;
-        if (w >= 2L * need_w && h >= 2L * need_h)
+        if (4 * w >= GEOM_JPEG_HEADROOM_Q4 * (long)need_w &&
+            4 * h >= GEOM_JPEG_HEADROOM_Q4 * (long)need_h)
             return n;
     }
     return 8;
@@ -64,7 +65,8 @@ int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h)
 
 int geom_shrink_factor(int w, int h, int need_w, int need_h)
 {
-    long kx = w / (2L * need_w), ky = h / (2L * need_h);
+    long kx = 4L * w / (GEOM_SHRINK_HEADROOM_Q4 * (long)need_w);
+    long ky = 4L * h / (GEOM_SHRINK_HEADROOM_Q4 * (long)need_h);
     long k = kx < ky ? kx : ky;
     return k < 1 ? 1 : (int)(k > 1 << 14 ? 1 << 14 : k); /* keeps shrink sums in range */
 }

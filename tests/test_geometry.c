@@ -188,13 +188,19 @@ static void test_cover_properties(void **state)
     }
 }
 
-/* The definition, independently: ceil(crop * n / 8) as libjpeg scales. */
+/* The headrooms as factors. */
+static const double JPEG_HEADROOM = GEOM_JPEG_HEADROOM_Q4 / 4.0;
+static const double SHRINK_HEADROOM = GEOM_SHRINK_HEADROOM_Q4 / 4.0;
+
+/* The definition, independently: ceil(crop * n / 8) as libjpeg scales, at
+ * least the headroom times need on both axes (the headrooms are multiples
+ * of 1/4, exact in double). */
 static int ref_jpeg_scale(int cw, int ch, int nw, int nh)
 {
     for (int n = 1; n <= 8; n++) {
         long w = ((long)cw * n) / 8 + (((long)cw * n) % 8 != 0);
         long h = ((long)ch * n) / 8 + (((long)ch * n) % 8 != 0);
-        if (w >= 2L * nw && h >= 2L * nh)
+        if ((double)w >= JPEG_HEADROOM * nw && (double)h >= JPEG_HEADROOM * nh)
             return n;
     }
     return 8;
@@ -232,14 +238,20 @@ static void test_unbounded_side(void **state)
 static void test_jpeg_scale(void **state)
 {
     (void)state;
-    assert_int_equal(geom_jpeg_scale(4000, 3000, 200, 150), 1); /* 500x375 >= 400x300 */
-    assert_int_equal(geom_jpeg_scale(1600, 1200, 200, 150), 2); /* 1/8 is 200x150: too small */
-    assert_int_equal(geom_jpeg_scale(1000, 1000, 300, 300), 5); /* 625 >= 600, 4/8 = 500 */
-    assert_int_equal(geom_jpeg_scale(3200, 2400, 200, 200), 2); /* height decides */
-    assert_int_equal(geom_jpeg_scale(799, 1000, 50, 50), 1);    /* ceil(799/8) = 100 */
+    /* The default rule, 2x: these hold in a build with the default headroom. */
+    if (GEOM_JPEG_HEADROOM_Q4 == 8) {
+        assert_int_equal(geom_jpeg_scale(4000, 3000, 200, 150), 1); /* 500x375 >= 400x300 */
+        assert_int_equal(geom_jpeg_scale(1600, 1200, 200, 150), 2); /* 1/8 is 200x150 */
+        assert_int_equal(geom_jpeg_scale(1000, 1000, 300, 300), 5); /* 625 >= 600, 4/8 = 500 */
+        assert_int_equal(geom_jpeg_scale(3200, 2400, 200, 200), 2); /* height decides */
+        assert_int_equal(geom_jpeg_scale(799, 1000, 50, 50), 1);    /* ceil(799/8) = 100 */
+        assert_int_equal(geom_jpeg_scale(400, 400, 200, 200), 8);   /* only full size */
+        /* 5120x2880 wallpaper, cover 200x200: 1/8 gives 360, under 400. */
+        assert_int_equal(geom_jpeg_scale(2880, 2880, 200, 200), 2);
+        assert_int_equal(geom_jpeg_scale(2880, 2880, 180, 180), 1); /* 360 = 2 x 180 */
+        assert_int_equal(geom_jpeg_scale(1, 1, 1, 1), 8);
+    }
     assert_int_equal(geom_jpeg_scale(100, 100, 200, 200), 8);   /* none is enough */
-    assert_int_equal(geom_jpeg_scale(400, 400, 200, 200), 8);   /* only full size */
-    assert_int_equal(geom_jpeg_scale(1, 1, 1, 1), 8);
     for (int cw = 1; cw < 2000; cw += 37)
         for (int nw = 1; nw < 400; nw += 29) {
             int ch = cw / 2 + 1, nh = nw / 3 + 1;
@@ -253,24 +265,30 @@ static void test_jpeg_scale(void **state)
 static void test_shrink_factor(void **state)
 {
     (void)state;
-    assert_int_equal(geom_shrink_factor(4000, 3000, 200, 150), 10);
-    assert_int_equal(geom_shrink_factor(4000, 3000, 200, 100), 10);  /* width decides */
-    assert_int_equal(geom_shrink_factor(3999, 3000, 200, 150), 9);
-    assert_int_equal(geom_shrink_factor(4001, 3001, 200, 150), 10);
-    assert_int_equal(geom_shrink_factor(1000, 1000, 300, 300), 1);
+    if (GEOM_SHRINK_HEADROOM_Q4 == 8) {
+        assert_int_equal(geom_shrink_factor(4000, 3000, 200, 150), 10);
+        assert_int_equal(geom_shrink_factor(4000, 3000, 200, 100), 10);  /* width decides */
+        assert_int_equal(geom_shrink_factor(3999, 3000, 200, 150), 9);
+        assert_int_equal(geom_shrink_factor(4001, 3001, 200, 150), 10);
+        assert_int_equal(geom_shrink_factor(1000, 1000, 300, 300), 1);
+        assert_int_equal(geom_shrink_factor(10000, 300, 200, 6), 25);
+    }
     assert_int_equal(geom_shrink_factor(100, 100, 200, 200), 1);     /* never below 1 */
-    assert_int_equal(geom_shrink_factor(10000, 300, 200, 6), 25);
+    assert_int_equal(geom_shrink_factor(1 << 20, 1 << 20, 1, 1), 1 << 14);   /* capped */
     for (int w = 1; w < 5000; w += 97)
         for (int nw = 1; nw < 300; nw += 31) {
             int h = w + 13, nh = nw + 5;
             int k = geom_shrink_factor(w, h, nw, nh);
             assert_true(k >= 1);
             if (k > 1) {
-                assert_true(w / k >= 2 * nw);
-                assert_true(h / k >= 2 * nh);
+                assert_true((double)w / k >= SHRINK_HEADROOM * nw);
+                assert_true((double)h / k >= SHRINK_HEADROOM * nh);
             }
-            /* k + 1 would leave less than 2x in some axis. */
-            assert_true(w / (k + 1) < 2 * nw || h / (k + 1) < 2 * nh);
+            /* k + 1 would leave less than the headroom in some axis (the
+             * output is w / k pixels wide, rounded up: the floor is what
+             * the box factor guarantees). */
+            assert_true((double)w / (k + 1) < SHRINK_HEADROOM * nw ||
+                        (double)h / (k + 1) < SHRINK_HEADROOM * nh);
         }
 }
 

@@ -35,11 +35,29 @@ typedef struct geom_plan {
 void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box_h,
                        fit_mode fit, bool enlarge, geom_plan *plan);
 
+/* Headroom of the decode scale, in quarters: the DCT-scaled decode and the
+ * integer box shrink each leave at least GEOM_*_HEADROOM_Q4 / 4 times
+ * need_w x need_h for the final filter (src/resize.c), so the box and DCT
+ * averaging, which blur and alias, stay below the output's frequencies.
+ * 2x (8) keeps the quality goal of bench/quality.md (median PSNR >= 45 dB
+ * and detail >= 0.93 against a full-resolution Lanczos on the photo corpus)
+ * with a margin; 1.5x and 1x miss the detail goal there. A bench build may
+ * set them (-DGEOM_JPEG_HEADROOM_Q4=6 ..., bench/headroom.sh); nothing else
+ * should. */
+#ifndef GEOM_JPEG_HEADROOM_Q4
+#define GEOM_JPEG_HEADROOM_Q4 8
+#endif
+#ifndef GEOM_SHRINK_HEADROOM_Q4
+#define GEOM_SHRINK_HEADROOM_Q4 8
+#endif
+
 /* The smallest JPEG DCT scale n/8 (n in 1..8) for which a crop_w x crop_h
- * region still has at least 2x need_w x need_h pixels (or 8 if none does). */
+ * region still has at least the headroom (GEOM_JPEG_HEADROOM_Q4 / 4) times
+ * need_w x need_h pixels (or 8 if none does). */
 int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h);
 
-/* The largest integer box factor k >= 1 that leaves at least 2x need. */
+/* The largest integer box factor k >= 1 that leaves at least the headroom
+ * (GEOM_SHRINK_HEADROOM_Q4 / 4) times need_w x need_h. */
 int geom_shrink_factor(int w, int h, int need_w, int need_h);
 
 #endif
