@@ -31,7 +31,12 @@ typedef struct decode_ctx {
     size_t reserved_image;     /* ... and for the intermediate image, until resized */
     codec_info info;           /* icc points to icc_copy */
     uint8_t *icc_copy;
-    geom_plan plan;
+    geom_plan plan;            /* one box's; several: the union of their crops */
+    int nboxes;                /* the sizes made from this decode */
+    config_size boxes[CONFIG_MAX_SIZES];
+    geom_plan plans[CONFIG_MAX_SIZES];
+    int dec_w, dec_h;          /* the image as decoded (DCT-scaled) */
+    int reg_x, reg_y, k;       /* the decoded region's origin in it, and its box factor */
     shrink sh;
     bool started;
     const char *decoder;       /* as the codec names its path */
@@ -41,6 +46,35 @@ typedef struct decode_ctx {
 static double ms_since(double t0)
 {
     return (clock_now_s() - t0) * 1000.0;
+}
+
+/* Plans each box; c->plan: the one box's plan, or for several the union of
+ * their crops (what is decoded). Returns the DCT scale the largest need
+ * asks for: the smaller sizes are made from that decode. */
+static int plan_boxes(decode_ctx *c, const codec_info *info)
+{
+    int scale = 1;
+    for (int i = 0; i < c->nboxes; i++) {
+        geom_plan *p = &c->plans[i];
+        geom_plan_compute(info->width, info->height, info->orientation, c->boxes[i].w,
+                          c->boxes[i].h, (fit_mode)c->boxes[i].fit, c->cfg->enlarge, p);
+        int n = geom_jpeg_scale(p->crop_w, p->crop_h, p->need_w, p->need_h);
+        scale = n > scale ? n : scale;
+        if (i == 0) {
+            c->plan = *p;
+            continue;
+        }
+        geom_plan *u = &c->plan;
+        int x1 = u->crop_x + u->crop_w > p->crop_x + p->crop_w ? u->crop_x + u->crop_w
+                                                                : p->crop_x + p->crop_w;
+        int y1 = u->crop_y + u->crop_h > p->crop_y + p->crop_h ? u->crop_y + u->crop_h
+                                                                : p->crop_y + p->crop_h;
+        u->crop_x = u->crop_x < p->crop_x ? u->crop_x : p->crop_x;
+        u->crop_y = u->crop_y < p->crop_y ? u->crop_y : p->crop_y;
+        u->crop_w = x1 - u->crop_x;
+        u->crop_h = y1 - u->crop_y;
+    }
+    return scale;
 }
 
 static td_status on_header(void *vctx, const codec_info *info, int *scale_num, char *err)
@@ -71,9 +105,7 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
             c->info.icc_len = info->icc_len;
         }
     }
-    geom_plan_compute(info->width, info->height, info->orientation, cfg->width, cfg->height,
-                      cfg->fit, cfg->enlarge, &c->plan);
-    *scale_num = geom_jpeg_scale(c->plan.crop_w, c->plan.crop_h, c->plan.need_w, c->plan.need_h);
+    *scale_num = plan_boxes(c, info);
     return TD_OK;
 }
 
@@ -85,12 +117,10 @@ static size_t shrink_bytes(int w, int h, int k, int c)
     return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
-/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
- * reserves the decoder's buffers and the intermediate image in the gate. */
-static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
+/* The crop of p mapped from stored pixels to the decoded w x h ones:
+ * [r[0], r[2]) x [r[1], r[3]). */
+static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
 {
-    decode_ctx *c = vctx;
-    const geom_plan *p = &c->plan;
     long sw = c->info.width, sh = c->info.height;
     int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
     int x1 = (int)(((long)(p->crop_x + p->crop_w) * w + sw - 1) / sw);
@@ -99,7 +129,34 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (y1 > h) y1 = h;
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
-    int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    r[0] = x0, r[1] = y0, r[2] = x1, r[3] = y1;
+}
+
+/* The box factor of the decoded region: the largest that leaves each
+ * box's crop at least twice its need. */
+static int shrink_k(const decode_ctx *c, int w, int h)
+{
+    int k = 1 << 14;
+    for (int i = 0; i < c->nboxes; i++) {
+        int r[4];
+        map_crop(c, &c->plans[i], w, h, r);
+        int ki = geom_shrink_factor(r[2] - r[0], r[3] - r[1], c->plans[i].need_w,
+                                    c->plans[i].need_h);
+        k = ki < k ? ki : k;
+    }
+    return k;
+}
+
+/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
+ * reserves the decoder's buffers and the intermediate image in the gate. */
+static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
+{
+    decode_ctx *c = vctx;
+    int r[4];
+    map_crop(c, &c->plan, w, h, r);
+    int x0 = r[0], y0 = r[1], x1 = r[2], y1 = r[3];
+    int k = shrink_k(c, w, h);
+    c->dec_w = w, c->dec_h = h, c->reg_x = x0, c->reg_y = y0, c->k = k;
     size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels);
     td_status st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
     if (st != TD_OK)
@@ -305,9 +362,22 @@ static td_status encode_png_alpha(const pipeline_thumb *th, FILE *out, char *err
     return st;
 }
 
+out_kind pipeline_format_all(const thumbd_config *cfg, const pipeline_thumb *th, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (pipeline_format(cfg, &th[i]) == OUT_PNG && cfg->format == FORMAT_AUTO)
+            return OUT_PNG;
+    return pipeline_format(cfg, th);
+}
+
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
 {
-    out_kind fmt = pipeline_format(cfg, th);
+    return pipeline_encode_as(cfg, th, pipeline_format(cfg, th), out, err);
+}
+
+td_status pipeline_encode_as(const thumbd_config *cfg, pipeline_thumb *th, out_kind fmt, FILE *out,
+                             char err[TD_ERRLEN])
+{
     if (fmt == OUT_WEBP || fmt == OUT_AVIF) {
         vipsengine_thumb vt = {.px = th->px, .w = th->w, .h = th->h, .alpha = th->alpha};
         return vipsengine_encode(&vt, fmt, cfg->quality, out, err);
@@ -330,12 +400,74 @@ static td_status cancelled(cancel_token *tok, char *err)
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
-                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
+/* The thumbnail of box i (of several) from img, the decoded region shrunk
+ * by c->k and in sRGB: its crop there, shrunk further by the largest box
+ * factor that leaves twice its need, oriented and resized. The crop is
+ * placed to a pixel of img, which holds at least twice the thumbnail's
+ * pixels: within half a thumbnail pixel of where one decode for this box
+ * alone would put it. */
+static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const image_f *img, int i,
+                          pipeline_thumb *th, char *err)
 {
-    memset(th, 0, sizeof *th);
+    const geom_plan *p = &c->plans[i];
+    int r[4], k = c->k;
+    map_crop(c, p, c->dec_w, c->dec_h, r);
+    int x0 = (r[0] - c->reg_x) / k, y0 = (r[1] - c->reg_y) / k;
+    int x1 = (r[2] - c->reg_x + k - 1) / k, y1 = (r[3] - c->reg_y + k - 1) / k;
+    x1 = x1 > img->w ? img->w : x1;
+    y1 = y1 > img->h ? img->h : y1;
+    x0 = x0 >= x1 ? x1 - 1 : x0;
+    y0 = y0 >= y1 ? y1 - 1 : y0;
+    int k2 = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    image_f sub;
+    td_status st = shrink_region(img, x0, y0, x1 - x0, y1 - y0, k2, &sub, err);
+    if (st == TD_OK)
+        st = orient_apply(&sub, c->info.orientation, err);
+    if (st == TD_OK)
+        st = resize_to_u8(&sub, p->out_w, p->out_h, cfg->filter, &th->px, err);
+    if (st == TD_OK) {
+        th->w = p->out_w;
+        th->h = p->out_h;
+        th->alpha = sub.alpha >= 0;
+    }
+    image_free(&sub);
+    return st;
+}
+
+/* img, the decoded region in sRGB, into the n thumbnails of th: one box
+ * straight from it (in place), several each from its own crop. */
+static td_status make_boxes(const thumbd_config *cfg, const decode_ctx *c, image_f *img, int n,
+                            pipeline_thumb *th, char *err)
+{
+    if (n == 1) {
+        td_status st = orient_apply(img, c->info.orientation, err);
+        if (st == TD_OK)
+            st = resize_to_u8(img, c->plan.out_w, c->plan.out_h, cfg->filter, &th->px, err);
+        if (st == TD_OK) {
+            th->w = c->plan.out_w;
+            th->h = c->plan.out_h;
+            th->alpha = img->alpha >= 0;
+        }
+        return st;
+    }
+    for (int i = 0; i < n; i++) {
+        td_status st = make_box(cfg, c, img, i, &th[i], err);
+        if (st != TD_OK)
+            return st;
+    }
+    return TD_OK;
+}
+
+/* The thumbnails of the n boxes from one decode of in, into th[0..n);
+ * th[0] also holds what the decode took. */
+static td_status make_thumbs(const thumbd_config *cfg, const config_size *boxes, int n,
+                             memgate *gate, bool may_defer, FILE *in, cancel_token *tok,
+                             pipeline_thumb *th, char *err)
+{
+    memset(th, 0, (size_t)n * sizeof *th);
     decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok,
-                    .warnings = &th->warnings};
+                    .warnings = &th->warnings, .nboxes = n};
+    memcpy(c.boxes, boxes, (size_t)n * sizeof *boxes);
     image_f img = {0};
     double t0 = clock_now_s();
     td_status st = decode(cfg, in, &c, tok, &img, err);
@@ -350,24 +482,35 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     if (st == TD_OK)
         st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
     if (st == TD_OK)
-        st = orient_apply(&img, c.info.orientation, err);
-    if (st == TD_OK)
-        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, cfg->filter, &th->px, err);
+        st = make_boxes(cfg, &c, &img, n, th, err);
     th->resize_ms = ms_since(t0);
-    if (st == TD_OK) {
-        th->w = c.plan.out_w;
-        th->h = c.plan.out_h;
-        th->alpha = img.alpha >= 0;
+    if (st == TD_OK)
         st = cancelled(tok, err);
-    }
     if (c.started)
         shrink_abort(&c.sh);
     image_free(&img);
     memgate_release(c.gate, c.reserved_image);
     free(c.icc_copy);
-    if (st != TD_OK)
-        pipeline_thumb_free(th);
+    for (int i = 0; st != TD_OK && i < n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
+}
+
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
+{
+    config_size boxes[CONFIG_MAX_SIZES];
+    config_boxes(cfg, boxes);
+    return make_thumbs(cfg, boxes, 1, gate, may_defer, in, tok, th, err);
+}
+
+td_status pipeline_make_sizes(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                              cancel_token *tok, pipeline_thumb th[CONFIG_MAX_SIZES], int *n,
+                              char err[TD_ERRLEN])
+{
+    config_size boxes[CONFIG_MAX_SIZES];
+    *n = config_boxes(cfg, boxes);
+    return make_thumbs(cfg, boxes, *n, gate, may_defer, in, tok, th, err);
 }
 
 void pipeline_thumb_free(pipeline_thumb *th)
@@ -391,43 +534,51 @@ static bool changed_since(int fd, const struct stat *before)
            !same_time(&now.st_mtim, &before->st_mtim) || !same_time(&now.st_ctim, &before->st_ctim);
 }
 
-/* The libvips engine's thumbnail of the image open at fd, as the native
- * path's (pipeline_make) would be given. */
+/* The libvips engine's thumbnails of the image open at fd, one for each
+ * box of cfg (*n), as the native path's (pipeline_make_sizes) would be
+ * given; libvips decodes the file once for each size. */
 static td_status vips_make(const thumbd_config *cfg, int fd, cancel_token *tok, pipeline_thumb *th,
-                           char *err)
+                           int *n, char *err)
 {
-    int box_w = cfg->width, box_h = cfg->height;
-    fit_mode fit = cfg->fit;
-    geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
-    vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
-                           .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
-                           .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
-                           .fail_on = cfg->fail_on};
-    vipsengine_thumb vt;
-    td_status st = vipsengine_make(&p, fd, tok, &vt, err);
-    *th = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha, .src_w = vt.src_w,
-                           .src_h = vt.src_h, .decoder = "vips", .decode_ms = vt.decode_ms};
+    config_size boxes[CONFIG_MAX_SIZES];
+    *n = config_boxes(cfg, boxes);
+    memset(th, 0, (size_t)*n * sizeof *th);
+    td_status st = TD_OK;
+    for (int i = 0; i < *n && st == TD_OK; i++) {
+        int box_w = boxes[i].w, box_h = boxes[i].h;
+        fit_mode fit = (fit_mode)boxes[i].fit;
+        geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
+        vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
+                               .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
+                               .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
+                               .fail_on = cfg->fail_on};
+        vipsengine_thumb vt;
+        st = vipsengine_make(&p, fd, tok, &vt, err);
+        th[i] = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha};
+        th->src_w = vt.src_w;
+        th->src_h = vt.src_h;
+        th->decoder = "vips";
+        th->decode_ms += vt.decode_ms;
+    }
+    for (int i = 0; st != TD_OK && i < *n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
 }
 
-/* Encodes th next to its final name and renames it into place.
- * *transient: it failed in a way worth retrying (a full disk, EIO...). */
-static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
-                           const struct timespec *mtime, bool *transient, char *err)
+/* Encodes th in fmt next to rel, its final name, and renames it into
+ * place. *transient: it failed in a way worth retrying (a full disk,
+ * EIO...). */
+static td_status write_one(const pipeline_env *env, const char *rel, pipeline_thumb *th,
+                           out_kind fmt, const struct timespec *mtime, bool *transient,
+                           task_output *o, char *err)
 {
-    const thumbd_config *cfg = env->cfg;
-    outname_rule names = {cfg->name_template, cfg->width, cfg->height};
-    t->res.out_rel = outname_path(&names, t->rel, pipeline_format(cfg, th));
-    if (!t->res.out_rel)
-        return td_fail(err, TD_ENOMEM, "out of memory");
     fs_atomic a;
-    td_status st = fs_atomic_begin_noted(&a, env->out_fd, t->res.out_rel, uptodate_note_mkdir, env->ut,
-                                         err);
+    td_status st = fs_atomic_begin_noted(&a, env->out_fd, rel, uptodate_note_mkdir, env->ut, err);
     if (st != TD_OK) {
         *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
         return st;
     }
-    st = pipeline_encode(env->cfg, th, a.f, err);
+    st = pipeline_encode_as(env->cfg, th, fmt, a.f, err);
     if (st != TD_OK) {
         /* A write of the thumbnail failed (a full disk, a quota, EIO): as
          * worth retrying as a failed commit. The encoder's own errors leave
@@ -441,9 +592,45 @@ static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thu
     a.mtime = mtime;
     st = fs_atomic_commit(&a, &bytes, err);
     *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
-    t->res.out_bytes = bytes;
-    t->res.out_ino = a.ino;
+    o->bytes = bytes;
+    o->ino = a.ino;
+    o->w = th->w;
+    o->h = th->h;
     return st;
+}
+
+/* Writes the n thumbnails of th, all in one format, each at the name the
+ * template gives its size; the first also into out_rel, out_bytes...
+ * With several sizes, t's outs list them (nouts: those begun). */
+static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th, int n,
+                           const struct timespec *mtime, bool *transient, char *err)
+{
+    const thumbd_config *cfg = env->cfg;
+    task_result *r = &t->res;
+    config_size boxes[CONFIG_MAX_SIZES];
+    config_boxes(cfg, boxes);
+    out_kind fmt = pipeline_format_all(cfg, th, n);
+    for (int i = 0; i < n; i++) {
+        outname_rule names = outname_rule_of(cfg->name_template, n > 1, boxes[i].w, boxes[i].h);
+        task_output o = {.rel = outname_path(&names, t->rel, fmt), .box_w = boxes[i].w,
+                         .box_h = boxes[i].h};
+        if (!o.rel)
+            return td_fail(err, TD_ENOMEM, "out of memory");
+        if (i == 0 && !(r->out_rel = n > 1 ? strdup(o.rel) : o.rel)) {
+            free(o.rel);
+            return td_fail(err, TD_ENOMEM, "out of memory");
+        }
+        td_status st = write_one(env, o.rel, &th[i], fmt, mtime, transient, &o, err);
+        if (n > 1)
+            r->outs[r->nouts++] = o;
+        if (i == 0) {
+            r->out_bytes = o.bytes;
+            r->out_ino = o.ino;
+        }
+        if (st != TD_OK)
+            return st;
+    }
+    return TD_OK;
 }
 
 /* *transient: a failure is worth retrying (I/O errors, a file changing
@@ -464,20 +651,22 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     }
     if (st != TD_OK)
         return st;
-    pipeline_thumb th;
+    pipeline_thumb th[CONFIG_MAX_SIZES];
+    int n = 1;
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
     if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO)) {
-        st = vips_make(cfg, fileno(f), tok, &th, err);
+        st = vips_make(cfg, fileno(f), tok, th, &n, err);
     } else {
         bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
-        st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
+        st = pipeline_make_sizes(cfg, env->gate, may_defer, f, tok, th, &n, err);
     }
     /* A file rewritten while it was read looks corrupt or truncated to the
      * decoder, or decodes into a mix of old and new: whatever the decode
      * said, the next attempt reads it whole. */
     if (st != TD_ECANCEL && st != TD_EBUSY && changed_since(fileno(f), &sb)) {
-        pipeline_thumb_free(&th);
+        for (int i = 0; i < n; i++)
+            pipeline_thumb_free(&th[i]);
         *transient = true;
         char why[TD_ERRLEN] = "";
         if (st != TD_OK)
@@ -487,22 +676,23 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         *transient = true; /* a read error, which a decoder takes for the end of the data */
     }
     fclose(f);
-    r->decode_ms = th.decode_ms;
-    r->resize_ms = th.resize_ms;
-    r->src_w = th.src_w;
-    r->src_h = th.src_h;
-    r->decoder = th.decoder;
+    r->decode_ms = th[0].decode_ms;
+    r->resize_ms = th[0].resize_ms;
+    r->src_w = th[0].src_w;
+    r->src_h = th[0].src_h;
+    r->decoder = th[0].decoder;
     if (st != TD_OK)
         return st;
-    r->warnings = th.warnings;
+    r->warnings = th[0].warnings;
     double t0 = clock_now_s();
-    st = write_out(env, t, &th, &sb.st_mtim, transient, err);
+    st = write_out(env, t, th, n, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
-        r->out_w = th.w;
-        r->out_h = th.h;
+        r->out_w = th[0].w;
+        r->out_h = th[0].h;
     }
-    pipeline_thumb_free(&th);
+    for (int i = 0; i < n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
 }
 
@@ -522,7 +712,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     const thumbd_config *cfg = env->cfg;
     double t0 = clock_now_s();
     task_result *r = &t->res;
-    free(r->out_rel); /* a retry starts from a clean result */
+    task_result_clear_outputs(r); /* a retry starts from a clean result */
     *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0,
                        .read_size = t->size, .read_mtime = t->mtime};
     char err[TD_ERRLEN] = "";
@@ -558,8 +748,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         r->lasting = r->lasting && !transient && (st == TD_EINPUT || st == TD_ELIMIT);
         snprintf(r->error, sizeof r->error, "%s", err);
     }
-    free(r->out_rel);
-    r->out_rel = NULL;
+    task_result_clear_outputs(r);
     if (env->ut)
         uptodate_note_result(env->ut, t);
 }

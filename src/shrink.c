@@ -164,3 +164,37 @@ void shrink_abort(shrink *s)
     image_free(&s->out);
     s->acc = NULL;
 }
+
+td_status shrink_region(const image_f *src, int x, int y, int w, int h, int k, image_f *out,
+                        char err[TD_ERRLEN])
+{
+    memset(out, 0, sizeof *out);
+    if (k < 1 || w < 1 || h < 1 || x < 0 || y < 0 || x + w > src->w || y + h > src->h)
+        return td_fail(err, TD_EINPUT, "internal: bad region %dx%d+%d+%d of %dx%d", w, h, x, y,
+                       src->w, src->h);
+    int ow = (w + k - 1) / k, oh = (h + k - 1) / k, c = src->c, al = src->alpha;
+    if (!image_alloc(out, ow, oh, c, al))
+        return td_fail(err, TD_ENOMEM, "out of memory for a %dx%d image", ow, oh);
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            int bx = x + ox * k, by = y + oy * k;
+            int nx = x + w - bx < k ? x + w - bx : k, ny = y + h - by < k ? y + h - by : k;
+            double sum[4] = {0, 0, 0, 0}, aw = 0;
+            for (int j = 0; j < ny; j++) {
+                const float *p = src->px + ((size_t)(by + j) * (size_t)src->w + (size_t)bx) * (size_t)c;
+                for (int i = 0; i < nx; i++, p += c) {
+                    double wt = al >= 0 ? p[al] : 1.0; /* colour weighted by alpha, as shrink_row */
+                    aw += wt;
+                    for (int ch = 0; ch < c; ch++)
+                        sum[ch] += ch == al ? p[ch] : p[ch] * wt;
+                }
+            }
+            float *d = out->px + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
+            double cnt = (double)nx * ny;
+            for (int ch = 0; ch < c; ch++)
+                d[ch] = (float)(ch == al ? sum[ch] / cnt
+                                : al >= 0 ? (aw > 0 ? sum[ch] / aw : 0.0)
+                                          : sum[ch] / cnt);
+        }
+    return TD_OK;
+}
