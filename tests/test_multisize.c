@@ -3,7 +3,7 @@
  * {stem}_{size}.{ext}, --name with {size}), each size's fit, one report
  * record with an outputs list, the incremental re-run (nothing to do; one
  * output deleted: the source made again, all its sizes), --prune (every
- * output of a gone source; a size no longer asked for stays while its
+ * output of a gone source; a size not asked for stays while its
  * source does; a file thumbd did not make stays), and a decode error (one
  * failed record, no file).
  *
@@ -199,7 +199,7 @@ static void test_prune(void **state)
     code = run(&d, three);
     CHECK(code == 0, "exit %d", code);
     CHECK(exists(&d, "photo_100x100.jpg") && exists(&d, "photo_300x300.jpg"),
-          "a size no longer asked for was removed while its source is there");
+          "a size not asked for was removed while its source is there");
     char p[700];
     pathf(p, sizeof p, "%s/photo_50x50.jpg", d.out);
     write_file(p, "not thumbd's", 12);
