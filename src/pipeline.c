@@ -299,42 +299,80 @@ static td_status cancelled(cancel_token *tok, char *err)
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-/* The thumbnail of box i (of several) from img, the decoded region shrunk
- * by c->k and in sRGB: its crop there, shrunk further by the largest box
- * factor that leaves twice its need, oriented and resized. The crop is
- * placed to a pixel of img, which holds at least twice the thumbnail's
- * pixels: within half a thumbnail pixel of where one decode for this box
- * alone would put it. */
-static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const image_f *img, int i,
-                          pipeline_thumb *th, char *err)
+/* Box i's crop in img (the decoded region shrunk by c->k), placed to a
+ * pixel of img: [r[0], r[2]) x [r[1], r[3]). img holds at least twice the
+ * thumbnail's pixels, so the crop is within half a thumbnail pixel of where
+ * one decode for this box alone would put it. */
+static void box_region(const decode_ctx *c, const image_f *img, int i, int r[4])
 {
-    const geom_plan *p = &c->plans[i];
-    int r[4], k = c->k;
-    map_crop(c, p, c->dec_w, c->dec_h, r);
-    int x0 = (r[0] - c->reg_x) / k, y0 = (r[1] - c->reg_y) / k;
-    int x1 = (r[2] - c->reg_x + k - 1) / k, y1 = (r[3] - c->reg_y + k - 1) / k;
+    int d[4], k = c->k;
+    map_crop(c, &c->plans[i], c->dec_w, c->dec_h, d);
+    int x0 = (d[0] - c->reg_x) / k, y0 = (d[1] - c->reg_y) / k;
+    int x1 = (d[2] - c->reg_x + k - 1) / k, y1 = (d[3] - c->reg_y + k - 1) / k;
     x1 = x1 > img->w ? img->w : x1;
     y1 = y1 > img->h ? img->h : y1;
-    x0 = x0 >= x1 ? x1 - 1 : x0;
-    y0 = y0 >= y1 ? y1 - 1 : y0;
-    int k2 = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
-    image_f sub;
-    td_status st = shrink_region(img, x0, y0, x1 - x0, y1 - y0, k2, &sub, err);
+    r[0] = x0 >= x1 ? x1 - 1 : x0;
+    r[1] = y0 >= y1 ? y1 - 1 : y0;
+    r[2] = x1;
+    r[3] = y1;
+}
+
+/* What the sizes made so far leave for the next, smaller one: the last
+ * crop shrunk (not yet oriented) and its region in img. */
+typedef struct box_prev {
+    image_f im;
+    int r[4];
+} box_prev;
+
+/* The thumbnail of box i (of several) from img, the decoded region shrunk
+ * by c->k and in sRGB: its crop shrunk further by the largest box factor
+ * that leaves twice its need (from prev, the larger size's shrunk crop,
+ * when that is the same crop: a smaller pass), oriented and resized. The
+ * rows of img whole, not shrunk further, upright: resized from img itself.
+ * prev takes this box's shrunk crop. */
+static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const image_f *img, int i,
+                          box_prev *prev, pipeline_thumb *th, char *err)
+{
+    const geom_plan *p = &c->plans[i];
+    int r[4], o = c->info.orientation;
+    box_region(c, img, i, r);
+    bool reuse = prev->im.px && !memcmp(prev->r, r, sizeof r);
+    const image_f *from = reuse ? &prev->im : img;
+    int x0 = reuse ? 0 : r[0], y0 = reuse ? 0 : r[1];
+    int w = reuse ? from->w : r[2] - r[0], h = reuse ? from->h : r[3] - r[1];
+    int k2 = geom_shrink_factor(w, h, p->need_w, p->need_h);
+    bool upright = o < 2 || o > 8, view = !reuse && k2 == 1 && w == img->w && upright;
+    image_f sub = *img, up = {0};
+    td_status st = TD_OK;
+    if (view) {
+        sub.px = img->px + (size_t)y0 * (size_t)img->w * (size_t)img->c;
+        sub.h = h;
+    } else {
+        st = shrink_region(from, x0, y0, w, h, k2, &sub, err);
+    }
+    /* The shrunk crop stays for the next size; orientation works on a copy. */
+    if (st == TD_OK && !upright && (st = shrink_region(&sub, 0, 0, sub.w, sub.h, 1, &up, err)) == TD_OK)
+        st = orient_apply(&up, o, err);
+    const image_f *src = upright ? &sub : &up;
     if (st == TD_OK)
-        st = orient_apply(&sub, c->info.orientation, err);
-    if (st == TD_OK)
-        st = resize_to_u8(&sub, p->out_w, p->out_h, cfg->filter, &th->px, err);
+        st = resize_to_u8(src, p->out_w, p->out_h, cfg->filter, &th->px, err);
     if (st == TD_OK) {
         th->w = p->out_w;
         th->h = p->out_h;
-        th->alpha = sub.alpha >= 0;
+        th->alpha = src->alpha >= 0;
     }
-    image_free(&sub);
+    image_free(&up);
+    if (!view && sub.px) {
+        image_free(&prev->im);
+        prev->im = sub;
+        memcpy(prev->r, r, sizeof r);
+    }
     return st;
 }
 
 /* img, the decoded region in sRGB, into the n thumbnails of th: one box
- * straight from it (in place), several each from its own crop. */
+ * straight from it (in place), several each from its own crop, the largest
+ * first, so that a smaller one may be made from a larger one's shrunk crop. */
 static td_status make_boxes(const thumbd_config *cfg, const decode_ctx *c, image_f *img, int n,
                             pipeline_thumb *th, char *err)
 {
@@ -349,12 +387,20 @@ static td_status make_boxes(const thumbd_config *cfg, const decode_ctx *c, image
         }
         return st;
     }
-    for (int i = 0; i < n; i++) {
-        td_status st = make_box(cfg, c, img, i, &th[i], err);
-        if (st != TD_OK)
-            return st;
+    int order[CONFIG_MAX_SIZES];
+    for (int i = 0; i < n; i++) { /* by need, largest first */
+        int j = i;
+        long need = (long)c->plans[i].need_w * c->plans[i].need_h;
+        for (; j > 0 && (long)c->plans[order[j - 1]].need_w * c->plans[order[j - 1]].need_h < need; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
     }
-    return TD_OK;
+    box_prev prev = {0};
+    td_status st = TD_OK;
+    for (int i = 0; i < n && st == TD_OK; i++)
+        st = make_box(cfg, c, img, order[i], &prev, &th[order[i]], err);
+    image_free(&prev.im);
+    return st;
 }
 
 /* The thumbnails of the n boxes from one decode of in, into th[0..n);

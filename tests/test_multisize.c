@@ -129,8 +129,8 @@ static void check_made(const dirs *d, const char *status)
 }
 
 /* Three sizes: three files, named and sized by their box and fit, one
- * record; a re-run does nothing; one output deleted: the source is made
- * again (all its sizes). */
+ * record; a re-run does nothing (by stats, then by the memo); one output
+ * deleted: the source is made again (all its sizes). */
 static void test_three_sizes(void **state)
 {
     (void)state;
@@ -146,9 +146,14 @@ static void test_three_sizes(void **state)
     memcpy(again, three, sizeof three);
     again[8] = "--report-skipped";
     again[9] = NULL;
-    code = run(&d, again);
-    CHECK(code == 0, "re-run: exit %d", code);
-    check_made(&d, "skipped");
+    /* A second later the re-run writes the directory's memo (memo.h), and
+     * the next one is vouched for by it: both skip the source. */
+    usleep(1200 * 1000);
+    for (int i = 0; i < 2; i++) {
+        code = run(&d, again);
+        CHECK(code == 0, "re-run %d: exit %d", i + 1, code);
+        check_made(&d, "skipped");
+    }
 
     char p[700];
     pathf(p, sizeof p, "%s/%s", d.out, made[1].rel);
