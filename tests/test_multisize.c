@@ -242,7 +242,8 @@ static void test_decode_error(void **state)
     make_dirs(&d, "bad");
     char p[500];
     pathf(p, sizeof p, "%s/photo.jpg", d.in);
-    write_file(p, "\xff\xd8\xff\xe0 not a JPEG at all", 24);
+    static const char bad[] = "\xff\xd8\xff\xe0 not a JPEG at all";
+    write_file(p, bad, sizeof bad - 1);
     int code = run(&d, three);
     CHECK(code == 1, "exit %d, expected 1", code);
     e2e_report r;
