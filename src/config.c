@@ -12,6 +12,7 @@
 
 #include "thumbd/escape.h"
 #include "thumbd/options.h"
+#include "thumbd/outname.h"
 
 static const char usage_head[] =
     "usage: thumbd [options] IN_DIR OUT_DIR\n"
@@ -91,6 +92,73 @@ bool config_parse_size(const char *s, int *w, int *h)
         return false;
     *w = a;
     *h = b;
+    return true;
+}
+
+bool config_parse_size_fit(const char *s, int *w, int *h, int *fit)
+{
+    const char *colon = strchr(s, ':');
+    char box[32];
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    if (n >= sizeof box)
+        return false;
+    memcpy(box, s, n);
+    box[n] = '\0';
+    if (!colon)
+        *fit = -1;
+    else if (!strcmp(colon + 1, "cover"))
+        *fit = FIT_COVER;
+    else if (!strcmp(colon + 1, "inside"))
+        *fit = FIT_INSIDE;
+    else
+        return false;
+    return config_parse_size(box, w, h);
+}
+
+int config_boxes(const thumbd_config *cfg, config_size out[CONFIG_MAX_SIZES])
+{
+    if (cfg->nsizes <= 1) {
+        out[0] = (config_size){cfg->width, cfg->height, (int)cfg->fit};
+        return 1;
+    }
+    int n = cfg->nsizes < CONFIG_MAX_SIZES ? cfg->nsizes : CONFIG_MAX_SIZES;
+    for (int i = 0; i < n; i++) {
+        out[i] = cfg->sizes[i];
+        if (out[i].fit < 0)
+            out[i].fit = (int)cfg->fit;
+    }
+    return n;
+}
+
+/* The --size list as config_parse leaves it: at most CONFIG_MAX_SIZES
+ * sizes, no box twice (each names its own thumbnail), a --name template
+ * with {size} when there are several, each fit resolved. */
+static bool check_sizes(thumbd_config *cfg, char *err)
+{
+    if (cfg->nsizes > CONFIG_MAX_SIZES) {
+        td_fail(err, TD_EUSAGE, "--size: %d sizes given, at most %d", cfg->nsizes,
+                CONFIG_MAX_SIZES);
+        return false;
+    }
+    for (int i = 0; i < cfg->nsizes; i++)
+        for (int j = 0; j < i; j++)
+            if (cfg->sizes[i].w == cfg->sizes[j].w && cfg->sizes[i].h == cfg->sizes[j].h) {
+                td_fail(err, TD_EUSAGE, "--size: %dx%d is given twice (each size names its own "
+                        "thumbnail)", cfg->sizes[i].w, cfg->sizes[i].h);
+                return false;
+            }
+    if (cfg->nsizes > 1 && cfg->name_template && !strcmp(cfg->name_template, OUTNAME_DEFAULT))
+        cfg->name_template = OUTNAME_DEFAULT_SIZES; /* the default, for several sizes */
+    if (cfg->nsizes > 1 && cfg->name_template && !strstr(cfg->name_template, "{size}")) {
+        td_fail(err, TD_EUSAGE, "--name: with several --size the template needs {size} (each "
+                "size names its own thumbnail)");
+        return false;
+    }
+    if (cfg->nsizes == 1 && cfg->sizes[0].fit >= 0)
+        cfg->fit = (fit_mode)cfg->sizes[0].fit;
+    for (int i = 0; i < cfg->nsizes && i < CONFIG_MAX_SIZES; i++)
+        if (cfg->sizes[i].fit < 0)
+            cfg->sizes[i].fit = (int)cfg->fit;
     return true;
 }
 
@@ -246,7 +314,7 @@ static bool apply_env(thumbd_config *cfg, char *err)
                 return false;
             }
             options_set_flag(e, cfg, on);
-        } else if (!options_apply(e, cfg, v, err)) {
+        } else if ((options_clear(e, cfg), !options_apply(e, cfg, v, err))) {
             char msg[TD_ERRLEN];
             snprintf(msg, sizeof msg, "%s", err);
             td_fail(err, TD_EUSAGE, "%s (from %s)", msg, name);
@@ -421,6 +489,7 @@ static config_result apply_argv(thumbd_config *cfg, int argc, char **argv, char 
     optind = 0; /* 0, not 1: glibc then also forgets a half-parsed argv */
     opterr = 0;
     int c;
+    bool listed[OPTIONS_MAX] = {false}; /* a LIST option given: later ones add to it */
     while ((c = getopt_long(argc, argv, g.shorts, g.longs, NULL)) != -1) {
         const options_entry *e = c == '?' || c == ':' ? NULL : entry_of(c);
         if (!e) {
@@ -429,6 +498,11 @@ static config_result apply_argv(thumbd_config *cfg, int argc, char **argv, char 
         }
         if (e->kind == OPTIONS_ACTION)
             return !strcmp(e->name, "help") ? CONFIG_HELP : CONFIG_VERSION;
+        size_t row = (size_t)(e - options_table);
+        if (e->kind == OPTIONS_LIST && !listed[row]) {
+            options_clear(e, cfg); /* the command line's list replaces the environment's */
+            listed[row] = true;
+        }
         if (e->kind == OPTIONS_FLAG)
             options_set_flag(e, cfg, c < NEG_BASE);
         else if (!options_apply(e, cfg, optarg, err))
@@ -449,6 +523,8 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
     if (r != CONFIG_RUN)
         return r;
     if (!shard_given && !shard_from_env(cfg, err))
+        return CONFIG_ERROR;
+    if (!check_sizes(cfg, err))
         return CONFIG_ERROR;
     if (cfg->prune && (cfg->files_from || cfg->shard_count > 1)) {
         td_fail(err, TD_EUSAGE, "--prune needs the whole tree: not with --files-from or --shard");

@@ -213,12 +213,35 @@ static bool take_result(thumbd_task *t, const char *msg, size_t n)
     if (n < sizeof m)
         return false;
     memcpy(&m, msg, sizeof m);
-    if (m.out_rel_len != n - sizeof m)
+    if (m.res.nouts < 0 || m.res.nouts > TASK_MAX_OUTPUTS)
         return false;
-    char *out = m.out_rel_len ? strndup(msg + sizeof m, m.out_rel_len) : NULL;
-    if (m.out_rel_len && !out)
+    if (m.out_rel_len > n)
         return false;
-    free(t->res.out_rel);
+    size_t want = m.out_rel_len;
+    for (int i = 0; i < m.res.nouts; i++) {
+        if (m.outs_len[i] > n) /* no sum that wraps around */
+            return false;
+        want += m.outs_len[i];
+    }
+    if (want != n - sizeof m)
+        return false;
+    /* The strings follow the fixed part: out_rel, then each output's. */
+    const char *p = msg + sizeof m;
+    char *out = m.out_rel_len ? strndup(p, m.out_rel_len) : NULL;
+    bool ok = !m.out_rel_len || out;
+    p += m.out_rel_len;
+    for (int i = 0; i < m.res.nouts; i++) {
+        m.res.outs[i].rel = ok && m.outs_len[i] ? strndup(p, m.outs_len[i]) : NULL;
+        ok = ok && (!m.outs_len[i] || m.res.outs[i].rel);
+        p += m.outs_len[i];
+    }
+    if (!ok) {
+        free(out);
+        for (int i = 0; i < m.res.nouts; i++)
+            free(m.res.outs[i].rel);
+        return false;
+    }
+    task_result_clear_outputs(&t->res);
     t->res = m.res;
     t->res.out_rel = out;
     /* The report reads these as strings and the warnings as a count, so
@@ -285,7 +308,7 @@ static void signal_message(char *buf, size_t len, int sig, uint64_t data_limit)
 static void crashed(const pipeline_env *env, thumbd_task *t, int worker, int status, double t0)
 {
     task_result *r = &t->res;
-    free(r->out_rel);
+    task_result_clear_outputs(r);
     *r = (task_result){.status = TASK_FAILED, .worker = worker, .lasting = true,
                        .read_size = t->size, .read_mtime = t->mtime,
                        .queue_ms = (t0 - t->t_queued) * 1000.0,
@@ -308,7 +331,7 @@ static void cancelled(const pipeline_env *env, thumbd_task *t, int worker, cance
                       double t0, double now)
 {
     task_result *r = &t->res;
-    free(r->out_rel);
+    task_result_clear_outputs(r);
     *r = (task_result){.status = TASK_CANCELLED, .worker = worker, .why = why,
                        .read_size = t->size, .read_mtime = t->mtime,
                        .queue_ms = (t0 - t->t_queued) * 1000.0, .total_ms = (now - t0) * 1000.0};

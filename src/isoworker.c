@@ -65,14 +65,26 @@ static void send_result(const thumbd_task *t)
     m.res.decoder = NULL;
     if (t->res.decoder)
         snprintf(m.decoder, sizeof m.decoder, "%s", t->res.decoder);
-    size_t len = t->res.out_rel ? strlen(t->res.out_rel) : 0;
-    if (len > sizeof buf - sizeof m)
-        lost(); /* no path is that long */
-    m.out_rel_len = len;
+    /* The strings after the fixed part: out_rel, then each output's. */
+    const char *s[1 + TASK_MAX_OUTPUTS] = {t->res.out_rel};
+    size_t len[1 + TASK_MAX_OUTPUTS] = {0}, at = sizeof m;
+    for (int i = 0; i < t->res.nouts; i++) {
+        s[1 + i] = t->res.outs[i].rel;
+        m.res.outs[i].rel = NULL;
+    }
+    for (int i = 0; i <= t->res.nouts; i++) {
+        len[i] = s[i] ? strlen(s[i]) : 0;
+        if (len[i] > sizeof buf - at)
+            lost(); /* no paths are that long */
+        if (len[i])
+            memcpy(buf + at, s[i], len[i]);
+        at += len[i];
+        if (i)
+            m.outs_len[i - 1] = len[i];
+    }
+    m.out_rel_len = len[0];
     memcpy(buf, &m, sizeof m);
-    if (len)
-        memcpy(buf + sizeof m, t->res.out_rel, len);
-    send_all(buf, sizeof m + len);
+    send_all(buf, at);
 }
 
 /* Runs the task in msg (n bytes). */

@@ -167,17 +167,29 @@ static size_t slot_of(const ledger_dir *d, const char *src)
     return i;
 }
 
+static size_t out_slot_of(const ledger_dir *d, const char *out)
+{
+    size_t mask = d->index_cap - 1, i = (size_t)hash_str(out) & mask;
+    while (d->out_index[i] && strcmp(d->v[d->out_index[i] - 1].out, out))
+        i = (i + 1) & mask;
+    return i;
+}
+
 static bool build_index(ledger_dir *d)
 {
     d->index_cap = 16;
     while (d->index_cap < d->n * 2)
         d->index_cap *= 2;
     d->index = calloc(d->index_cap, sizeof *d->index);
-    if (!d->index)
+    d->out_index = calloc(d->index_cap, sizeof *d->out_index);
+    if (!d->index || !d->out_index)
         return false;
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         if (d->v[i].kind != 'D')
             d->index[slot_of(d, d->v[i].src)] = i + 1;
+        if (d->v[i].kind == 'T')
+            d->out_index[out_slot_of(d, d->v[i].out)] = i + 1;
+    }
     return true;
 }
 
@@ -281,6 +293,7 @@ void ledger_dir_free(ledger_dir *d)
         entry_free(&d->v[i]);
     free(d->v);
     free(d->index);
+    free(d->out_index);
     free(d);
 }
 
@@ -289,6 +302,14 @@ const ledger_entry *ledger_latest(const ledger_dir *d, const char *src)
     if (!d || !d->n)
         return NULL;
     size_t i = d->index[slot_of(d, src)];
+    return i ? &d->v[i - 1] : NULL;
+}
+
+const ledger_entry *ledger_thumb_at(const ledger_dir *d, const char *out)
+{
+    if (!d || !d->n)
+        return NULL;
+    size_t i = d->out_index[out_slot_of(d, out)];
     return i ? &d->v[i - 1] : NULL;
 }
 

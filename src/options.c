@@ -21,9 +21,25 @@ _Static_assert(sizeof(resize_filter) == sizeof(int), "resize_filter is int-sized
 _Static_assert(sizeof(sandbox_mode) == sizeof(int), "sandbox_mode is int-sized");
 _Static_assert(sizeof(placeholder_mode) == sizeof(int), "placeholder_mode is int-sized");
 
+/* One size of the --size list; past CONFIG_MAX_SIZES it is counted, not
+ * kept (config_parse refuses the count). */
 static bool set_size(thumbd_config *cfg, const char *arg)
 {
-    return config_parse_size(arg, &cfg->width, &cfg->height);
+    config_size z;
+    if (!config_parse_size_fit(arg, &z.w, &z.h, &z.fit))
+        return false;
+    if (cfg->nsizes < CONFIG_MAX_SIZES)
+        cfg->sizes[cfg->nsizes] = z;
+    if (cfg->nsizes++ == 0) {
+        cfg->width = z.w;
+        cfg->height = z.h;
+    }
+    return true;
+}
+
+static void clear_sizes(thumbd_config *cfg)
+{
+    cfg->nsizes = 0;
 }
 
 static bool set_workers(thumbd_config *cfg, const char *arg)
@@ -106,10 +122,14 @@ static const options_choice placeholder_choices[] = {
 #define SECONDS_MAX 1e9 /* config_parse_seconds's own bound */
 
 const options_entry options_table[] = {
-    {.name = "size", .short_name = 's', .kind = OPTIONS_CUSTOM, .set = set_size, .arg = "WxH",
-     .def = "200x200", .expect = "WxH, W, Wx or xH with 1..16384, e.g. 200x200",
+    {.name = "size", .short_name = 's', .kind = OPTIONS_LIST, .set = set_size,
+     .clear = clear_sizes, .arg = "WxH[:FIT]", .def = "200x200",
+     .expect = "WxH, W, Wx or xH with 1..16384, each optionally :cover or :inside, "
+               "e.g. 200x200 or 1024x1024:inside",
      .help = "thumbnail box; W: WxW; Wx or xH: that side unbounded (only the other one "
-             "scales, as with --fit inside)"},
+             "scales, as with --fit inside); :FIT: this size's --fit. Repeat it (or give a "
+             "comma-separated list) for up to 8 sizes from one decode, named "
+             "{stem}_{size}.{ext} by default"},
     {.name = "fit", .kind = OPTIONS_CHOICE, .field = FIELD(fit), .choices = fit_choices,
      .def = "cover",
      .help = "cover: exactly WxH, centre-cropped; inside: whole image, aspect kept"},
@@ -299,6 +319,26 @@ static void join_choices(const options_entry *e, const char *sep, const char *la
     }
 }
 
+/* Each item of arg (separated by commas or spaces) through e->set. */
+static bool parse_list(const options_entry *e, thumbd_config *cfg, const char *arg)
+{
+    static const char sep[] = ", \t";
+    bool any = false;
+    for (const char *p = arg + strspn(arg, sep); *p; p += strspn(p, sep)) {
+        char item[128];
+        size_t n = strcspn(p, sep);
+        if (n >= sizeof item)
+            return false;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!e->set(cfg, item))
+            return false;
+        any = true;
+        p += n;
+    }
+    return any;
+}
+
 static bool parse_value(const options_entry *e, thumbd_config *cfg, const char *arg)
 {
     char *field = (char *)cfg + e->field;
@@ -329,6 +369,8 @@ static bool parse_value(const options_entry *e, thumbd_config *cfg, const char *
         return true;
     case OPTIONS_CUSTOM:
         return e->set(cfg, arg);
+    case OPTIONS_LIST:
+        return parse_list(e, cfg, arg);
     case OPTIONS_FLAG:
     case OPTIONS_ACTION:
         break;
@@ -350,6 +392,12 @@ bool options_apply(const options_entry *e, thumbd_config *cfg, const char *arg,
         snprintf(expect, sizeof expect, "%d..%d", (int)e->lo, (int)e->hi);
     td_fail(err, TD_EUSAGE, "--%s: expected %s, got '%s'", e->name, expect, arg);
     return false;
+}
+
+void options_clear(const options_entry *e, thumbd_config *cfg)
+{
+    if (e->kind == OPTIONS_LIST)
+        e->clear(cfg);
 }
 
 void options_set_flag(const options_entry *e, thumbd_config *cfg, bool on)
@@ -381,8 +429,10 @@ void options_defaults(thumbd_config *cfg)
 {
     char err[TD_ERRLEN];
     for (size_t i = 0; i < options_count; i++)
-        if (options_table[i].def)
+        if (options_table[i].def) {
+            options_clear(&options_table[i], cfg);
             (void)options_apply(&options_table[i], cfg, options_table[i].def, err);
+        }
 }
 
 /* --help's layout: descriptions from column 27, lines up to 79 columns. */

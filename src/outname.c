@@ -95,6 +95,11 @@ bool outname_check(const char *tmpl, char err[TD_ERRLEN])
     return !why;
 }
 
+outname_rule outname_rule_of(const char *tmpl, bool several, int box_w, int box_h)
+{
+    return (outname_rule){tmpl ? tmpl : several ? OUTNAME_DEFAULT_SIZES : NULL, box_w, box_h};
+}
+
 bool outname_has_dir(const outname_rule *r)
 {
     return strchr(tmpl_of(r), '/') != NULL;

@@ -15,6 +15,7 @@
 #include "thumbd/fsutil.h"
 #include "thumbd/geometry.h"
 #include "thumbd/orient.h"
+#include "thumbd/pipewrite.h"
 #include "thumbd/resize.h"
 #include "thumbd/retry.h"
 #include "thumbd/shrink.h"
@@ -32,7 +33,12 @@ typedef struct decode_ctx {
     size_t reserved_image;     /* ... and for the intermediate image, until resized */
     codec_info info;           /* icc points to icc_copy */
     uint8_t *icc_copy;
-    geom_plan plan;
+    geom_plan plan;            /* one box's; several: the union of their crops */
+    int nboxes;                /* the sizes made from this decode */
+    config_size boxes[CONFIG_MAX_SIZES];
+    geom_plan plans[CONFIG_MAX_SIZES];
+    int dec_w, dec_h;          /* the image as decoded (DCT-scaled) */
+    int reg_x, reg_y, k;       /* the decoded region's origin in it, and its box factor */
     shrink sh;
     bool started;
     const char *decoder;       /* as the codec names its path */
@@ -42,6 +48,35 @@ typedef struct decode_ctx {
 static double ms_since(double t0)
 {
     return (clock_now_s() - t0) * 1000.0;
+}
+
+/* Plans each box; c->plan: the one box's plan, or for several the union of
+ * their crops (what is decoded). Returns the DCT scale the largest need
+ * asks for: the smaller sizes are made from that decode. */
+static int plan_boxes(decode_ctx *c, const codec_info *info)
+{
+    int scale = 1;
+    for (int i = 0; i < c->nboxes; i++) {
+        geom_plan *p = &c->plans[i];
+        geom_plan_compute(info->width, info->height, info->orientation, c->boxes[i].w,
+                          c->boxes[i].h, (fit_mode)c->boxes[i].fit, c->cfg->enlarge, p);
+        int n = geom_jpeg_scale(p->crop_w, p->crop_h, p->need_w, p->need_h);
+        scale = n > scale ? n : scale;
+        if (i == 0) {
+            c->plan = *p;
+            continue;
+        }
+        geom_plan *u = &c->plan;
+        int x1 = u->crop_x + u->crop_w > p->crop_x + p->crop_w ? u->crop_x + u->crop_w
+                                                                : p->crop_x + p->crop_w;
+        int y1 = u->crop_y + u->crop_h > p->crop_y + p->crop_h ? u->crop_y + u->crop_h
+                                                                : p->crop_y + p->crop_h;
+        u->crop_x = u->crop_x < p->crop_x ? u->crop_x : p->crop_x;
+        u->crop_y = u->crop_y < p->crop_y ? u->crop_y : p->crop_y;
+        u->crop_w = x1 - u->crop_x;
+        u->crop_h = y1 - u->crop_y;
+    }
+    return scale;
 }
 
 static td_status on_header(void *vctx, const codec_info *info, int *scale_num, char *err)
@@ -72,9 +107,7 @@ static td_status on_header(void *vctx, const codec_info *info, int *scale_num, c
             c->info.icc_len = info->icc_len;
         }
     }
-    geom_plan_compute(info->width, info->height, info->orientation, cfg->width, cfg->height,
-                      cfg->fit, cfg->enlarge, &c->plan);
-    *scale_num = geom_jpeg_scale(c->plan.crop_w, c->plan.crop_h, c->plan.need_w, c->plan.need_h);
+    *scale_num = plan_boxes(c, info);
     return TD_OK;
 }
 
@@ -104,12 +137,10 @@ static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
                    (unsigned long long)need);
 }
 
-/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
- * reserves the decoder's buffers and the intermediate image in the gate. */
-static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
+/* The crop of p mapped from stored pixels to the decoded w x h ones:
+ * [r[0], r[2]) x [r[1], r[3]). */
+static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
 {
-    decode_ctx *c = vctx;
-    const geom_plan *p = &c->plan;
     long sw = c->info.width, sh = c->info.height;
     int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
     int x1 = (int)(((long)(p->crop_x + p->crop_w) * w + sw - 1) / sw);
@@ -118,7 +149,34 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     if (y1 > h) y1 = h;
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y1 = y0 + 1;
-    int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    r[0] = x0, r[1] = y0, r[2] = x1, r[3] = y1;
+}
+
+/* The box factor of the decoded region: the largest that leaves each
+ * box's crop at least twice its need. */
+static int shrink_k(const decode_ctx *c, int w, int h)
+{
+    int k = 1 << 14;
+    for (int i = 0; i < c->nboxes; i++) {
+        int r[4];
+        map_crop(c, &c->plans[i], w, h, r);
+        int ki = geom_shrink_factor(r[2] - r[0], r[3] - r[1], c->plans[i].need_w,
+                                    c->plans[i].need_h);
+        k = ki < k ? ki : k;
+    }
+    return k;
+}
+
+/* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
+ * reserves the decoder's buffers and the intermediate image in the gate. */
+static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
+{
+    decode_ctx *c = vctx;
+    int r[4];
+    map_crop(c, &c->plan, w, h, r);
+    int x0 = r[0], y0 = r[1], x1 = r[2], y1 = r[3];
+    int k = shrink_k(c, w, h);
+    c->dec_w = w, c->dec_h = h, c->reg_x = x0, c->reg_y = y0, c->k = k;
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
      * pieces of it, the profile it assembles, and ours (icc_copy). */
     size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len;
@@ -260,112 +318,126 @@ static td_status decode(const thumbd_config *cfg, FILE *f, decode_ctx *c, cancel
     return TD_OK;
 }
 
-/* Composites alpha over white for a JPEG output of an image with alpha. */
-static void flatten(uint8_t *px, int w, int h)
-{
-    size_t n = (size_t)w * (size_t)h;
-    for (size_t i = 0; i < n; i++) {
-        unsigned a = px[i * 4 + 3];
-        for (int k = 0; k < 3; k++)
-            px[i * 3 + k] = (uint8_t)((px[i * 4 + k] * a + 255 * (255 - a) + 127) / 255);
-    }
-}
-
-/* Whether th has a pixel that is not fully opaque. The thumbnail's own
- * pixels decide, after the resize: an alpha channel that is 255 throughout
- * (as many RGBA exports carry) is no transparency. */
-static bool transparent(const pipeline_thumb *th)
-{
-    size_t n = (size_t)th->w * (size_t)th->h;
-    for (size_t i = 0; th->alpha && i < n; i++)
-        if (th->px[i * 4 + 3] != 255)
-            return true;
-    return false;
-}
-
-/* Whether every pixel of the RGBA th is grey (R = G = B): a grey source's
- * are, through the colour conversion and the resize, and for any other
- * image a grey+alpha PNG of it holds exactly the same pixels. */
-static bool grey(const pipeline_thumb *th)
-{
-    size_t n = (size_t)th->w * (size_t)th->h;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = th->px + i * 4;
-        if (p[0] != p[1] || p[0] != p[2])
-            return false;
-    }
-    return true;
-}
-
-out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th)
-{
-    switch (cfg->format) {
-    case FORMAT_JPEG: return OUT_JPEG;
-    case FORMAT_PNG: return OUT_PNG;
-    case FORMAT_WEBP: return OUT_WEBP;
-    case FORMAT_AVIF: return OUT_AVIF;
-    default: return transparent(th) ? OUT_PNG : OUT_JPEG;
-    }
-}
-
-/* A PNG of the RGBA th: grey+alpha (colour type 4) when every pixel is
- * grey, else RGBA. */
-static td_status encode_png_alpha(const pipeline_thumb *th, FILE *out, char *err)
-{
-    if (!grey(th))
-        return png_encode(out, th->px, th->w, th->h, 4, err);
-    size_t n = (size_t)th->w * (size_t)th->h;
-    uint8_t *ga = malloc(n * 2);
-    if (!ga)
-        return td_fail(err, TD_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        ga[i * 2] = th->px[i * 4];
-        ga[i * 2 + 1] = th->px[i * 4 + 3];
-    }
-    td_status st = png_encode(out, ga, th->w, th->h, 2, err);
-    int e = errno; /* as the write left it, for the caller */
-    free(ga);
-    errno = e;
-    return st;
-}
-
-/* th's pixels as a file of format fmt holds them: a JPEG has no alpha, so
- * an image with alpha is composited on white, in place. */
-static void as_stored(pipeline_thumb *th, out_kind fmt)
-{
-    if (fmt == OUT_JPEG && th->alpha) {
-        flatten(th->px, th->w, th->h);
-        th->alpha = false;
-    }
-}
-
-td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out, char err[TD_ERRLEN])
-{
-    out_kind fmt = pipeline_format(cfg, th);
-    if (fmt == OUT_WEBP || fmt == OUT_AVIF) {
-        vipsengine_thumb vt = {.px = th->px, .w = th->w, .h = th->h, .alpha = th->alpha};
-        return vipsengine_encode(&vt, fmt, cfg->quality, out, err);
-    }
-    as_stored(th, fmt);
-    int c = th->alpha ? 4 : 3;
-    if (fmt == OUT_PNG && th->alpha)
-        return encode_png_alpha(th, out, err);
-    return fmt == OUT_JPEG ? jpeg_encode(out, th->px, th->w, th->h, c, cfg->quality, err)
-                          : png_encode(out, th->px, th->w, th->h, c, err);
-}
-
 static td_status cancelled(cancel_token *tok, char *err)
 {
     cancel_reason why = cancel_check(tok);
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
-                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
+/* Box i's crop in img (the decoded region shrunk by c->k), placed to a
+ * pixel of img: [r[0], r[2]) x [r[1], r[3]). img holds at least twice the
+ * thumbnail's pixels, so the crop is within half a thumbnail pixel of where
+ * one decode for this box alone would put it. */
+static void box_region(const decode_ctx *c, const image_f *img, int i, int r[4])
 {
-    memset(th, 0, sizeof *th);
+    int d[4], k = c->k;
+    map_crop(c, &c->plans[i], c->dec_w, c->dec_h, d);
+    int x0 = (d[0] - c->reg_x) / k, y0 = (d[1] - c->reg_y) / k;
+    int x1 = (d[2] - c->reg_x + k - 1) / k, y1 = (d[3] - c->reg_y + k - 1) / k;
+    x1 = x1 > img->w ? img->w : x1;
+    y1 = y1 > img->h ? img->h : y1;
+    r[0] = x0 >= x1 ? x1 - 1 : x0;
+    r[1] = y0 >= y1 ? y1 - 1 : y0;
+    r[2] = x1;
+    r[3] = y1;
+}
+
+/* What the sizes made so far leave for the next, smaller one: the last
+ * crop shrunk (not yet oriented) and its region in img. */
+typedef struct box_prev {
+    image_f im;
+    int r[4];
+} box_prev;
+
+/* The thumbnail of box i (of several) from img, the decoded region shrunk
+ * by c->k and in sRGB: its crop shrunk further by the largest box factor
+ * that leaves twice its need (from prev, the larger size's shrunk crop,
+ * when that is the same crop: a smaller pass), oriented and resized. The
+ * rows of img whole, not shrunk further, upright: resized from img itself.
+ * prev takes this box's shrunk crop. */
+static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const image_f *img, int i,
+                          box_prev *prev, pipeline_thumb *th, char *err)
+{
+    const geom_plan *p = &c->plans[i];
+    int r[4], o = c->info.orientation;
+    box_region(c, img, i, r);
+    bool reuse = prev->im.px && !memcmp(prev->r, r, sizeof r);
+    const image_f *from = reuse ? &prev->im : img;
+    int x0 = reuse ? 0 : r[0], y0 = reuse ? 0 : r[1];
+    int w = reuse ? from->w : r[2] - r[0], h = reuse ? from->h : r[3] - r[1];
+    int k2 = geom_shrink_factor(w, h, p->need_w, p->need_h);
+    bool upright = o < 2 || o > 8, view = !reuse && k2 == 1 && w == img->w && upright;
+    image_f sub = *img, up = {0};
+    td_status st = TD_OK;
+    if (view) {
+        sub.px = img->px + (size_t)y0 * (size_t)img->w * (size_t)img->c;
+        sub.h = h;
+    } else {
+        st = shrink_region(from, x0, y0, w, h, k2, &sub, err);
+    }
+    /* The shrunk crop stays for the next size; orientation works on a copy. */
+    if (st == TD_OK && !upright && (st = shrink_region(&sub, 0, 0, sub.w, sub.h, 1, &up, err)) == TD_OK)
+        st = orient_apply(&up, o, err);
+    const image_f *src = upright ? &sub : &up;
+    if (st == TD_OK)
+        st = resize_to_u8(src, p->out_w, p->out_h, cfg->filter, &th->px, err);
+    if (st == TD_OK) {
+        th->w = p->out_w;
+        th->h = p->out_h;
+        th->alpha = src->alpha >= 0;
+    }
+    image_free(&up);
+    if (!view && sub.px) {
+        image_free(&prev->im);
+        prev->im = sub;
+        memcpy(prev->r, r, sizeof r);
+    }
+    return st;
+}
+
+/* img, the decoded region in sRGB, into the n thumbnails of th: one box
+ * straight from it (in place), several each from its own crop, the largest
+ * first, so that a smaller one may be made from a larger one's shrunk crop. */
+static td_status make_boxes(const thumbd_config *cfg, const decode_ctx *c, image_f *img, int n,
+                            pipeline_thumb *th, char *err)
+{
+    if (n == 1) {
+        td_status st = orient_apply(img, c->info.orientation, err);
+        if (st == TD_OK)
+            st = resize_to_u8(img, c->plan.out_w, c->plan.out_h, cfg->filter, &th->px, err);
+        if (st == TD_OK) {
+            th->w = c->plan.out_w;
+            th->h = c->plan.out_h;
+            th->alpha = img->alpha >= 0;
+        }
+        return st;
+    }
+    int order[CONFIG_MAX_SIZES];
+    for (int i = 0; i < n; i++) { /* by need, largest first */
+        int j = i;
+        long need = (long)c->plans[i].need_w * c->plans[i].need_h;
+        for (; j > 0 && (long)c->plans[order[j - 1]].need_w * c->plans[order[j - 1]].need_h < need; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    box_prev prev = {0};
+    td_status st = TD_OK;
+    for (int i = 0; i < n && st == TD_OK; i++)
+        st = make_box(cfg, c, img, order[i], &prev, &th[order[i]], err);
+    image_free(&prev.im);
+    return st;
+}
+
+/* The thumbnails of the n boxes from one decode of in, into th[0..n);
+ * th[0] also holds what the decode took. */
+static td_status make_thumbs(const thumbd_config *cfg, const config_size *boxes, int n,
+                             memgate *gate, bool may_defer, FILE *in, cancel_token *tok,
+                             pipeline_thumb *th, char *err)
+{
+    memset(th, 0, (size_t)n * sizeof *th);
     decode_ctx c = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok,
-                    .warnings = &th->warnings};
+                    .warnings = &th->warnings, .nboxes = n};
+    memcpy(c.boxes, boxes, (size_t)n * sizeof *boxes);
     image_f img = {0};
     double t0 = clock_now_s();
     td_status st = decode(cfg, in, &c, tok, &img, err);
@@ -380,24 +452,35 @@ td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer,
     if (st == TD_OK)
         st = color_to_srgb(&img, c.info.space, c.info.icc, c.info.icc_len, err);
     if (st == TD_OK)
-        st = orient_apply(&img, c.info.orientation, err);
-    if (st == TD_OK)
-        st = resize_to_u8(&img, c.plan.out_w, c.plan.out_h, cfg->filter, &th->px, err);
+        st = make_boxes(cfg, &c, &img, n, th, err);
     th->resize_ms = ms_since(t0);
-    if (st == TD_OK) {
-        th->w = c.plan.out_w;
-        th->h = c.plan.out_h;
-        th->alpha = img.alpha >= 0;
+    if (st == TD_OK)
         st = cancelled(tok, err);
-    }
     if (c.started)
         shrink_abort(&c.sh);
     image_free(&img);
     memgate_release(c.gate, c.reserved_image);
     free(c.icc_copy);
-    if (st != TD_OK)
-        pipeline_thumb_free(th);
+    for (int i = 0; st != TD_OK && i < n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
+}
+
+td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                        cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN])
+{
+    config_size boxes[CONFIG_MAX_SIZES];
+    config_boxes(cfg, boxes);
+    return make_thumbs(cfg, boxes, 1, gate, may_defer, in, tok, th, err);
+}
+
+td_status pipeline_make_sizes(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                              cancel_token *tok, pipeline_thumb th[CONFIG_MAX_SIZES], int *n,
+                              char err[TD_ERRLEN])
+{
+    config_size boxes[CONFIG_MAX_SIZES];
+    *n = config_boxes(cfg, boxes);
+    return make_thumbs(cfg, boxes, *n, gate, may_defer, in, tok, th, err);
 }
 
 void pipeline_thumb_free(pipeline_thumb *th)
@@ -441,60 +524,37 @@ static td_status vips_reserve(void *ctx, size_t bytes, char err[TD_ERRLEN])
     return st;
 }
 
-/* The libvips engine's thumbnail of the image open at fd, as the native
- * path's (pipeline_make) would be given. */
+/* The libvips engine's thumbnails of the image open at fd, one for each
+ * box of cfg (*n), as the native path's (pipeline_make_sizes) would be
+ * given; libvips decodes the file once for each size. */
 static td_status vips_make(const thumbd_config *cfg, memgate *gate, bool may_defer, int fd,
-                           cancel_token *tok, pipeline_thumb *th, char *err)
+                           cancel_token *tok, pipeline_thumb *th, int *n, char *err)
 {
-    vips_gate g = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
-    int box_w = cfg->width, box_h = cfg->height;
-    fit_mode fit = cfg->fit;
-    geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
-    vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
-                           .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
-                           .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
-                           .fail_on = cfg->fail_on, .reserve = vips_reserve, .reserve_ctx = &g};
-    vipsengine_thumb vt;
-    td_status st = vipsengine_make(&p, fd, tok, &vt, err);
-    memgate_release(gate, g.reserved);
-    *th = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha, .src_w = vt.src_w,
-                           .src_h = vt.src_h, .decoder = "vips", .decode_ms = vt.decode_ms};
-    return st;
-}
-
-/* Encodes th next to its final name and renames it into place.
- * *transient: it failed in a way worth retrying (a full disk, EIO...). */
-static td_status write_out(const pipeline_env *env, thumbd_task *t, pipeline_thumb *th,
-                           const struct timespec *mtime, bool *transient, char *err)
-{
-    const thumbd_config *cfg = env->cfg;
-    outname_rule names = {cfg->name_template, cfg->width, cfg->height};
-    t->res.out_rel = outname_path(&names, t->rel, pipeline_format(cfg, th));
-    if (!t->res.out_rel)
-        return td_fail(err, TD_ENOMEM, "out of memory");
-    fs_atomic a;
-    td_status st = fs_atomic_begin_noted(&a, env->out_fd, t->res.out_rel, uptodate_note_mkdir, env->ut,
-                                         err);
-    if (st != TD_OK) {
-        *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
-        return st;
+    config_size boxes[CONFIG_MAX_SIZES];
+    *n = config_boxes(cfg, boxes);
+    memset(th, 0, (size_t)*n * sizeof *th);
+    td_status st = TD_OK;
+    for (int i = 0; i < *n && st == TD_OK; i++) {
+        int box_w = boxes[i].w, box_h = boxes[i].h;
+        fit_mode fit = (fit_mode)boxes[i].fit;
+        geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
+        vips_gate g = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
+        vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
+                               .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
+                               .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
+                               .fail_on = cfg->fail_on, .reserve = vips_reserve,
+                               .reserve_ctx = &g};
+        vipsengine_thumb vt;
+        st = vipsengine_make(&p, fd, tok, &vt, err);
+        memgate_release(gate, g.reserved);
+        th[i] = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha};
+        th->src_w = vt.src_w;
+        th->src_h = vt.src_h;
+        th->decoder = "vips";
+        th->decode_ms += vt.decode_ms;
     }
-    st = pipeline_encode(env->cfg, th, a.f, err);
-    if (st != TD_OK) {
-        /* A write of the thumbnail failed (a full disk, a quota, EIO): as
-         * worth retrying as a failed commit. The encoder's own errors leave
-         * the stream clean. */
-        int e = errno;
-        *transient = ferror(a.f) && retry_errno_transient(e ? e : EIO, true);
-        fs_atomic_abort(&a);
-        return st;
-    }
-    long bytes = 0;
-    a.mtime = mtime;
-    st = fs_atomic_commit(&a, &bytes, err);
-    *transient = st == TD_EIO && retry_errno_transient(a.sys_errno, true);
-    t->res.out_bytes = bytes;
-    t->res.out_ino = a.ino;
+    for (int i = 0; st != TD_OK && i < *n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
 }
 
@@ -516,19 +576,21 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     }
     if (st != TD_OK)
         return st;
-    pipeline_thumb th;
+    pipeline_thumb th[CONFIG_MAX_SIZES];
+    int n = 1;
     const thumbd_config *cfg = env->cfg;
     char kind = sniff(f);
     bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
     if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
-        st = vips_make(cfg, env->gate, may_defer, fileno(f), tok, &th, err);
+        st = vips_make(cfg, env->gate, may_defer, fileno(f), tok, th, &n, err);
     else
-        st = pipeline_make(cfg, env->gate, may_defer, f, tok, &th, err);
+        st = pipeline_make_sizes(cfg, env->gate, may_defer, f, tok, th, &n, err);
     /* A file rewritten while it was read looks corrupt or truncated to the
      * decoder, or decodes into a mix of old and new: whatever the decode
      * said, the next attempt reads it whole. */
     if (st != TD_ECANCEL && st != TD_EBUSY && changed_since(fileno(f), &sb)) {
-        pipeline_thumb_free(&th);
+        for (int i = 0; i < n; i++)
+            pipeline_thumb_free(&th[i]);
         *transient = true;
         char why[TD_ERRLEN] = "";
         if (st != TD_OK)
@@ -538,27 +600,29 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
         *transient = true; /* a read error, which a decoder takes for the end of the data */
     }
     fclose(f);
-    r->decode_ms = th.decode_ms;
-    r->resize_ms = th.resize_ms;
-    r->src_w = th.src_w;
-    r->src_h = th.src_h;
-    r->decoder = th.decoder;
+    r->decode_ms = th[0].decode_ms;
+    r->resize_ms = th[0].resize_ms;
+    r->src_w = th[0].src_w;
+    r->src_h = th[0].src_h;
+    r->decoder = th[0].decoder;
     if (st != TD_OK)
         return st;
-    r->warnings = th.warnings;
+    r->warnings = th[0].warnings;
     double t0 = clock_now_s();
-    if (cfg->placeholder == PLACEHOLDER_THUMBHASH) { /* of the pixels the file will hold */
-        as_stored(&th, pipeline_format(cfg, &th));
-        st = thumbhash_placeholder(th.px, th.w, th.h, th.alpha ? 4 : 3, r->placeholder, err);
+    if (cfg->placeholder == PLACEHOLDER_THUMBHASH) { /* of the first size, as its file holds it */
+        pipeline_as_stored(&th[0], pipeline_format_all(cfg, th, n));
+        st = thumbhash_placeholder(th[0].px, th[0].w, th[0].h, th[0].alpha ? 4 : 3, r->placeholder,
+                                   err);
     }
     if (st == TD_OK)
-        st = write_out(env, t, &th, &sb.st_mtim, transient, err);
+        st = pipewrite_outputs(env, t, th, n, &sb.st_mtim, transient, err);
     r->encode_ms = ms_since(t0);
     if (st == TD_OK) {
-        r->out_w = th.w;
-        r->out_h = th.h;
+        r->out_w = th[0].w;
+        r->out_h = th[0].h;
     }
-    pipeline_thumb_free(&th);
+    for (int i = 0; i < n; i++)
+        pipeline_thumb_free(&th[i]);
     return st;
 }
 
@@ -578,7 +642,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
     const thumbd_config *cfg = env->cfg;
     double t0 = clock_now_s();
     task_result *r = &t->res;
-    free(r->out_rel); /* a retry starts from a clean result */
+    task_result_clear_outputs(r); /* a retry starts from a clean result */
     *r = (task_result){.worker = worker, .queue_ms = (t0 - t->t_queued) * 1000.0,
                        .read_size = t->size, .read_mtime = t->mtime};
     char err[TD_ERRLEN] = "";
@@ -614,8 +678,7 @@ void pipeline_run(const pipeline_env *env, thumbd_task *t, int worker, cancel_to
         r->lasting = r->lasting && !transient && (st == TD_EINPUT || st == TD_ELIMIT);
         snprintf(r->error, sizeof r->error, "%s", err);
     }
-    free(r->out_rel);
-    r->out_rel = NULL;
+    task_result_clear_outputs(r);
     if (env->ut)
         uptodate_note_result(env->ut, t);
 }

@@ -107,6 +107,24 @@ static void json_warnings(FILE *f, const task_warnings *w)
     putc(']', f);
 }
 
+/* ,"outputs":[{"size":"200x200","out":...,"out_w":...,"out_h":...,
+ * "out_bytes":...},...] for a source made at several sizes; nothing for
+ * one size. */
+static void json_outputs(FILE *f, const task_result *r)
+{
+    if (r->nouts <= 0)
+        return;
+    fputs(",\"outputs\":", f);
+    for (int i = 0; i < r->nouts && i < TASK_MAX_OUTPUTS; i++) {
+        const task_output *o = &r->outs[i];
+        fprintf(f, "%c{\"size\":\"%dx%d\",\"out\":", i ? ',' : '[', o->box_w, o->box_h);
+        report_json_string(f, o->rel ? o->rel : "");
+        fprintf(f, ",\"out_w\":%d,\"out_h\":%d,\"out_bytes\":%lld}", o->w, o->h,
+                (long long)o->bytes);
+    }
+    putc(']', f);
+}
+
 void report_format_record(FILE *f, const thumbd_task *t)
 {
     const task_result *r = &t->res;
@@ -119,6 +137,7 @@ void report_format_record(FILE *f, const thumbd_task *t)
             ",\"src_w\":%d,\"src_h\":%d,\"src_bytes\":%lld,\"out_w\":%d,\"out_h\":%d,"
             "\"out_bytes\":%lld",
             r->src_w, r->src_h, (long long)t->size, r->out_w, r->out_h, (long long)r->out_bytes);
+    json_outputs(f, r);
     json_opt_string(f, "decoder", r->decoder);
     json_opt_string(f, "placeholder", r->placeholder);
     json_warnings(f, &r->warnings);

@@ -164,3 +164,82 @@ void shrink_abort(shrink *s)
     image_free(&s->out);
     s->acc = NULL;
 }
+
+/* Adds one row of w pixels (c channels, alpha index al or -1) to the
+ * column sums acc: colour weighted by alpha, as add_row does. */
+static void add_float_row(float *restrict acc, const float *restrict p, int w, int c, int al)
+{
+    if (al < 0) {
+        for (int i = 0; i < w * c; i++)
+            acc[i] += p[i];
+        return;
+    }
+    for (int i = 0; i < w; i++, p += c, acc += c) {
+        float a = p[al];
+        for (int ch = 0; ch < c; ch++)
+            acc[ch] += ch == al ? a : p[ch] * a;
+    }
+}
+
+/* Output row d (ow pixels) from the column sums acc of w pixels and ny
+ * rows: each box adds up its k columns, as flush_band does. C and AL are
+ * constants at each call site (flush_float_row), so the loops unroll. */
+static inline __attribute__((always_inline)) void flush_float(float *d, const float *acc, int w,
+                                                              int C, int AL, int k, int ny)
+{
+    for (int x = 0; x < w; x += k, d += C) {
+        int nx = w - x < k ? w - x : k;
+        float sum[4] = {0, 0, 0, 0};
+        const float *a = acc + (size_t)x * (size_t)C;
+        for (int i = 0; i < nx; i++, a += C)
+            for (int ch = 0; ch < C; ch++)
+                sum[ch] += a[ch];
+        float inv = 1.0f / (float)(nx * ny);
+        float ainv = AL >= 0 && sum[AL >= 0 ? AL : 0] > 0 ? 1.0f / sum[AL >= 0 ? AL : 0] : 0.0f;
+        for (int ch = 0; ch < C; ch++)
+            d[ch] = AL < 0 || ch == AL ? sum[ch] * inv : sum[ch] * ainv;
+    }
+}
+
+static void flush_float_row(float *d, const float *acc, int w, int c, int al, int k, int ny)
+{
+    switch (c * 8 + al + 1) {
+    case 1 * 8: flush_float(d, acc, w, 1, -1, k, ny); break;
+    case 3 * 8: flush_float(d, acc, w, 3, -1, k, ny); break;
+    case 4 * 8: flush_float(d, acc, w, 4, -1, k, ny); break;
+    case 4 * 8 + 4: flush_float(d, acc, w, 4, 3, k, ny); break;
+    case 2 * 8 + 2: flush_float(d, acc, w, 2, 1, k, ny); break;
+    default: flush_float(d, acc, w, c, al, k, ny); break;
+    }
+}
+
+td_status shrink_region(const image_f *src, int x, int y, int w, int h, int k, image_f *out,
+                        char err[TD_ERRLEN])
+{
+    memset(out, 0, sizeof *out);
+    if (k < 1 || w < 1 || h < 1 || x < 0 || y < 0 || x + w > src->w || y + h > src->h)
+        return td_fail(err, TD_EINPUT, "internal: bad region %dx%d+%d+%d of %dx%d", w, h, x, y,
+                       src->w, src->h);
+    int ow = (w + k - 1) / k, oh = (h + k - 1) / k, c = src->c;
+    size_t row = (size_t)w * (size_t)c, stride = (size_t)src->w * (size_t)c;
+    float *acc = k > 1 ? malloc(row * sizeof *acc) : NULL;
+    if ((k > 1 && !acc) || !image_alloc(out, ow, oh, c, src->alpha)) {
+        free(acc);
+        return td_fail(err, TD_ENOMEM, "out of memory for a %dx%d image", ow, oh);
+    }
+    const float *base = src->px + (size_t)y * stride + (size_t)x * (size_t)c;
+    for (int oy = 0; oy < oh; oy++) {
+        float *d = out->px + (size_t)oy * (size_t)ow * (size_t)c;
+        if (k == 1) { /* a copy */
+            memcpy(d, base + (size_t)oy * stride, row * sizeof *d);
+            continue;
+        }
+        int ny = h - oy * k < k ? h - oy * k : k;
+        memset(acc, 0, row * sizeof *acc);
+        for (int j = 0; j < ny; j++)
+            add_float_row(acc, base + (size_t)(oy * k + j) * stride, w, c, src->alpha);
+        flush_float_row(d, acc, w, c, src->alpha, k, ny);
+    }
+    free(acc);
+    return TD_OK;
+}

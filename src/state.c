@@ -162,19 +162,49 @@ static void name_field(const char *tmpl, char *buf, size_t len)
         snprintf(buf, len, " name=#%016llx", (unsigned long long)hash_str(tmpl));
 }
 
+/* " size=200x200 fit=cover" for one size; for several, each with its
+ * fit ("size=200x200:cover,1024x1024:inside"), or "size=#HASH" when that
+ * is longer than a short line's share. */
+static void size_field(const thumbd_config *cfg, char *buf, size_t len)
+{
+    config_size b[CONFIG_MAX_SIZES];
+    int n = config_boxes(cfg, b);
+    if (n == 1) {
+        snprintf(buf, len, "size=%dx%d fit=%s", b[0].w, b[0].h,
+                 b[0].fit == FIT_COVER ? "cover" : "inside");
+        return;
+    }
+    char list[CONFIG_MAX_SIZES * 32] = "";
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        char one[48];
+        int k = snprintf(one, sizeof one, "%s%dx%d:%s", i ? "," : "", b[i].w, b[i].h,
+                         b[i].fit == FIT_COVER ? "cover" : "inside");
+        if (k > 0 && at + (size_t)k < sizeof list) {
+            memcpy(list + at, one, (size_t)k + 1);
+            at += (size_t)k;
+        }
+    }
+    if (at <= 80 && at + 6 <= len) {
+        memcpy(buf, "size=", 5);
+        memcpy(buf + 5, list, at + 1);
+    } else
+        snprintf(buf, len, "size=#%016llx", (unsigned long long)hash_str(list));
+}
+
 void state_fingerprint(const thumbd_config *cfg, char *buf, size_t len)
 {
     /* Bump "pipeline" when a change of thumbd alters its thumbnails. */
     static const char *const formats[] = {"auto", "jpeg", "png", "webp", "avif"};
     static const char *const engines[] = {"auto", "native", "vips"};
-    char name[96] = "";
+    char name[96] = "", size[112];
     name_field(cfg->name_template, name, sizeof name);
+    size_field(cfg, size, sizeof size);
     snprintf(buf, len,
-             "thumbd-state 1 pipeline=1 size=%dx%d fit=%s filter=%s enlarge=%d format=%s "
+             "thumbd-state 1 pipeline=1 %s filter=%s enlarge=%d format=%s "
              "quality=%d engine=%s%s\n",
-             cfg->width, cfg->height, cfg->fit == FIT_COVER ? "cover" : "inside",
-             resize_filter_name(cfg->filter), cfg->enlarge, formats[cfg->format], cfg->quality,
-             engines[cfg->engine], name);
+             size, resize_filter_name(cfg->filter), cfg->enlarge, formats[cfg->format],
+             cfg->quality, engines[cfg->engine], name);
 }
 
 /* The text of the state file name in out_fd into buf; false if there is

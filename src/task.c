@@ -27,8 +27,17 @@ void task_free(thumbd_task *t)
         return;
     free(t->rel);
     free(t->preset_error);
-    free(t->res.out_rel);
+    task_result_clear_outputs(&t->res);
     free(t);
+}
+
+void task_result_clear_outputs(task_result *r)
+{
+    free(r->out_rel);
+    r->out_rel = NULL;
+    for (int i = 0; i < r->nouts && i < TASK_MAX_OUTPUTS; i++)
+        free(r->outs[i].rel);
+    r->nouts = 0;
 }
 
 void task_warn_add(task_warnings *w, const char *msg)

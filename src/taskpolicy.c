@@ -53,8 +53,7 @@ static void mark_cancelled(thumbd_task *t, cancel_reason why, const char *fmt, d
     char s[320]; /* "%.1f" of any double fits: fmt takes it as a bounded %.24s */
     snprintf(s, sizeof s, "%.1f", secs);
     snprintf(t->res.error, sizeof t->res.error, fmt, cancel_reason_name(why), s);
-    free(t->res.out_rel);
-    t->res.out_rel = NULL;
+    task_result_clear_outputs(&t->res);
 }
 
 void taskpolicy_not_started(thumbd_task *t, cancel_reason why)

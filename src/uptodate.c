@@ -32,7 +32,8 @@ void uptodate_init(uptodate *u, const thumbd_config *cfg, int out_fd, const char
     memset(u, 0, sizeof *u);
     u->cfg = cfg;
     u->out_fd = out_fd;
-    u->names = (outname_rule){cfg->name_template, cfg->width, cfg->height};
+    u->nboxes = config_boxes(cfg, u->boxes);
+    u->names = outname_rule_of(cfg->name_template, u->nboxes > 1, u->boxes[0].w, u->boxes[0].h);
     ledger_open(&u->ledger, out_fd, true);
     memo_run_init(&u->memo, out_fd, fingerprint, cfg->shard_index, cfg->shard_count, start);
     u->fp_thumb = hash_str(fingerprint);
@@ -170,25 +171,59 @@ static void warn_once(uptodate *u, const char *err)
                     LEDGER_DIR, err);
 }
 
-/* Whether out is the path the template gives rel in a format this run may
- * write (*kind: that format). A ledger record naming anything else (made
- * under a template with the same fingerprint by another thumbd, or edited)
- * does not count. */
+/* The rule of size i. */
+static outname_rule names_of(const uptodate *u, int i)
+{
+    return outname_rule_of(u->cfg->name_template, u->nboxes > 1, u->boxes[i].w, u->boxes[i].h);
+}
+
+/* Whether out is the path the template gives rel at one of the run's sizes
+ * in a format this run may write (*kind: that format). A ledger record
+ * naming anything else (made under a template with the same fingerprint by
+ * another thumbd, or edited) does not count. */
 static bool template_made(const uptodate *u, const char *rel, const char *out, out_kind *kind)
 {
     static const out_kind auto_kinds[] = {OUT_JPEG, OUT_PNG};
     out_kind fixed = u->cfg->format == FORMAT_PNG ? OUT_PNG : u->cfg->format == FORMAT_WEBP ? OUT_WEBP
                    : u->cfg->format == FORMAT_AVIF ? OUT_AVIF : OUT_JPEG;
     bool any = u->cfg->format == FORMAT_AUTO;
-    for (size_t i = 0; i < (any ? 2u : 1u); i++) {
-        *kind = any ? auto_kinds[i] : fixed;
-        char *want = outname_path(&u->names, rel, *kind);
-        bool same = want && !strcmp(want, out);
-        free(want);
-        if (same)
-            return true;
-    }
+    for (int b = 0; b < u->nboxes; b++)
+        for (size_t i = 0; i < (any ? 2u : 1u); i++) {
+            *kind = any ? auto_kinds[i] : fixed;
+            outname_rule names = names_of(u, b);
+            char *want = outname_path(&names, rel, *kind);
+            bool same = want && !strcmp(want, out);
+            free(want);
+            if (same)
+                return true;
+        }
     return false;
+}
+
+/* Whether the thumbnail of size b of the source rel (of sb; its name in
+ * its directory at rel + dl) in kind is up to date: its ledger record (e
+ * when it names that path) is of these options and this source, and it is
+ * in place. A thumbnail found under another inode is recorded again. The
+ * path is malloc'd into *path. */
+static bool size_fresh(uptodate *u, const ledger_dir *ld, const ledger_entry *e, const char *rel,
+                       size_t dl, int out_dirfd, const struct stat *sb, int b, out_kind kind,
+                       char **path)
+{
+    outname_rule names = names_of(u, b);
+    *path = outname_path(&names, rel, kind);
+    if (!*path || strncmp(*path, rel, dl))
+        return false;
+    const ledger_entry *t = !strcmp(*path + dl, e->out) ? e : ledger_thumb_at(ld, *path + dl);
+    uint64_t ino;
+    if (!t || t->kind != 'T' || t->fp != u->fp_thumb || strcmp(t->src, rel + dl) ||
+        !ledger_same_source(t, (int64_t)sb->st_size, &sb->st_mtim) ||
+        !thumb_in_place(u, t, *path, out_dirfd, dl, &ino))
+        return false;
+    char err[TD_ERRLEN];
+    if (ino != t->ino && /* copied or restored: the ledger follows, for --prune */
+        ledger_note_thumb(&u->ledger, rel, *path, t->fp, t->size, &t->mtime, ino, err) != TD_OK)
+        warn_once(u, err);
+    return true;
 }
 
 char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,
@@ -221,19 +256,24 @@ char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *na
         return NULL;
     memcpy(out, rel, dl);
     strcpy(out + dl, e->out);
-    uint64_t ino;
-    if (template_made(u, rel, out, &kind) &&
-        thumb_in_place(u, e, out, name ? out_dirfd : -1, dl, &ino)) {
-        if (d && d->memo && name)
-            memo_note(d->memo, name, &sb->st_mtim, sb->st_size, kind);
-        char err[TD_ERRLEN];
-        if (ino != e->ino && /* copied or restored: the ledger follows, for --prune */
-            ledger_note_thumb(&u->ledger, rel, out, e->fp, e->size, &e->mtime, ino, err) != TD_OK)
-            warn_once(u, err);
-        return out;
-    }
+    bool ok = template_made(u, rel, out, &kind);
     free(out);
-    return NULL;
+    char *first = NULL;
+    for (int b = 0; ok && b < u->nboxes; b++) { /* every size's thumbnail, in place */
+        char *path;
+        ok = size_fresh(u, ld, e, rel, dl, name ? out_dirfd : -1, sb, b, kind, &path);
+        if (b == 0)
+            first = path;
+        else
+            free(path);
+    }
+    if (!ok) {
+        free(first);
+        return NULL;
+    }
+    if (d && d->memo && name)
+        memo_note(d->memo, name, &sb->st_mtim, sb->st_size, kind);
+    return first;
 }
 
 void uptodate_note_result(uptodate *u, const thumbd_task *t)
@@ -241,7 +281,11 @@ void uptodate_note_result(uptodate *u, const thumbd_task *t)
     const task_result *r = &t->res;
     char err[TD_ERRLEN];
     td_status st = TD_OK;
-    if (r->status == TASK_OK && r->out_rel)
+    if (r->status == TASK_OK && r->nouts > 0) /* several sizes: each thumbnail */
+        for (int i = 0; i < r->nouts && st == TD_OK; i++)
+            st = ledger_note_thumb(&u->ledger, t->rel, r->outs[i].rel, u->fp_thumb, r->read_size,
+                                   &r->read_mtime, r->outs[i].ino, err);
+    else if (r->status == TASK_OK && r->out_rel)
         st = ledger_note_thumb(&u->ledger, t->rel, r->out_rel, u->fp_thumb, r->read_size,
                                &r->read_mtime, r->out_ino, err);
     else if (r->status == TASK_FAILED && r->lasting && !t->preset_error)

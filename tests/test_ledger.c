@@ -149,6 +149,35 @@ static void append_raw(const char *path, const char *s)
     close(fd);
 }
 
+/* A source made at several sizes: a T record per thumbnail, each found by
+ * its path (the last one for that path), the source's last one counting
+ * for it; a rewrite keeps every path's. */
+static void test_thumbs_by_path(void **state)
+{
+    fixture *f = *state;
+    char err[TD_ERRLEN];
+    ledger_note_thumb(&f->l, "m/a.jpg", "m/a_100x100.jpg", 1, 10, &T1, 5, err);
+    ledger_note_thumb(&f->l, "m/a.jpg", "m/a_200x200.jpg", 2, 10, &T1, 6, err);
+    ledger_note_thumb(&f->l, "m/a.jpg", "m/a_400x400.jpg", 2, 10, &T1, 7, err);
+    ledger_note_thumb(&f->l, "m/a.jpg", "m/a_200x200.jpg", 2, 11, &T2, 8, err);
+    ledger_dir *d = ledger_load(&f->l, "m");
+    assert_non_null(d);
+    const ledger_entry *e = ledger_thumb_at(d, "a_100x100.jpg");
+    assert_true(e && e->fp == 1 && e->ino == 5);
+    e = ledger_thumb_at(d, "a_200x200.jpg");
+    assert_true(e && e->ino == 8 && e->size == 11);
+    e = ledger_thumb_at(d, "a_400x400.jpg");
+    assert_true(e && e->ino == 7 && !strcmp(e->src, "a.jpg"));
+    assert_null(ledger_thumb_at(d, "a_800x800.jpg"));
+    assert_int_equal(ledger_latest(d, "a.jpg")->ino, 8);
+    assert_int_equal(ledger_rewrite(&f->l, "m", d, NULL, err), TD_OK);
+    ledger_dir_free(d);
+    d = ledger_load(&f->l, "m");
+    assert_int_equal(d->n, 3);
+    assert_non_null(ledger_thumb_at(d, "a_100x100.jpg"));
+    ledger_dir_free(d);
+}
+
 static void test_damage_is_skipped(void **state)
 {
     fixture *f = *state;
@@ -236,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_record_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thumbs_by_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_is_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite_races_appends, setup, teardown),
     };

@@ -94,6 +94,58 @@ static void test_option_errors(void **state)
     unsetenv("THUMBD_MAX_PIXELS");
 }
 
+/* --size, the repeatable option: the command line's sizes add up and
+ * replace THUMBD_SIZE's list (commas or spaces), each with its own fit or
+ * --fit's (given before or after it), at most CONFIG_MAX_SIZES, no box
+ * twice, and a template with {size} when there are several. */
+static void test_size_list(void **state)
+{
+    (void)state;
+    thumbd_config c;
+    char err[TD_ERRLEN];
+    assert_int_equal(PARSE(&c, err, "--size", "200", "-s", "400x300:inside", "--fit", "inside",
+                           "--size", "1024x1024:cover", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.nsizes, 3);
+    assert_true(c.width == 200 && c.height == 200);
+    assert_true(c.sizes[0].w == 200 && c.sizes[0].h == 200 && c.sizes[0].fit == FIT_INSIDE);
+    assert_true(c.sizes[1].w == 400 && c.sizes[1].h == 300 && c.sizes[1].fit == FIT_INSIDE);
+    assert_true(c.sizes[2].w == 1024 && c.sizes[2].fit == FIT_COVER);
+    assert_string_equal(c.name_template, "{stem}_{size}.{ext}");
+    config_size b[CONFIG_MAX_SIZES];
+    assert_int_equal(config_boxes(&c, b), 3);
+    assert_int_equal(b[0].fit, FIT_INSIDE);
+
+    setenv("THUMBD_SIZE", "100x100, 300x200:inside 600x", 1);
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.nsizes, 3);
+    assert_true(c.sizes[1].w == 300 && c.sizes[1].h == 200 && c.sizes[1].fit == FIT_INSIDE);
+    assert_true(c.sizes[2].w == 600 && c.sizes[2].h == 0 && c.sizes[2].fit == FIT_COVER);
+    assert_int_equal(PARSE(&c, err, "--size", "64:inside", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.nsizes, 1); /* the command line replaces the list */
+    assert_true(c.width == 64 && c.height == 64 && c.fit == FIT_INSIDE);
+    assert_string_equal(c.name_template, "{stem}.{ext}"); /* one size: names as ever */
+    assert_int_equal(config_boxes(&c, b), 1);
+    unsetenv("THUMBD_SIZE");
+
+    assert_int_equal(PARSE(&c, err, "--size", "1,2,3,4,5,6,7,8,9", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--size: 9 sizes given, at most 8");
+    assert_int_equal(PARSE(&c, err, "--size", "1,2,3,4,5,6,7,8", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.nsizes, 8);
+    assert_int_equal(PARSE(&c, err, "--size", "200", "--size", "200x200:inside", "in", "out"),
+                     CONFIG_ERROR);
+    assert_string_equal(err, "--size: 200x200 is given twice (each size names its own thumbnail)");
+    assert_int_equal(PARSE(&c, err, "--size", "200", "--size", "400", "--name", "t/{stem}.{ext}",
+                           "in", "out"), CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs {size}"));
+    assert_int_equal(PARSE(&c, err, "--size", "200", "--size", "400", "--name",
+                           "{size}/{name}.{ext}", "in", "out"), CONFIG_RUN);
+    assert_string_equal(c.name_template, "{size}/{name}.{ext}");
+    assert_int_equal(PARSE(&c, err, "--size", "200:fill", "in", "out"), CONFIG_ERROR);
+    assert_string_equal(err, "--size: expected WxH, W, Wx or xH with 1..16384, each optionally "
+                             ":cover or :inside, e.g. 200x200 or 1024x1024:inside, got '200:fill'");
+    assert_int_equal(PARSE(&c, err, "--size", ",", "in", "out"), CONFIG_ERROR);
+}
+
 /* Unsets every THUMBD_ variable: the test's own environment must not warn. */
 static void clear_thumbd_env(void)
 {
@@ -256,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_option_table),
         cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_size_list),
         cmocka_unit_test(test_flag_negations),
         cmocka_unit_test(test_env_empty_is_unset),
         cmocka_unit_test(test_env_unknown_warns),

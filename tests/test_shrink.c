@@ -264,6 +264,62 @@ static void test_bad_geometry(void **state)
     shrink_abort(&s);
 }
 
+/* shrink_region against a direct average of each box (colour weighted by
+ * alpha), for each channel layout, factors 2..5 (1: a copy), regions with
+ * edge boxes. */
+static void test_region_matches_reference(void **state)
+{
+    (void)state;
+    static const int layouts[][2] = {{1, -1}, {2, 1}, {3, -1}, {4, -1}, {4, 3}};
+    unsigned seed = 7;
+    for (size_t l = 0; l < sizeof layouts / sizeof *layouts; l++) {
+        int c = layouts[l][0], al = layouts[l][1];
+        image_f src;
+        assert_true(image_alloc(&src, 23, 17, c, al));
+        for (int i = 0; i < 23 * 17 * c; i++) {
+            seed = seed * 1103515245u + 12345u;
+            src.px[i] = (float)((seed >> 16) % 256);
+        }
+        for (int k = 1; k <= 5; k++) {
+            int x = 2, y = 3, w = 19, h = 13;
+            image_f out;
+            char err[TD_ERRLEN];
+            assert_int_equal(shrink_region(&src, x, y, w, h, k, &out, err), TD_OK);
+            assert_int_equal(out.w, (w + k - 1) / k);
+            assert_int_equal(out.h, (h + k - 1) / k);
+            assert_int_equal(out.alpha, al);
+            for (int oy = 0; oy < out.h; oy++)
+                for (int ox = 0; ox < out.w; ox++)
+                    for (int ch = 0; ch < c; ch++) {
+                        double sum = 0, aw = 0;
+                        int n = 0;
+                        for (int j = oy * k; j < oy * k + k && j < h; j++)
+                            for (int i = ox * k; i < ox * k + k && i < w; i++) {
+                                const float *p = src.px + ((size_t)(y + j) * 23 + (size_t)(x + i)) * (size_t)c;
+                                double a = al >= 0 ? p[al] : 1.0;
+                                sum += ch == al ? p[ch] : p[ch] * a;
+                                aw += a;
+                                n++;
+                            }
+                        double want = ch == al || al < 0 ? sum / n : aw > 0 ? sum / aw : 0;
+                        if (k == 1) /* a copy: colour under alpha 0 too */
+                            want = src.px[((size_t)(y + oy) * 23 + (size_t)(x + ox)) * (size_t)c + (size_t)ch];
+                        float got = out.px[((size_t)oy * (size_t)out.w + (size_t)ox) * (size_t)c + (size_t)ch];
+                        if (fabs(got - want) > 1e-3 * (1 + fabs(want)))
+                            fail_msg("c %d alpha %d k %d (%d,%d,%d): %f, expected %f", c, al, k, ox,
+                                     oy, ch, (double)got, want);
+                    }
+            image_free(&out);
+        }
+        image_free(&src);
+    }
+    image_f src, out;
+    char err[TD_ERRLEN];
+    assert_true(image_alloc(&src, 4, 4, 3, -1));
+    assert_int_equal(shrink_region(&src, 2, 0, 3, 4, 1, &out, err), TD_EINPUT);
+    image_free(&src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_truncated_input_leaves_zeros),
         cmocka_unit_test(test_bad_geometry),
+        cmocka_unit_test(test_region_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

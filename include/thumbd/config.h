@@ -27,12 +27,26 @@ typedef enum sandbox_mode { SANDBOX_ON, SANDBOX_OFF } sandbox_mode;
  * the thumbnail loads (thumbhash.h). */
 typedef enum placeholder_mode { PLACEHOLDER_NONE, PLACEHOLDER_THUMBHASH } placeholder_mode;
 
+/* One thumbnail size of --size: a box (a side of 0: unbounded) and its
+ * fit, or -1 for --fit's. */
+enum { CONFIG_MAX_SIZES = 8 };
+typedef struct config_size {
+    int w, h;
+    int fit;                   /* fit_mode, or -1: --fit's */
+} config_size;
+
 typedef struct thumbd_config {
     const char *in_dir;
     const char *in_file;       /* a file given as IN: its name in in_dir (rundirs_single), else NULL */
     const char *out_dir;
     int width, height;         /* the box; 0: that side unbounded (--size 200x, x200) */
     fit_mode fit;
+    /* --size given more than once (several sizes from one decode): the
+     * boxes in the order given, each fit resolved by config_parse; width,
+     * height are sizes[0]'s. nsizes <= 1: the one box is width, height,
+     * fit. */
+    int nsizes;
+    config_size sizes[CONFIG_MAX_SIZES];
     resize_filter filter;      /* --filter: the resampler of the native engine */
     bool enlarge;
     out_format format;
@@ -112,6 +126,15 @@ const char *config_usage(void);
  * 200, where 0 is a side left unbounded (geom_box). Each given side is
  * 1..16384; "x" alone is refused. Exposed for tests. */
 bool config_parse_size(const char *s, int *w, int *h);
+
+/* One --size value with an optional fit: "400x300:inside" -> 400, 300,
+ * FIT_INSIDE; "200" -> 200, 200, -1 (--fit's). Exposed for tests. */
+bool config_parse_size_fit(const char *s, int *w, int *h, int *fit);
+
+/* The boxes cfg makes, each with its fit resolved: cfg->sizes when there
+ * are several, else the one of width, height and fit. Returns how many
+ * (1..CONFIG_MAX_SIZES). */
+int config_boxes(const thumbd_config *cfg, config_size out[CONFIG_MAX_SIZES]);
 
 /* "100M", "1G", "4096" -> value; base is 1000 or 1024 for the suffixes. */
 bool config_parse_count(const char *s, unsigned base, uint64_t *out);

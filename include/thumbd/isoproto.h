@@ -18,8 +18,9 @@
 /* The worker process's descriptors, as its parent sets them up. */
 enum { ISO_FD_SOCK = 3, ISO_FD_IN = 4, ISO_FD_OUT = 5 };
 
-/* Room for the fixed part of any message and a path. */
-enum { ISO_MSG_MAX = 16384 };
+/* Room for the fixed part of any message and its paths (a result: one
+ * for each of up to 1 + TASK_MAX_OUTPUTS outputs). */
+enum { ISO_MSG_MAX = 65536 };
 
 typedef enum iso_type {
     ISO_CONFIG = 1,            /* run -> worker, first: iso_config */
@@ -28,7 +29,8 @@ typedef enum iso_type {
     ISO_GATE_REPLY,            /* run -> worker: iso_gate */
     ISO_GATE_ACQUIRE,          /* worker -> run: iso_gate; a reply follows */
     ISO_GATE_RELEASE,          /* worker -> run: iso_gate */
-    ISO_RESULT,                /* worker -> run: iso_result, then out_rel */
+    ISO_RESULT,                /* worker -> run: iso_result, then out_rel and each
+                                * output's rel */
 } iso_type;
 
 typedef struct iso_config {
@@ -67,9 +69,10 @@ typedef struct iso_gate {
 
 typedef struct iso_result {
     iso_type type;
-    task_result res;           /* out_rel and decoder NULL */
+    task_result res;           /* out_rel, outs[].rel and decoder NULL */
     char decoder[32];          /* "" for none */
     size_t out_rel_len;        /* 0: no output */
+    size_t outs_len[TASK_MAX_OUTPUTS];  /* of outs[i].rel, for i < res.nouts */
 } iso_result;
 
 #endif

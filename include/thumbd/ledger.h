@@ -19,7 +19,8 @@
  * inode; src: the source's name in the directory; out: the thumbnail's
  * path relative to the directory. Names and reasons are escaped (%XX for
  * bytes up to space, '%' and DEL). For a source, the last T or F record
- * counts. A line cut short (a run killed in the middle of a write) or not
+ * counts; a source made at several sizes (--size given more than once)
+ * has a T record for each thumbnail, written one after the other. A line cut short (a run killed in the middle of a write) or not
  * understood is skipped: the cost is that one source is done again.
  *
  * Appends and rewrites are serialised with flock (shared to append,
@@ -58,6 +59,7 @@ typedef struct ledger_dir {
     size_t *index;             /* open addressing by source name: 1 + index into v of
                                 * its last T or F record, 0 empty */
     size_t index_cap;          /* a power of two */
+    size_t *out_index;         /* the same by thumbnail path: its last T record */
     size_t lines;              /* lines in the file, for deciding on a rewrite */
 } ledger_dir;
 
@@ -75,6 +77,11 @@ void ledger_dir_free(ledger_dir *d);
 /* The record that counts for the source named src (its last T or F), or
  * NULL. */
 const ledger_entry *ledger_latest(const ledger_dir *d, const char *src);
+
+/* The last T record of the thumbnail at out (its path from the
+ * directory), or NULL: a source made at several sizes has one T record per
+ * thumbnail. */
+const ledger_entry *ledger_thumb_at(const ledger_dir *d, const char *out);
 
 /* The source's size and mtime are as recorded in e. */
 bool ledger_same_source(const ledger_entry *e, int64_t size, const struct timespec *mtime);

@@ -20,6 +20,10 @@ typedef enum options_kind {
     OPTIONS_CHOICE,   /* int-sized enum field, one of choices */
     OPTIONS_STRING,   /* const char * field: the value itself */
     OPTIONS_CUSTOM,   /* set parses the value and stores it */
+    OPTIONS_LIST,     /* repeatable: set adds one item of a list; the value is items
+                       * separated by commas or spaces; the first value from each source
+                       * (default, environment, command line) calls clear first, so that
+                       * the command line replaces THUMBD_<OPTION> */
     OPTIONS_ACTION,   /* --help, --version: no field, no variable */
 } options_kind;
 
@@ -41,7 +45,8 @@ typedef struct options_entry {
     double lo, hi;           /* INT: range; COUNT: lo; SECONDS: hi */
     unsigned base;           /* COUNT: 1000 or 1024 for K, M, G */
     const options_choice *choices;  /* CHOICE: ends with a NULL name */
-    bool (*set)(thumbd_config *cfg, const char *arg);  /* CUSTOM */
+    bool (*set)(thumbd_config *cfg, const char *arg);  /* CUSTOM, LIST */
+    void (*clear)(thumbd_config *cfg);                 /* LIST: empties the list */
     const char *expect;      /* "--NAME: expected EXPECT, got '...'"; NULL: made
                               * from the range (INT) or the choices */
     const char *help;        /* --help's text, wrapped when printed */
@@ -59,6 +64,9 @@ extern const char *const options_other_env[];
  * names the option and quotes arg, when arg is not a valid value. */
 bool options_apply(const options_entry *e, thumbd_config *cfg, const char *arg,
                    char err[TD_ERRLEN]);
+
+/* LIST e: empties the list (the next options_apply starts it afresh). */
+void options_clear(const options_entry *e, thumbd_config *cfg);
 
 /* Sets FLAG e's field to on. */
 void options_set_flag(const options_entry *e, thumbd_config *cfg, bool on);

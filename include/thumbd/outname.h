@@ -30,6 +30,10 @@ char *outname_for(const char *src_rel, out_kind kind);
  * makes subdirectories. */
 #define OUTNAME_DEFAULT "{stem}.{ext}"
 
+/* The default of a run that makes several sizes (--size given more than
+ * once): photo.jpg -> photo_200x200.jpg, photo_400x400.jpg... */
+#define OUTNAME_DEFAULT_SIZES "{stem}_{size}.{ext}"
+
 /* Longest component outname_path makes (NAME_MAX of Linux file systems). */
 enum { OUTNAME_MAX_COMPONENT = 255 };
 
@@ -37,6 +41,10 @@ typedef struct outname_rule {
     const char *tmpl;          /* a template outname_check accepts; NULL: OUTNAME_DEFAULT */
     int box_w, box_h;          /* {size} */
 } outname_rule;
+
+/* The rule of one size of a run: --name's template tmpl (NULL: the
+ * default, OUTNAME_DEFAULT_SIZES when several is set) with the box. */
+outname_rule outname_rule_of(const char *tmpl, bool several, int box_w, int box_h);
 
 /* Whether tmpl is a template outname_path can use: not empty, relative,
  * no empty, "." or ".." component, none starting with ".thumbd" (thumbd's

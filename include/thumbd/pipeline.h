@@ -62,9 +62,24 @@ typedef struct pipeline_thumb {
 td_status pipeline_make(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
                         cancel_token *tok, pipeline_thumb *th, char err[TD_ERRLEN]);
 
+/* The thumbnails of every size of cfg (config_boxes: n of them) from one
+ * decode of in, into th[0..n): the source is decoded at the scale the
+ * largest need asks for, and each size made from that one intermediate
+ * image. th[0] also holds what the decode took (src_w, src_h, decoder,
+ * warnings, decode_ms, and resize_ms for all of them). On failure th holds
+ * nothing. pipeline_make is this for cfg's first size alone. */
+td_status pipeline_make_sizes(const thumbd_config *cfg, memgate *gate, bool may_defer, FILE *in,
+                              cancel_token *tok, pipeline_thumb th[CONFIG_MAX_SIZES], int *n,
+                              char err[TD_ERRLEN]);
+
 /* The output format for th: --format's; for auto, PNG when a pixel of th
  * is not fully opaque (alpha below 255), else JPEG. */
 out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
+
+/* The one format of the n thumbnails of a source (every size of a source
+ * has the same extension): --format's; for auto, PNG when any of them has
+ * a pixel that is not fully opaque. */
+out_kind pipeline_format_all(const thumbd_config *cfg, const pipeline_thumb *th, int n);
 
 /* Encodes th to out in pipeline_format (a JPEG of an image with alpha is
  * composited on white, in place; a PNG of one whose pixels are all grey is
@@ -72,6 +87,14 @@ out_kind pipeline_format(const thumbd_config *cfg, const pipeline_thumb *th);
  * out: TD_EIO, ferror(out) set and errno as the write left it. */
 td_status pipeline_encode(const thumbd_config *cfg, pipeline_thumb *th, FILE *out,
                           char err[TD_ERRLEN]);
+
+/* th's pixels as a file of format fmt holds them: a JPEG has no alpha, so
+ * an image with alpha is composited on white, in place (alpha cleared). */
+void pipeline_as_stored(pipeline_thumb *th, out_kind fmt);
+
+/* pipeline_encode in the format fmt. */
+td_status pipeline_encode_as(const thumbd_config *cfg, pipeline_thumb *th, out_kind fmt, FILE *out,
+                             char err[TD_ERRLEN]);
 
 void pipeline_thumb_free(pipeline_thumb *th);
 

@@ -41,4 +41,12 @@ void shrink_end(shrink *s, image_f *out);
 /* Releases everything, for error paths. Safe after shrink_end. */
 void shrink_abort(shrink *s);
 
+/* The region [x, x+w) x [y, y+h) of the float image src shrunk by the box
+ * factor k into *out (allocated; k 1: a copy), averaged as shrink_row
+ * averages (colour weighted by alpha; edge boxes average what they have).
+ * The several sizes of one decode are made from its one intermediate image
+ * with it. */
+td_status shrink_region(const image_f *src, int x, int y, int w, int h, int k, image_f *out,
+                        char err[TD_ERRLEN]);
+
 #endif

@@ -31,6 +31,17 @@ typedef struct task_warnings {
 /* Adds msg unless it is there already or w is full. */
 void task_warn_add(task_warnings *w, const char *msg);
 
+/* One thumbnail of a source made at several sizes (--size given more than
+ * once). */
+enum { TASK_MAX_OUTPUTS = 8 };
+typedef struct task_output {
+    char *rel;                 /* owned: the path relative to OUT_DIR */
+    int box_w, box_h;          /* the size asked ({size}) */
+    int w, h;
+    int64_t bytes;
+    uint64_t ino;
+} task_output;
+
 typedef struct task_result {
     task_status status;
     char error[TD_ERRLEN];     /* empty when none */
@@ -52,7 +63,14 @@ typedef struct task_result {
     uint64_t out_ino;          /* the thumbnail's inode */
     /* --placeholder thumbhash: the thumbnail's ThumbHash in base64, else "" */
     char placeholder[THUMBHASH_B64_SIZE];
+    /* Several sizes: every output in --size order, outs[0] also in out_rel,
+     * out_w... (owned apart); 0 for a run of one size. */
+    int nouts;
+    task_output outs[TASK_MAX_OUTPUTS];
 } task_result;
+
+/* Frees r's outputs (out_rel and outs) and leaves it with none. */
+void task_result_clear_outputs(task_result *r);
 
 typedef struct thumbd_task {
     uint64_t id;               /* scan order, from 1 */

@@ -13,7 +13,11 @@
  * under it, so that --prune knows it. The directory's memo (memo.h)
  * vouches for the thumbnail without a stat when it can: with a template
  * that makes subdirectories memos are not used, since a thumbnail removed
- * from a subdirectory leaves the directory's twin as it was. A source is
+ * from a subdirectory leaves the directory's twin as it was. A source made
+ * at several sizes (--size given more than once) is up to date when every
+ * one of its thumbnails is: each with its own ledger record of these
+ * options and this source, in place; one missing or changed and the
+ * source is made again, all its sizes from one decode. A source is
  * known bad when its last record is a failure with the same size, mtime and
  * decoding options: it is not decoded again (unless --retry-failed or
  * --force). */
@@ -36,7 +40,9 @@ typedef struct uptodate {
     int out_fd;                /* not owned */
     ledger ledger;
     memo_run memo;
-    outname_rule names;        /* --name */
+    outname_rule names;        /* --name, of the first size */
+    int nboxes;                /* the sizes a source is made at (config_boxes) */
+    config_size boxes[CONFIG_MAX_SIZES];
     uint64_t fp_thumb;         /* options that shape a thumbnail */
     uint64_t fp_fail;          /* and those that decide a failure (the limits) */
     /* --files-from: the ledger of the directory of the last listed path
@@ -65,14 +71,15 @@ void uptodate_init_notes(uptodate *u, const thumbd_config *cfg, int out_fd, uint
 void *uptodate_dir_begin(uptodate *u, const char *rel_dir, int twin_fd);
 void uptodate_dir_end(void *dir, bool complete);
 
-/* The scanner's fresh hook: the malloc'd path of rel's thumbnail if it is
- * up to date, else NULL; *known_bad (malloc'd) says why when rel is a
+/* The scanner's fresh hook: the malloc'd path of rel's thumbnail (of the
+ * first size) if it is up to date (every size's), else NULL; *known_bad (malloc'd) says why when rel is a
  * known-bad source. dir: uptodate_dir_begin's answer for rel's directory,
  * or NULL (--files-from). Thread-safe for one dir. */
 char *uptodate_fresh(uptodate *u, const char *rel, int out_dirfd, const char *name,
                      const struct stat *sb, void *dir, char **known_bad);
 
-/* After a task's last attempt: a thumbnail made is noted as made, a source
+/* After a task's last attempt: a thumbnail made is noted as made (each
+ * one of several sizes), a source
  * that failed for good (corrupt, over a limit) as failed. A note that
  * cannot be written is a warning on stderr, once a run: the thumbnail is
  * done again next time. Thread-safe. */
