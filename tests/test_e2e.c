@@ -505,9 +505,9 @@ static void test_decoder_choice(void **state)
     } cases[] = {
         {"p1600x1200.jpg", 1600, 1200, true, "jpeg-dc-1/8"},  /* 1/8: 200x150, just enough */
         {"p4000x3000.jpg", 4000, 3000, true, "jpeg-dc-1/8"},  /* 1/8: 500x375 */
-        {"p1592x1192.jpg", 1592, 1192, true, "jpeg-2/8"},     /* 1/8: 199x149, too small */
-        {"p1000x800.jpg", 1000, 800, true, "jpeg-2/8"},       /* 1/8: 125x100 */
-        {"p400x300.jpg", 400, 300, true, "jpeg-4/8"},         /* 4/8: 200x150, just enough */
+        {"p1592x1192.jpg", 1592, 1192, true, "jpeg-lf-2/8"},  /* 1/8: 199x149, too small */
+        {"p1000x800.jpg", 1000, 800, true, "jpeg-lf-2/8"},    /* 1/8: 125x100 */
+        {"p400x300.jpg", 400, 300, true, "jpeg-lf-4/8"},      /* 4/8: 200x150, just enough */
         {"p240x180.jpg", 240, 180, true, "jpeg-7/8"},         /* 7/8: 210x158 */
         {"p220x165.jpg", 220, 165, true, "jpeg-8/8"},         /* 7/8: 193x145, too small */
         {"b1600x1200.jpg", 1600, 1200, false, "jpeg-1/8"},    /* baseline: libjpeg at 1/8 */
