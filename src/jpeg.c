@@ -381,14 +381,18 @@ static td_status own_decode(j_decompress_ptr d, FILE *f, const codec_sink *sink,
 }
 
 /* Sets the DCT scale num/8 and starts the decompression, reserving its
- * memory with the sink. A progressive file at scale 1/8, 2/8 or 4/8 goes to
- * own_decode, which may do the whole decode (*finished). Multi-scan input
+ * memory with the sink. A progressive file at scale 1/8, 2/8 or 4/8 (3/8
+ * taken up to 4/8) goes to own_decode, which may do the whole decode (*finished). Multi-scan input
  * left to libjpeg is consumed here, polling tok. libjpeg's errors longjmp
  * to the caller's setjmp. */
 static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sink, const codec_limits *lim,
                               cancel_token *tok, int num, bool *finished, char *err)
 {
     td_status st;
+    /* 3/8 costs libjpeg's whole coefficient buffer; jpeglf at 4/8 about
+     * half of it, for a larger image to shrink. */
+    if (num == 3 && own_eligible(d, 4))
+        num = 4;
     d->scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
     d->scale_denom = 8;
     bool started = false;

@@ -17,6 +17,9 @@ typedef struct lfcomp {
     int sw;                    /* samples a row of rows[] has (whole blocks) */
     float basis[8][8];         /* [u][i]: frequency u's weight at sample i */
     uint64_t used;             /* natural-order coefficients reaching the samples */
+    float w[64][16];           /* n < 8: coefficient k's weights in the samples,
+                                  dequantised (once the table is latched) */
+    bool w_ready;
     float *acc;                /* n < 8: each block's n x n samples, less 128 */
     int16_t *coef;             /* n == 8: each block's coefficients */
     uint8_t *rows;             /* the n sample rows of block row rows_by */
@@ -153,26 +156,61 @@ static int lf_frame(void *ctx, jscan *s)
     return TD_OK;
 }
 
-/* jscan's store: a change of coefficient k (natural order) of a block. */
-static void lf_add(void *ctx, int ci, size_t blk, int k, int delta)
+/* The samples' weights of each coefficient, times its quantisation step:
+ * made at the first change, when the component's table is latched. */
+static void make_weights(lfdec *L, int ci)
+{
+    lfcomp *c = &L->c[ci];
+    int n = c->n;
+    for (int k = 0; k < 64; k++)
+        for (int y = 0; y < n; y++)
+            for (int x = 0; x < n; x++)
+                c->w[k][y * n + x] = (float)L->s.c[ci].q[k] * c->basis[k >> 3][y] * c->basis[k & 7][x];
+    c->w_ready = true;
+}
+
+/* Adds the changes of block blk's coefficients to its samples. */
+static void add_samples(lfdec *L, int ci, size_t blk, const int *delta, uint64_t changed)
+{
+    lfcomp *c = &L->c[ci];
+    if (!c->w_ready)
+        make_weights(L, ci);
+    changed &= c->used;
+    if (c->n == 2) {
+        float *a = c->acc + blk * 4, s[4] = {a[0], a[1], a[2], a[3]};
+        for (; changed; changed &= changed - 1) {
+            int k = __builtin_ctzll(changed);
+            float d = (float)delta[k];
+            for (int i = 0; i < 4; i++)
+                s[i] += d * c->w[k][i];
+        }
+        memcpy(a, s, sizeof s);
+        return;
+    }
+    float *a = c->acc + blk * 16, s[16];
+    memcpy(s, a, sizeof s);
+    for (; changed; changed &= changed - 1) {
+        int k = __builtin_ctzll(changed);
+        float d = (float)delta[k];
+        for (int i = 0; i < 16; i++)
+            s[i] += d * c->w[k][i];
+    }
+    memcpy(a, s, sizeof s);
+}
+
+/* jscan's store: changes of a block's coefficients (natural order). */
+static void lf_add(void *ctx, int ci, size_t blk, const int *delta, uint64_t changed)
 {
     lfdec *L = ctx;
     lfcomp *c = &L->c[ci];
-    if (c->coef) {
-        int16_t *p = &c->coef[blk * 64 + (size_t)k];
-        *p = (int16_t)(*p + delta); /* libjpeg's JCOEF wraps alike */
+    if (!c->coef) {
+        add_samples(L, ci, blk, delta, changed);
         return;
     }
-    if (!(c->used >> k & 1))
-        return;
-    int n = c->n;
-    float d = (float)delta * (float)L->s.c[ci].q[k];
-    const float *bv = c->basis[k >> 3], *bu = c->basis[k & 7];
-    float *a = c->acc + blk * (size_t)(n * n);
-    for (int y = 0; y < n; y++) {
-        float t = d * bv[y];
-        for (int x = 0; x < n; x++)
-            a[y * n + x] += t * bu[x];
+    int16_t *p = c->coef + blk * 64;
+    for (; changed; changed &= changed - 1) {
+        int k = __builtin_ctzll(changed);
+        p[k] = (int16_t)(p[k] + delta[k]); /* libjpeg's JCOEF wraps alike */
     }
 }
 

@@ -258,7 +258,7 @@ static int dc_block(jscan *s, int ci, size_t blk, int ah, int al)
     jscan_comp *c = &s->c[ci];
     if (ah) {
         if (get_bit(s))
-            s->add(s->ctx, ci, blk, 0, 1 << al);
+            s->add(s->ctx, ci, blk, (const int[1]){1 << al}, 1);
         return TD_OK;
     }
     int n = huff_decode(s, &s->dc[c->td]);
@@ -270,8 +270,25 @@ static int dc_block(jscan *s, int ci, size_t blk, int ah, int al)
     if (v < -32768 || v > 32767)
         return corrupt(s, "DC coefficient out of range");
     c->pred += diff;
-    s->add(s->ctx, ci, blk, 0, (int)v);
+    s->add(s->ctx, ci, blk, (const int[1]){(int)v}, 1);
     return TD_OK;
+}
+
+/* An AC change to the current block, handed to the store by flush. */
+static void change(jscan *s, int k, int delta)
+{
+    s->delta[k] += delta;
+    s->changed |= 1ULL << k;
+}
+
+static void flush(jscan *s, int ci, size_t blk)
+{
+    if (!s->changed)
+        return;
+    s->add(s->ctx, ci, blk, s->delta, s->changed);
+    for (uint64_t m = s->changed; m; m &= m - 1)
+        s->delta[__builtin_ctzll(m)] = 0;
+    s->changed = 0;
 }
 
 /* One block of an AC first scan (G.1.2.2). */
@@ -296,7 +313,7 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
             c->nz[blk] |= 1ULL << k;
             if (v < 0)
                 c->neg[blk] |= 1ULL << k;
-            s->add(s->ctx, ci, blk, jscan_natural[k], v * (1 << al));
+            change(s, jscan_natural[k], v * (1 << al));
         } else if (r == 15) {
             k += 15;
         } else {
@@ -308,18 +325,36 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
 }
 
 /* Correction bits of the nonzero coefficients from *k up to se (G.1.2.3),
- * stopping (when run >= 0) at the run+1-th coefficient with no history. */
+ * stopping (when run >= 0) at the run+1-th coefficient with no history:
+ * *k is left there, or past se. */
 static void correct(jscan *s, int ci, size_t blk, int *k, int se, int al, int run)
 {
+    if (*k > se)
+        return;
     uint64_t nz = s->c[ci].nz[blk], neg = s->c[ci].neg[blk];
-    for (; *k <= se; ++*k) {
-        if (nz >> *k & 1) {
-            if (get_bit(s))
-                s->add(s->ctx, ci, blk, jscan_natural[*k], neg >> *k & 1 ? -(1 << al) : 1 << al);
-        } else if (run >= 0 && --run < 0) {
-            return;
+    uint64_t range = (se >= 63 ? ~0ULL : (1ULL << (se + 1)) - 1) & ~((1ULL << *k) - 1);
+    int stop = se + 1;
+    if (run >= 0) {
+        uint64_t zeros = ~nz & range;
+        for (int i = 0; i < run && zeros; i++)
+            zeros &= zeros - 1;
+        if (zeros)
+            stop = __builtin_ctzll(zeros);
+    }
+    uint64_t todo = nz & range & (stop >= 64 ? ~0ULL : (1ULL << stop) - 1);
+    while (todo) {
+        /* Up to 16 correction bits at once, the first in the top bit. */
+        int n = __builtin_popcountll(todo);
+        n = n > 16 ? 16 : n;
+        int bits = get_bits(s, n);
+        for (int i = n - 1; i >= 0; i--) {
+            int p = __builtin_ctzll(todo);
+            todo &= todo - 1;
+            if (bits >> i & 1)
+                change(s, jscan_natural[p], neg >> p & 1 ? -(1 << al) : 1 << al);
         }
     }
+    *k = stop;
 }
 
 /* One block of an AC refinement scan (G.1.2.3). */
@@ -345,7 +380,7 @@ static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
                 c->nz[blk] |= 1ULL << k;
                 if (v < 0)
                     c->neg[blk] |= 1ULL << k;
-                s->add(s->ctx, ci, blk, jscan_natural[k], v);
+                change(s, jscan_natural[k], v);
             }
         }
     }
@@ -365,7 +400,9 @@ static int block(jscan *s, const scanpar *sp, int ci, size_t blk)
 {
     if (sp->ss == 0)
         return dc_block(s, ci, blk, sp->ah, sp->al);
-    return sp->ah ? ac_refine(s, ci, blk, sp->ss, sp->se, sp->al) : ac_first(s, ci, blk, sp->ss, sp->se, sp->al);
+    int st = sp->ah ? ac_refine(s, ci, blk, sp->ss, sp->se, sp->al) : ac_first(s, ci, blk, sp->ss, sp->se, sp->al);
+    flush(s, ci, blk);
+    return st;
 }
 
 /* One MCU: of an interleaved scan, each component's h x v blocks; of a

@@ -1,9 +1,10 @@
 /* The entropy layer of a progressive, Huffman-coded, 8-bit JPEG (ITU-T T.81
  * Annex G): markers, tables, and the DC and AC scans, first and refinement.
  *
- * The scanner keeps no coefficients. Every change a scan makes to a
- * coefficient goes to the caller's store as add(component, block, k, delta)
- * (k in natural order, delta already scaled by 2^Al), so a store may keep
+ * The scanner keeps no coefficients. The changes a scan makes to a block's
+ * coefficients go to the caller's store as add(component, block, delta,
+ * changed): delta[k] for each k (natural order) set in changed, already
+ * scaled by 2^Al. So a store may keep
  * the coefficients themselves or anything linear in them (the samples of a
  * reduced IDCT). What AC successive approximation needs to parse the stream
  * (which coefficients are nonzero so far, and their signs) the scanner keeps
@@ -56,6 +57,8 @@ typedef struct jscan {
     jscan_huff dc[4], ac[4];
     int restart;
     unsigned eobrun;
+    int delta[64];             /* the current block's changes, natural order */
+    uint64_t changed;
     int scans, max_scans;
     bool want_ac;              /* decode AC scans (else skip their data) */
     failon_level fail_on;      /* damage that fails; below it, warn and go on */
@@ -63,7 +66,7 @@ typedef struct jscan {
     char *err;
     /* The store. frame: once, after the frame header (allocate). */
     int (*frame)(void *ctx, struct jscan *s);  /* TD_OK, JSCAN_FALLBACK or an error */
-    void (*add)(void *ctx, int ci, size_t block, int k, int delta);
+    void (*add)(void *ctx, int ci, size_t block, const int *delta, uint64_t changed);
     void (*warn)(void *ctx, const char *msg);  /* optional */
     void *ctx;
 } jscan;
