@@ -168,9 +168,8 @@ static int parse_sof(jscan *s, const uint8_t *p, int len)
         if (!s->want_ac)
             continue;
         size_t n = (size_t)c->pw * (size_t)c->ph;
-        c->nz = calloc(n, sizeof *c->nz);
-        c->neg = calloc(n, sizeof *c->neg);
-        if (!c->nz || !c->neg)
+        c->mask = calloc(n, sizeof *c->mask);
+        if (!c->mask)
             return td_fail(s->err, TD_ENOMEM, "out of memory for %zu JPEG blocks", n);
     }
     return s->frame ? s->frame(s->ctx, s) : TD_OK;
@@ -310,9 +309,9 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
             if (k > 63)
                 return corrupt(s, "AC coefficient index past 63");
             int v = extend(get_bits(s, n), n);
-            c->nz[blk] |= 1ULL << k;
+            c->mask[blk].nz |= 1ULL << k;
             if (v < 0)
-                c->neg[blk] |= 1ULL << k;
+                c->mask[blk].neg |= 1ULL << k;
             change(s, jscan_natural[k], v * (1 << al));
         } else if (r == 15) {
             k += 15;
@@ -331,7 +330,7 @@ static void correct(jscan *s, int ci, size_t blk, int *k, int se, int al, int ru
 {
     if (*k > se)
         return;
-    uint64_t nz = s->c[ci].nz[blk], neg = s->c[ci].neg[blk];
+    uint64_t nz = s->c[ci].mask[blk].nz, neg = s->c[ci].mask[blk].neg;
     uint64_t range = (se >= 63 ? ~0ULL : (1ULL << (se + 1)) - 1) & ~((1ULL << *k) - 1);
     int stop = se + 1;
     if (run >= 0) {
@@ -377,9 +376,9 @@ static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
             }
             correct(s, ci, blk, &k, se, al, r);
             if (v && k <= 63) {
-                c->nz[blk] |= 1ULL << k;
+                c->mask[blk].nz |= 1ULL << k;
                 if (v < 0)
-                    c->neg[blk] |= 1ULL << k;
+                    c->mask[blk].neg |= 1ULL << k;
                 change(s, jscan_natural[k], v);
             }
         }
@@ -586,8 +585,7 @@ int jscan_run(jscan *s)
 void jscan_free(jscan *s)
 {
     for (int i = 0; i < JSCAN_MAX_COMPS; i++) {
-        free(s->c[i].nz);
-        free(s->c[i].neg);
-        s->c[i].nz = s->c[i].neg = NULL;
+        free(s->c[i].mask);
+        s->c[i].mask = NULL;
     }
 }

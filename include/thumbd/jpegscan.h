@@ -34,6 +34,12 @@ typedef struct jscan_huff {
     bool defined;
 } jscan_huff;
 
+/* What AC refinement needs of a block: its nonzero coefficients so far and
+ * their signs, bit k for zigzag index k. */
+typedef struct jscan_mask {
+    uint64_t nz, neg;
+} jscan_mask;
+
 typedef struct jscan_comp {
     int id, h, v, tq;
     int bw, bh;                /* blocks the component really has */
@@ -42,7 +48,7 @@ typedef struct jscan_comp {
     bool latched;
     int dc_al;                 /* DC precision so far: -1 none, 0 complete */
     int td, ta, pred;
-    uint64_t *nz, *neg;        /* per block, zigzag order; NULL unless AC is decoded */
+    jscan_mask *mask;          /* per block; NULL unless AC is decoded */
 } jscan_comp;
 
 typedef struct jscan {
