@@ -457,8 +457,8 @@ static int decode_scan(jscan *s, const scanpar *sp)
                 return st;
         }
         if (ran_out(s)) {
-            td_fail(s->err, TD_EINPUT, "%s JPEG: premature end of data in scan %d at row %d of %d",
-                    s->eof ? "truncated" : "corrupt", s->scans, my * rowpix, s->h);
+            td_fail(s->err, TD_EINPUT, "%s JPEG: premature end of data in %s scan %d at row %d of %d",
+                    s->eof ? "truncated" : "corrupt", sp->ss ? "AC" : "DC", s->scans, my * rowpix, s->h);
             return DAMAGED;
         }
     }
@@ -515,6 +515,15 @@ static int damaged(jscan *s)
     return TD_OK;
 }
 
+/* Whether every component has had its first DC scan. */
+static bool all_dc(const jscan *s)
+{
+    for (int i = 0; i < s->nc; i++)
+        if (s->c[i].dc_al < 0)
+            return false;
+    return true;
+}
+
 static int parse_sos(jscan *s, const uint8_t *p, int len)
 {
     if (++s->scans > s->max_scans)
@@ -525,6 +534,8 @@ static int parse_sos(jscan *s, const uint8_t *p, int len)
     if (st != TD_OK)
         return st;
     if (sp.ss != 0 && !s->want_ac) {
+        if (all_dc(s))
+            return JSCAN_DONE; /* nothing after it is needed */
         s->marker = 0;
         return TD_OK; /* its data is skipped by the next find_marker */
     }
@@ -540,6 +551,8 @@ static int parse_sos(jscan *s, const uint8_t *p, int len)
 /* The end of the file before EOI. */
 static int early_end(jscan *s)
 {
+    if (!s->want_ac && s->nc && all_dc(s))
+        return JSCAN_DONE;
     if (!s->scans)
         return td_fail(s->err, TD_EINPUT, "truncated JPEG: premature end of data before the first scan");
     td_fail(s->err, TD_EINPUT, "truncated JPEG: premature end of data after scan %d", s->scans);

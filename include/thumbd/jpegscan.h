@@ -66,7 +66,8 @@ typedef struct jscan {
     int delta[64];             /* the current block's changes, natural order */
     uint64_t changed;
     int scans, max_scans;
-    bool want_ac;              /* decode AC scans (else skip their data) */
+    bool want_ac;              /* decode AC scans; else stop at the first AC
+                                  scan once every component has its DC */
     failon_level fail_on;      /* damage that fails; below it, warn and go on */
     cancel_token *tok;
     char *err;
@@ -80,8 +81,10 @@ typedef struct jscan {
 /* Zigzag index to natural (row-major) index. */
 extern const uint8_t jscan_natural[64];
 
-/* Parses f from its start to its EOI marker. Returns JSCAN_DONE when the
- * image's data is read (or, below fail_on, as much of it as could be);
+/* Parses f from its start to its EOI marker (without want_ac, to the first
+ * AC scan or the file's end once every component has its DC). Returns
+ * JSCAN_DONE when the image's data is read (or, below fail_on, as much of
+ * it as could be);
  * JSCAN_FALLBACK for what this parser leaves to libjpeg (another frame type,
  * arithmetic coding, 12-bit, other than 1 or 3 components); TD_EINPUT for a
  * corrupt or truncated file at or above fail_on (err says "truncated JPEG"
