@@ -54,7 +54,7 @@ measure() { # DIR FIT: "CPU s, RSS KB, decoder(s)"
   done
   local dec
   dec=$(grep -o '"decoder":"[^"]*"\|"status":"[^"]*"' "$work/report.jsonl" | cut -d'"' -f4 | sort | uniq -c |
-          awk '{printf "%s%s x%s", NR > 1 ? ", " : "", $2, $1}')
+          awk '{printf("%s%s x%s", (NR > 1 ? ", " : ""), $2, $1)}')
   echo "$best s, $((rss / 1024)) MB peak RSS ($dec)"
 }
 
