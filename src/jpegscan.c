@@ -82,7 +82,7 @@ static int extend(int v, int n)
     return n && v < 1 << (n - 1) ? v - (1 << n) + 1 : v;
 }
 
-static int huff_decode(jscan *s, const jscan_huff *t)
+static inline int huff_decode(jscan *s, const jscan_huff *t)
 {
     if (s->nbits < 16)
         fill(s);
@@ -331,15 +331,14 @@ static int popcount(uint64_t x)
     return (int)((x * 0x0101010101010101ULL) >> 56);
 }
 
-/* Correction bits of the nonzero coefficients from *k up to se (G.1.2.3),
- * stopping (when run >= 0) at the run+1-th coefficient with no history:
- * *k is left there, or past se. */
-static void correct(jscan *s, int ci, size_t blk, int *k, int se, int al, int run)
+/* Correction bits of the nonzero coefficients (nz, signs neg) from k up
+ * to se (G.1.2.3), stopping (when run >= 0) at the run+1-th coefficient
+ * with no history. Returns where it stopped: there, or past se. */
+static inline int correct(jscan *s, uint64_t nz, uint64_t neg, int k, int se, int al, int run)
 {
-    if (*k > se)
-        return;
-    uint64_t nz = s->c[ci].mask[blk].nz, neg = s->c[ci].mask[blk].neg;
-    uint64_t range = (se >= 63 ? ~0ULL : (1ULL << (se + 1)) - 1) & ~((1ULL << *k) - 1);
+    if (k > se)
+        return k;
+    uint64_t range = (se >= 63 ? ~0ULL : (1ULL << (se + 1)) - 1) & ~((1ULL << k) - 1);
     int stop = se + 1;
     if (run >= 0) {
         uint64_t zeros = ~nz & range;
@@ -365,14 +364,16 @@ static void correct(jscan *s, int ci, size_t blk, int *k, int se, int al, int ru
         }
     }
     s->changed = changed;
-    *k = stop;
+    return stop;
 }
 
-/* One block of an AC refinement scan (G.1.2.3). */
+/* One block of an AC refinement scan (G.1.2.3). Its masks stay in
+ * registers until the block is done. */
 static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
 {
     jscan_comp *c = &s->c[ci];
     const jscan_huff *t = &s->ac[c->ta];
+    uint64_t nz = c->mask[blk].nz, neg = c->mask[blk].neg;
     int k = ss;
     if (s->eobrun == 0) {
         for (; k <= se; k++) {
@@ -386,17 +387,17 @@ static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
                 s->eobrun = (1u << r) + (unsigned)get_bits(s, r);
                 break;
             }
-            correct(s, ci, blk, &k, se, al, r);
+            k = correct(s, nz, neg, k, se, al, r);
             if (v && k <= 63) {
-                c->mask[blk].nz |= 1ULL << k;
-                if (v < 0)
-                    c->mask[blk].neg |= 1ULL << k;
+                nz |= 1ULL << k;
+                neg |= (uint64_t)(v < 0) << k;
                 change(s, jscan_natural[k], v);
             }
         }
+        c->mask[blk] = (jscan_mask){nz, neg};
     }
     if (s->eobrun > 0) {
-        correct(s, ci, blk, &k, se, al, -1);
+        correct(s, nz, neg, k, se, al, -1);
         s->eobrun--;
     }
     return TD_OK;
