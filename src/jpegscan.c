@@ -299,19 +299,24 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
     }
     jscan_comp *c = &s->c[ci];
     const jscan_huff *t = &s->ac[c->ta];
+    uint64_t nz = c->mask[blk].nz, neg = c->mask[blk].neg;
+    int st = TD_OK;
     for (int k = ss; k <= se; k++) {
         int rs = huff_decode(s, t);
-        if (rs < 0)
-            return corrupt(s, "bad Huffman code");
+        if (rs < 0) {
+            st = corrupt(s, "bad Huffman code");
+            break;
+        }
         int r = rs >> 4, n = rs & 15;
         if (n) {
             k += r;
-            if (k > 63)
-                return corrupt(s, "AC coefficient index past 63");
+            if (k > 63) {
+                st = corrupt(s, "AC coefficient index past 63");
+                break;
+            }
             int v = extend(get_bits(s, n), n);
-            c->mask[blk].nz |= 1ULL << k;
-            if (v < 0)
-                c->mask[blk].neg |= 1ULL << k;
+            nz |= 1ULL << k;
+            neg |= (uint64_t)(v < 0) << k;
             change(s, jscan_natural[k], v * (1 << al));
         } else if (r == 15) {
             k += 15;
@@ -320,7 +325,8 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
             break;
         }
     }
-    return TD_OK;
+    c->mask[blk] = (jscan_mask){nz, neg};
+    return st;
 }
 
 static int popcount(uint64_t x)
