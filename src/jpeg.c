@@ -275,7 +275,7 @@ static size_t own_bytes(j_decompress_ptr d, int num)
     }
     for (int i = 0; i < d->num_components; i++)
         n += ((size_t)d->comp_info[i].width_in_blocks + 4) * (d->comp_info[i].height_in_blocks + 4) * 2;
-    return n + (size_t)d->image_width;
+    return n + (size_t)d->image_width + 65536 + 32768; /* + the parser's buffers and tables */
 }
 
 static size_t round_up(size_t n, size_t m)

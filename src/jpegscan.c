@@ -16,13 +16,26 @@ const uint8_t jscan_natural[64] = {
 /* Internal outcome: the scan's data is damaged (s->err says how). */
 enum { DAMAGED = 102 };
 
-/* Bytes come one at a time: getc_unlocked, as the stream belongs to this
- * task's thread alone. A marker ends the entropy-coded data. */
+/* The next byte of the file, or EOF. f is read in blocks: the stream
+ * belongs to this task's thread alone, and what is read ahead of the image's
+ * end is never needed by anyone. */
+static int next_byte(jscan *s)
+{
+    if (s->in_pos == s->in_len) {
+        s->in_pos = 0;
+        s->in_len = fread(s->in, 1, sizeof s->in, s->f);
+        if (!s->in_len)
+            return EOF;
+    }
+    return s->in[s->in_pos++];
+}
+
+/* A marker ends the entropy-coded data. */
 static int next_entropy_byte(jscan *s)
 {
     if (s->marker || s->eof)
         return -1;
-    int c = getc_unlocked(s->f);
+    int c = next_byte(s);
     if (c == EOF) {
         s->eof = true;
         return -1;
@@ -31,7 +44,7 @@ static int next_entropy_byte(jscan *s)
         return c;
     int c2;
     do
-        c2 = getc_unlocked(s->f);
+        c2 = next_byte(s);
     while (c2 == 0xFF);
     if (c2 == 0)
         return 0xFF; /* stuffed byte */
@@ -47,6 +60,12 @@ static int next_entropy_byte(jscan *s)
 static void fill(jscan *s)
 {
     while (s->nbits <= 56) {
+        /* The usual byte: in the buffer, not 0xFF. */
+        if (s->in_pos < s->in_len && s->in[s->in_pos] != 0xFF && !s->marker) {
+            s->acc = s->acc << 8 | s->in[s->in_pos++];
+            s->nbits += 8;
+            continue;
+        }
         int b = next_entropy_byte(s);
         if (b < 0) {
             b = 0;
@@ -102,10 +121,30 @@ static inline int huff_decode(jscan *s, const jscan_huff *t)
     return -1;
 }
 
-static int read_u16(FILE *f)
+static int read_u16(jscan *s)
 {
-    int a = getc_unlocked(f), b = getc_unlocked(f);
+    int a = next_byte(s), b = next_byte(s);
     return a == EOF || b == EOF ? -1 : a << 8 | b;
+}
+
+static bool read_bytes(jscan *s, uint8_t *dst, size_t n)
+{
+    while (n) {
+        if (s->in_pos == s->in_len) {
+            int c = next_byte(s); /* refills */
+            if (c == EOF)
+                return false;
+            *dst++ = (uint8_t)c;
+            n--;
+            continue;
+        }
+        size_t k = s->in_len - s->in_pos < n ? s->in_len - s->in_pos : n;
+        memcpy(dst, s->in + s->in_pos, k);
+        s->in_pos += k;
+        dst += k;
+        n -= k;
+    }
+    return true;
 }
 
 /* Skips to the marker that ends the current entropy-coded segment. */
@@ -117,13 +156,13 @@ static int find_marker(jscan *s)
         return m;
     }
     for (;;) {
-        int c = getc_unlocked(s->f);
+        int c = next_byte(s);
         if (c == EOF)
             return -1;
         if (c != 0xFF)
             continue;
         do
-            c = getc_unlocked(s->f);
+            c = next_byte(s);
         while (c == 0xFF);
         if (c == EOF)
             return -1;
@@ -584,7 +623,7 @@ static int segment(jscan *s, int m, const uint8_t *buf, int len)
 
 int jscan_run(jscan *s)
 {
-    if (getc_unlocked(s->f) != 0xFF || getc_unlocked(s->f) != 0xD8)
+    if (next_byte(s) != 0xFF || next_byte(s) != 0xD8)
         return td_fail(s->err, TD_EINPUT, "not a JPEG file");
     uint8_t *buf = malloc(65536);
     if (!buf)
@@ -602,8 +641,8 @@ int jscan_run(jscan *s)
         }
         if ((m >= 0xD0 && m <= 0xD7) || m == 0x01)
             continue; /* parameterless */
-        int n = read_u16(s->f);
-        if (n < 2 || fread(buf, 1, (size_t)(n - 2), s->f) != (size_t)(n - 2)) {
+        int n = read_u16(s);
+        if (n < 2 || !read_bytes(s, buf, (size_t)(n - 2))) {
             td_fail(s->err, TD_EINPUT, "truncated JPEG: premature end of data in a marker");
             st = s->scans && damaged(s) == TD_OK ? JSCAN_DONE : TD_EINPUT;
             break;

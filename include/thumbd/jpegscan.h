@@ -51,8 +51,12 @@ typedef struct jscan_comp {
     jscan_mask *mask;          /* per block; NULL unless AC is decoded */
 } jscan_comp;
 
+enum { JSCAN_INBUF = 4096 };
+
 typedef struct jscan {
     FILE *f;
+    uint8_t in[JSCAN_INBUF];   /* read ahead of f */
+    size_t in_pos, in_len;
     uint64_t acc;              /* bit buffer: nbits valid bits at the bottom */
     int nbits, pad;            /* pad: of those, zero bits made up past the data */
     int marker;                /* marker met inside entropy data, 0 none */
