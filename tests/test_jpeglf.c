@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jpeglib.h>
 
+#include "thumbd/codec.h"
 #include "thumbd/jpegdc.h"
 #include "thumbd/jpeglf.h"
 
@@ -301,6 +302,84 @@ static void test_work_bytes(void **s)
     assert_false(jpeglf_supported(8, 3, h, v));
 }
 
+/* jpeg_decode through a sink: which decoder, and what it reserves. */
+typedef struct plan {
+    int scale, w, h, rows;
+    size_t work;
+    const char *decoder;
+} plan;
+
+static td_status plan_header(void *ctx, const codec_info *info, int *scale_num, char *err)
+{
+    (void)info;
+    (void)err;
+    *scale_num = ((plan *)ctx)->scale;
+    return TD_OK;
+}
+
+static td_status plan_start(void *ctx, int w, int h, size_t work_bytes, char *err)
+{
+    (void)err;
+    plan *p = ctx;
+    p->w = w;
+    p->h = h;
+    p->work = work_bytes;
+    return TD_OK;
+}
+
+static bool plan_row(void *ctx, int y, const uint8_t *px)
+{
+    (void)y;
+    (void)px;
+    ((plan *)ctx)->rows++;
+    return true;
+}
+
+static void plan_decoder(void *ctx, const char *name)
+{
+    ((plan *)ctx)->decoder = name;
+}
+
+static plan decode_planned(FILE *f, int scale)
+{
+    plan p = {.scale = scale};
+    codec_sink sink = {.header = plan_header, .start = plan_start, .row = plan_row,
+                       .decoder = plan_decoder, .ctx = &p};
+    codec_limits lim = {.max_chunk = 1 << 20, .max_scans = 1000, .fail_on = FAIL_ON_TRUNCATED};
+    cancel_token tok;
+    cancel_init(&tok, 0);
+    char err[TD_ERRLEN] = "";
+    rewind(f);
+    assert_int_equal(jpeg_decode(f, &sink, &lim, &tok, err), TD_OK);
+    assert_int_equal(p.rows, p.h);
+    return p;
+}
+
+/* 640x480 4:2:0 progressive: 80x60 luma and 2 x 40x30 chroma blocks. */
+static void test_jpeg_decode_reserves(void **s)
+{
+    (void)s;
+    FILE *f = make_jpeg(&(spec){640, 480, 3, 85, 0, 2, 2, SCRIPT_SIMPLE});
+    int h[3] = {2, 1, 1}, v[3] = {2, 1, 1};
+    plan p = decode_planned(f, 2);
+    assert_string_equal(p.decoder, "jpeg-lf-2/8");
+    assert_int_equal(p.w, 160);
+    assert_int_equal(p.work, jpeglf_work_bytes(2, 640, 480, 3, h, v));
+    /* 2/8: 32 bytes a luma block, 16 + 64 a chroma one (its 4x4 IDCT). */
+    assert_true(p.work >= (size_t)80 * 60 * 32 + (size_t)2 * 40 * 30 * 80);
+    p = decode_planned(f, 3);
+    assert_string_equal(p.decoder, "jpeg-lf-4/8");
+    assert_int_equal(p.w, 320);
+    p = decode_planned(f, 8);
+    assert_string_equal(p.decoder, "jpeg-8/8");
+    /* libjpeg keeps every coefficient: 128 bytes a block. */
+    assert_true(p.work >= (size_t)(80 * 60 + 2 * 40 * 30) * 128);
+    p = decode_planned(f, 1);
+    assert_string_equal(p.decoder, "jpeg-dc-1/8");
+    assert_true(p.work < (size_t)(80 * 60 + 2 * 40 * 30) * 8 + (1 << 17));
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_damaged),
         cmocka_unit_test(test_work_bytes),
+        cmocka_unit_test(test_jpeg_decode_reserves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
