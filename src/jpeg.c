@@ -16,6 +16,7 @@
 #include "thumbd/codec.h"
 #include "thumbd/exif.h"
 #include "thumbd/jpegdc.h"
+#include "thumbd/jpeglf.h"
 
 typedef struct jerr {
     struct jpeg_error_mgr pub;
@@ -241,36 +242,65 @@ static int set_out_color_space(j_decompress_ptr d)
     }
 }
 
-/* Progressive, Huffman-coded, 8-bit grey or YCbCr: what jpegdc handles. */
-static bool dc_only_eligible(j_decompress_ptr d)
+/* Progressive, Huffman-coded, 8-bit grey or YCbCr: what jpegdc and jpeglf
+ * handle (jpeglf also needs a sampling it can scale: jpeglf_supported). */
+static bool own_eligible(j_decompress_ptr d, int num)
 {
-    return d->progressive_mode && !d->arith_code && d->data_precision == 8 &&
-           ((d->num_components == 1 && d->jpeg_color_space == JCS_GRAYSCALE) ||
-            (d->num_components == 3 && d->jpeg_color_space == JCS_YCbCr));
+    if (!(d->progressive_mode && !d->arith_code && d->data_precision == 8 &&
+          ((d->num_components == 1 && d->jpeg_color_space == JCS_GRAYSCALE) ||
+           (d->num_components == 3 && d->jpeg_color_space == JCS_YCbCr))))
+        return false;
+    if (num == 1)
+        return true;
+    int h[3], v[3];
+    for (int i = 0; i < d->num_components; i++) {
+        h[i] = d->comp_info[i].h_samp_factor;
+        v[i] = d->comp_info[i].v_samp_factor;
+    }
+    return jpeglf_supported(num, d->num_components, h, v);
 }
 
-/* jpegdc keeps one coefficient per block. */
-static size_t dc_only_bytes(j_decompress_ptr d)
+/* What the decoder of own_eligible files holds: jpegdc one coefficient per
+ * block; jpeglf as jpeglf_work_bytes says. */
+static size_t own_bytes(j_decompress_ptr d, int num)
 {
     size_t n = 0;
+    if (num != 1) {
+        int h[3], v[3];
+        for (int i = 0; i < d->num_components; i++) {
+            h[i] = d->comp_info[i].h_samp_factor;
+            v[i] = d->comp_info[i].v_samp_factor;
+        }
+        return jpeglf_work_bytes(num, (int)d->image_width, (int)d->image_height, d->num_components, h, v);
+    }
     for (int i = 0; i < d->num_components; i++)
         n += ((size_t)d->comp_info[i].width_in_blocks + 4) * (d->comp_info[i].height_in_blocks + 4) * 2;
-    return n + (size_t)d->image_width;
+    return n + (size_t)d->image_width + 65536 + 32768; /* + the parser's buffers and tables */
+}
+
+static size_t round_up(size_t n, size_t m)
+{
+    return (n + m - 1) / m * m;
 }
 
 /* A multi-scan (progressive) file keeps every DCT coefficient of the image
- * until the last scan; a single-scan one only an iMCU row or two. */
+ * until the last scan (jdcoefct.c: a 128-byte block for each block of each
+ * component, rounded up to whole MCUs), then the sample rows of the output
+ * side and libjpeg's tables; a single-scan one only an iMCU row or two. */
 static size_t work_bytes(j_decompress_ptr d)
 {
     size_t n = 0;
     for (int i = 0; i < d->num_components; i++) {
         jpeg_component_info *c = &d->comp_info[i];
+        size_t bw = round_up(c->width_in_blocks, (size_t)c->h_samp_factor);
         if (jpeg_has_multiple_scans(d))
-            n += (size_t)c->width_in_blocks * c->height_in_blocks * sizeof(JBLOCK);
+            n += bw * round_up(c->height_in_blocks, (size_t)c->v_samp_factor) * sizeof(JBLOCK);
         else
-            n += (size_t)c->width_in_blocks * (size_t)c->v_samp_factor * 2 * DCTSIZE2;
+            n += bw * (size_t)c->v_samp_factor * 2 * sizeof(JBLOCK);
     }
-    return n + (size_t)d->image_width * 4 * 2;
+    if (!jpeg_has_multiple_scans(d))
+        return n + (size_t)d->image_width * 4 * 2;
+    return n + (size_t)d->image_width * 4 * 2 * DCTSIZE + 65536;
 }
 
 static void tell_decoder(const codec_sink *sink, const char *name)
@@ -305,26 +335,20 @@ static td_status consume_all(j_decompress_ptr d, int max_scans, cancel_token *to
     }
 }
 
-/* Sets the DCT scale num/8 and starts the decompression, reserving its
- * memory with the sink. At scale 1/8 the DC-only decoder may do the whole
- * decode (*finished), or leave it to libjpeg after all. Multi-scan input is
- * consumed here, polling tok. libjpeg's errors longjmp to the caller's
- * setjmp. */
-static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sink, const codec_limits *lim,
-                              cancel_token *tok, int num, bool *finished, char *err)
+/* Decodes the whole image with jpegdc (num 1) or jpeglf (2, 4), having
+ * reserved their memory with the sink: *finished, or *fallback when the
+ * file turns out to be one they leave to libjpeg (d is then read anew). */
+static td_status own_decode(j_decompress_ptr d, FILE *f, const codec_sink *sink, const codec_limits *lim,
+                            cancel_token *tok, int num, bool *finished, char *err)
 {
-    td_status st;
-    d->scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
-    d->scale_denom = 8;
-    bool started = false;
-    if (num == 1 && dc_only_eligible(d)) {
-        bool fallback;
-        jpeg_calc_output_dimensions(d);
-        st = sink->start(sink->ctx, (int)d->output_width, (int)d->output_height, dc_only_bytes(d), err);
-        if (st != TD_OK)
-            return st;
-        jpeg_abort_decompress(d);
-        rewind(f);
+    jpeg_calc_output_dimensions(d);
+    td_status st = sink->start(sink->ctx, (int)d->output_width, (int)d->output_height, own_bytes(d, num), err);
+    if (st != TD_OK)
+        return st;
+    jpeg_abort_decompress(d);
+    rewind(f);
+    bool fallback;
+    if (num == 1) {
         tell_decoder(sink, "jpeg-dc-1/8");
         st = jpegdc_decode(f, sink, lim->max_scans, tok, &fallback, err);
         if (st == TD_EINPUT && !failon_fails(lim->fail_on, strncmp(err, "truncated", 9)
@@ -335,18 +359,47 @@ static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sin
             fallback = true;
             st = TD_OK;
         }
-        if (st != TD_OK || !fallback) {
-            *finished = true;
+    } else {
+        /* jpeglf reads past damage below --fail-on itself. */
+        tell_decoder(sink, num == 2 ? "jpeg-lf-2/8" : "jpeg-lf-4/8");
+        st = jpeglf_decode(f, sink, num, lim->max_scans, lim->fail_on, tok, &fallback, err);
+    }
+    if (st != TD_OK || !fallback) {
+        *finished = true;
+        return st;
+    }
+    /* Something left to libjpeg: start over with it. (The memory reserved
+     * above understates this rare case: a frame type or marker the header
+     * did not show.) */
+    rewind(f);
+    jpeg_stdio_src(d, f);
+    jpeg_read_header(d, TRUE);
+    set_out_color_space(d);
+    d->scale_num = (unsigned)num;
+    d->scale_denom = 8;
+    return TD_OK;
+}
+
+/* Sets the DCT scale num/8 and starts the decompression, reserving its
+ * memory with the sink. A progressive file at scale 1/8, 2/8 or 4/8 (3/8
+ * taken up to 4/8) goes to own_decode, which may do the whole decode (*finished). Multi-scan input
+ * left to libjpeg is consumed here, polling tok. libjpeg's errors longjmp
+ * to the caller's setjmp. */
+static td_status start_output(j_decompress_ptr d, FILE *f, const codec_sink *sink, const codec_limits *lim,
+                              cancel_token *tok, int num, bool *finished, char *err)
+{
+    td_status st;
+    /* 3/8 costs libjpeg's whole coefficient buffer; jpeglf at 4/8 about
+     * half of it, for a larger image to shrink. */
+    if (num == 3 && own_eligible(d, 4))
+        num = 4;
+    d->scale_num = (unsigned)(num >= 1 && num <= 8 ? num : 8);
+    d->scale_denom = 8;
+    bool started = false;
+    if ((num == 1 || num == 2 || num == 4) && own_eligible(d, num)) {
+        st = own_decode(d, f, sink, lim, tok, num, finished, err);
+        if (st != TD_OK || *finished)
             return st;
-        }
-        /* Something the DC decoder leaves to libjpeg: start over with it.
-         * (The memory reserved above understates this rare case.) */
-        rewind(f);
-        jpeg_stdio_src(d, f);
-        jpeg_read_header(d, TRUE);
-        set_out_color_space(d);
-        d->scale_num = 1;
-        d->scale_denom = 8;
         started = true;
     }
     if (!started) {

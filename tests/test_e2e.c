@@ -491,8 +491,9 @@ static void gradient_row(uint8_t *row, int w, int y, void *ctx)
 
 /* The report's "decoder": the DC-only shortcut is taken for a progressive
  * JPEG exactly when its 1/8 scale still leaves twice the thumbnail (here,
- * --size 100x100 --fit inside: 200x150 for a 4:3 image), else libjpeg
- * decodes at the smallest scale that does; baseline JPEGs never take it. */
+ * --size 100x100 --fit inside: 200x150 for a 4:3 image), else the smallest
+ * scale that does: by jpeglf at 2/8 and 4/8 (3/8 taken up to 4/8), else by
+ * libjpeg; baseline JPEGs never take either. */
 static void test_decoder_choice(void **state)
 {
     (void)state;
@@ -505,9 +506,11 @@ static void test_decoder_choice(void **state)
     } cases[] = {
         {"p1600x1200.jpg", 1600, 1200, true, "jpeg-dc-1/8"},  /* 1/8: 200x150, just enough */
         {"p4000x3000.jpg", 4000, 3000, true, "jpeg-dc-1/8"},  /* 1/8: 500x375 */
-        {"p1592x1192.jpg", 1592, 1192, true, "jpeg-2/8"},     /* 1/8: 199x149, too small */
-        {"p1000x800.jpg", 1000, 800, true, "jpeg-2/8"},       /* 1/8: 125x100 */
-        {"p400x300.jpg", 400, 300, true, "jpeg-4/8"},         /* 4/8: 200x150, just enough */
+        {"p1592x1192.jpg", 1592, 1192, true, "jpeg-lf-2/8"},  /* 1/8: 199x149, too small */
+        {"p1000x800.jpg", 1000, 800, true, "jpeg-lf-2/8"},    /* 1/8: 125x100 */
+        {"p400x300.jpg", 400, 300, true, "jpeg-lf-4/8"},      /* 4/8: 200x150, just enough */
+        {"p640x480.jpg", 640, 480, true, "jpeg-lf-4/8"},      /* 3/8: 240x180, taken up to 4/8 */
+        {"b640x480.jpg", 640, 480, false, "jpeg-3/8"},        /* baseline: libjpeg at 3/8 */
         {"p240x180.jpg", 240, 180, true, "jpeg-7/8"},         /* 7/8: 210x158 */
         {"p220x165.jpg", 220, 165, true, "jpeg-8/8"},         /* 7/8: 193x145, too small */
         {"b1600x1200.jpg", 1600, 1200, false, "jpeg-1/8"},    /* baseline: libjpeg at 1/8 */

@@ -55,7 +55,9 @@ enum { FUZZ_MAX_PIXELS = 4000000 };
 
 /* The boxes the option byte chooses from: the default; a tiny one (at 16x16
  * a progressive JPEG needs only 1/8 scale, which takes the DC-only decoder,
- * src/jpegdc.c); a wide one; and a degenerate 1-pixel-wide one. */
+ * src/jpegdc.c); a wide one; and a degenerate 1-pixel-wide one. The larger
+ * progressive seeds take the default and the wide box to 2/8 or 4/8 scale,
+ * src/jpeglf.c. */
 static const int boxes[4][2] = {{200, 200}, {16, 16}, {120, 40}, {1, 250}};
 
 /* Option byte: bit 0 fit inside (else cover), bits 1-2 box, bit 3 enlarge,

@@ -11,8 +11,9 @@
 # not their name. When libjpeg-turbo-progs is installed, JPEG variants that
 # thumbd_gen does not write are added: progressive (which takes the DC-only
 # decoder at small sizes), custom progression scripts (separate and refined
-# DC scans), restart markers, arithmetic coding, grey, and chroma sampling
-# factors other than 2x2.
+# DC scans), restart markers, arithmetic coding, grey, chroma sampling
+# factors other than 2x2, and larger progressive images that take the
+# low-frequency decoder (2/8, 4/8).
 #
 # Every seed is IMAGE || OPTION BYTE (see fuzz_pipeline.c). Each image is
 # written twice: with option byte 00 (the defaults: cover 200x200, auto
@@ -123,9 +124,21 @@ if command -v jpegtran >/dev/null && command -v cjpeg >/dev/null && command -v d
   cjpeg -quality 75 -sample 1x1,2x2,1x1 -progressive "$v/o1.ppm" >"$v/prog_chroma_bigger.jpg"
   cjpeg -quality 75 -grayscale -progressive "$v/o1.ppm" >"$v/prog_gray.jpg"
   cjpeg -quality 100 -dct int -optimize "$v/o1.ppm" >"$v/q100.jpg"
+  # Larger progressive images (800x600), which the default box and 120x40
+  # take to 2/8 or 4/8 scale, the low-frequency decoder (src/jpeglf.c):
+  # option bytes 00, 01 (cover, inside 200x200), 04, 05 (cover, inside
+  # 120x40).
+  djpeg -scale 16/8 -pnm "$src" >"$v/big.ppm"
+  cjpeg -quality 85 -progressive "$v/big.ppm" >"$v/lf_420.jpg"
+  cjpeg -quality 90 -sample 1x1 -progressive -restart 3 "$v/big.ppm" >"$v/lf_444_restart.jpg"
+  cjpeg -quality 80 -sample 2x1 -progressive "$v/big.ppm" >"$v/lf_422.jpg"
+  cjpeg -quality 80 -grayscale -progressive "$v/big.ppm" >"$v/lf_gray.jpg"
+  jpegtran -copy none -scans "$v/refine.txt" "$v/lf_420.jpg" >"$v/lf_refine.jpg"
   for f in "$v"/*.jpg; do
     name=$(basename "$f")
-    if [[ $name == prog_* ]]; then
+    if [[ $name == lf_* ]]; then
+      add_seed "$f" "$name" 00 01 04 05
+    elif [[ $name == prog_* ]]; then
       add_seed "$f" "$name" 00 03 42
     else
       add_seed "$f" "$name"
