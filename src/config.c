@@ -130,6 +130,23 @@ int config_boxes(const thumbd_config *cfg, config_size out[CONFIG_MAX_SIZES])
     return n;
 }
 
+uint64_t config_memory_auto(const thumbd_config *cfg)
+{
+    config_size boxes[CONFIG_MAX_SIZES];
+    int n = config_boxes(cfg, boxes);
+    uint64_t most = CONFIG_MEMORY_FLOOR;
+    for (int i = 0; i < n; i++) {
+        uint64_t w = (uint64_t)boxes[i].w, h = (uint64_t)boxes[i].h;
+        if (!w)
+            w = h;
+        if (!h)
+            h = w;
+        uint64_t need = w * h * CONFIG_MEMORY_PER_PX;
+        most = need > most ? need : most;
+    }
+    return most;
+}
+
 /* The --size list as config_parse leaves it: at most CONFIG_MAX_SIZES
  * sizes, no box twice (each names its own thumbnail), a --name template
  * with {size} when there are several, each fit resolved. */
@@ -544,6 +561,8 @@ config_result config_parse(thumbd_config *cfg, int argc, char **argv, char err[T
     }
     cfg->in_dir = argv[optind];
     cfg->out_dir = argv[optind + 1];
+    if (cfg->max_memory == CONFIG_MEMORY_AUTO)
+        cfg->max_memory = config_memory_auto(cfg);
     if (!cfg->queue_cap) /* --queue takes 1 and more: 0 is "not given" */
         cfg->queue_cap = 2 * (size_t)(cfg->workers_max ? cfg->workers_max : cfg->workers);
     return CONFIG_RUN;

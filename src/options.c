@@ -49,6 +49,21 @@ static bool set_workers(thumbd_config *cfg, const char *arg)
                                 &cfg->workers_max);
 }
 
+/* auto stays CONFIG_MEMORY_AUTO, resolved by config_parse once the sizes
+ * are known. */
+static bool set_max_memory(thumbd_config *cfg, const char *arg)
+{
+    if (!strcmp(arg, "auto")) {
+        cfg->max_memory = CONFIG_MEMORY_AUTO;
+        return true;
+    }
+    uint64_t n;
+    if (!config_parse_count(arg, 1024, &n) || n == CONFIG_MEMORY_AUTO)
+        return false;
+    cfg->max_memory = n;
+    return true;
+}
+
 /* 0 stays "2 x workers", resolved by config_parse once the workers are known. */
 static bool set_queue(thumbd_config *cfg, const char *arg)
 {
@@ -223,11 +238,11 @@ const options_entry options_table[] = {
     {.name = "max-frames", .kind = OPTIONS_INT, .field = FIELD(max_frames), .arg = "N",
      .lo = 1, .hi = 1 << 30, .def = "1000", .expect = "a positive count",
      .help = "refuse files of more pages or frames (read by libvips)"},
-    {.name = "max-memory", .kind = OPTIONS_COUNT, .field = FIELD(max_memory), .arg = "N",
-     .base = 1024, .def = "40M", .expect = "a size like 64M (0 = no limit)",
-     .help = "decoder memory shared by all workers: an image that does not fit waits (its "
-             "worker runs other images meanwhile); one needing more than N + 8 MiB is "
-             "refused"},
+    {.name = "max-memory", .kind = OPTIONS_CUSTOM, .set = set_max_memory, .arg = "N|auto",
+     .def = "auto", .expect = "a size like 64M, 0 = no limit, or auto",
+     .help = "decoder memory shared by all workers (auto: 40M, or 160 bytes a pixel of the "
+             "largest --size box if more): an image that does not fit waits (its worker runs "
+             "other images meanwhile); one needing more than N + 8 MiB is refused"},
     {.name = "follow-symlinks", .kind = OPTIONS_FLAG, .field = FIELD(follow_symlinks),
      .help = "follow symbolic links"},
     {.name = "task-timeout", .kind = OPTIONS_SECONDS, .field = FIELD(task_timeout), .arg = "S",

@@ -125,7 +125,7 @@ static size_t shrink_bytes(int w, int h, int k, int c)
  * bound. */
 static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
 {
-    if (!max_memory || bytes <= max_memory + MEMGATE_SLACK)
+    if (!max_memory || bytes <= MEMGATE_SLACK || bytes - MEMGATE_SLACK <= max_memory)
         return TD_OK;
     const double mib = 1048576.0;
     /* The smallest --max-memory that admits it, in whole MiB. */

@@ -256,9 +256,22 @@ static void test_counts(void **state)
     EXPECT_ERROR(PARSE(&c, err, "--max-pixels", "lots", "in", "out"), err, "lots");
     EXPECT_ERROR(PARSE(&c, err, "--max-file-size", "2MB", "in", "out"), err, "max-file-size");
 
-    /* --max-memory: 40 MiB by default, K/M/G in powers of 1024, 0 = none. */
-    config_defaults(&c);
+    /* --max-memory: auto by default (40 MiB for boxes up to 512x512, 160
+     * bytes a pixel of the largest box above), K/M/G in powers of 1024,
+     * 0 = none. */
+    assert_int_equal(PARSE(&c, err, "in", "out"), CONFIG_RUN);
     assert_int_equal(c.max_memory, 40ULL << 20);
+    assert_int_equal(PARSE(&c, err, "--size", "1024x1024", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.max_memory, 1024ULL * 1024 * 160);
+    assert_int_equal(PARSE(&c, err, "--size", "200x200", "--size", "1000x", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.max_memory, 1000ULL * 1000 * 160);
+    assert_int_equal(PARSE(&c, err, "--max-memory", "auto", "--size", "x800", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.max_memory, 800ULL * 800 * 160);
+    assert_int_equal(PARSE(&c, err, "--max-memory", "10M", "--size", "1024x1024", "in", "out"),
+                     CONFIG_RUN);
+    assert_int_equal(c.max_memory, 10ULL << 20);
     assert_int_equal(PARSE(&c, err, "--max-memory", "64M", "in", "out"), CONFIG_RUN);
     assert_int_equal(c.max_memory, 67108864ULL);
     assert_int_equal(PARSE(&c, err, "--max-memory=0", "in", "out"), CONFIG_RUN);

@@ -30,6 +30,14 @@ typedef enum placeholder_mode { PLACEHOLDER_NONE, PLACEHOLDER_THUMBHASH } placeh
 /* One thumbnail size of --size: a box (a side of 0: unbounded) and its
  * fit, or -1 for --fit's. */
 enum { CONFIG_MAX_SIZES = 8 };
+
+/* --max-memory auto (the default): 40 MiB, or CONFIG_MEMORY_PER_PX bytes
+ * per pixel of the largest --size box when that is more (a box's decode
+ * holds a float image of at least twice its sides, plus the decoder's
+ * buffers: 1024x1024 gets 160 MiB). Resolved by config_parse. */
+#define CONFIG_MEMORY_AUTO UINT64_MAX
+#define CONFIG_MEMORY_FLOOR (40ULL << 20)
+#define CONFIG_MEMORY_PER_PX 160ULL
 typedef struct config_size {
     int w, h;
     int fit;                   /* fit_mode, or -1: --fit's */
@@ -73,7 +81,8 @@ typedef struct thumbd_config {
     isolation_mode isolation;  /* --isolation */
     sandbox_mode sandbox;      /* --sandbox */
     uint64_t max_file_size;    /* 0 = no limit */
-    uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none */
+    uint64_t max_memory;       /* decoder memory budget shared by workers, 0 = none;
+                                * CONFIG_MEMORY_AUTO until config_parse resolves it */
     bool follow_symlinks;
     bool force;                /* redo thumbnails that are up to date */
     bool no_memo;              /* stat every thumbnail: no memos (memo.h) */
@@ -135,6 +144,10 @@ bool config_parse_size_fit(const char *s, int *w, int *h, int *fit);
  * are several, else the one of width, height and fit. Returns how many
  * (1..CONFIG_MAX_SIZES). */
 int config_boxes(const thumbd_config *cfg, config_size out[CONFIG_MAX_SIZES]);
+
+/* What --max-memory auto comes to for cfg's boxes (an unbounded side counts
+ * as long as the other). */
+uint64_t config_memory_auto(const thumbd_config *cfg);
 
 /* "100M", "1G", "4096" -> value; base is 1000 or 1024 for the suffixes. */
 bool config_parse_count(const char *s, unsigned base, uint64_t *out);

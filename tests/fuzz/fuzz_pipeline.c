@@ -190,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     thumbd_config cfg;
     config_defaults(&cfg);
+    cfg.max_memory = config_memory_auto(&cfg); /* what config_parse resolves "auto" to */
     cfg.max_pixels = FUZZ_MAX_PIXELS;
     bool use_gate;
     apply_options(data[n], &cfg, &use_gate);
