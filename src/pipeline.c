@@ -104,40 +104,15 @@ static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
                    (unsigned long long)need);
 }
 
-/* The scale of a w x h decode of a stored sw x sh image, *num / *den per
- * axis: libjpeg's DCT scale n/8 gives ceil(sw * n / 8) pixels of 8/n
- * stored ones each (the last one partly past the image), so n/8, not
- * w / sw; any other size is taken as the image stretched to it. */
-static void decode_scale(long sw, long sh, int w, int h, long num[2], long den[2])
-{
-    for (long n = 8; n >= 1; n--)
-        if (w == (sw * n + 7) / 8 && h == (sh * n + 7) / 8) {
-            num[0] = num[1] = n;
-            den[0] = den[1] = 8;
-            return;
-        }
-    num[0] = w;
-    num[1] = h;
-    den[0] = sw;
-    den[1] = sh;
-}
-
 /* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
  * reserves the decoder's buffers and the intermediate image in the gate. */
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
 {
     decode_ctx *c = vctx;
     const geom_plan *p = &c->plan;
-    long num[2], den[2];
-    decode_scale(c->info.width, c->info.height, w, h, num, den);
-    int x0 = (int)((long)p->crop_x * num[0] / den[0]);
-    int y0 = (int)((long)p->crop_y * num[1] / den[1]);
-    int x1 = (int)(((long)(p->crop_x + p->crop_w) * num[0] + den[0] - 1) / den[0]);
-    int y1 = (int)(((long)(p->crop_y + p->crop_h) * num[1] + den[1] - 1) / den[1]);
-    if (x1 > w) x1 = w;
-    if (y1 > h) y1 = h;
-    if (x1 <= x0) x1 = x0 + 1;
-    if (y1 <= y0) y1 = y0 + 1;
+    geom_decoded d;
+    geom_decoded_crop(p, c->info.width, c->info.height, w, h, &d);
+    int x0 = d.x0, y0 = d.y0, x1 = d.x1, y1 = d.y1;
     int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
      * pieces of it, the profile it assembles, and ours (icc_copy). */
@@ -152,10 +127,7 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     c->reserved_image = image_bytes;
     st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
                                 y1 - y0, k, err);
-    /* the crop exactly, where x0..x1 rounded it out to whole pixels */
-    shrink_window(&c->sh, (double)p->crop_x * num[0] / den[0] - x0,
-                  (double)p->crop_y * num[1] / den[1] - y0, (double)p->crop_w * num[0] / den[0],
-                  (double)p->crop_h * num[1] / den[1]);
+    shrink_window(&c->sh, d.fx, d.fy, d.fw, d.fh); /* the crop exactly */
     c->started = st == TD_OK;
     return st;
 }

@@ -282,15 +282,14 @@ static uint8_t *thumb_of(const unsigned char *jpg, unsigned long len, const geom
     d.scale_denom = 8;
     jpeg_start_decompress(&d);
     int w = (int)d.output_width;
-    int x0 = p->crop_x * n / 8, y0 = p->crop_y * n / 8;
-    int x1 = ((p->crop_x + p->crop_w) * n + 7) / 8, y1 = ((p->crop_y + p->crop_h) * n + 7) / 8;
-    int k = geom_shrink_factor(x1 - x0, y1 - y0, p->need_w, p->need_h);
+    geom_decoded dc;
+    geom_decoded_crop(p, (int)d.image_width, (int)d.image_height, w, (int)d.output_height, &dc);
+    int k = geom_shrink_factor(dc.x1 - dc.x0, dc.y1 - dc.y0, p->need_w, p->need_h);
     shrink sh_;
     char err[TD_ERRLEN] = "";
-    if (shrink_begin(&sh_, w, 1, -1, x0, y0, x1 - x0, y1 - y0, k, err) != TD_OK)
+    if (shrink_begin(&sh_, w, 1, -1, dc.x0, dc.y0, dc.x1 - dc.x0, dc.y1 - dc.y0, k, err) != TD_OK)
         fail_msg("shrink_begin: %s", err);
-    shrink_window(&sh_, p->crop_x * n / 8.0 - x0, p->crop_y * n / 8.0 - y0, p->crop_w * n / 8.0,
-                  p->crop_h * n / 8.0);
+    shrink_window(&sh_, dc.fx, dc.fy, dc.fw, dc.fh);
     uint8_t *row = malloc((size_t)w);
     assert_non_null(row);
     while (d.output_scanline < d.output_height) {

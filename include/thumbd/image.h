@@ -8,10 +8,10 @@ typedef struct image_f {
     float *px;       /* w*h*c values in 0..255, not premultiplied; owned */
     /* The region of the source the thumbnail shows, in this image's pixel
      * units: [win_x, win_x + win_w) x [win_y, win_y + win_h), within
-     * [0, w] x [0, h]. It differs from the whole grid where the image's
-     * edge pixels stand for less (or more) than a whole pixel of that
-     * region: a box shrink's last box holding fewer than k pixels
-     * (shrink.h), a crop edge falling inside a DCT-scaled pixel. The
+     * [0, w] x [0, h]. It differs from the whole grid where an edge
+     * pixel holds only part of a pixel's worth of that region: a box
+     * shrink's last box of fewer than k pixels (shrink.h), a crop edge
+     * falling inside a DCT-scaled pixel (geometry.h). The
      * resize (resize.h) maps the output onto the region, not onto the
      * grid. win_w or win_h <= 0: the whole grid on that axis. */
     double win_x, win_y, win_w, win_h;
