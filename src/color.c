@@ -248,6 +248,10 @@ td_status color_to_srgb(image_f *img, color_space s, const uint8_t *icc, size_t 
         float *smaller = realloc(out.px, n * (size_t)oc * sizeof(float));
         out.px = smaller ? smaller : out.px; /* keeping the larger block is harmless */
     }
+    out.win_x = img->win_x; /* same grid, same region */
+    out.win_y = img->win_y;
+    out.win_w = img->win_w;
+    out.win_h = img->win_h;
     *img = out;
     return TD_OK;
 }

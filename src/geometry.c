@@ -63,6 +63,33 @@ int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h)
     return 8;
 }
 
+/* One axis of geom_decoded_crop at the scale num / den. */
+static void decoded_axis(int crop, int len, int w, long num, long den, int *lo, int *hi,
+                         double *f, double *fl)
+{
+    *lo = (int)((long)crop * num / den);
+    *hi = (int)(((long)(crop + len) * num + den - 1) / den);
+    *hi = *hi > w ? w : *hi;
+    *hi = *hi <= *lo ? *lo + 1 : *hi;
+    *f = (double)crop * (double)num / (double)den - *lo;
+    *fl = (double)len * (double)num / (double)den;
+    if (*f + *fl > *hi - *lo) /* the stretched fallback's rounding */
+        *fl = *hi - *lo - *f;
+}
+
+void geom_decoded_crop(const geom_plan *p, int sw, int sh, int w, int h, geom_decoded *d)
+{
+    long nx = w, dx = sw, ny = h, dy = sh;
+    for (long n = 8; n >= 1; n--)
+        if (w == ((long)sw * n + 7) / 8 && h == ((long)sh * n + 7) / 8) {
+            nx = ny = n;
+            dx = dy = 8;
+            break;
+        }
+    decoded_axis(p->crop_x, p->crop_w, w, nx, dx, &d->x0, &d->x1, &d->fx, &d->fw);
+    decoded_axis(p->crop_y, p->crop_h, h, ny, dy, &d->y0, &d->y1, &d->fy, &d->fh);
+}
+
 int geom_shrink_factor(int w, int h, int need_w, int need_h)
 {
     long kx = 4L * w / (GEOM_SHRINK_HEADROOM_Q4 * (long)need_w);

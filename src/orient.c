@@ -24,6 +24,28 @@ void orient_map(int o, int w, int h, int x, int y, int *sx, int *sy)
     }
 }
 
+/* The window (image.h) of the stored image img, upright: swapped with the
+ * axes for 5..8, mirrored where orient_map counts an upright axis from
+ * the far end of the stored one. */
+static void orient_window(const image_f *img, int o, image_f *up)
+{
+    bool tr = orient_transposes(o);
+    double sx = img->win_x, sw = img->win_w > 0 ? img->win_w : img->w;
+    double sy = img->win_y, sh = img->win_h > 0 ? img->win_h : img->h;
+    if (img->win_w <= 0)
+        sx = 0;
+    if (img->win_h <= 0)
+        sy = 0;
+    up->win_x = tr ? sy : sx;
+    up->win_w = tr ? sh : sw;
+    up->win_y = tr ? sx : sy;
+    up->win_h = tr ? sw : sh;
+    if (o == 2 || o == 3 || o == 6 || o == 7)
+        up->win_x = up->w - (up->win_x + up->win_w);
+    if (o == 3 || o == 4 || o == 7 || o == 8)
+        up->win_y = up->h - (up->win_y + up->win_h);
+}
+
 td_status orient_apply(image_f *img, int o, char err[TD_ERRLEN])
 {
     if (o < 2 || o > 8)
@@ -42,6 +64,7 @@ td_status orient_apply(image_f *img, int o, char err[TD_ERRLEN])
                    (size_t)c * sizeof(float));
         }
     }
+    orient_window(img, o, &up);
     image_free(img);
     *img = up;
     return TD_OK;

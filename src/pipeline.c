@@ -141,15 +141,9 @@ static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
  * [r[0], r[2]) x [r[1], r[3]). */
 static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
 {
-    long sw = c->info.width, sh = c->info.height;
-    int x0 = (int)((long)p->crop_x * w / sw), y0 = (int)((long)p->crop_y * h / sh);
-    int x1 = (int)(((long)(p->crop_x + p->crop_w) * w + sw - 1) / sw);
-    int y1 = (int)(((long)(p->crop_y + p->crop_h) * h + sh - 1) / sh);
-    if (x1 > w) x1 = w;
-    if (y1 > h) y1 = h;
-    if (x1 <= x0) x1 = x0 + 1;
-    if (y1 <= y0) y1 = y0 + 1;
-    r[0] = x0, r[1] = y0, r[2] = x1, r[3] = y1;
+    geom_decoded d;
+    geom_decoded_crop(p, (int)c->info.width, (int)c->info.height, w, h, &d);
+    r[0] = d.x0, r[1] = d.y0, r[2] = d.x1, r[3] = d.y1;
 }
 
 /* The box factor of the decoded region: the largest that leaves each
@@ -172,9 +166,9 @@ static int shrink_k(const decode_ctx *c, int w, int h)
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
 {
     decode_ctx *c = vctx;
-    int r[4];
-    map_crop(c, &c->plan, w, h, r);
-    int x0 = r[0], y0 = r[1], x1 = r[2], y1 = r[3];
+    geom_decoded d;
+    geom_decoded_crop(&c->plan, (int)c->info.width, (int)c->info.height, w, h, &d);
+    int x0 = d.x0, y0 = d.y0, x1 = d.x1, y1 = d.y1;
     int k = shrink_k(c, w, h);
     c->dec_w = w, c->dec_h = h, c->reg_x = x0, c->reg_y = y0, c->k = k;
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
@@ -190,6 +184,8 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     c->reserved_image = image_bytes;
     st = shrink_begin(&c->sh, w, c->info.channels, c->info.alpha, x0, y0, x1 - x0,
                                 y1 - y0, k, err);
+    if (st == TD_OK)
+        shrink_window(&c->sh, d.fx, d.fy, d.fw, d.fh); /* the crop exactly */
     c->started = st == TD_OK;
     return st;
 }
@@ -343,11 +339,27 @@ static void box_region(const decode_ctx *c, const image_f *img, int i, int r[4])
 }
 
 /* What the sizes made so far leave for the next, smaller one: the last
- * crop shrunk (not yet oriented) and its region in img. */
+ * crop shrunk (not yet oriented), its region in img and the factor it was
+ * shrunk by from img. */
 typedef struct box_prev {
     image_f im;
     int r[4];
+    int kk;
 } box_prev;
+
+/* im's window (image.h): box i's exact crop, for im made of img's region r
+ * shrunk by kk (img: the decoded region shrunk by c->k). */
+static void box_window(const decode_ctx *c, int i, const int r[4], int kk, image_f *im)
+{
+    geom_decoded d;
+    geom_decoded_crop(&c->plans[i], (int)c->info.width, (int)c->info.height, c->dec_w, c->dec_h,
+                      &d);
+    double k = (double)c->k * kk;
+    im->win_x = (d.x0 + d.fx - c->reg_x - (double)r[0] * c->k) / k;
+    im->win_y = (d.y0 + d.fy - c->reg_y - (double)r[1] * c->k) / k;
+    im->win_w = d.fw / k;
+    im->win_h = d.fh / k;
+}
 
 /* The thumbnail of box i (of several) from img, the decoded region shrunk
  * by c->k and in sRGB: its crop shrunk further by the largest box factor
@@ -375,9 +387,14 @@ static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const i
     } else {
         st = shrink_region(from, x0, y0, w, h, k2, &sub, err);
     }
+    int kk = view ? 1 : reuse ? prev->kk * k2 : k2;
+    if (st == TD_OK)
+        box_window(c, i, r, kk, &sub);
     /* The shrunk crop stays for the next size; orientation works on a copy. */
-    if (st == TD_OK && !upright && (st = shrink_region(&sub, 0, 0, sub.w, sub.h, 1, &up, err)) == TD_OK)
+    if (st == TD_OK && !upright && (st = shrink_region(&sub, 0, 0, sub.w, sub.h, 1, &up, err)) == TD_OK) {
+        up.win_x = sub.win_x, up.win_y = sub.win_y, up.win_w = sub.win_w, up.win_h = sub.win_h;
         st = orient_apply(&up, o, err);
+    }
     const image_f *src = upright ? &sub : &up;
     if (st == TD_OK)
         st = resize_to_u8(src, p->out_w, p->out_h, cfg->filter, &th->px, err);
@@ -390,6 +407,7 @@ static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const i
     if (!view && sub.px) {
         image_free(&prev->im);
         prev->im = sub;
+        prev->kk = kk;
         memcpy(prev->r, r, sizeof r);
     }
     return st;

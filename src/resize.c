@@ -38,7 +38,8 @@ typedef struct rs_kernel {
  * pixel, which is what clamp-to-edge means. */
 typedef struct rs_axis {
     int in, out;
-    float ratio;  /* out / in, computed as stb does */
+    float off;    /* where the window (image.h) starts, in input pixels */
+    float ratio;  /* out / the window's extent (out / in, as stb, for the whole grid) */
     const rs_kernel *down, *up; /* the kernel when the axis shrinks / grows */
     int *first, *count;
     float *norm;  /* per output: sum of raw weights, then its reciprocal */
@@ -173,7 +174,7 @@ static void rs_walk_down(rs_axis *ax, bool fill)
     float radius = support / r;                   /* in input pixels */
     int margin = (int)ceil(support * 2 / r) / 2;  /* stb's filter pixel margin */
     for (int n = -margin; n < ax->in + margin; n++) {
-        float centre = (float)n + 0.5f;
+        float centre = (float)n + 0.5f - ax->off;
         float out_centre = centre * r;
         int lo = (int)floor((centre - radius) * r + 0.5);
         int hi = (int)floor((centre + radius) * r - 0.5);
@@ -195,9 +196,9 @@ static void rs_walk_up(rs_axis *ax, bool fill)
     float radius = ax->up->support(1 / r) * r; /* kernel support, in output pixels */
     for (int i = 0; i < ax->out; i++) {
         float centre = (float)i + 0.5f;
-        float in_centre = centre / r;
-        int lo = (int)floor((centre - radius) / r + 0.5);
-        int hi = (int)floor((centre + radius) / r - 0.5);
+        float in_centre = centre / r + ax->off;
+        int lo = (int)floor((centre - radius) / r + ax->off + 0.5);
+        int hi = (int)floor((centre + radius) / r + ax->off - 0.5);
         for (int n = lo; n <= hi; n++) {
             float coef = ax->up->k(in_centre - ((float)n + 0.5f), 1 / r);
             if (coef != 0.0f)
@@ -215,12 +216,15 @@ static void rs_walk(rs_axis *ax, bool fill)
 }
 
 /* Pass one: spans and sums into first/count/norm (out entries each,
- * zeroed by the caller); sets taps. */
-static void rs_axis_measure(rs_axis *ax, int in, int out)
+ * zeroed by the caller); sets taps. The output spans the window
+ * [off, off + ext) of the in pixels. */
+static void rs_axis_measure(rs_axis *ax, int in, int out, double off, double ext)
 {
     ax->in = in;
     ax->out = out;
-    ax->ratio = (float)out / (float)in;
+    ax->off = (float)off;
+    /* for the whole grid the same float as stb's (float)out / (float)in */
+    ax->ratio = (float)((double)out / ext);
     rs_walk(ax, false);
     ax->taps = 1;
     for (int i = 0; i < out; i++) {
@@ -603,13 +607,26 @@ static void *rs_alloc_work(rs_job *j)
     return block;
 }
 
+/* One axis of img's window (image.h): *off and *ext, the whole grid of n
+ * pixels when ext <= 0. False unless it lies within [0, n]. */
+static bool rs_window(double off, double ext, int n, double *o, double *e)
+{
+    *o = ext > 0 ? off : 0;
+    *e = ext > 0 ? ext : n;
+    return *o >= 0 && *o + *e <= n * (1 + 1e-9);
+}
+
 td_status resize_to_u8(const image_f *img, int out_w, int out_h, resize_filter filter,
                        uint8_t **out, char err[TD_ERRLEN])
 {
+    double ox, ex, oy, ey;
     if (img->w < 1 || img->h < 1 || img->c < 1 || img->c > 4 || out_w < 1 || out_h < 1 ||
-        img->alpha >= img->c)
-        return td_fail(err, TD_EINPUT, "internal: cannot resize %dx%dx%d (alpha %d) to %dx%d",
-                       img->w, img->h, img->c, img->alpha, out_w, out_h);
+        img->alpha >= img->c || !rs_window(img->win_x, img->win_w, img->w, &ox, &ex) ||
+        !rs_window(img->win_y, img->win_h, img->h, &oy, &ey))
+        return td_fail(err, TD_EINPUT,
+                       "internal: cannot resize %dx%dx%d (alpha %d, window %gx%g+%g+%g) to %dx%d",
+                       img->w, img->h, img->c, img->alpha, img->win_w, img->win_h, img->win_x,
+                       img->win_y, out_w, out_h);
     size_t n = (size_t)out_w * (size_t)out_h * (size_t)img->c;
     size_t axes = (size_t)out_w + (size_t)out_h;
     int *spans = calloc(axes * 2, sizeof *spans);
@@ -625,8 +642,8 @@ td_status resize_to_u8(const image_f *img, int out_w, int out_h, resize_filter f
         rs_kernels(filter, &j.h.down, &j.h.up);
         j.v.down = j.h.down;
         j.v.up = j.h.up;
-        rs_axis_measure(&j.h, img->w, out_w);
-        rs_axis_measure(&j.v, img->h, out_h);
+        rs_axis_measure(&j.h, img->w, out_w, ox, ex);
+        rs_axis_measure(&j.v, img->h, out_h, oy, ey);
         j.vfirst = rs_vertical_first(&j);
         work = rs_alloc_work(&j);
     }

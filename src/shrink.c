@@ -19,6 +19,8 @@ td_status shrink_begin(shrink *s, int in_w, int c, int alpha, int x, int y, int 
     s->y0 = y;
     s->y1 = y + h;
     s->k = k;
+    s->fw = w;
+    s->fh = h;
     s->out_w = (w + k - 1) / k;
     s->out_h = (h + k - 1) / k;
     s->acc = calloc((size_t)w * (size_t)c, sizeof *s->acc);
@@ -151,8 +153,24 @@ bool shrink_done(const shrink *s, int next_y)
     return next_y >= s->y1;
 }
 
+void shrink_window(shrink *s, double fx, double fy, double fw, double fh)
+{
+    int w = s->x1 - s->x0, h = s->y1 - s->y0;
+    /* written so that NaN fails every test */
+    if (!(fx >= 0 && fw > 0 && fx + fw <= w && fy >= 0 && fh > 0 && fy + fh <= h))
+        return;
+    s->fx = fx;
+    s->fy = fy;
+    s->fw = fw;
+    s->fh = fh;
+}
+
 void shrink_end(shrink *s, image_f *out)
 {
+    s->out.win_x = s->fx / s->k;
+    s->out.win_y = s->fy / s->k;
+    s->out.win_w = s->fw / s->k;
+    s->out.win_h = s->fh / s->k;
     *out = s->out;
     s->out.px = NULL;
     shrink_abort(s);

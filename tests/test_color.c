@@ -523,6 +523,28 @@ static void test_srgb_profile_skipped(void **state)
     color_thread_end();
 }
 
+/* The window (image.h) is of the grid, which the conversion keeps: gray
+ * growing to RGB (a new image) and CMYK shrinking in place carry it. */
+static void test_window_carried(void **state)
+{
+    (void)state;
+    static const float v[4] = {10, 20, 30, 40};
+    const color_space spaces[2] = {COLOR_GRAY, COLOR_CMYK};
+    for (int i = 0; i < 2; i++) {
+        image_f img = make_img(i ? 1 : 4, 1, i ? 4 : 1, -1, v);
+        img.win_x = 0.25;
+        img.win_w = i ? 0.5 : 3.5;
+        img.win_y = 0.125;
+        img.win_h = 0.75;
+        char err[TD_ERRLEN] = "";
+        assert_int_equal(color_to_srgb(&img, spaces[i], NULL, 0, err), TD_OK);
+        assert_int_equal(img.c, 3);
+        assert_true(img.win_x == 0.25 && img.win_w == (i ? 0.5 : 3.5) && img.win_y == 0.125 &&
+                    img.win_h == 0.75);
+        image_free(&img);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_channel_mismatch_rejected),
         cmocka_unit_test(test_transform_cache),
         cmocka_unit_test(test_srgb_profile_skipped),
+        cmocka_unit_test(test_window_carried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

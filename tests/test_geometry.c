@@ -292,6 +292,41 @@ static void test_shrink_factor(void **state)
         }
 }
 
+/* The crop on a decode: a libjpeg size (ceil(sw n / 8)) maps at n/8, the
+ * crop's fractional edges in the window; the stored size maps 1:1; any
+ * other size is stretched. Worked by hand. */
+static void test_decoded_crop(void **state)
+{
+    (void)state;
+    geom_decoded d;
+    /* 1601x1000 at 1/8 is 201x125: x 800 + 801 is [100, 200.125) */
+    geom_plan p = {.crop_x = 800, .crop_y = 3, .crop_w = 801, .crop_h = 994};
+    geom_decoded_crop(&p, 1601, 1000, 201, 125, &d);
+    assert_int_equal(d.x0, 100);
+    assert_int_equal(d.x1, 201);
+    assert_true(d.fx == 0 && d.fw == 100.125);
+    /* y 3 + 994 is [0.375, 124.625) */
+    assert_int_equal(d.y0, 0);
+    assert_int_equal(d.y1, 125);
+    assert_true(d.fy == 0.375 && d.fh == 124.25);
+    /* at 3/8: 1601 -> 601 (600.375), 1000 -> 375; x [300, 600.375) */
+    geom_decoded_crop(&p, 1601, 1000, 601, 375, &d);
+    assert_true(d.x0 == 300 && d.x1 == 601 && d.fx == 0 && d.fw == 300.375);
+    assert_true(d.y0 == 1 && d.y1 == 374 && d.fy == 0.125 && d.fh == 372.75);
+    /* the stored size: the crop as it is */
+    geom_decoded_crop(&p, 1601, 1000, 1601, 1000, &d);
+    assert_true(d.x0 == 800 && d.x1 == 1601 && d.fx == 0 && d.fw == 801);
+    assert_true(d.y0 == 3 && d.y1 == 997 && d.fy == 0 && d.fh == 994);
+    /* 1000x1000 to 300x300 is no n/8 (125 n): stretched by 0.3;
+     * x 201 + 601 is [60.3, 240.6) */
+    p = (geom_plan){.crop_x = 201, .crop_y = 0, .crop_w = 601, .crop_h = 1000};
+    geom_decoded_crop(&p, 1000, 1000, 300, 300, &d);
+    assert_true(d.x0 == 60 && d.x1 == 241);
+    assert_true(fabs(d.fx - 0.3) < 1e-9 && fabs(d.fw - 180.3) < 1e-9);
+    assert_true(d.fx + d.fw <= d.x1 - d.x0);
+    assert_true(d.y0 == 0 && d.y1 == 300 && d.fy == 0 && d.fh <= 300 && d.fh > 300 - 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_unbounded_side),
         cmocka_unit_test(test_jpeg_scale),
         cmocka_unit_test(test_shrink_factor),
+        cmocka_unit_test(test_decoded_crop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

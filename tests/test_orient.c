@@ -139,6 +139,40 @@ static void test_map_matches_table(void **state)
     }
 }
 
+/* The window (image.h) turns with the pixels: on the stored 3x2 image,
+ * x [0.25, 2.5) and y [0, 1.5), upright by hand from the table above
+ * (which stored axis each upright one runs along, and from which end). A
+ * window of 0 (the whole grid) comes out as the whole upright grid. */
+static void test_window_turns(void **state)
+{
+    (void)state;
+    static const double want[9][4] = {
+        [1] = {0.25, 0, 2.25, 1.5}, [2] = {0.5, 0, 2.25, 1.5},  [3] = {0.5, 0.5, 2.25, 1.5},
+        [4] = {0.25, 0.5, 2.25, 1.5}, [5] = {0, 0.25, 1.5, 2.25}, [6] = {0.5, 0.25, 1.5, 2.25},
+        [7] = {0.5, 0.5, 1.5, 2.25},  [8] = {0, 0.5, 1.5, 2.25},
+    };
+    for (int o = 1; o <= 8; o++) {
+        image_f img;
+        make_stored(&img, 1, -1);
+        img.win_x = 0.25;
+        img.win_w = 2.25;
+        img.win_h = 1.5;
+        char err[TD_ERRLEN] = "";
+        assert_int_equal(orient_apply(&img, o, err), TD_OK);
+        if (img.win_x != want[o][0] || img.win_y != want[o][1] || img.win_w != want[o][2] ||
+            img.win_h != want[o][3])
+            fail_msg("orientation %d: window %gx%g+%g+%g, want %gx%g+%g+%g", o, img.win_w,
+                     img.win_h, img.win_x, img.win_y, want[o][2], want[o][3], want[o][0],
+                     want[o][1]);
+        image_free(&img);
+        make_stored(&img, 1, -1);
+        assert_int_equal(orient_apply(&img, o, err), TD_OK);
+        assert_true(o == 1 || (img.win_x == 0 && img.win_y == 0 && img.win_w == img.w &&
+                               img.win_h == img.h));
+        image_free(&img);
+    }
+}
+
 static void test_transposes(void **state)
 {
     (void)state;
@@ -154,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_inverse_round_trip),
         cmocka_unit_test(test_map_matches_table),
         cmocka_unit_test(test_transposes),
+        cmocka_unit_test(test_window_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

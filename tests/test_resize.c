@@ -308,6 +308,66 @@ static void test_rejects_bad_geometry(void **state)
     img.alpha = 3; /* no such channel */
     assert_int_equal(resize_to_u8(&img, 2, 2, RESIZE_LANCZOS3, &px, err), TD_EINPUT);
     assert_null(px);
+    img.alpha = -1;
+    const double windows[][4] = {{-0.5, 0, 4, 4}, {0.5, 0, 4, 4}, {0, 0, 4, 4.25}, {NAN, 0, 4, 4}};
+    for (int i = 0; i < 4; i++) {
+        img.win_x = windows[i][0];
+        img.win_y = windows[i][1];
+        img.win_w = windows[i][2];
+        img.win_h = windows[i][3];
+        assert_int_equal(resize_to_u8(&img, 2, 2, RESIZE_LANCZOS3, &px, err), TD_EINPUT);
+        assert_null(px);
+    }
+    image_free(&img);
+}
+
+/* A window (image.h) of the whole grid gives the same bytes as none, every
+ * filter, shrinking and growing. */
+static void test_window_whole_grid(void **state)
+{
+    (void)state;
+    image_f img = random_image(37, 23, 3, -1, 11);
+    for (int f = RESIZE_LANCZOS3; f <= RESIZE_BOX; f++) {
+        g_filter = (resize_filter)f;
+        img.win_w = img.win_h = 0;
+        uint8_t *a = resize_ok(&img, 10, 30);
+        img.win_w = 37;
+        img.win_h = 23;
+        uint8_t *b = resize_ok(&img, 10, 30);
+        assert_memory_equal(a, b, 10 * 30 * 3);
+        free(a);
+        free(b);
+    }
+    image_free(&img);
+}
+
+/* The output spans the window: a ramp v = 2 x (x in pixels, a pixel's
+ * value that at its centre) through Catmull-Rom, which keeps a linear
+ * function, gives 2 c at each output centre c mapped into the window,
+ * shrinking (x [8, 40) of 64 to 8) and growing (y [2.5, 10.5) of 16 to
+ * 16); the kernels stay within the grid. */
+static void test_window_maps_output(void **state)
+{
+    (void)state;
+    image_f img;
+    assert_true(image_alloc(&img, 64, 16, 1, -1));
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 64; x++)
+            img.px[y * 64 + x] = (float)(x + 0.5) * 2 + (float)(y + 0.5) * 8;
+    img.win_x = 8;
+    img.win_w = 32;
+    img.win_y = 2.5;
+    img.win_h = 8;
+    g_filter = RESIZE_CATROM;
+    uint8_t *got = resize_ok(&img, 8, 16);
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < 8; i++) {
+            double cx = 8 + (i + 0.5) * 4, cy = 2.5 + (j + 0.5) * 0.5;
+            double want = cx * 2 + cy * 8;
+            if (fabs(got[j * 8 + i] - want) > 0.51)
+                fail_msg("output (%d,%d) = %d, want %.2f", i, j, got[j * 8 + i], want);
+        }
+    free(got);
     image_free(&img);
 }
 
@@ -327,6 +387,8 @@ int main(void)
         cmocka_unit_test(test_alpha_zero),
         cmocka_unit_test(test_all_transparent),
         cmocka_unit_test(test_rejects_bad_geometry),
+        cmocka_unit_test(test_window_whole_grid),
+        cmocka_unit_test(test_window_maps_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

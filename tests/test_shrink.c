@@ -1,4 +1,6 @@
-/* Unit tests for the on-the-fly box shrink (src/shrink.c). */
+/* Unit tests for the on-the-fly box shrink (src/shrink.c), and for where
+ * its output lands through orientation (src/orient.c) and the resize
+ * (src/resize.c): the window it hands on (image.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 
 #include "thumbd/image.h"
+#include "thumbd/orient.h"
+#include "thumbd/resize.h"
 #include "thumbd/shrink.h"
 
 static void expect_px(const image_f *img, int x, int y, int ch, double want)
@@ -320,6 +324,91 @@ static void test_region_matches_reference(void **state)
     image_free(&src);
 }
 
+/* The window: the crop's extent in output pixels, w/k (a partial last
+ * box counts r/k), or what shrink_window refines it to; nonsense ignored. */
+static void test_window(void **state)
+{
+    (void)state;
+    uint8_t row[10] = {0};
+    shrink s;
+    char err[TD_ERRLEN];
+    image_f out;
+    assert_int_equal(shrink_begin(&s, 10, 1, -1, 1, 0, 9, 5, 4, err), TD_OK);
+    feed(&s, row, 0, 1, 5);
+    shrink_end(&s, &out);
+    assert_int_equal(out.w, 3);
+    assert_int_equal(out.h, 2);
+    assert_true(out.win_x == 0 && out.win_y == 0 && out.win_w == 2.25 && out.win_h == 1.25);
+    image_free(&out);
+    assert_int_equal(shrink_begin(&s, 10, 1, -1, 1, 0, 9, 5, 4, err), TD_OK);
+    shrink_window(&s, 0.5, 1.0, 9.5, 2.0); /* past the crop: ignored */
+    shrink_window(&s, 0.5, 0.25, 8.0, 4.5);
+    feed(&s, row, 0, 1, 5);
+    shrink_end(&s, &out);
+    assert_true(out.win_x == 0.125 && out.win_y == 0.0625 && out.win_w == 2 && out.win_h == 1.125);
+    image_free(&out);
+}
+
+/* Centroid, in output pixels, of v - bg along a line of n bytes spaced
+ * step apart. */
+static double centroid(const uint8_t *v, int n, size_t step, int bg)
+{
+    double m = 0, s = 0;
+    for (int i = 0; i < n; i++) {
+        double d = v[(size_t)i * step] - bg;
+        m += d * (i + 0.5);
+        s += d;
+    }
+    return m / s;
+}
+
+/* A bright band [B0, B1) across a 1600-px axis, box-shrunk by 7 (229
+ * boxes, the last of 4 px: 1600 / 7 = 228.57) and resized to 110 px, each
+ * orientation applied in between: the band's centre lands where it is in
+ * the source, 1519 * 110 / 1600 = 104.43 (mirrored: 110 - 104.43), within
+ * 0.1 px. Mapping the 229 boxes' grid onto the 110 px puts it at 104.24.
+ * Then a window from shrink_window, as a crop mapped onto a DCT-scaled
+ * decode gives: the crop [3.5, 1593.5) of the same axis. */
+static void test_band_lands_in_place(void **state)
+{
+    (void)state;
+    enum { L = 1600, K = 7, OUT = 110, T = 7, B0 = 1498, B1 = 1540, BG = 64, FG = 192 };
+    static const int os[] = {1, 2, 3, 5, 6, 7, 8};
+    uint8_t *line = malloc(L);
+    assert_non_null(line);
+    for (int i = 0; i < L; i++)
+        line[i] = i >= B0 && i < B1 ? FG : BG;
+    for (int t = 0; t < 2 * 7; t++) {
+        int o = os[t % 7];
+        bool exact_window = t >= 7, tr = orient_transposes(o);
+        bool mirror = o == 2 || o == 3 || o == 7 || o == 8; /* the stored x axis */
+        double x0 = exact_window ? 3.5 : 0, len = exact_window ? L - 7.0 : L;
+        shrink s;
+        char err[TD_ERRLEN];
+        assert_int_equal(shrink_begin(&s, L, 1, -1, 0, 0, L, T, K, err), TD_OK);
+        if (exact_window)
+            shrink_window(&s, x0, 0, len, T);
+        feed(&s, line, 0, 1, T);
+        image_f img;
+        shrink_end(&s, &img);
+        assert_int_equal(orient_apply(&img, o, err), TD_OK);
+        int ow = tr ? 1 : OUT, oh = tr ? OUT : 1;
+        uint8_t *px = NULL;
+        assert_int_equal(resize_to_u8(&img, ow, oh, RESIZE_LANCZOS3, &px, err), TD_OK);
+        double got = centroid(px, OUT, 1, BG);
+        double want = ((B0 + B1) / 2.0 - x0) * OUT / len;
+        want = mirror ? OUT - want : want;
+        print_message("orientation %d, window from %.1f: band at %.3f, want %.3f\n", o, x0, got,
+                      want);
+        if (fabs(got - want) > 0.1)
+            fail_msg("orientation %d, window from %.1f: band at %.3f px, want %.3f", o, x0, got,
+                     want);
+        free(px);
+        image_free(&img);
+    }
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +420,8 @@ int main(void)
         cmocka_unit_test(test_truncated_input_leaves_zeros),
         cmocka_unit_test(test_bad_geometry),
         cmocka_unit_test(test_region_matches_reference),
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_band_lands_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

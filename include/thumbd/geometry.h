@@ -56,6 +56,22 @@ void geom_plan_compute(int src_w, int src_h, int orientation, int box_w, int box
  * need_w x need_h pixels (or 8 if none does). */
 int geom_jpeg_scale(int crop_w, int crop_h, int need_w, int need_h);
 
+/* A crop of the stored image on a decode of it: the decoded pixels
+ * [x0, x1) x [y0, y1) that hold it (rounded out to whole pixels), and
+ * where exactly it lies in them, relative to (x0, y0):
+ * [fx, fx + fw) x [fy, fy + fh), for shrink_window (shrink.h). */
+typedef struct geom_decoded {
+    int x0, y0, x1, y1;
+    double fx, fy, fw, fh;
+} geom_decoded;
+
+/* Maps plan's crop of a stored sw x sh image onto a w x h decode of it.
+ * libjpeg's DCT scale n/8 gives ceil(sw n / 8) x ceil(sh n / 8) pixels,
+ * each of 8/n stored ones (the last partly past the image): a decode of
+ * that size maps at n/8 exactly, not at w / sw. Any other size is taken
+ * as the image stretched to it (w / sw, h / sh). */
+void geom_decoded_crop(const geom_plan *plan, int sw, int sh, int w, int h, geom_decoded *d);
+
 /* The largest integer box factor k >= 1 that leaves at least the headroom
  * (GEOM_SHRINK_HEADROOM_Q4 / 4) times need_w x need_h. */
 int geom_shrink_factor(int w, int h, int need_w, int need_h);

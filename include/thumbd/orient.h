@@ -14,7 +14,8 @@ bool orient_transposes(int orientation);
  * the stored image. Exposed for tests. */
 void orient_map(int orientation, int w, int h, int x, int y, int *sx, int *sy);
 
-/* Replaces img by its upright version. Orientation outside 2..8 is a no-op. */
+/* Replaces img by its upright version, its window (image.h) turned with it.
+ * Orientation outside 2..8 is a no-op. */
 td_status orient_apply(image_f *img, int orientation, char err[TD_ERRLEN]);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct shrink {
     int in_w, c, alpha;
     int x0, x1, y0, y1;        /* crop window in input pixels, half-open */
     int k;                     /* box factor */
+    double fx, fy, fw, fh;     /* the exact region, relative to (x0, y0) */
     int out_w, out_h;
     uint32_t *acc;             /* the band's sums per input sample of the crop
                                   (colour x alpha): k rows of 255 x 255 fit */
@@ -23,9 +24,22 @@ typedef struct shrink {
 /* Prepares a shrink of the crop [x, x+w) x [y, y+h) of rows in_w pixels wide
  * with c channels (alpha: index or -1) by factor k: the output is
  * ceil(w/k) x ceil(h/k); edge boxes average the pixels they have. Colour is
- * averaged weighted by alpha, so transparent pixels do not darken edges. */
+ * averaged weighted by alpha, so transparent pixels do not darken edges.
+ * The output's window (image.h) is the crop in output pixels, w/k x h/k
+ * from (0, 0) (shrink_window refines it): a last box of r < k pixels is
+ * a whole output pixel of which the window covers r/k, so the resize
+ * (resize.h) maps the thumbnail onto the crop's true extent. Chosen over
+ * shrinking only whole boxes and carrying the remainder apart: exact at
+ * the cost of a window, no extra pass or buffer. */
 td_status shrink_begin(shrink *s, int in_w, int c, int alpha, int x, int y, int w, int h,
                        int k, char err[TD_ERRLEN]);
+
+/* The exact region the crop stands for when it was rounded out to whole
+ * input pixels (a crop of the stored image mapped onto a DCT-scaled
+ * decode): [fx, fx + fw) x [fy, fy + fh) relative to the crop's origin,
+ * in input pixels, within [0, w] x [0, h]. Call before shrink_end;
+ * values outside the crop are ignored. */
+void shrink_window(shrink *s, double fx, double fy, double fw, double fh);
 
 /* Feeds input row y (rows must come in increasing order; rows outside the
  * crop are ignored). */
