@@ -1,6 +1,7 @@
 /* The worker process's side of --isolation process (isolation.h): it reads
  * its configuration, then serves one task after another with pipeline_run,
  * asking the run's process for every memory reservation. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,22 @@ static void send_result(const thumbd_task *t)
     send_all(buf, at);
 }
 
+/* main.c's tune_malloc keeps up to 32 MiB of freed heap for the next
+ * image, which with threads is one heap for all workers. Worker processes
+ * each keep their own, beside the budget the memory gate hands out, so the
+ * process tree would hold the gate's budget plus 32 MiB a worker. A task
+ * that left more than WORKER_HEAP_KEEP free gives it back: small images
+ * (most tasks) keep their heap warm, a large one's pages return to the
+ * system for the next large image, in this worker or another. */
+enum { WORKER_HEAP_KEEP = 4 << 20 };
+
+static void give_back_heap(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks > WORKER_HEAP_KEEP)
+        malloc_trim(WORKER_HEAP_KEEP / 4);
+}
+
 /* Runs the task in msg (n bytes). */
 static void serve(const pipeline_env *env, const char *msg, ssize_t n)
 {
@@ -108,6 +125,7 @@ static void serve(const pipeline_env *env, const char *msg, ssize_t n)
     pipeline_run(env, t, it.worker, &tok);
     send_result(t);
     task_free(t);
+    give_back_heap();
 }
 
 int isolation_worker_main(void)
