@@ -5,19 +5,21 @@
 # synthetic picture. Then, for each set, R alternating passes of thumbd -j N
 # --force with each mode into a fresh OUT_DIR; prints the median wall time
 # and CPU time (user + sys, children counted) of each mode and the
-# throughput ratio process/thread.
+# throughput ratio process/thread. With --corpus DIR (bench/corpus.sh's),
+# also its jpeg/ and png/ sets: full-size photos, where decoding dominates.
 #
-#   bench/isolation.sh [-j N] [-r R] [--thumbd PATH] [--dir DIR]
+#   bench/isolation.sh [-j N] [-r R] [--thumbd PATH] [--dir DIR] [--corpus DIR]
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-jobs=2 reps=7 thumbd=$here/../build/thumbd dir=${TMPDIR:-/tmp}/thumbd-isolation-bench
+jobs=2 reps=7 thumbd=$here/../build/thumbd dir=${TMPDIR:-/tmp}/thumbd-isolation-bench corpus=
 while [ $# -gt 0 ]; do
     case $1 in
     -j) jobs=$2; shift 2 ;;
     -r) reps=$2; shift 2 ;;
     --thumbd) thumbd=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
+    --corpus) corpus=$2; shift 2 ;;
     *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 2 ;;
     esac
 done
@@ -52,14 +54,17 @@ PY
     touch "$dir/stamp"
 fi
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-for set in small large; do
-    n=$(find "$dir/$set" -name '*.jpg' | wc -l)
+sets=("$dir/small" "$dir/large")
+[ -z "$corpus" ] || sets+=("$corpus/jpeg" "$corpus/png")
+for src in "${sets[@]}"; do
+    set=${src#"$dir/"}
+    n=$(find "$src" -type f | wc -l)
     : > "$dir/times-thread" ; : > "$dir/times-process"
     for r in $(seq "$reps"); do
         for mode in thread process; do
             rm -rf "$dir/out"
             /usr/bin/time -f "%e %U %S" -o "$dir/t" "$thumbd" --quiet --force -j "$jobs" \
-                --isolation "$mode" "$dir/$set" "$dir/out"
+                --isolation "$mode" "$src" "$dir/out"
             awk '{print $1, $2 + $3}' "$dir/t" >> "$dir/times-$mode"
         done
     done
