@@ -92,3 +92,17 @@ size_t memgate_in_use(memgate *g)
     pthread_mutex_unlock(&g->mu);
     return n;
 }
+
+td_status memgate_within_bound(uint64_t max_memory, size_t bytes, char err[TD_ERRLEN])
+{
+    if (!max_memory || bytes <= MEMGATE_SLACK || bytes - MEMGATE_SLACK <= max_memory)
+        return TD_OK;
+    const double mib = 1048576.0;
+    /* The smallest --max-memory that admits it, in whole MiB. */
+    uint64_t need = ((uint64_t)bytes - MEMGATE_SLACK + (1u << 20) - 1) >> 20;
+    return td_fail(err, TD_ELIMIT,
+                   "decoding needs %.0f MiB, over --max-memory %.0f MiB (+%.0f MiB margin): "
+                   "raise --max-memory to %lluM or more to decode it",
+                   (double)bytes / mib, (double)max_memory / mib, (double)MEMGATE_SLACK / mib,
+                   (unsigned long long)need);
+}

@@ -119,24 +119,6 @@ static size_t shrink_bytes(int w, int h, int k, int c)
     return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
-/* The memory bound: one image may reserve up to --max-memory plus
- * MEMGATE_SLACK (it then runs alone); one that needs more is refused before
- * its decoder allocates, naming what it would need. --max-memory 0: no
- * bound. */
-static td_status within_bound(uint64_t max_memory, size_t bytes, char *err)
-{
-    if (!max_memory || bytes <= MEMGATE_SLACK || bytes - MEMGATE_SLACK <= max_memory)
-        return TD_OK;
-    const double mib = 1048576.0;
-    /* The smallest --max-memory that admits it, in whole MiB. */
-    uint64_t need = ((uint64_t)bytes - MEMGATE_SLACK + (1u << 20) - 1) >> 20;
-    return td_fail(err, TD_ELIMIT,
-                   "decoding needs %.0f MiB, over --max-memory %.0f MiB (+%.0f MiB margin): "
-                   "raise --max-memory to %lluM or more to decode it",
-                   (double)bytes / mib, (double)max_memory / mib, (double)MEMGATE_SLACK / mib,
-                   (unsigned long long)need);
-}
-
 /* The crop of p mapped from stored pixels to the decoded w x h ones:
  * [r[0], r[2]) x [r[1], r[3]). */
 static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
@@ -174,7 +156,7 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
      * pieces of it, the profile it assembles, and ours (icc_copy). */
     size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len;
-    td_status st = within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
+    td_status st = memgate_within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
     if (st != TD_OK)
         return st;
     st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
@@ -534,7 +516,7 @@ typedef struct vips_gate {
 static td_status vips_reserve(void *ctx, size_t bytes, char err[TD_ERRLEN])
 {
     vips_gate *g = ctx;
-    td_status st = within_bound(g->cfg->max_memory, bytes, err);
+    td_status st = memgate_within_bound(g->cfg->max_memory, bytes, err);
     if (st == TD_OK)
         st = memgate_acquire(g->gate, bytes, g->may_defer, g->tok, err);
     if (st == TD_OK)

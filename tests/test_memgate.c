@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 #include <time.h>
 
 #include "thumbd/memgate.h"
@@ -115,10 +116,28 @@ static void test_waits_for_release_or_cancel(void **state)
     memgate_destroy(g);
 }
 
+/* The bound: --max-memory plus MEMGATE_SLACK admitted, more refused with
+ * the figure to ask for; 0 bounds nothing; no sum wraps around. */
+static void test_bound(void **state)
+{
+    (void)state;
+    char err[TD_ERRLEN];
+    const size_t mib = 1u << 20;
+    assert_int_equal(memgate_within_bound(40 * mib, 40 * mib + MEMGATE_SLACK, err), TD_OK);
+    assert_int_equal(memgate_within_bound(40 * mib, 1, err), TD_OK);
+    assert_int_equal(memgate_within_bound(0, SIZE_MAX, err), TD_OK);
+    assert_int_equal(memgate_within_bound(UINT64_MAX, SIZE_MAX, err), TD_OK);
+    assert_int_equal(memgate_within_bound(40 * mib, 40 * mib + MEMGATE_SLACK + 1, err), TD_ELIMIT);
+    assert_non_null(strstr(err, "raise --max-memory to 41M or more"));
+    assert_int_equal(memgate_within_bound(40 * mib, SIZE_MAX, err), TD_ELIMIT);
+    assert_non_null(strstr(err, "over --max-memory 40 MiB (+8 MiB margin)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_within_budget),
+        cmocka_unit_test(test_bound),
         cmocka_unit_test(test_defer_instead_of_waiting),
         cmocka_unit_test(test_waits_for_release_or_cancel),
     };

@@ -6,6 +6,7 @@
 #define THUMBD_MEMGATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "thumbd/cancel.h"
@@ -16,9 +17,15 @@ typedef struct memgate memgate;
 /* The slack over --max-memory that one image may reserve: what an image's
  * estimate may leave out (a decoder's small tables, libvips's line buffers,
  * the encoder's). An image whose reservation exceeds --max-memory plus this
- * is refused before its decoder allocates (pipeline.c); docs/memory.md
+ * is refused before its decoder allocates (memgate_within_bound); docs/memory.md
  * gives the bound on the process tree that follows. */
 #define MEMGATE_SLACK ((size_t)8 << 20)
+
+/* The memory bound: one image may reserve up to max_memory (--max-memory)
+ * plus MEMGATE_SLACK (it then runs alone); one that needs more is refused
+ * before its decoder allocates: TD_ELIMIT, err naming what it would need
+ * and the --max-memory that would admit it. max_memory 0: no bound. */
+td_status memgate_within_bound(uint64_t max_memory, size_t bytes, char err[TD_ERRLEN]);
 
 /* A gate of `budget` bytes (0 = unlimited: acquire never waits). */
 memgate *memgate_create(size_t budget);
