@@ -379,19 +379,17 @@ static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const i
     int w = reuse ? from->w : r[2] - r[0], h = reuse ? from->h : r[3] - r[1];
     int k2 = geom_shrink_factor(w, h, p->need_w, p->need_h);
     bool upright = o < 2 || o > 8, view = !reuse && k2 == 1 && w == img->w && upright;
-    /* Not shrunk and to be turned: turned straight from img's region, with
-     * no copy of it in between (sub then only gives its size and window). */
+    /* direct: not shrunk, turned straight from img (sub: its size and window) */
     bool direct = !reuse && k2 == 1 && !upright;
     image_f sub = *img, up = {0};
     td_status st = TD_OK;
     if (view) {
         sub.px = img->px + (size_t)y0 * (size_t)img->w * (size_t)img->c;
         sub.h = h;
-    } else if (direct) {
+    } else if (direct)
         sub = (image_f){.w = w, .h = h, .c = img->c, .alpha = img->alpha};
-    } else {
+    else
         st = shrink_region(from, x0, y0, w, h, k2, &sub, err);
-    }
     int kk = view || direct ? 1 : reuse ? prev->kk * k2 : k2;
     if (st == TD_OK)
         box_window(c, i, r, kk, &sub);
