@@ -147,9 +147,26 @@ uint64_t config_memory_auto(const thumbd_config *cfg)
     return most;
 }
 
+/* Whether every {size} of tmpl stands between a '/', the template's ends or
+ * a character of text that is not a digit: then a name's size is read
+ * back from it alone, and two sources at two sizes never share a name
+ * ('{stem}{size}' gives a.jpg at 11x10 and a1.jpg at 1x10 one name). */
+static bool size_delimited(const char *tmpl)
+{
+    static const char field[] = "{size}";
+    for (const char *p = strstr(tmpl, field); p; p = strstr(p + 1, field)) {
+        char before = p > tmpl ? p[-1] : '/', after = p[sizeof field - 1];
+        if (before == '}' || (before >= '0' && before <= '9') || after == '{' ||
+            (after >= '0' && after <= '9'))
+            return false;
+    }
+    return true;
+}
+
 /* The --size list as config_parse leaves it: at most CONFIG_MAX_SIZES
  * sizes, no box twice (each names its own thumbnail), a --name template
- * with {size} when there are several, each fit resolved. */
+ * with {size} when there are several, set apart from the fields and
+ * digits around it, each fit resolved. */
 static bool check_sizes(thumbd_config *cfg, char *err)
 {
     if (cfg->nsizes > CONFIG_MAX_SIZES) {
@@ -169,6 +186,12 @@ static bool check_sizes(thumbd_config *cfg, char *err)
     if (cfg->nsizes > 1 && cfg->name_template && !strstr(cfg->name_template, "{size}")) {
         td_fail(err, TD_EUSAGE, "--name: with several --size the template needs {size} (each "
                 "size names its own thumbnail)");
+        return false;
+    }
+    if (cfg->nsizes > 1 && cfg->name_template && !size_delimited(cfg->name_template)) {
+        td_fail(err, TD_EUSAGE, "--name: with several --size each {size} needs text other than a "
+                "digit, or a '/', between it and a field or digit next to it ('{stem}_{size}', "
+                "not '{stem}{size}'): otherwise two sources' thumbnails may share a name");
         return false;
     }
     if (cfg->nsizes == 1 && cfg->sizes[0].fit >= 0)

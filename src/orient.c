@@ -46,25 +46,34 @@ static void orient_window(const image_f *img, int o, image_f *up)
         up->win_y = up->h - (up->win_y + up->win_h);
 }
 
+td_status orient_copy(const image_f *img, int x0, int y0, const image_f *reg, int o, image_f *up,
+                      char err[TD_ERRLEN])
+{
+    bool tr = orient_transposes(o);
+    int uw = tr ? reg->h : reg->w, uh = tr ? reg->w : reg->h, c = img->c;
+    if (!image_alloc(up, uw, uh, c, img->alpha))
+        return td_fail(err, TD_ENOMEM, "out of memory orienting a %dx%d image", uw, uh);
+    for (int y = 0; y < uh; y++) {
+        float *d = up->px + (size_t)y * (size_t)uw * (size_t)c;
+        for (int x = 0; x < uw; x++, d += c) {
+            int sx, sy;
+            orient_map(o, uw, uh, x, y, &sx, &sy);
+            memcpy(d, img->px + ((size_t)(y0 + sy) * (size_t)img->w + (size_t)(x0 + sx)) * (size_t)c,
+                   (size_t)c * sizeof(float));
+        }
+    }
+    orient_window(reg, o, up);
+    return TD_OK;
+}
+
 td_status orient_apply(image_f *img, int o, char err[TD_ERRLEN])
 {
     if (o < 2 || o > 8)
         return TD_OK;
-    bool tr = orient_transposes(o);
-    int uw = tr ? img->h : img->w, uh = tr ? img->w : img->h, c = img->c;
     image_f up;
-    if (!image_alloc(&up, uw, uh, c, img->alpha))
-        return td_fail(err, TD_ENOMEM, "out of memory orienting a %dx%d image", uw, uh);
-    for (int y = 0; y < uh; y++) {
-        float *d = up.px + (size_t)y * (size_t)uw * (size_t)c;
-        for (int x = 0; x < uw; x++, d += c) {
-            int sx, sy;
-            orient_map(o, uw, uh, x, y, &sx, &sy);
-            memcpy(d, img->px + ((size_t)sy * (size_t)img->w + (size_t)sx) * (size_t)c,
-                   (size_t)c * sizeof(float));
-        }
-    }
-    orient_window(img, o, &up);
+    td_status st = orient_copy(img, 0, 0, img, o, &up, err);
+    if (st != TD_OK)
+        return st;
     image_free(img);
     *img = up;
     return TD_OK;

@@ -361,22 +361,23 @@ static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const i
     int w = reuse ? from->w : r[2] - r[0], h = reuse ? from->h : r[3] - r[1];
     int k2 = geom_shrink_factor(w, h, p->need_w, p->need_h);
     bool upright = o < 2 || o > 8, view = !reuse && k2 == 1 && w == img->w && upright;
+    /* direct: not shrunk, turned straight from img (sub: its size and window) */
+    bool direct = !reuse && k2 == 1 && !upright;
     image_f sub = *img, up = {0};
     td_status st = TD_OK;
     if (view) {
         sub.px = img->px + (size_t)y0 * (size_t)img->w * (size_t)img->c;
         sub.h = h;
-    } else {
+    } else if (direct)
+        sub = (image_f){.w = w, .h = h, .c = img->c, .alpha = img->alpha};
+    else
         st = shrink_region(from, x0, y0, w, h, k2, &sub, err);
-    }
-    int kk = view ? 1 : reuse ? prev->kk * k2 : k2;
+    int kk = view || direct ? 1 : reuse ? prev->kk * k2 : k2;
     if (st == TD_OK)
         box_window(c, i, r, kk, &sub);
-    /* The shrunk crop stays for the next size; orientation works on a copy. */
-    if (st == TD_OK && !upright && (st = shrink_region(&sub, 0, 0, sub.w, sub.h, 1, &up, err)) == TD_OK) {
-        up.win_x = sub.win_x, up.win_y = sub.win_y, up.win_w = sub.win_w, up.win_h = sub.win_h;
-        st = orient_apply(&up, o, err);
-    }
+    /* The shrunk crop stays for the next size; orientation makes a copy. */
+    if (st == TD_OK && !upright)
+        st = orient_copy(direct ? img : &sub, direct ? x0 : 0, direct ? y0 : 0, &sub, o, &up, err);
     const image_f *src = upright ? &sub : &up;
     if (st == TD_OK)
         st = resize_to_u8(src, p->out_w, p->out_h, cfg->filter, &th->px, err);

@@ -140,6 +140,14 @@ static void test_size_list(void **state)
     assert_int_equal(PARSE(&c, err, "--size", "200", "--size", "400", "--name",
                            "{size}/{name}.{ext}", "in", "out"), CONFIG_RUN);
     assert_string_equal(c.name_template, "{size}/{name}.{ext}");
+    /* a.jpg at 11x10 and a1.jpg at 1x10 would share a11x10.jpg */
+    assert_int_equal(PARSE(&c, err, "--size", "1x10", "--size", "11x10", "--name",
+                           "{stem}{size}.{ext}", "in", "out"), CONFIG_ERROR);
+    assert_non_null(strstr(err, "not '{stem}{size}'"));
+    assert_int_equal(PARSE(&c, err, "--size", "1x10", "--size", "11x10", "--name",
+                           "{size}7{stem}.{ext}", "in", "out"), CONFIG_ERROR);
+    assert_int_equal(PARSE(&c, err, "--size", "1x10", "--size", "11x10", "--name",
+                           "{stem}-{size}/{size}x.{ext}", "in", "out"), CONFIG_RUN);
     assert_int_equal(PARSE(&c, err, "--size", "200:fill", "in", "out"), CONFIG_ERROR);
     assert_string_equal(err, "--size: expected WxH, W, Wx or xH with 1..16384, each optionally "
                              ":cover or :inside, e.g. 200x200 or 1024x1024:inside, got '200:fill'");

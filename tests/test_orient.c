@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "thumbd/image.h"
@@ -173,6 +174,45 @@ static void test_window_turns(void **state)
     }
 }
 
+/* orient_copy of the 3x2 stored image as the region at (1, 1) of a 5x4
+ * one (its other pixels -1) is orient_apply of it alone: the same pixels
+ * and window (the region's, 2.25x1.5+0.25+0), and the 5x4 image is left
+ * as it was. */
+static void test_copy_region(void **state)
+{
+    (void)state;
+    for (int o = 2; o <= 8; o++) {
+        image_f big, one, up;
+        assert_true(image_alloc(&big, 5, 4, 2, 1));
+        for (int i = 0; i < 5 * 4 * 2; i++)
+            big.px[i] = -1;
+        make_stored(&one, 2, 1);
+        for (int y = 0; y < 2; y++)
+            memcpy(big.px + ((size_t)(1 + y) * 5 + 1) * 2, one.px + (size_t)y * 3 * 2,
+                   3 * 2 * sizeof(float));
+        image_f before = big;
+        float *saved = malloc(5 * 4 * 2 * sizeof(float));
+        assert_non_null(saved);
+        memcpy(saved, big.px, 5 * 4 * 2 * sizeof(float));
+        image_f reg = {.w = 3, .h = 2, .c = 2, .alpha = 1, .win_x = 0.25, .win_w = 2.25,
+                       .win_h = 1.5};
+        char err[TD_ERRLEN] = "";
+        assert_int_equal(orient_copy(&big, 1, 1, &reg, o, &up, err), TD_OK);
+        one.win_x = 0.25, one.win_w = 2.25, one.win_h = 1.5;
+        assert_int_equal(orient_apply(&one, o, err), TD_OK);
+        assert_true(up.w == one.w && up.h == one.h && up.c == 2 && up.alpha == 1);
+        assert_memory_equal(up.px, one.px, (size_t)up.w * (size_t)up.h * 2 * sizeof(float));
+        assert_true(up.win_x == one.win_x && up.win_y == one.win_y && up.win_w == one.win_w &&
+                    up.win_h == one.win_h);
+        assert_true(big.px == before.px && big.w == 5 && big.h == 4);
+        assert_memory_equal(big.px, saved, 5 * 4 * 2 * sizeof(float));
+        free(saved);
+        image_free(&up);
+        image_free(&one);
+        image_free(&big);
+    }
+}
+
 static void test_transposes(void **state)
 {
     (void)state;
@@ -189,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_map_matches_table),
         cmocka_unit_test(test_transposes),
         cmocka_unit_test(test_window_turns),
+        cmocka_unit_test(test_copy_region),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
