@@ -119,6 +119,40 @@ static size_t shrink_bytes(int w, int h, int k, int c)
     return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
+static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4]);
+
+/* With several sizes, what make_box's copies hold: each box's crop of the
+ * shrunk image (dw x dh decoded pixels, region width rw, box factor k)
+ * shrunk by its own factor, but for one that is a full-width view of it;
+ * bpp: bytes a pixel. Counted all at once: a bound, not the exact peak. */
+static size_t boxes_bytes(const decode_ctx *c, int dw, int dh, int rw, int k, size_t bpp)
+{
+    size_t sum = 0;
+    for (int i = 0; c->nboxes > 1 && i < c->nboxes; i++) {
+        int r[4];
+        map_crop(c, &c->plans[i], dw, dh, r);
+        int wi = (r[2] - r[0] + k - 1) / k, hi = (r[3] - r[1] + k - 1) / k;
+        int k2 = geom_shrink_factor(wi, hi, c->plans[i].need_w, c->plans[i].need_h);
+        if (k2 > 1 || wi < (rw + k - 1) / k)
+            sum += (size_t)((wi + k2 - 1) / k2) * (size_t)((hi + k2 - 1) / k2) * bpp;
+    }
+    return sum;
+}
+
+/* What the shrunk image (a w x h region of a dw x dh decode, by k) has
+ * beside it: the sRGB conversion of a grey or CMYK image makes an RGB(A)
+ * copy while the original lives; an EXIF turn or flip another; several
+ * sizes their crops (boxes_bytes). */
+static size_t copies_bytes(const decode_ctx *c, int dw, int dh, int w, int h, int k)
+{
+    size_t bpp = (size_t)(c->info.alpha >= 0 ? 4 : 3) * sizeof(float);
+    size_t rgb = ((size_t)(w + k - 1) / (size_t)k) * ((size_t)(h + k - 1) / (size_t)k) * bpp;
+    int o = c->info.orientation;
+    bool convert = c->info.channels < 3 || c->info.space == COLOR_CMYK ||
+                   c->info.space == COLOR_CMYK_INVERTED;
+    return (convert ? rgb : 0) + (o >= 2 && o <= 8 ? rgb : 0) + boxes_bytes(c, dw, dh, w, k, bpp);
+}
+
 /* The crop of p mapped from stored pixels to the decoded w x h ones:
  * [r[0], r[2]) x [r[1], r[3]). */
 static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
@@ -155,7 +189,8 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     c->dec_w = w, c->dec_h = h, c->reg_x = x0, c->reg_y = y0, c->k = k;
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
      * pieces of it, the profile it assembles, and ours (icc_copy). */
-    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len;
+    size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len +
+                         copies_bytes(c, w, h, x1 - x0, y1 - y0, k);
     td_status st = memgate_within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
     if (st != TD_OK)
         return st;
