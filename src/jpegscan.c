@@ -188,6 +188,8 @@ static int parse_sof(jscan *s, const uint8_t *p, int len)
         c->v = p[7 + 3 * i] & 15;
         c->tq = p[8 + 3 * i] & 3;
         c->dc_al = -1;
+        c->keep = ~0ULL;
+        memset(c->prec, -1, sizeof c->prec);
         if (c->h < 1 || c->h > 4 || c->v < 1 || c->v > 4)
             return JSCAN_FALLBACK;
         if (s->nc == 1)
@@ -585,13 +587,19 @@ static int parse_sos(jscan *s, const uint8_t *p, int len)
         s->marker = 0;
         return TD_OK; /* its data is skipped by the next find_marker */
     }
+    if (s->want_ac && jscan_pick(s, sp.ns, sp.ci, sp.ss, sp.se, sp.ah) == JSCAN_SKIP) {
+        s->marker = 0;
+        return jscan_complete(s) ? JSCAN_DONE : TD_OK;
+    }
     st = decode_scan(s, &sp);
-    if (st == DAMAGED)
-        return damaged(s);
-    if (st == TD_OK && sp.ss == 0)
-        for (int i = 0; i < sp.ns; i++)
-            s->c[sp.ci[i]].dc_al = sp.al;
-    return st;
+    if (st == DAMAGED) {
+        st = damaged(s);
+        if (st != TD_OK || sp.ss == 0)
+            return st;
+    }
+    if (st == TD_OK && (sp.ss == 0 || s->want_ac))
+        jscan_picked(s, sp.ns, sp.ci, sp.ss, sp.se, sp.al);
+    return st == TD_OK && s->want_ac && jscan_complete(s) ? JSCAN_DONE : st;
 }
 
 /* The end of the file before EOI. */

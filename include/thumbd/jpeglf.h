@@ -32,11 +32,15 @@
 /* Whether the component layout (nc 1 or 3; sampling factors h[i], v[i]) is
  * one this decoder handles at scale/8 (scale 2 or 4): no upsampling, or
  * horizontal 2:1. */
+/* JPEGLF_EXACT: every coefficient the reduced IDCT uses, as libjpeg.
+ * JPEGLF_LOWFREQ: only u, v < n (see above). */
+typedef enum jpeglf_mode { JPEGLF_LOWFREQ, JPEGLF_EXACT } jpeglf_mode;
+
 bool jpeglf_supported(int scale, int nc, const int *h, const int *v);
 
 /* What the decoder holds for a w x h image of that layout: its working
  * memory, to reserve before calling jpeglf_decode. */
-size_t jpeglf_work_bytes(int scale, int w, int h, int nc, const int *hs, const int *vs);
+size_t jpeglf_work_bytes(jpeglf_mode mode, int scale, int w, int h, int nc, const int *hs, const int *vs);
 
 /* Decodes f (positioned at its start) at scale/8 and hands the rows,
  * ceil(W*scale/8) pixels wide, RGB (3 components) or grey (1), to
@@ -46,7 +50,7 @@ size_t jpeglf_work_bytes(int scale, int w, int h, int nc, const int *hs, const i
  * TD_OK, possibly with *fallback set (no row delivered) for what it leaves
  * to libjpeg; TD_EINPUT ("truncated JPEG..." or "corrupt JPEG...", no row
  * delivered); TD_ELIMIT past max_scans; TD_ECANCEL; TD_ENOMEM. */
-td_status jpeglf_decode(FILE *f, const codec_sink *sink, int scale, int max_scans,
+td_status jpeglf_decode(FILE *f, const codec_sink *sink, jpeglf_mode mode, int scale, int max_scans,
                         failon_level fail_on, cancel_token *tok, bool *fallback,
                         char err[TD_ERRLEN]);
 

@@ -49,6 +49,10 @@ typedef struct jscan_comp {
     int dc_al;                 /* DC precision so far: -1 none, 0 complete */
     int td, ta, pred;
     jscan_mask *mask;          /* per block; NULL unless AC is decoded */
+    uint64_t keep;             /* zigzag coefficients the store wants: all,
+                                  unless the frame callback narrows it */
+    uint64_t dead;             /* kept ones a skipped refinement left short */
+    int8_t prec[64];           /* zigzag: AC precision (Al) read, -1 none */
 } jscan_comp;
 
 enum { JSCAN_INBUF = 4096 };
@@ -81,6 +85,18 @@ typedef struct jscan {
     void (*warn)(void *ctx, const char *msg);  /* optional */
     void *ctx;
 } jscan;
+
+/* Which scans a store needs (src/jpegpick.c), with want_ac. A scan is
+ * read when its band (Ss..Se) holds a kept coefficient of one of its
+ * components and it can be parsed: a refinement only when every coefficient
+ * of its band has been read to the precision Ah (AC refinement needs the
+ * band's nonzero history). A refinement skipped for want of history leaves
+ * its kept coefficients at their precision for good (dead). The parse stops
+ * once every kept coefficient is complete or dead. */
+enum { JSCAN_SKIP = 0, JSCAN_READ = 1 };
+int jscan_pick(jscan *s, int ns, const int *ci, int ss, int se, int ah);
+void jscan_picked(jscan *s, int ns, const int *ci, int ss, int se, int al);
+bool jscan_complete(const jscan *s);
 
 /* Zigzag index to natural (row-major) index. */
 extern const uint8_t jscan_natural[64];
