@@ -21,11 +21,13 @@ int jscan_pick(jscan *s, int ns, const int *ci, int ss, int se, int ah)
     if (!ah)
         return JSCAN_READ;
     jscan_comp *c = &s->c[ci[0]]; /* an AC scan has one component */
+    bool parse = (b & ~c->keep) == 0; /* else it costs more than it gives */
     for (int k = ss; k <= se; k++)
-        if (c->prec[k] != ah) {
-            c->dead |= c->keep & b;
-            return JSCAN_SKIP;
-        }
+        parse &= c->prec[k] == ah;
+    if (!parse) {
+        c->dead |= c->keep & b;
+        return JSCAN_SKIP;
+    }
     return JSCAN_READ;
 }
 

@@ -42,7 +42,7 @@ static void cap_warning(void *ctx, const char *msg)
     k->warnings++;
 }
 
-typedef enum script { SCRIPT_SIMPLE, SCRIPT_SPECTRAL, SCRIPT_BASELINE, SCRIPT_SKIPREF } script;
+typedef enum script { SCRIPT_SIMPLE, SCRIPT_SPECTRAL, SCRIPT_BASELINE, SCRIPT_SKIPREF, SCRIPT_KEPTREF } script;
 
 typedef struct spec {
     int w, h, comps, quality, restart, hs, vs; /* hs, vs: luma sampling factors */
@@ -61,6 +61,13 @@ static jpeg_scan_info spectral_scans[] = {
 static jpeg_scan_info skipref_scans[] = {
     {3, {0, 1, 2}, 0, 0, 0, 0}, {1, {0}, 1, 5, 0, 1}, {1, {0}, 6, 63, 0, 1},
     {1, {1}, 1, 63, 0, 0}, {1, {2}, 1, 63, 0, 0}, {1, {0}, 1, 63, 1, 0},
+};
+
+/* Successive approximation where luma's band 1..2, kept at 2/8 and 4/8,
+ * is refined on its own (the low-frequency mode reads that refinement). */
+static jpeg_scan_info keptref_scans[] = {
+    {3, {0, 1, 2}, 0, 0, 0, 0}, {1, {0}, 1, 2, 0, 1}, {1, {0}, 3, 63, 0, 1}, {1, {1}, 1, 63, 0, 0},
+    {1, {2}, 1, 63, 0, 0},      {1, {0}, 1, 2, 1, 0}, {1, {0}, 3, 63, 1, 0},
 };
 
 static void fill_row(uint8_t *row, int w, int y, int comps)
@@ -104,6 +111,10 @@ static FILE *make_jpeg(const spec *sp)
     if (sp->scr == SCRIPT_SKIPREF) {
         c.scan_info = skipref_scans;
         c.num_scans = (int)(sizeof skipref_scans / sizeof skipref_scans[0]);
+    }
+    if (sp->scr == SCRIPT_KEPTREF) {
+        c.scan_info = keptref_scans;
+        c.num_scans = (int)(sizeof keptref_scans / sizeof keptref_scans[0]);
     }
     jpeg_start_compress(&c, TRUE);
     uint8_t *row = malloc((size_t)sp->w * (size_t)sp->comps);
@@ -418,13 +429,19 @@ static void test_jpeg_decode_reserves(void **s)
 }
 
 /* The precision the low-frequency mode ends with for zigzag coefficient z
- * of component ci, under the scripts make_jpeg writes: the refinements it
- * skips (their band's first scan was skipped) leave low bits out. */
-static int lowfreq_prec(script scr, int scale, int ci, int z)
+ * of component ci (its IDCT n x n), under the scripts make_jpeg writes: it
+ * reads an AC refinement only when every coefficient of its band is kept
+ * and was read; the others leave low bits out. */
+static int lowfreq_prec(script scr, int n, int ci, int z)
 {
-    if (z == 0 || ci > 0 || scale == 4)
+    if (z == 0 || n == 8)
         return 0;
-    return scr == SCRIPT_SIMPLE ? 2 : scr == SCRIPT_SKIPREF ? 1 : 0;
+    switch (scr) {
+    case SCRIPT_SIMPLE: return ci == 0 ? 2 : 1;
+    case SCRIPT_SKIPREF: return ci == 0 ? 1 : 0;
+    case SCRIPT_KEPTREF: return ci == 0 && z >= 3 ? 1 : 0;
+    default: return 0;
+    }
 }
 
 /* A coefficient as the decoder holds it with p low bits unread: DC a floor
@@ -442,8 +459,7 @@ static double midpoint(int c, int p, bool dc)
 
 /* One component's samples from libjpeg's own coefficients: u, v < n, the
  * n-point inverse DCT-II scaled as the 8-point one, in double precision. */
-static uint8_t *ref_component(j_decompress_ptr d, jvirt_barray_ptr arr, int ci, int n, int *sw, const spec *sp,
-                              int scale)
+static uint8_t *ref_component(j_decompress_ptr d, jvirt_barray_ptr arr, int ci, int n, int *sw, const spec *sp)
 {
     jpeg_component_info *c = &d->comp_info[ci];
     int bw = (int)c->width_in_blocks, bh = (int)c->height_in_blocks;
@@ -469,7 +485,7 @@ static uint8_t *ref_component(j_decompress_ptr d, jvirt_barray_ptr arr, int ci, 
                     double t = 0;
                     for (int v = 0; v < n; v++)
                         for (int u = 0; u < n; u++) {
-                            int k = v * 8 + u, p = lowfreq_prec(sp->scr, scale, ci, zz[k]);
+                            int k = v * 8 + u, p = lowfreq_prec(sp->scr, n, ci, zz[k]);
                             t += midpoint(coef[k], p, k == 0) * c->quant_table->quantval[k] * b[u][x] * b[v][y];
                         }
                     t = floor(t + 128.5);
@@ -514,7 +530,7 @@ static void lowfreq_ref(FILE *f, const spec *sp, int scale, capture *k)
             n *= 2;
         up[i] = hmax * scale / (h * n);
         cw[i] = ((int)d.image_width * h * n + 8 * hmax - 1) / (8 * hmax);
-        plane[i] = ref_component(&d, arr[i], i, n, &sw[i], sp, scale);
+        plane[i] = ref_component(&d, arr[i], i, n, &sw[i], sp);
     }
     for (int y = 0; y < k->h; y++)
         for (int x = 0; x < k->w; x++) {
@@ -582,12 +598,14 @@ static void test_lowfreq(void **s)
     compare_lowfreq(&(spec){333, 251, 3, 95, 3, 1, 1, SCRIPT_SIMPLE});
     compare_lowfreq(&(spec){517, 389, 3, 92, 0, 2, 2, SCRIPT_SPECTRAL});
     compare_lowfreq(&(spec){517, 389, 3, 92, 5, 2, 2, SCRIPT_SKIPREF});
+    compare_lowfreq(&(spec){517, 389, 3, 92, 2, 1, 1, SCRIPT_KEPTREF});
+    compare_lowfreq(&(spec){400, 300, 3, 88, 0, 2, 1, SCRIPT_KEPTREF});
     compare_lowfreq(&(spec){9, 5, 3, 80, 1, 2, 2, SCRIPT_SIMPLE});
 }
 
-/* At 2/8 under libjpeg's default script the low-frequency mode stops after
- * the chroma refinements: the last scan (luma's final refinement, whose
- * band's earlier refinement it could not parse) is never read. */
+/* At 2/8 under libjpeg's default script the low-frequency mode stops at
+ * the second chroma refinement (it reads no AC refinement: each covers
+ * 1..63): the last scan, luma's final refinement, is never read. */
 static void test_lowfreq_stops_early(void **s)
 {
     (void)s;

@@ -88,11 +88,13 @@ typedef struct jscan {
 
 /* Which scans a store needs (src/jpegpick.c), with want_ac. A scan is
  * read when its band (Ss..Se) holds a kept coefficient of one of its
- * components and it can be parsed: a refinement only when every coefficient
- * of its band has been read to the precision Ah (AC refinement needs the
- * band's nonzero history). A refinement skipped for want of history leaves
- * its kept coefficients at their precision for good (dead). The parse stops
- * once every kept coefficient is complete or dead. */
+ * components; an AC refinement only when, besides, every coefficient of its
+ * band is kept (else parsing it, one correction bit for each nonzero
+ * coefficient of the band, costs far more than the kept ones' last bit
+ * gives) and has been read to the precision Ah (AC refinement needs the
+ * band's nonzero history). A skipped refinement leaves its kept
+ * coefficients at their precision for good (dead). The parse stops once
+ * every kept coefficient is complete or dead. */
 enum { JSCAN_SKIP = 0, JSCAN_READ = 1 };
 int jscan_pick(jscan *s, int ns, const int *ci, int ss, int se, int ah);
 void jscan_picked(jscan *s, int ns, const int *ci, int ss, int se, int al);
@@ -102,7 +104,9 @@ bool jscan_complete(const jscan *s);
 extern const uint8_t jscan_natural[64];
 
 /* Parses f from its start to its EOI marker (without want_ac, to the first
- * AC scan or the file's end once every component has its DC). Returns
+ * AC scan or the file's end once every component has its DC; with it, to
+ * where jscan_complete holds after a scan, the damage below fail_on of an
+ * AC scan counting as read). Returns
  * JSCAN_DONE when the image's data is read (or, below fail_on, as much of
  * it as could be);
  * JSCAN_FALLBACK for what this parser leaves to libjpeg (another frame type,
