@@ -7,12 +7,12 @@
  * the 8-point one (T.81 A.3.3) so that a block of DC alone gives what
  * libjpeg's reduced IDCT gives. The scans are chosen as jpegscan.h says
  * (jscan_pick): a scan whose band holds no kept coefficient is skipped,
- * and so is a refinement whose band's history was not read; a kept
- * coefficient whose low bits no scan gave is taken at the middle of its
- * interval; the file is read no further once every kept coefficient is
- * complete or can get no more (under libjpeg's default script at 2/8, the
- * luma's bands 6..63 and its refinements are skipped and the last scan is
- * never read). Per block 16 bytes of masks (jpegscan.h) and 2n^2 of
+ * and so is an AC refinement whose band holds others or whose history was
+ * not read; a kept coefficient whose low bits no scan gave is taken at the
+ * middle of its interval; the file is read no further once every kept
+ * coefficient is complete or can get no more (under libjpeg's default
+ * script no AC refinement is read, and the last two scans are never
+ * reached). Per block 16 bytes of masks (jpegscan.h) and 2n^2 of
  * coefficients: 24 at 2/8, 48 at 4/8. The output matches libjpeg's own
  * coefficients through that IDCT, with its upsampling and colour
  * conversion, within rounding (tests/test_jpeglf.c).
