@@ -74,10 +74,15 @@ bool jpeglf_supported(int scale, int nc, const int *h, const int *v)
     return nc == 1 ? layout(scale, 1, one, one, n, up) : layout(scale, nc, h, v, n, up);
 }
 
+/* Two masks (jpegscan.h: as wide as the kept coefficients' zigzag
+ * indices, at most 4 at 2/8 and 24 at 4/8) and the store. */
 static size_t block_bytes(jpeglf_mode mode, int n)
 {
-    size_t each = mode == JPEGLF_LOWFREQ ? sizeof(int16_t) : sizeof(float);
-    return 2 * sizeof(uint64_t) + (n < 8 ? (size_t)n * (size_t)n * each : 64 * sizeof(int16_t));
+    if (n == 8)
+        return 2 * sizeof(uint64_t) + 64 * sizeof(int16_t);
+    if (mode == JPEGLF_EXACT)
+        return 2 * sizeof(uint64_t) + (size_t)n * (size_t)n * sizeof(float);
+    return 2 * (n == 2 ? sizeof(uint8_t) : sizeof(uint32_t)) + (size_t)n * (size_t)n * sizeof(int16_t);
 }
 
 size_t jpeglf_work_bytes(jpeglf_mode mode, int scale, int w, int h, int nc, const int *hs, const int *vs)

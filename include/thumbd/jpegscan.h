@@ -8,7 +8,9 @@
  * the coefficients themselves or anything linear in them (the samples of a
  * reduced IDCT). What AC successive approximation needs to parse the stream
  * (which coefficients are nonzero so far, and their signs) the scanner keeps
- * itself: two 64-bit masks per block. */
+ * itself: two masks per block, bit k for zigzag index k, as wide as the
+ * store's kept coefficients need (jscan_comp.keep: 1, 4 or 8 bytes each;
+ * an AC refinement is parsed only over kept coefficients). */
 #ifndef THUMBD_JPEGSCAN_H
 #define THUMBD_JPEGSCAN_H
 
@@ -34,12 +36,6 @@ typedef struct jscan_huff {
     bool defined;
 } jscan_huff;
 
-/* What AC refinement needs of a block: its nonzero coefficients so far and
- * their signs, bit k for zigzag index k. */
-typedef struct jscan_mask {
-    uint64_t nz, neg;
-} jscan_mask;
-
 typedef struct jscan_comp {
     int id, h, v, tq;
     int bw, bh;                /* blocks the component really has */
@@ -48,7 +44,8 @@ typedef struct jscan_comp {
     bool latched;
     int dc_al;                 /* DC precision so far: -1 none, 0 complete */
     int td, ta, pred;
-    jscan_mask *mask;          /* per block; NULL unless AC is decoded */
+    void *mask;                /* per block, nonzero then sign; NULL unless AC is decoded */
+    int mask_w;                /* bytes of each of the two */
     uint64_t keep;             /* zigzag coefficients the store wants: all,
                                   unless the frame callback narrows it */
     uint64_t dead;             /* kept ones a skipped refinement left short */
@@ -99,6 +96,11 @@ enum { JSCAN_SKIP = 0, JSCAN_READ = 1 };
 int jscan_pick(jscan *s, int ns, const int *ci, int ss, int se, int ah);
 void jscan_picked(jscan *s, int ns, const int *ci, int ss, int se, int al);
 bool jscan_complete(const jscan *s);
+
+/* A DHT or DQT segment's body (p, len bytes) into s's tables
+ * (src/jpegtables.c): TD_OK, or TD_EINPUT (err: "corrupt JPEG: ..."). */
+int jscan_parse_dht(jscan *s, const uint8_t *p, int len);
+int jscan_parse_dqt(jscan *s, const uint8_t *p, int len);
 
 /* Zigzag index to natural (row-major) index. */
 extern const uint8_t jscan_natural[64];
