@@ -12,8 +12,9 @@
  * middle of its interval; the file is read no further once every kept
  * coefficient is complete or can get no more (under libjpeg's default
  * script no AC refinement is read, and the last two scans are never
- * reached). Per block 16 bytes of masks (jpegscan.h) and 2n^2 of
- * coefficients: 24 at 2/8, 48 at 4/8. The output matches libjpeg's own
+ * reached). Per block two masks (jpegscan.h: 1 byte each at 2/8, 4 at
+ * 4/8) and 2n^2 bytes of coefficients: 10 at 2/8, 40 at 4/8. The output
+ * matches libjpeg's own
  * coefficients through that IDCT, with its upsampling and colour
  * conversion, within rounding (tests/test_jpeglf.c).
  *
