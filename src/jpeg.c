@@ -242,6 +242,12 @@ static int set_out_color_space(j_decompress_ptr d)
     }
 }
 
+/* jpeglf's mode for thumbnails: see bench/README.md (progjpeg) and
+ * bench/quality.md for what each costs and gives. */
+#ifndef JPEG_LF_MODE
+#define JPEG_LF_MODE JPEGLF_LOWFREQ
+#endif
+
 /* Progressive, Huffman-coded, 8-bit grey or YCbCr: what jpegdc and jpeglf
  * handle (jpeglf also needs a sampling it can scale: jpeglf_supported). */
 static bool own_eligible(j_decompress_ptr d, int num)
@@ -271,7 +277,7 @@ static size_t own_bytes(j_decompress_ptr d, int num)
             h[i] = d->comp_info[i].h_samp_factor;
             v[i] = d->comp_info[i].v_samp_factor;
         }
-        return jpeglf_work_bytes(num, (int)d->image_width, (int)d->image_height, d->num_components, h, v);
+        return jpeglf_work_bytes(JPEG_LF_MODE, num, (int)d->image_width, (int)d->image_height, d->num_components, h, v);
     }
     for (int i = 0; i < d->num_components; i++)
         n += ((size_t)d->comp_info[i].width_in_blocks + 4) * (d->comp_info[i].height_in_blocks + 4) * 2;
@@ -362,7 +368,7 @@ static td_status own_decode(j_decompress_ptr d, FILE *f, const codec_sink *sink,
     } else {
         /* jpeglf reads past damage below --fail-on itself. */
         tell_decoder(sink, num == 2 ? "jpeg-lf-2/8" : "jpeg-lf-4/8");
-        st = jpeglf_decode(f, sink, num, lim->max_scans, lim->fail_on, tok, &fallback, err);
+        st = jpeglf_decode(f, sink, JPEG_LF_MODE, num, lim->max_scans, lim->fail_on, tok, &fallback, err);
     }
     if (st != TD_OK || !fallback) {
         *finished = true;

@@ -21,6 +21,9 @@ typedef struct lfcomp {
                                   dequantised (once the table is latched) */
     bool w_ready;
     float *acc;                /* n < 8: each block's n x n samples, less 128 */
+    int16_t *lc;               /* low-frequency mode, n < 8: each block's n x n
+                                  lowest coefficients, [v * n + u] */
+    int8_t slot[64];           /* natural index to its place in lc, -1 none */
     int16_t *coef;             /* n == 8: each block's coefficients */
     uint8_t *rows;             /* the n sample rows of block row rows_by */
     int rows_by;
@@ -30,6 +33,7 @@ typedef struct lfcomp {
 typedef struct lfdec {
     jscan s;
     int scale, ow, oh;
+    jpeglf_mode mode;
     lfcomp c[JSCAN_MAX_COMPS];
     int rcr[256], gcb[256], gcr[256], bcb[256];
     const codec_sink *sink;
@@ -70,12 +74,18 @@ bool jpeglf_supported(int scale, int nc, const int *h, const int *v)
     return nc == 1 ? layout(scale, 1, one, one, n, up) : layout(scale, nc, h, v, n, up);
 }
 
-static size_t block_bytes(int n)
+/* Two masks (jpegscan.h: as wide as the kept coefficients' zigzag
+ * indices, at most 4 at 2/8 and 24 at 4/8) and the store. */
+static size_t block_bytes(jpeglf_mode mode, int n)
 {
-    return 2 * sizeof(uint64_t) + (n < 8 ? (size_t)n * (size_t)n * sizeof(float) : 64 * sizeof(int16_t));
+    if (n == 8)
+        return 2 * sizeof(uint64_t) + 64 * sizeof(int16_t);
+    if (mode == JPEGLF_EXACT)
+        return 2 * sizeof(uint64_t) + (size_t)n * (size_t)n * sizeof(float);
+    return 2 * (n == 2 ? sizeof(uint8_t) : sizeof(uint32_t)) + (size_t)n * (size_t)n * sizeof(int16_t);
 }
 
-size_t jpeglf_work_bytes(int scale, int w, int h, int nc, const int *hs, const int *vs)
+size_t jpeglf_work_bytes(jpeglf_mode mode, int scale, int w, int h, int nc, const int *hs, const int *vs)
 {
     int n[JSCAN_MAX_COMPS], up[JSCAN_MAX_COMPS], one[JSCAN_MAX_COMPS] = {1, 1, 1};
     if (nc < 1 || nc > JSCAN_MAX_COMPS)
@@ -94,7 +104,7 @@ size_t jpeglf_work_bytes(int scale, int w, int h, int nc, const int *hs, const i
     size_t ow = ((size_t)w * (size_t)scale + 7) / 8, total = sizeof(lfdec) + 65536 + ow * (size_t)nc;
     for (int i = 0; i < nc; i++) {
         size_t pw = mcux * (size_t)hs[i], ph = mcuy * (size_t)vs[i];
-        total += pw * ph * block_bytes(n[i]) + pw * (size_t)n[i] * (size_t)n[i] + ow;
+        total += pw * ph * block_bytes(mode, n[i]) + pw * (size_t)n[i] * (size_t)n[i] + ow;
     }
     return total;
 }
@@ -122,6 +132,29 @@ static void make_basis(lfcomp *c)
             c->used |= 1ULL << k;
 }
 
+/* The low-frequency mode's basis: the n-point inverse DCT-II, scaled as
+ * the 8-point one (T.81 A.3.3) so that a block of DC alone gives what
+ * libjpeg's reduced IDCT gives; and the coefficients it keeps (u, v < n). */
+static void lowfreq_basis(lfcomp *c, jscan_comp *sc)
+{
+    int n = c->n;
+    memset(c->basis, 0, sizeof c->basis);
+    for (int u = 0; u < n; u++)
+        for (int i = 0; i < n; i++)
+            c->basis[u][i] = (float)((u ? 0.5 : 0.5 / sqrt(2.0)) * cos((2 * i + 1) * u * 3.14159265358979323846 / (2 * n)));
+    c->used = 0;
+    sc->keep = 0;
+    memset(c->slot, -1, sizeof c->slot);
+    for (int z = 0; z < 64; z++) {
+        int k = jscan_natural[z], u = k & 7, v = k >> 3;
+        if (u < n && v < n) {
+            c->used |= 1ULL << k;
+            sc->keep |= 1ULL << z;
+            c->slot[k] = (int8_t)(v * n + u);
+        }
+    }
+}
+
 /* jscan's frame callback: the layout at this scale, and the store. */
 static int lf_frame(void *ctx, jscan *s)
 {
@@ -142,15 +175,20 @@ static int lf_frame(void *ctx, jscan *s)
         c->cw = (int)(((long)s->w * h[i] * n[i] + 8L * s->hmax - 1) / (8L * s->hmax));
         c->sw = s->c[i].pw * n[i];
         c->rows_by = -1;
-        make_basis(c);
         size_t blocks = (size_t)s->c[i].pw * (size_t)s->c[i].ph;
-        if (n[i] < 8)
+        if (n[i] < 8 && L->mode == JPEGLF_LOWFREQ) {
+            lowfreq_basis(c, &s->c[i]);
+            c->lc = calloc(blocks * (size_t)(n[i] * n[i]), sizeof *c->lc);
+        } else if (n[i] < 8) {
+            make_basis(c);
             c->acc = calloc(blocks * (size_t)(n[i] * n[i]), sizeof *c->acc);
-        else
+        } else {
+            make_basis(c);
             c->coef = calloc(blocks * 64, sizeof *c->coef);
+        }
         c->rows = malloc((size_t)c->sw * (size_t)n[i]);
         c->wide = malloc((size_t)c->cw * 2 + 2);
-        if ((!c->acc && !c->coef) || !c->rows || !c->wide)
+        if ((!c->acc && !c->coef && !c->lc) || !c->rows || !c->wide)
             return td_fail(s->err, TD_ENOMEM, "out of memory for %zu JPEG blocks", blocks);
     }
     return TD_OK;
@@ -203,6 +241,14 @@ static void lf_add(void *ctx, int ci, size_t blk, const int *delta, uint64_t cha
 {
     lfdec *L = ctx;
     lfcomp *c = &L->c[ci];
+    if (c->lc) {
+        int16_t *p = c->lc + blk * (size_t)(c->n * c->n);
+        for (changed &= c->used; changed; changed &= changed - 1) {
+            int k = __builtin_ctzll(changed);
+            p[c->slot[k]] = (int16_t)(p[c->slot[k]] + delta[k]);
+        }
+        return;
+    }
     if (!c->coef) {
         add_samples(L, ci, blk, delta, changed);
         return;
@@ -255,17 +301,63 @@ static void idct8(const lfcomp *c, const int16_t *coef, const uint16_t *q, float
         }
 }
 
+/* The low-frequency mode's samples of one block: its kept coefficients,
+ * those whose low bits no scan read taken at the middle of their interval
+ * (DC: floor of a shift; AC: magnitude, toward zero), through the weights
+ * c->w (lowfreq_weights). */
+static void idct_low(const lfcomp *c, const int16_t *coef, const float *half, float *out)
+{
+    int nn = c->n * c->n;
+    for (int i = 0; i < nn; i++)
+        out[i] = 0;
+    for (int j = 0; j < nn; j++) {
+        float v = coef[j];
+        if (j == 0)
+            v += half[0];
+        else if (coef[j])
+            v += coef[j] > 0 ? half[j] : -half[j];
+        else
+            continue;
+        for (int i = 0; i < nn; i++)
+            out[i] += v * c->w[j][i];
+    }
+}
+
+/* The low-frequency mode's weights, by slot, dequantised, and the midpoints
+ * of what is missing of each kept coefficient. */
+static void lowfreq_weights(lfdec *L, int ci, float *half)
+{
+    lfcomp *c = &L->c[ci];
+    const jscan_comp *sc = &L->s.c[ci];
+    int n = c->n;
+    for (int z = 0; z < 64; z++) {
+        int k = jscan_natural[z], j = c->slot[k];
+        if (j < 0)
+            continue;
+        int p = z ? sc->prec[z] : sc->dc_al;
+        half[j] = p > 0 ? (float)((1 << p) - 1) / 2 : 0;
+        for (int y = 0; y < n; y++)
+            for (int x = 0; x < n; x++)
+                c->w[j][y * n + x] = (float)sc->q[k] * c->basis[k >> 3][y] * c->basis[k & 7][x];
+    }
+    c->w_ready = true;
+}
+
 /* The samples of block row by of component ci into c->rows. */
 static void fill_rows(lfdec *L, int ci, int by)
 {
     lfcomp *c = &L->c[ci];
     const jscan_comp *sc = &L->s.c[ci];
     int n = c->n;
-    float out[64];
+    float out[64], half[16];
+    if (c->lc)
+        lowfreq_weights(L, ci, half);
     for (int bx = 0; bx < sc->pw; bx++) {
         size_t blk = (size_t)by * (size_t)sc->pw + (size_t)bx;
         const float *src = out;
-        if (c->coef)
+        if (c->lc)
+            idct_low(c, c->lc + blk * (size_t)(n * n), half, out);
+        else if (c->coef)
             idct8(c, c->coef + blk * 64, sc->q, out);
         else
             src = c->acc + blk * (size_t)(n * n);
@@ -348,7 +440,7 @@ static td_status emit_rows(lfdec *L)
     return TD_OK;
 }
 
-td_status jpeglf_decode(FILE *f, const codec_sink *sink, int scale, int max_scans,
+td_status jpeglf_decode(FILE *f, const codec_sink *sink, jpeglf_mode mode, int scale, int max_scans,
                         failon_level fail_on, cancel_token *tok, bool *fallback,
                         char err[TD_ERRLEN])
 {
@@ -361,6 +453,7 @@ td_status jpeglf_decode(FILE *f, const codec_sink *sink, int scale, int max_scan
     if (!L)
         return td_fail(err, TD_ENOMEM, "out of memory");
     L->scale = scale;
+    L->mode = mode;
     L->sink = sink;
     L->s = (jscan){.f = f, .max_scans = max_scans, .want_ac = true, .fail_on = fail_on,
                    .tok = tok, .err = err, .frame = lf_frame, .add = lf_add, .warn = lf_warn, .ctx = L};
@@ -373,6 +466,7 @@ td_status jpeglf_decode(FILE *f, const codec_sink *sink, int scale, int max_scan
     }
     for (int i = 0; i < JSCAN_MAX_COMPS; i++) {
         free(L->c[i].acc);
+        free(L->c[i].lc);
         free(L->c[i].coef);
         free(L->c[i].rows);
         free(L->c[i].wide);

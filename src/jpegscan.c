@@ -188,6 +188,8 @@ static int parse_sof(jscan *s, const uint8_t *p, int len)
         c->v = p[7 + 3 * i] & 15;
         c->tq = p[8 + 3 * i] & 3;
         c->dc_al = -1;
+        c->keep = ~0ULL;
+        memset(c->prec, -1, sizeof c->prec);
         if (c->h < 1 || c->h > 4 || c->v < 1 || c->v > 4)
             return JSCAN_FALLBACK;
         if (s->nc == 1)
@@ -204,66 +206,17 @@ static int parse_sof(jscan *s, const uint8_t *p, int len)
         c->bh = (ch + 7) / 8;
         c->pw = s->mcux * c->h;
         c->ph = s->mcuy * c->v;
-        if (!s->want_ac)
-            continue;
+    }
+    int st = s->frame ? s->frame(s->ctx, s) : TD_OK;
+    for (int i = 0; i < s->nc && st == TD_OK && s->want_ac; i++) {
+        jscan_comp *c = &s->c[i];
         size_t n = (size_t)c->pw * (size_t)c->ph;
-        c->mask = calloc(n, sizeof *c->mask);
+        c->mask_w = c->keep >> 32 ? 8 : c->keep >> 8 ? 4 : 1;
+        c->mask = calloc(n, 2 * (size_t)c->mask_w);
         if (!c->mask)
-            return td_fail(s->err, TD_ENOMEM, "out of memory for %zu JPEG blocks", n);
+            st = td_fail(s->err, TD_ENOMEM, "out of memory for %zu JPEG blocks", n);
     }
-    return s->frame ? s->frame(s->ctx, s) : TD_OK;
-}
-
-/* Builds a canonical Huffman table (T.81 C.2) from its code counts. */
-static bool build_huff(jscan_huff *t, const uint8_t *counts, const uint8_t *vals, int total)
-{
-    memset(t, 0, sizeof *t);
-    int32_t code = 0;
-    int k = 0;
-    for (int l = 1; l <= 16; l++) {
-        t->valoff[l] = k - code;
-        if (code + counts[l - 1] > 1 << l)
-            return false; /* more codes than the length allows */
-        for (int i = 0; i < counts[l - 1]; i++, k++, code++)
-            if (l <= 9)
-                for (int j = 0; j < 1 << (9 - l); j++)
-                    t->fast[(code << (9 - l)) + j] = (uint16_t)(l << 8 | vals[k]);
-        t->maxcode[l] = counts[l - 1] ? code - 1 : -1;
-        code <<= 1;
-    }
-    t->maxcode[17] = INT32_MAX;
-    memcpy(t->vals, vals, (size_t)total);
-    t->defined = true;
-    return true;
-}
-
-static int parse_dht(jscan *s, const uint8_t *p, int len)
-{
-    while (len > 17) {
-        int tc = p[0] >> 4, th = p[0] & 15, total = 0;
-        for (int i = 1; i <= 16; i++)
-            total += p[i];
-        if (total > 256 || 17 + total > len || th > 3 || tc > 1 ||
-            !build_huff(tc ? &s->ac[th] : &s->dc[th], p + 1, p + 17, total))
-            return td_fail(s->err, TD_EINPUT, "corrupt JPEG: bad Huffman table");
-        p += 17 + total;
-        len -= 17 + total;
-    }
-    return TD_OK;
-}
-
-static int parse_dqt(jscan *s, const uint8_t *p, int len)
-{
-    while (len > 0) {
-        int pq = p[0] >> 4, tq = p[0] & 3, n = pq ? 129 : 65;
-        if (len < n)
-            return td_fail(s->err, TD_EINPUT, "corrupt JPEG: bad quantisation table");
-        for (int k = 0; k < 64; k++)
-            s->qt[tq][jscan_natural[k]] = (uint16_t)(pq ? p[1 + 2 * k] << 8 | p[2 + 2 * k] : p[1 + k]);
-        p += n;
-        len -= n;
-    }
-    return TD_OK;
+    return st;
 }
 
 static int restart_marker(jscan *s)
@@ -312,6 +265,35 @@ static int dc_block(jscan *s, int ci, size_t blk, int ah, int al)
     return TD_OK;
 }
 
+/* A block's masks, each mask_w bytes wide (jpegscan.h). */
+static inline void mask_get(const jscan_comp *c, size_t blk, uint64_t *nz, uint64_t *neg)
+{
+    if (c->mask_w == 1) {
+        const uint8_t *m = (const uint8_t *)c->mask + 2 * blk;
+        *nz = m[0], *neg = m[1];
+    } else if (c->mask_w == 4) {
+        const uint32_t *m = (const uint32_t *)c->mask + 2 * blk;
+        *nz = m[0], *neg = m[1];
+    } else {
+        const uint64_t *m = (const uint64_t *)c->mask + 2 * blk;
+        *nz = m[0], *neg = m[1];
+    }
+}
+
+static inline void mask_put(jscan_comp *c, size_t blk, uint64_t nz, uint64_t neg)
+{
+    if (c->mask_w == 1) {
+        uint8_t *m = (uint8_t *)c->mask + 2 * blk;
+        m[0] = (uint8_t)nz, m[1] = (uint8_t)neg;
+    } else if (c->mask_w == 4) {
+        uint32_t *m = (uint32_t *)c->mask + 2 * blk;
+        m[0] = (uint32_t)nz, m[1] = (uint32_t)neg;
+    } else {
+        uint64_t *m = (uint64_t *)c->mask + 2 * blk;
+        m[0] = nz, m[1] = neg;
+    }
+}
+
 /* An AC change to the current block, handed to the store by flush. */
 static void change(jscan *s, int k, int delta)
 {
@@ -338,7 +320,8 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
     }
     jscan_comp *c = &s->c[ci];
     const jscan_huff *t = &s->ac[c->ta];
-    uint64_t nz = c->mask[blk].nz, neg = c->mask[blk].neg;
+    uint64_t nz, neg;
+    mask_get(c, blk, &nz, &neg);
     int st = TD_OK;
     for (int k = ss; k <= se; k++) {
         int rs = huff_decode(s, t);
@@ -364,7 +347,7 @@ static int ac_first(jscan *s, int ci, size_t blk, int ss, int se, int al)
             break;
         }
     }
-    c->mask[blk] = (jscan_mask){nz, neg};
+    mask_put(c, blk, nz, neg);
     return st;
 }
 
@@ -418,7 +401,8 @@ static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
 {
     jscan_comp *c = &s->c[ci];
     const jscan_huff *t = &s->ac[c->ta];
-    uint64_t nz = c->mask[blk].nz, neg = c->mask[blk].neg;
+    uint64_t nz, neg;
+    mask_get(c, blk, &nz, &neg);
     int k = ss;
     if (s->eobrun == 0) {
         for (; k <= se; k++) {
@@ -439,7 +423,7 @@ static int ac_refine(jscan *s, int ci, size_t blk, int ss, int se, int al)
                 change(s, jscan_natural[k], v);
             }
         }
-        c->mask[blk] = (jscan_mask){nz, neg};
+        mask_put(c, blk, nz, neg);
     }
     if (s->eobrun > 0) {
         correct(s, nz, neg, k, se, al, -1);
@@ -585,13 +569,19 @@ static int parse_sos(jscan *s, const uint8_t *p, int len)
         s->marker = 0;
         return TD_OK; /* its data is skipped by the next find_marker */
     }
+    if (s->want_ac && jscan_pick(s, sp.ns, sp.ci, sp.ss, sp.se, sp.ah) == JSCAN_SKIP) {
+        s->marker = 0;
+        return jscan_complete(s) ? JSCAN_DONE : TD_OK;
+    }
     st = decode_scan(s, &sp);
-    if (st == DAMAGED)
-        return damaged(s);
-    if (st == TD_OK && sp.ss == 0)
-        for (int i = 0; i < sp.ns; i++)
-            s->c[sp.ci[i]].dc_al = sp.al;
-    return st;
+    if (st == DAMAGED) {
+        st = damaged(s);
+        if (st != TD_OK || sp.ss == 0)
+            return st;
+    }
+    if (st == TD_OK && (sp.ss == 0 || s->want_ac))
+        jscan_picked(s, sp.ns, sp.ci, sp.ss, sp.se, sp.al);
+    return st == TD_OK && s->want_ac && jscan_complete(s) ? JSCAN_DONE : st;
 }
 
 /* The end of the file before EOI. */
@@ -609,8 +599,8 @@ static int segment(jscan *s, int m, const uint8_t *buf, int len)
 {
     switch (m) {
     case 0xC2: return s->nc ? JSCAN_FALLBACK : parse_sof(s, buf, len);
-    case 0xC4: return parse_dht(s, buf, len);
-    case 0xDB: return parse_dqt(s, buf, len);
+    case 0xC4: return jscan_parse_dht(s, buf, len);
+    case 0xDB: return jscan_parse_dqt(s, buf, len);
     case 0xDD: s->restart = len >= 2 ? buf[0] << 8 | buf[1] : 0; return TD_OK;
     case 0xDA: return parse_sos(s, buf, len);
     case 0xCC: return JSCAN_FALLBACK; /* arithmetic conditioning */

@@ -42,7 +42,7 @@ static void cap_warning(void *ctx, const char *msg)
     k->warnings++;
 }
 
-typedef enum script { SCRIPT_SIMPLE, SCRIPT_SPECTRAL, SCRIPT_BASELINE } script;
+typedef enum script { SCRIPT_SIMPLE, SCRIPT_SPECTRAL, SCRIPT_BASELINE, SCRIPT_SKIPREF, SCRIPT_KEPTREF } script;
 
 typedef struct spec {
     int w, h, comps, quality, restart, hs, vs; /* hs, vs: luma sampling factors */
@@ -54,6 +54,20 @@ static jpeg_scan_info spectral_scans[] = {
     {1, {0}, 0, 0, 0, 0}, {1, {1}, 0, 0, 0, 0}, {1, {2}, 0, 0, 0, 0},
     {1, {0}, 1, 5, 0, 0}, {1, {2}, 1, 63, 0, 0}, {1, {1}, 1, 63, 0, 0},
     {1, {0}, 6, 20, 0, 0}, {1, {0}, 21, 63, 0, 0},
+};
+
+/* Successive approximation where, at 2/8, the luma refinement covers a band
+ * (6..63) whose first scan the low-frequency mode skips. */
+static jpeg_scan_info skipref_scans[] = {
+    {3, {0, 1, 2}, 0, 0, 0, 0}, {1, {0}, 1, 5, 0, 1}, {1, {0}, 6, 63, 0, 1},
+    {1, {1}, 1, 63, 0, 0}, {1, {2}, 1, 63, 0, 0}, {1, {0}, 1, 63, 1, 0},
+};
+
+/* Successive approximation where luma's band 1..2, kept at 2/8 and 4/8,
+ * is refined on its own (the low-frequency mode reads that refinement). */
+static jpeg_scan_info keptref_scans[] = {
+    {3, {0, 1, 2}, 0, 0, 0, 0}, {1, {0}, 1, 2, 0, 1}, {1, {0}, 3, 63, 0, 1}, {1, {1}, 1, 63, 0, 0},
+    {1, {2}, 1, 63, 0, 0},      {1, {0}, 1, 2, 1, 0}, {1, {0}, 3, 63, 1, 0},
 };
 
 static void fill_row(uint8_t *row, int w, int y, int comps)
@@ -93,6 +107,14 @@ static FILE *make_jpeg(const spec *sp)
     if (sp->scr == SCRIPT_SPECTRAL && sp->comps == 3) {
         c.scan_info = spectral_scans;
         c.num_scans = (int)(sizeof spectral_scans / sizeof spectral_scans[0]);
+    }
+    if (sp->scr == SCRIPT_SKIPREF) {
+        c.scan_info = skipref_scans;
+        c.num_scans = (int)(sizeof skipref_scans / sizeof skipref_scans[0]);
+    }
+    if (sp->scr == SCRIPT_KEPTREF) {
+        c.scan_info = keptref_scans;
+        c.num_scans = (int)(sizeof keptref_scans / sizeof keptref_scans[0]);
     }
     jpeg_start_compress(&c, TRUE);
     uint8_t *row = malloc((size_t)sp->w * (size_t)sp->comps);
@@ -134,6 +156,9 @@ static void libjpeg_scaled(FILE *f, int scale, capture *k)
     rewind(f);
 }
 
+/* jpeglf's mode in ours(). */
+static jpeglf_mode lf_mode = JPEGLF_EXACT;
+
 /* Decodes f at scale/8 with jpegdc (1/8) or jpeglf into got. */
 static td_status ours(FILE *f, int scale, failon_level fail_on, capture *got, bool *fallback, char *err)
 {
@@ -143,7 +168,7 @@ static td_status ours(FILE *f, int scale, failon_level fail_on, capture *got, bo
     *fallback = true;
     if (scale == 1)
         return jpegdc_decode(f, &sink, 1000, &tok, fallback, err);
-    return jpeglf_decode(f, &sink, scale, 1000, fail_on, &tok, fallback, err);
+    return jpeglf_decode(f, &sink, lf_mode, scale, 1000, fail_on, &tok, fallback, err);
 }
 
 /* The largest and the mean absolute difference, per channel, over the
@@ -245,23 +270,37 @@ static void test_truncated(void **s)
     (void)s;
     FILE *f = make_jpeg(&(spec){400, 300, 3, 90, 5, 2, 2, SCRIPT_SIMPLE});
     fseek(f, 0, SEEK_END);
-    long size = ftell(f);
+    long size = ftell(f), last_sos = 0;
+    rewind(f);
+    for (int c, prev = 0, i = 0; (c = getc(f)) != EOF; prev = c, i++)
+        if (prev == 0xFF && c == 0xDA)
+            last_sos = i - 1;
     for (int pct = 5; pct < 100; pct += 9) {
-        FILE *t = copy_prefix(f, size * pct / 100, -1);
+        long cut = size * pct / 100;
+        FILE *t = copy_prefix(f, cut, -1);
         capture got = {.w = 100, .h = 75, .c = 3};
         bool fallback;
         char err[TD_ERRLEN] = "";
-        assert_int_equal(ours(t, 2, FAIL_ON_TRUNCATED, &got, &fallback, err), TD_EINPUT);
-        assert_non_null(strstr(err, "truncated"));
-        assert_int_equal(got.rows, 0);
+        /* The low-frequency mode never reads 2/8's last scan here. */
+        bool unread = lf_mode == JPEGLF_LOWFREQ && cut > last_sos;
+        assert_int_equal(ours(t, 2, FAIL_ON_TRUNCATED, &got, &fallback, err), unread ? TD_OK : TD_EINPUT);
+        assert_true(unread || strstr(err, "truncated"));
+        assert_int_equal(got.rows, unread ? 75 : 0);
         rewind(t);
         got.rows = got.warnings = 0;
         assert_int_equal(ours(t, 2, FAIL_ON_NONE, &got, &fallback, err), TD_OK);
         assert_int_equal(got.rows, 75);
-        assert_true(got.warnings >= 1);
+        assert_true(got.warnings >= (unread ? 0 : 1));
         fclose(t);
     }
     fclose(f);
+}
+
+static void test_truncated_lowfreq(void **s)
+{
+    lf_mode = JPEGLF_LOWFREQ;
+    test_truncated(s);
+    lf_mode = JPEGLF_EXACT;
 }
 
 /* Damaged entropy data: never a crash; an error or every row. */
@@ -287,12 +326,19 @@ static void test_damaged(void **s)
     fclose(f);
 }
 
+static void test_damaged_lowfreq(void **s)
+{
+    lf_mode = JPEGLF_LOWFREQ;
+    test_damaged(s);
+    lf_mode = JPEGLF_EXACT;
+}
+
 static void test_work_bytes(void **s)
 {
     (void)s;
     int h[3] = {1, 1, 1}, v[3] = {1, 1, 1};
     /* 32768 x 3051 4:4:4 at 2/8: 3 x 4096 x 382 blocks of 16 + 16 bytes. */
-    size_t n = jpeglf_work_bytes(2, 32768, 3051, 3, h, v);
+    size_t n = jpeglf_work_bytes(JPEGLF_EXACT, 2, 32768, 3051, 3, h, v);
     assert_true(n >= (size_t)3 * 4096 * 382 * 32);
     assert_true(n < (size_t)3 * 4096 * 382 * 32 + (1 << 20));
     assert_true(jpeglf_supported(2, 3, h, v));
@@ -364,9 +410,11 @@ static void test_jpeg_decode_reserves(void **s)
     plan p = decode_planned(f, 2);
     assert_string_equal(p.decoder, "jpeg-lf-2/8");
     assert_int_equal(p.w, 160);
-    assert_int_equal(p.work, jpeglf_work_bytes(2, 640, 480, 3, h, v));
-    /* 2/8: 32 bytes a luma block, 16 + 64 a chroma one (its 4x4 IDCT). */
-    assert_true(p.work >= (size_t)80 * 60 * 32 + (size_t)2 * 40 * 30 * 80);
+    assert_int_equal(p.work, jpeglf_work_bytes(JPEGLF_LOWFREQ, 2, 640, 480, 3, h, v));
+    /* 2/8, low-frequency: 2 + 2 x 4 bytes a luma block, 8 + 2 x 16 a
+     * chroma one (its 4x4 IDCT). */
+    assert_true(p.work >= (size_t)80 * 60 * 10 + (size_t)2 * 40 * 30 * 40);
+    assert_true(p.work < jpeglf_work_bytes(JPEGLF_EXACT, 2, 640, 480, 3, h, v));
     p = decode_planned(f, 3);
     assert_string_equal(p.decoder, "jpeg-lf-4/8");
     assert_int_equal(p.w, 320);
@@ -377,6 +425,210 @@ static void test_jpeg_decode_reserves(void **s)
     p = decode_planned(f, 1);
     assert_string_equal(p.decoder, "jpeg-dc-1/8");
     assert_true(p.work < (size_t)(80 * 60 + 2 * 40 * 30) * 8 + (1 << 17));
+    fclose(f);
+}
+
+/* The precision the low-frequency mode ends with for zigzag coefficient z
+ * of component ci (its IDCT n x n), under the scripts make_jpeg writes: it
+ * reads an AC refinement only when every coefficient of its band is kept
+ * and was read; the others leave low bits out. */
+static int lowfreq_prec(script scr, int n, int ci, int z)
+{
+    if (z == 0 || n == 8)
+        return 0;
+    switch (scr) {
+    case SCRIPT_SIMPLE: return ci == 0 ? 2 : 1;
+    case SCRIPT_SKIPREF: return ci == 0 ? 1 : 0;
+    case SCRIPT_KEPTREF: return ci == 0 && z >= 3 ? 1 : 0;
+    default: return 0;
+    }
+}
+
+/* A coefficient as the decoder holds it with p low bits unread: DC a floor
+ * of a shift, AC a magnitude cut toward zero; then the interval's middle. */
+static double midpoint(int c, int p, bool dc)
+{
+    if (!p)
+        return c;
+    double half = ((1 << p) - 1) / 2.0;
+    if (dc)
+        return (double)((c >> p) * (1 << p)) + half;
+    int m = abs(c) >> p;
+    return m ? (c < 0 ? -1 : 1) * (m * (1 << p) + half) : 0;
+}
+
+/* One component's samples from libjpeg's own coefficients: u, v < n, the
+ * n-point inverse DCT-II scaled as the 8-point one, in double precision. */
+static uint8_t *ref_component(j_decompress_ptr d, jvirt_barray_ptr arr, int ci, int n, int *sw, const spec *sp)
+{
+    jpeg_component_info *c = &d->comp_info[ci];
+    int bw = (int)c->width_in_blocks, bh = (int)c->height_in_blocks;
+    *sw = bw * n;
+    uint8_t *out = calloc((size_t)bw * (size_t)bh * (size_t)(n * n), 1);
+    double b[8][8];
+    for (int u = 0; u < n; u++)
+        for (int i = 0; i < n; i++)
+            b[u][i] = (u ? 0.5 : 0.5 / sqrt(2.0)) * cos((2 * i + 1) * u * M_PI / (2 * n));
+    int zz[64], z = 0; /* natural index to zigzag (T.81 figure A.6) */
+    for (int diag = 0; diag < 15; diag++)
+        for (int i = 0; i <= diag; i++) {
+            int r = diag % 2 ? i : diag - i, col = diag - r;
+            if (r < 8 && col < 8)
+                zz[r * 8 + col] = z++;
+        }
+    for (int by = 0; by < bh; by++) {
+        JBLOCKARRAY rows = d->mem->access_virt_barray((j_common_ptr)d, arr, (JDIMENSION)by, 1, FALSE);
+        for (int bx = 0; bx < bw; bx++) {
+            const JCOEF *coef = rows[0][bx];
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    double t = 0;
+                    for (int v = 0; v < n; v++)
+                        for (int u = 0; u < n; u++) {
+                            int k = v * 8 + u, p = lowfreq_prec(sp->scr, n, ci, zz[k]);
+                            t += midpoint(coef[k], p, k == 0) * c->quant_table->quantval[k] * b[u][x] * b[v][y];
+                        }
+                    t = floor(t + 128.5);
+                    out[(size_t)(by * n + y) * (size_t)*sw + (size_t)(bx * n + x)] =
+                        (uint8_t)(t < 0 ? 0 : t > 255 ? 255 : t);
+                }
+        }
+    }
+    return out;
+}
+
+/* jdcolor.c's YCbCr to RGB of one sample. */
+static void ref_rgb(const int *s, uint8_t *o)
+{
+    long cb = s[1] - 128, cr = s[2] - 128;
+    int rgb[3] = {s[0] + (int)((lround(1.40200 * 65536) * cr + 32768) >> 16),
+                  s[0] + (int)((-lround(0.34414 * 65536) * cb + 32768 - lround(0.71414 * 65536) * cr) >> 16),
+                  s[0] + (int)((lround(1.77200 * 65536) * cb + 32768) >> 16)};
+    for (int i = 0; i < 3; i++)
+        o[i] = (uint8_t)(rgb[i] < 0 ? 0 : rgb[i] > 255 ? 255 : rgb[i]);
+}
+
+/* The reference of the low-frequency mode: libjpeg's coefficients through
+ * ref_component, upsampled ("fancy" h2v1) and colour-converted as libjpeg. */
+static void lowfreq_ref(FILE *f, const spec *sp, int scale, capture *k)
+{
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr e;
+    d.err = jpeg_std_error(&e);
+    jpeg_create_decompress(&d);
+    jpeg_stdio_src(&d, f);
+    jpeg_read_header(&d, TRUE);
+    jvirt_barray_ptr *arr = jpeg_read_coefficients(&d);
+    int nc = d.num_components, hmax = d.max_h_samp_factor, vmax = d.max_v_samp_factor;
+    *k = (capture){.w = ((int)d.image_width * scale + 7) / 8, .h = ((int)d.image_height * scale + 7) / 8, .c = nc};
+    k->px = malloc((size_t)k->w * (size_t)k->h * (size_t)nc);
+    uint8_t *plane[3];
+    int sw[3], up[3], cw[3];
+    for (int i = 0; i < nc; i++) {
+        int h = d.comp_info[i].h_samp_factor, v = d.comp_info[i].v_samp_factor, n = scale;
+        while (n < 8 && (hmax * scale) % (h * n * 2) == 0 && (vmax * scale) % (v * n * 2) == 0)
+            n *= 2;
+        up[i] = hmax * scale / (h * n);
+        cw[i] = ((int)d.image_width * h * n + 8 * hmax - 1) / (8 * hmax);
+        plane[i] = ref_component(&d, arr[i], i, n, &sw[i], sp);
+    }
+    for (int y = 0; y < k->h; y++)
+        for (int x = 0; x < k->w; x++) {
+            int s[3];
+            for (int i = 0; i < nc; i++) {
+                const uint8_t *r = plane[i] + (size_t)y * (size_t)sw[i];
+                int j = up[i] == 1 ? x : x / 2, l = r[j > 0 ? j - 1 : 0], rt = r[j + 1 < cw[i] ? j + 1 : j];
+                s[i] = up[i] == 1 || cw[i] <= 2 ? r[j] : x % 2 ? (3 * r[j] + rt + 2) >> 2 : (3 * r[j] + l + 1) >> 2;
+            }
+            uint8_t *o = k->px + ((size_t)y * (size_t)k->w + (size_t)x) * (size_t)nc;
+            if (nc == 1)
+                o[0] = (uint8_t)s[0];
+            else
+                ref_rgb(s, o);
+        }
+    for (int i = 0; i < nc; i++)
+        free(plane[i]);
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    rewind(f);
+}
+
+/* The low-frequency mode against lowfreq_ref: within rounding (float
+ * against double: at most 1 a sample, 3 in RGB), at 2/8 and 4/8. */
+static void compare_lowfreq(const spec *sp)
+{
+    FILE *f = make_jpeg(sp);
+    for (int scale = 2; scale <= 4; scale += 2) {
+        capture ref;
+        rewind(f);
+        lowfreq_ref(f, sp, scale, &ref);
+        capture got = {.w = ref.w, .h = ref.h, .c = ref.c};
+        got.px = calloc((size_t)got.w * (size_t)got.h * (size_t)got.c, 1);
+        bool fallback;
+        char err[TD_ERRLEN] = "";
+        lf_mode = JPEGLF_LOWFREQ;
+        assert_int_equal(ours(f, scale, FAIL_ON_TRUNCATED, &got, &fallback, err), TD_OK);
+        lf_mode = JPEGLF_EXACT;
+        assert_false(fallback);
+        assert_int_equal(got.rows, ref.h);
+        assert_int_equal(got.warnings, 0);
+        int maxd = 0;
+        size_t n = (size_t)ref.w * (size_t)ref.h * (size_t)ref.c;
+        for (size_t i = 0; i < n; i++) {
+            int dlt = abs((int)ref.px[i] - (int)got.px[i]);
+            maxd = dlt > maxd ? dlt : maxd;
+        }
+        print_message("lowfreq %dx%d c=%d %dx%d rst=%d script=%d %d/8: max %d\n", sp->w, sp->h, sp->comps,
+                      sp->hs, sp->vs, sp->restart, (int)sp->scr, scale, maxd);
+        assert_true(maxd <= (sp->comps == 1 ? 1 : 3));
+        free(ref.px);
+        free(got.px);
+    }
+    fclose(f);
+}
+
+static void test_lowfreq(void **s)
+{
+    (void)s;
+    compare_lowfreq(&(spec){1203, 797, 3, 90, 0, 2, 2, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){640, 480, 3, 75, 0, 1, 1, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){611, 405, 3, 85, 0, 2, 1, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){999, 501, 1, 85, 0, 1, 1, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){800, 600, 3, 85, 7, 2, 2, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){333, 251, 3, 95, 3, 1, 1, SCRIPT_SIMPLE});
+    compare_lowfreq(&(spec){517, 389, 3, 92, 0, 2, 2, SCRIPT_SPECTRAL});
+    compare_lowfreq(&(spec){517, 389, 3, 92, 5, 2, 2, SCRIPT_SKIPREF});
+    compare_lowfreq(&(spec){517, 389, 3, 92, 2, 1, 1, SCRIPT_KEPTREF});
+    compare_lowfreq(&(spec){400, 300, 3, 88, 0, 2, 1, SCRIPT_KEPTREF});
+    compare_lowfreq(&(spec){9, 5, 3, 80, 1, 2, 2, SCRIPT_SIMPLE});
+}
+
+/* At 2/8 under libjpeg's default script the low-frequency mode stops at
+ * the second chroma refinement (it reads no AC refinement: each covers
+ * 1..63): the last scan, luma's final refinement, is never read. */
+static void test_lowfreq_stops_early(void **s)
+{
+    (void)s;
+    FILE *f = make_jpeg(&(spec){1203, 797, 3, 90, 0, 2, 2, SCRIPT_SIMPLE});
+    long last_sos = 0, size = 0;
+    for (int c, prev = 0; (c = getc(f)) != EOF; prev = c, size++)
+        if (prev == 0xFF && c == 0xDA)
+            last_sos = size - 1;
+    rewind(f);
+    capture got = {.w = 301, .h = 200, .c = 3};
+    bool fallback;
+    char err[TD_ERRLEN] = "";
+    lf_mode = JPEGLF_LOWFREQ;
+    assert_int_equal(ours(f, 2, FAIL_ON_TRUNCATED, &got, &fallback, err), TD_OK);
+    long at = ftell(f);
+    print_message("read %ld of %ld bytes (last scan at %ld)\n", at, size, last_sos);
+    assert_int_equal(got.rows, 200);
+    assert_true(size - last_sos > 3 * 4096); /* the last scan is worth skipping */
+    assert_true(at <= last_sos + 4096);       /* jpegscan reads 4096 bytes ahead */
+    rewind(f);
+    lf_mode = JPEGLF_EXACT;
+    assert_int_equal(ours(f, 2, FAIL_ON_TRUNCATED, &got, &fallback, err), TD_OK);
+    assert_true(ftell(f) >= size - 4096);
     fclose(f);
 }
 
@@ -396,8 +648,12 @@ int main(void)
         cmocka_unit_test(test_baseline_falls_back),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_truncated_lowfreq),
+        cmocka_unit_test(test_damaged_lowfreq),
         cmocka_unit_test(test_work_bytes),
         cmocka_unit_test(test_jpeg_decode_reserves),
+        cmocka_unit_test(test_lowfreq),
+        cmocka_unit_test(test_lowfreq_stops_early),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

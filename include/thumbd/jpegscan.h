@@ -8,7 +8,9 @@
  * the coefficients themselves or anything linear in them (the samples of a
  * reduced IDCT). What AC successive approximation needs to parse the stream
  * (which coefficients are nonzero so far, and their signs) the scanner keeps
- * itself: two 64-bit masks per block. */
+ * itself: two masks per block, bit k for zigzag index k, as wide as the
+ * store's kept coefficients need (jscan_comp.keep: 1, 4 or 8 bytes each;
+ * an AC refinement is parsed only over kept coefficients). */
 #ifndef THUMBD_JPEGSCAN_H
 #define THUMBD_JPEGSCAN_H
 
@@ -34,12 +36,6 @@ typedef struct jscan_huff {
     bool defined;
 } jscan_huff;
 
-/* What AC refinement needs of a block: its nonzero coefficients so far and
- * their signs, bit k for zigzag index k. */
-typedef struct jscan_mask {
-    uint64_t nz, neg;
-} jscan_mask;
-
 typedef struct jscan_comp {
     int id, h, v, tq;
     int bw, bh;                /* blocks the component really has */
@@ -48,7 +44,12 @@ typedef struct jscan_comp {
     bool latched;
     int dc_al;                 /* DC precision so far: -1 none, 0 complete */
     int td, ta, pred;
-    jscan_mask *mask;          /* per block; NULL unless AC is decoded */
+    void *mask;                /* per block, nonzero then sign; NULL unless AC is decoded */
+    int mask_w;                /* bytes of each of the two */
+    uint64_t keep;             /* zigzag coefficients the store wants: all,
+                                  unless the frame callback narrows it */
+    uint64_t dead;             /* kept ones a skipped refinement left short */
+    int8_t prec[64];           /* zigzag: AC precision (Al) read, -1 none */
 } jscan_comp;
 
 enum { JSCAN_INBUF = 4096 };
@@ -82,11 +83,32 @@ typedef struct jscan {
     void *ctx;
 } jscan;
 
+/* Which scans a store needs (src/jpegpick.c), with want_ac. A scan is
+ * read when its band (Ss..Se) holds a kept coefficient of one of its
+ * components; an AC refinement only when, besides, every coefficient of its
+ * band is kept (else parsing it, one correction bit for each nonzero
+ * coefficient of the band, costs far more than the kept ones' last bit
+ * gives) and has been read to the precision Ah (AC refinement needs the
+ * band's nonzero history). A skipped refinement leaves its kept
+ * coefficients at their precision for good (dead). The parse stops once
+ * every kept coefficient is complete or dead. */
+enum { JSCAN_SKIP = 0, JSCAN_READ = 1 };
+int jscan_pick(jscan *s, int ns, const int *ci, int ss, int se, int ah);
+void jscan_picked(jscan *s, int ns, const int *ci, int ss, int se, int al);
+bool jscan_complete(const jscan *s);
+
+/* A DHT or DQT segment's body (p, len bytes) into s's tables
+ * (src/jpegtables.c): TD_OK, or TD_EINPUT (err: "corrupt JPEG: ..."). */
+int jscan_parse_dht(jscan *s, const uint8_t *p, int len);
+int jscan_parse_dqt(jscan *s, const uint8_t *p, int len);
+
 /* Zigzag index to natural (row-major) index. */
 extern const uint8_t jscan_natural[64];
 
 /* Parses f from its start to its EOI marker (without want_ac, to the first
- * AC scan or the file's end once every component has its DC). Returns
+ * AC scan or the file's end once every component has its DC; with it, to
+ * where jscan_complete holds after a scan, the damage below fail_on of an
+ * AC scan counting as read). Returns
  * JSCAN_DONE when the image's data is read (or, below fail_on, as much of
  * it as could be);
  * JSCAN_FALLBACK for what this parser leaves to libjpeg (another frame type,

@@ -92,7 +92,8 @@ void make_many_scans(void)
 
     /* dup_scans.jpg: repeat the smallest first-pass AC scan of component 1
      * (luma: the most blocks per scan), with the Huffman table written before
-     * it, DUP_SCANS times before EOI. */
+     * it, DUP_SCANS times after the first scan: before anything a decoder
+     * needs is complete (jpeglf stops a file once nothing it keeps is left). */
     scan_seg *segs = calloc(MAXS + 8, sizeof *segs);
     if (!segs)
         die("out of memory");
@@ -106,10 +107,10 @@ void make_many_scans(void)
     if (best < 0)
         die("no AC scan of the first component in many_scans.jpg");
     buf d = {0};
-    buf_put(&d, b.d, eoi);
+    buf_put(&d, b.d, segs[0].end);
     for (int k = 0; k < DUP_SCANS; k++)
         buf_put(&d, b.d + segs[best].start, segs[best].end - segs[best].start);
-    buf_put(&d, b.d + eoi, b.n - eoi);
+    buf_put(&d, b.d + segs[0].end, b.n - segs[0].end);
     write_file("scans/dup_scans.jpg", d.d, d.n);
     printf("many_scans.jpg: %dx%d, %d scans (the most libjpeg's encoder accepts: 11 per "
            "coefficient and component), %zu bytes\n", W, H, ns, b.n);

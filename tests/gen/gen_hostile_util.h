@@ -69,7 +69,7 @@ enum {
     N_FLIPS = 20,         /* bit-flipped copies per baseline JPEG / PNG */
     N_FLIPS_PROG = 10,
     DEEP_LEVELS = 200,
-    DUP_SCANS = 20000,    /* repeated scans appended to dup_scans.jpg */
+    DUP_SCANS = 20000,    /* repeated scans inserted into dup_scans.jpg */
     FLOOD_MARKERS = 640,  /* maximal APP1 segments in app1_flood.jpg */
     TEXT_CHUNKS = 50000,
 };
