@@ -134,7 +134,7 @@ uint64_t config_memory_auto(const thumbd_config *cfg)
 {
     config_size boxes[CONFIG_MAX_SIZES];
     int n = config_boxes(cfg, boxes);
-    uint64_t most = CONFIG_MEMORY_FLOOR;
+    uint64_t most = cfg->engine == ENGINE_VIPS ? CONFIG_MEMORY_FLOOR_VIPS : CONFIG_MEMORY_FLOOR;
     for (int i = 0; i < n; i++) {
         uint64_t w = (uint64_t)boxes[i].w, h = (uint64_t)boxes[i].h;
         if (!w)

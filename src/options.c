@@ -240,8 +240,8 @@ const options_entry options_table[] = {
      .help = "refuse files of more pages or frames (read by libvips)"},
     {.name = "max-memory", .kind = OPTIONS_CUSTOM, .set = set_max_memory, .arg = "N|auto",
      .def = "auto", .expect = "a size like 64M, 0 = no limit, or auto",
-     .help = "decoder memory shared by all workers (auto: 40M, or 160 bytes a pixel of the "
-             "largest --size box if more): an image that does not fit waits (its worker runs "
+     .help = "decoder memory shared by all workers (auto: 40M, 128M with --engine vips, "
+             "or 160 bytes a pixel of the largest --size box if more): an image that does not fit waits (its worker runs "
              "other images meanwhile); one needing more than N + 8 MiB is refused"},
     {.name = "follow-symlinks", .kind = OPTIONS_FLAG, .field = FIELD(follow_symlinks),
      .help = "follow symbolic links"},

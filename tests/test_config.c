@@ -272,6 +272,8 @@ static void test_counts(void **state)
     assert_int_equal(PARSE(&c, err, "--max-memory", "10M", "--size", "1024x1024", "in", "out"),
                      CONFIG_RUN);
     assert_int_equal(c.max_memory, 10ULL << 20);
+    assert_int_equal(PARSE(&c, err, "--engine", "vips", "in", "out"), CONFIG_RUN);
+    assert_int_equal(c.max_memory, 128ULL << 20);
     assert_int_equal(PARSE(&c, err, "--max-memory", "64M", "in", "out"), CONFIG_RUN);
     assert_int_equal(c.max_memory, 67108864ULL);
     assert_int_equal(PARSE(&c, err, "--max-memory=0", "in", "out"), CONFIG_RUN);

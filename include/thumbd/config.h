@@ -31,12 +31,14 @@ typedef enum placeholder_mode { PLACEHOLDER_NONE, PLACEHOLDER_THUMBHASH } placeh
  * fit, or -1 for --fit's. */
 enum { CONFIG_MAX_SIZES = 8 };
 
-/* --max-memory auto (the default): 40 MiB, or CONFIG_MEMORY_PER_PX bytes
+/* --max-memory auto (the default): 40 MiB (128 MiB with --engine vips,
+ * whose loaders hold more: bench/README.md), or CONFIG_MEMORY_PER_PX bytes
  * per pixel of the largest --size box when that is more (a box's decode
  * holds a float image of at least twice its sides, plus the decoder's
  * buffers: 1024x1024 gets 160 MiB). Resolved by config_parse. */
 #define CONFIG_MEMORY_AUTO UINT64_MAX
 #define CONFIG_MEMORY_FLOOR (40ULL << 20)
+#define CONFIG_MEMORY_FLOOR_VIPS (128ULL << 20)
 #define CONFIG_MEMORY_PER_PX 160ULL
 typedef struct config_size {
     int w, h;
