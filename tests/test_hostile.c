@@ -23,7 +23,9 @@ static void test_run_ends_with_exit_1(void **state)
     end_checks();
 }
 
-/* Peak RSS of the whole run (see the bounds at the top). */
+/* Peak RSS of the run's largest process (wait4's ru_maxrss: the run's
+ * process or a worker's; see the bounds at the top). The whole process
+ * tree's peak over this corpus is e2e_membound's check. */
 static void test_peak_memory_bounded(void **state)
 {
     (void)state;
