@@ -106,3 +106,10 @@ td_status memgate_within_bound(uint64_t max_memory, size_t bytes, char err[TD_ER
                    (double)bytes / mib, (double)max_memory / mib, (double)MEMGATE_SLACK / mib,
                    (unsigned long long)need);
 }
+
+td_status memgate_acquire_bounded(memgate *g, uint64_t max_memory, size_t bytes, bool may_defer,
+                                  cancel_token *tok, char err[TD_ERRLEN])
+{
+    td_status st = memgate_within_bound(max_memory, bytes, err);
+    return st == TD_OK ? memgate_acquire(g, bytes, may_defer, tok, err) : st;
+}

@@ -15,13 +15,13 @@
 #include "thumbd/fsutil.h"
 #include "thumbd/geometry.h"
 #include "thumbd/orient.h"
+#include "thumbd/pipevips.h"
 #include "thumbd/pipewrite.h"
 #include "thumbd/resize.h"
 #include "thumbd/retry.h"
 #include "thumbd/shrink.h"
 #include "thumbd/thumbhash.h"
 #include "thumbd/uptodate.h"
-#include "thumbd/vipsengine.h"
 
 /* State shared by the decoder callbacks of one task. */
 typedef struct decode_ctx {
@@ -119,40 +119,6 @@ static size_t shrink_bytes(int w, int h, int k, int c)
     return ow * oh * (size_t)c * sizeof(float) + (size_t)w * (size_t)c * sizeof(uint32_t);
 }
 
-static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4]);
-
-/* With several sizes, what make_box's copies hold: each box's crop of the
- * shrunk image (dw x dh decoded pixels, region width rw, box factor k)
- * shrunk by its own factor, but for one that is a full-width view of it;
- * bpp: bytes a pixel. Counted all at once: a bound, not the exact peak. */
-static size_t boxes_bytes(const decode_ctx *c, int dw, int dh, int rw, int k, size_t bpp)
-{
-    size_t sum = 0;
-    for (int i = 0; c->nboxes > 1 && i < c->nboxes; i++) {
-        int r[4];
-        map_crop(c, &c->plans[i], dw, dh, r);
-        int wi = (r[2] - r[0] + k - 1) / k, hi = (r[3] - r[1] + k - 1) / k;
-        int k2 = geom_shrink_factor(wi, hi, c->plans[i].need_w, c->plans[i].need_h);
-        if (k2 > 1 || wi < (rw + k - 1) / k)
-            sum += (size_t)((wi + k2 - 1) / k2) * (size_t)((hi + k2 - 1) / k2) * bpp;
-    }
-    return sum;
-}
-
-/* What the shrunk image (a w x h region of a dw x dh decode, by k) has
- * beside it: the sRGB conversion of a grey or CMYK image makes an RGB(A)
- * copy while the original lives; an EXIF turn or flip another; several
- * sizes their crops (boxes_bytes). */
-static size_t copies_bytes(const decode_ctx *c, int dw, int dh, int w, int h, int k)
-{
-    size_t bpp = (size_t)(c->info.alpha >= 0 ? 4 : 3) * sizeof(float);
-    size_t rgb = ((size_t)(w + k - 1) / (size_t)k) * ((size_t)(h + k - 1) / (size_t)k) * bpp;
-    int o = c->info.orientation;
-    bool convert = c->info.channels < 3 || c->info.space == COLOR_CMYK ||
-                   c->info.space == COLOR_CMYK_INVERTED;
-    return (convert ? rgb : 0) + (o >= 2 && o <= 8 ? rgb : 0) + boxes_bytes(c, dw, dh, w, k, bpp);
-}
-
 /* The crop of p mapped from stored pixels to the decoded w x h ones:
  * [r[0], r[2]) x [r[1], r[3]). */
 static void map_crop(const decode_ctx *c, const geom_plan *p, int w, int h, int r[4])
@@ -177,6 +143,55 @@ static int shrink_k(const decode_ctx *c, int w, int h)
     return k;
 }
 
+/* Box i's crop in the iw x ih image the decoded region shrunk by c->k
+ * makes, placed to a pixel of it: [r[0], r[2]) x [r[1], r[3]). That image
+ * holds at least twice the thumbnail's pixels, so the crop is within half a
+ * thumbnail pixel of where one decode for this box alone would put it. */
+static void box_region(const decode_ctx *c, int iw, int ih, int i, int r[4])
+{
+    int d[4], k = c->k;
+    map_crop(c, &c->plans[i], c->dec_w, c->dec_h, d);
+    int x0 = (d[0] - c->reg_x) / k, y0 = (d[1] - c->reg_y) / k;
+    int x1 = (d[2] - c->reg_x + k - 1) / k, y1 = (d[3] - c->reg_y + k - 1) / k;
+    x1 = x1 > iw ? iw : x1;
+    y1 = y1 > ih ? ih : y1;
+    r[0] = x0 >= x1 ? x1 - 1 : x0;
+    r[1] = y0 >= y1 ? y1 - 1 : y0;
+    r[2] = x1;
+    r[3] = y1;
+}
+
+/* With several sizes, what make_box's copies of the iw x ih shrunk image
+ * hold: each box's crop of it shrunk by its own factor, but for one that is
+ * a full-width view of it; bpp: bytes a pixel. Counted all at once: a
+ * bound, not the exact peak. */
+static size_t boxes_bytes(const decode_ctx *c, int iw, int ih, size_t bpp)
+{
+    size_t sum = 0;
+    for (int i = 0; c->nboxes > 1 && i < c->nboxes; i++) {
+        int r[4];
+        box_region(c, iw, ih, i, r);
+        int wi = r[2] - r[0], hi = r[3] - r[1];
+        int k2 = geom_shrink_factor(wi, hi, c->plans[i].need_w, c->plans[i].need_h);
+        if (k2 > 1 || wi < iw)
+            sum += (size_t)((wi + k2 - 1) / k2) * (size_t)((hi + k2 - 1) / k2) * bpp;
+    }
+    return sum;
+}
+
+/* What the iw x ih shrunk image has beside it: the sRGB conversion of a
+ * grey or CMYK image makes an RGB(A) copy while the original lives; an
+ * EXIF turn or flip another; several sizes their crops (boxes_bytes). */
+static size_t copies_bytes(const decode_ctx *c, int iw, int ih)
+{
+    size_t bpp = (size_t)(c->info.alpha >= 0 ? 4 : 3) * sizeof(float);
+    size_t rgb = (size_t)iw * (size_t)ih * bpp;
+    int o = c->info.orientation;
+    bool convert = c->info.channels < 3 || c->info.space == COLOR_CMYK ||
+                   c->info.space == COLOR_CMYK_INVERTED;
+    return (convert ? rgb : 0) + (o >= 2 && o <= 8 ? rgb : 0) + boxes_bytes(c, iw, ih, bpp);
+}
+
 /* Maps the crop from stored pixels to the decoded (DCT-scaled) ones, and
  * reserves the decoder's buffers and the intermediate image in the gate. */
 static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err)
@@ -189,12 +204,11 @@ static td_status on_start(void *vctx, int w, int h, size_t work_bytes, char *err
     c->dec_w = w, c->dec_h = h, c->reg_x = x0, c->reg_y = y0, c->k = k;
     /* An ICC profile (up to 4 MiB) is held three times: the decoder's
      * pieces of it, the profile it assembles, and ours (icc_copy). */
+    int iw = (x1 - x0 + k - 1) / k, ih = (y1 - y0 + k - 1) / k; /* the shrunk image */
     size_t image_bytes = shrink_bytes(x1 - x0, y1 - y0, k, c->info.channels) + 3 * c->info.icc_len +
-                         copies_bytes(c, w, h, x1 - x0, y1 - y0, k);
-    td_status st = memgate_within_bound(c->cfg->max_memory, work_bytes + image_bytes, err);
-    if (st != TD_OK)
-        return st;
-    st = memgate_acquire(c->gate, work_bytes + image_bytes, c->may_defer, c->tok, err);
+                         copies_bytes(c, iw, ih);
+    td_status st = memgate_acquire_bounded(c->gate, c->cfg->max_memory, work_bytes + image_bytes,
+                                           c->may_defer, c->tok, err);
     if (st != TD_OK)
         return st;
     c->reserved_decoder = work_bytes;
@@ -337,24 +351,6 @@ static td_status cancelled(cancel_token *tok, char *err)
     return why == CANCEL_NONE ? TD_OK : td_fail(err, TD_ECANCEL, "%s", cancel_reason_name(why));
 }
 
-/* Box i's crop in img (the decoded region shrunk by c->k), placed to a
- * pixel of img: [r[0], r[2]) x [r[1], r[3]). img holds at least twice the
- * thumbnail's pixels, so the crop is within half a thumbnail pixel of where
- * one decode for this box alone would put it. */
-static void box_region(const decode_ctx *c, const image_f *img, int i, int r[4])
-{
-    int d[4], k = c->k;
-    map_crop(c, &c->plans[i], c->dec_w, c->dec_h, d);
-    int x0 = (d[0] - c->reg_x) / k, y0 = (d[1] - c->reg_y) / k;
-    int x1 = (d[2] - c->reg_x + k - 1) / k, y1 = (d[3] - c->reg_y + k - 1) / k;
-    x1 = x1 > img->w ? img->w : x1;
-    y1 = y1 > img->h ? img->h : y1;
-    r[0] = x0 >= x1 ? x1 - 1 : x0;
-    r[1] = y0 >= y1 ? y1 - 1 : y0;
-    r[2] = x1;
-    r[3] = y1;
-}
-
 /* What the sizes made so far leave for the next, smaller one: the last
  * crop shrunk (not yet oriented), its region in img and the factor it was
  * shrunk by from img. */
@@ -389,7 +385,7 @@ static td_status make_box(const thumbd_config *cfg, const decode_ctx *c, const i
 {
     const geom_plan *p = &c->plans[i];
     int r[4], o = c->info.orientation;
-    box_region(c, img, i, r);
+    box_region(c, img->w, img->h, i, r);
     bool reuse = prev->im.px && !memcmp(prev->r, r, sizeof r);
     const image_f *from = reuse ? &prev->im : img;
     int x0 = reuse ? 0 : r[0], y0 = reuse ? 0 : r[1];
@@ -540,60 +536,6 @@ static bool changed_since(int fd, const struct stat *before)
            !same_time(&now.st_mtim, &before->st_mtim) || !same_time(&now.st_ctim, &before->st_ctim);
 }
 
-/* The libvips path's reservation: the same bound and gate as on_start's. */
-typedef struct vips_gate {
-    const thumbd_config *cfg;
-    memgate *gate;
-    bool may_defer;
-    cancel_token *tok;
-    size_t reserved;
-} vips_gate;
-
-static td_status vips_reserve(void *ctx, size_t bytes, char err[TD_ERRLEN])
-{
-    vips_gate *g = ctx;
-    td_status st = memgate_within_bound(g->cfg->max_memory, bytes, err);
-    if (st == TD_OK)
-        st = memgate_acquire(g->gate, bytes, g->may_defer, g->tok, err);
-    if (st == TD_OK)
-        g->reserved = bytes;
-    return st;
-}
-
-/* The libvips engine's thumbnails of the image open at fd, one for each
- * box of cfg (*n), as the native path's (pipeline_make_sizes) would be
- * given; libvips decodes the file once for each size. */
-static td_status vips_make(const thumbd_config *cfg, memgate *gate, bool may_defer, int fd,
-                           cancel_token *tok, pipeline_thumb *th, int *n, char *err)
-{
-    config_size boxes[CONFIG_MAX_SIZES];
-    *n = config_boxes(cfg, boxes);
-    memset(th, 0, (size_t)*n * sizeof *th);
-    td_status st = TD_OK;
-    for (int i = 0; i < *n && st == TD_OK; i++) {
-        int box_w = boxes[i].w, box_h = boxes[i].h;
-        fit_mode fit = (fit_mode)boxes[i].fit;
-        geom_box(&box_w, &box_h, &fit); /* the native path's own reading of an unbounded side */
-        vips_gate g = {.cfg = cfg, .gate = gate, .may_defer = may_defer, .tok = tok};
-        vipsengine_params p = {.box_w = box_w, .box_h = box_h, .fit = fit,
-                               .enlarge = cfg->enlarge, .max_pixels = cfg->max_pixels,
-                               .max_dimension = cfg->max_dimension, .max_frames = cfg->max_frames,
-                               .fail_on = cfg->fail_on, .reserve = vips_reserve,
-                               .reserve_ctx = &g};
-        vipsengine_thumb vt;
-        st = vipsengine_make(&p, fd, tok, &vt, err);
-        memgate_release(gate, g.reserved);
-        th[i] = (pipeline_thumb){.px = vt.px, .w = vt.w, .h = vt.h, .alpha = vt.alpha};
-        th->src_w = vt.src_w;
-        th->src_h = vt.src_h;
-        th->decoder = "vips";
-        th->decode_ms += vt.decode_ms;
-    }
-    for (int i = 0; st != TD_OK && i < *n; i++)
-        pipeline_thumb_free(&th[i]);
-    return st;
-}
-
 /* *transient: a failure is worth retrying (I/O errors, a file changing
  * under us); decoding errors of a corrupt file never are. */
 static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *tok, bool *transient,
@@ -618,7 +560,7 @@ static td_status process(const pipeline_env *env, thumbd_task *t, cancel_token *
     char kind = sniff(f);
     bool may_defer = env->may_defer && env->may_defer(t, env->defer_ctx);
     if (cfg->engine == ENGINE_VIPS || (!kind && cfg->engine == ENGINE_AUTO))
-        st = vips_make(cfg, env->gate, may_defer, fileno(f), tok, th, &n, err);
+        st = pipevips_make(cfg, env->gate, may_defer, fileno(f), tok, th, &n, err);
     else
         st = pipeline_make_sizes(cfg, env->gate, may_defer, f, tok, th, &n, err);
     /* A file rewritten while it was read looks corrupt or truncated to the

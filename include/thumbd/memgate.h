@@ -51,6 +51,11 @@ memgate *memgate_create_remote(const memgate_remote *r);
 td_status memgate_acquire(memgate *g, size_t bytes, bool may_defer, cancel_token *tok,
                           char err[TD_ERRLEN]);
 
+/* An image's reservation: refused by memgate_within_bound(max_memory), else
+ * memgate_acquire. */
+td_status memgate_acquire_bounded(memgate *g, uint64_t max_memory, size_t bytes, bool may_defer,
+                                  cancel_token *tok, char err[TD_ERRLEN]);
+
 /* Returns a reservation. */
 void memgate_release(memgate *g, size_t bytes);
 
