@@ -22,7 +22,8 @@
 #   --thumbd PATH      the thumbd binary (default: build/thumbd)
 #   --corpus DIR       corpus directory (default: bench/corpus; env BENCH_CORPUS)
 #   --results FILE     where the Markdown report goes (default: bench/results.md);
-#                      the charts go to bench/charts/ (throughput.png, rss.png)
+#                      with the default, the charts go to bench/charts/
+#                      (throughput.png, rss.png), which the README shows
 #   --no-setup         do not run bench/setup.sh first
 #   --charts-from FILE only redraw bench/charts/throughput.png and rss.png
 #                      from FILE, a results.md written earlier, and exit
@@ -276,17 +277,18 @@ run_tool() {
     esac
 }
 
-# children_cpu: user + system seconds of this shell's waited-for children
-# (bash's `times`, second line), which include their own waited-for children:
-# every worker process and every xargs-started process. `times` runs in this
-# shell (a pipe or $(...) would run it in a subshell, with its own children).
+# children_cpu VAR: sets VAR to the user + system seconds of this shell's
+# waited-for children (bash's `times`, second line), which include their own
+# waited-for children: every worker process and every xargs-started process.
+# `times` runs in this shell (a pipe or $(...) would run it in a subshell,
+# with its own children).
 children_cpu() {
     times >"$work/times.txt"
-    awk 'NR == 2 {
+    printf -v "$1" '%s' "$(awk 'NR == 2 {
         t = 0
         for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
         printf "%.3f", t
-    }' "$work/times.txt"
+    }' "$work/times.txt")"
 }
 
 # measure PASS TOOL KIND [RSSFILE]: one run of TOOL over the KIND corpus into a
@@ -299,12 +301,11 @@ measure() {
     local log=$work/logs/$tool-$kind-$pass.log
     local rc=0 t0 t1 wall written c0 c1 cpu
     mkdir -p "$out"
-    children_cpu >"$work/c0"
+    children_cpu c0
     t0=$EPOCHREALTIME
     run_tool "$tool" "$kind" "$out" "$rss" >/dev/null 2>"$log" || rc=$?
     t1=$EPOCHREALTIME
-    children_cpu >"$work/c1"
-    c0=$(cat "$work/c0") c1=$(cat "$work/c1")
+    children_cpu c1
     if [ -n "$rss" ] && [[ $tool == thumbd* ]]; then
         sed -n 's/^treepeak: rss_peak_kb=\([0-9]*\).*/\1/p' "$log" >>"$rss"
     fi
@@ -541,7 +542,10 @@ version() { "$@" 2>&1 | head -n 1 || true; }
     echo '```'
 } >"$results"
 
-draw_charts "$results"
+# The charts are the published results': a trial run elsewhere leaves them.
+if [ "$results" = "$here/results.md" ]; then
+    draw_charts "$results"
+fi
 
 echo
 cat "$table"
